@@ -1,0 +1,628 @@
+/* test_policy.c - behaviour of the decision engine (policy/policy.c).
+ *
+ * Every expected value here was worked out by hand from Nova's formulas (see
+ * ../shared/FACTS.md) or from the adaptive rules in DESIGN.md, and is written
+ * down literally; none is read back from the engine's own output.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "policy/policy.h"
+
+#define MiB (1024ull * 1024ull)
+#define GiB (1024ull * MiB)
+
+/* Settings with Nova's defaults for a data size, timeouts off unless a test
+ * turns them on, so each test sees only the rule it is about. */
+static policy_settings settings(policy_kind kind, double data_gib)
+{
+    policy_settings s;
+    policy_settings_default(&s, kind, data_gib);
+    s.completion_timeout_s = 0;
+    s.progress_timeout_s = 0;
+    return s;
+}
+
+static policy_sample at(double t, uint32_t iteration, uint64_t mem_remaining)
+{
+    policy_sample s;
+    memset(&s, 0, sizeof s);
+    s.elapsed_s = t;
+    s.iteration = iteration;
+    s.mem_total = 2 * GiB;
+    s.mem_remaining = mem_remaining;
+    return s;
+}
+
+static policy_action feed(policy *p, double t, uint32_t iteration, uint64_t mem_remaining)
+{
+    policy_sample s = at(t, iteration, mem_remaining);
+    return policy_step_sample(p, &s);
+}
+
+/* ---- data size ---------------------------------------------------------- */
+
+static void data_size_counts_ram_below_2gib_as_2gib(void **state)
+{
+    (void)state;
+    assert_true(policy_data_gib(512 * MiB, NULL, 0) == 2.0);
+    assert_true(policy_data_gib(1 * GiB, NULL, 0) == 2.0);
+    assert_true(policy_data_gib(3 * GiB, NULL, 0) == 3.0);
+}
+
+static void data_size_counts_each_disk_as_at_least_2gib(void **state)
+{
+    (void)state;
+    const uint64_t disks[] = { 512 * MiB, 5 * GiB, 1 * GiB };
+    /* RAM 3 + disks 2 + 5 + 2. */
+    assert_true(policy_data_gib(3 * GiB, disks, 3) == 12.0);
+    /* RAM 2 (minimum) + 4.5. */
+    const uint64_t big[] = { 4 * GiB + 512 * MiB };
+    assert_true(policy_data_gib(1 * GiB, big, 1) == 6.5);
+}
+
+/* ---- Nova's downtime ramp ------------------------------------------------ */
+
+static void check_ramp(double gib, const double *after, const uint32_t *ms, size_t n)
+{
+    policy_settings s = settings(POLICY_NOVA, gib);
+    policy_step steps[32];
+    size_t got = policy_downtime_steps(&s, steps, 32);
+
+    assert_int_equal(got, n);
+    for (size_t i = 0; i < n; i++) {
+        assert_true(steps[i].after_s == after[i]);
+        assert_int_equal(steps[i].downtime_ms, ms[i]);
+    }
+}
+
+static void ramp_for_2gib_matches_nova(void **state)
+{
+    (void)state;
+    const double after[] = { 0, 150, 300, 450, 600, 750, 900, 1050, 1200, 1350, 1500 };
+    const uint32_t ms[] = { 50, 95, 140, 185, 230, 275, 320, 365, 410, 455, 500 };
+    check_ramp(2.0, after, ms, 11);
+}
+
+static void ramp_for_8gib_matches_nova(void **state)
+{
+    (void)state;
+    const double after[] = { 0, 600, 1200, 1800, 2400, 3000, 3600, 4200, 4800, 5400, 6000 };
+    const uint32_t ms[] = { 50, 95, 140, 185, 230, 275, 320, 365, 410, 455, 500 };
+    check_ramp(8.0, after, ms, 11);
+}
+
+static void ramp_truncates_scaled_delay_to_whole_seconds(void **state)
+{
+    (void)state;
+    /* Nova: delay = int(75 * 4.5) = 337. */
+    const double after[] = { 0, 337, 674, 1011, 1348, 1685, 2022, 2359, 2696, 3033, 3370 };
+    const uint32_t ms[] = { 50, 95, 140, 185, 230, 275, 320, 365, 410, 455, 500 };
+    check_ramp(4.5, after, ms, 11);
+}
+
+static void ramp_truncates_fractional_downtimes(void **state)
+{
+    (void)state;
+    policy_settings s = settings(POLICY_NOVA, 2.0);
+    policy_step steps[8];
+
+    /* 1000 ms in 7 steps: base 142.857, offset 122.449. */
+    s.downtime_ms = 1000;
+    s.downtime_steps = 7;
+    s.downtime_delay_s = 3;
+    assert_int_equal(policy_downtime_steps(&s, steps, 8), 8);
+    const uint32_t ms[] = { 142, 265, 387, 510, 632, 755, 877, 1000 };
+    for (size_t i = 0; i < 8; i++) {
+        assert_int_equal(steps[i].downtime_ms, ms[i]);
+        assert_true(steps[i].after_s == 6.0 * (double)i);
+    }
+}
+
+static void ramp_steps_apply_strictly_after_their_start(void **state)
+{
+    (void)state;
+    policy_settings s = settings(POLICY_NOVA, 2.0);
+    policy p;
+    policy_action a;
+
+    policy_init(&p, &s);
+    /* Nova: a step applies when elapsed > its start, so nothing at 0. */
+    assert_int_equal(feed(&p, 0.0, 1, GiB).kind, POLICY_ACT_NONE);
+    a = feed(&p, 0.5, 1, GiB);
+    assert_int_equal(a.kind, POLICY_ACT_SET_DOWNTIME);
+    assert_int_equal(a.downtime_ms, 50);
+    assert_int_equal(feed(&p, 1.0, 1, GiB).kind, POLICY_ACT_NONE);
+    assert_int_equal(feed(&p, 150.0, 1, GiB).kind, POLICY_ACT_NONE);
+    a = feed(&p, 150.5, 1, GiB);
+    assert_int_equal(a.kind, POLICY_ACT_SET_DOWNTIME);
+    assert_int_equal(a.downtime_ms, 95);
+    /* A late sample jumps straight to the step in force, as Nova does. */
+    a = feed(&p, 1400.0, 1, GiB);
+    assert_int_equal(a.kind, POLICY_ACT_SET_DOWNTIME);
+    assert_int_equal(a.downtime_ms, 455);
+    a = feed(&p, 1600.0, 1, GiB);
+    assert_int_equal(a.downtime_ms, 500);
+    assert_int_equal(feed(&p, 5000.0, 1, GiB).kind, POLICY_ACT_NONE);
+}
+
+/* ---- completion timeout and timeout action ------------------------------- */
+
+static void completion_timeout_aborts_once_after_800s_per_gib(void **state)
+{
+    (void)state;
+    policy_settings s = settings(POLICY_NOVA, 2.0);
+    policy p;
+
+    s.completion_timeout_s = 800; /* 1600 s for 2 GiB */
+    policy_init(&p, &s);
+    assert_int_equal(feed(&p, 0.5, 1, GiB).kind, POLICY_ACT_SET_DOWNTIME);
+    assert_int_equal(feed(&p, 1600.0, 1, GiB).kind, POLICY_ACT_SET_DOWNTIME); /* 500 ms */
+    assert_int_equal(feed(&p, 1600.0, 1, GiB).kind, POLICY_ACT_NONE);
+    policy_action a = feed(&p, 1600.5, 1, GiB);
+    assert_int_equal(a.kind, POLICY_ACT_ABORT);
+    assert_non_null(strstr(a.reason, "1600"));
+    /* Latched: never a second action after an abort. */
+    assert_int_equal(feed(&p, 1601.0, 1, GiB).kind, POLICY_ACT_NONE);
+    assert_int_equal(feed(&p, 9000.0, 2, GiB).kind, POLICY_ACT_NONE);
+}
+
+static void completion_timeout_scales_with_fractional_data_size(void **state)
+{
+    (void)state;
+    policy_settings s = settings(POLICY_NOVA, 2.5);
+    policy p;
+
+    s.completion_timeout_s = 3; /* int(3 * 2.5) = 7 s */
+    policy_init(&p, &s);
+    assert_int_equal(feed(&p, 0.5, 1, GiB).kind, POLICY_ACT_SET_DOWNTIME);
+    assert_int_equal(feed(&p, 7.0, 1, GiB).kind, POLICY_ACT_NONE);
+    assert_int_equal(feed(&p, 7.1, 1, GiB).kind, POLICY_ACT_ABORT);
+}
+
+static void completion_timeout_zero_never_fires(void **state)
+{
+    (void)state;
+    policy_settings s = settings(POLICY_NOVA, 2.0);
+    policy p;
+
+    policy_init(&p, &s);
+    for (double t = 0.5; t < 200000.0; t += 997.0) {
+        policy_action a = feed(&p, t, 1, GiB);
+        assert_true(a.kind == POLICY_ACT_NONE || a.kind == POLICY_ACT_SET_DOWNTIME);
+    }
+}
+
+static void timeout_force_complete_starts_post_copy_once_when_permitted(void **state)
+{
+    (void)state;
+    policy_settings s = settings(POLICY_NOVA, 2.0);
+    policy p;
+
+    s.completion_timeout_s = 10; /* 20 s */
+    s.timeout_action = POLICY_TIMEOUT_FORCE_COMPLETE;
+    s.permit_post_copy = true;
+    policy_init(&p, &s);
+    assert_int_equal(feed(&p, 0.5, 1, GiB).kind, POLICY_ACT_SET_DOWNTIME);
+    assert_int_equal(feed(&p, 20.5, 1, GiB).kind, POLICY_ACT_POST_COPY);
+    /* Until the job reports post-copy, and after, nothing more. */
+    assert_int_equal(feed(&p, 21.0, 1, GiB).kind, POLICY_ACT_NONE);
+    assert_int_equal(feed(&p, 500.0, 2, GiB).kind, POLICY_ACT_NONE);
+}
+
+static void timeout_force_complete_pauses_once_without_post_copy(void **state)
+{
+    (void)state;
+    policy_settings s = settings(POLICY_NOVA, 2.0);
+    policy p;
+
+    s.completion_timeout_s = 10;
+    s.timeout_action = POLICY_TIMEOUT_FORCE_COMPLETE;
+    policy_init(&p, &s);
+    assert_int_equal(feed(&p, 0.5, 1, GiB).kind, POLICY_ACT_SET_DOWNTIME);
+    policy_action a = feed(&p, 20.5, 1, GiB);
+    assert_int_equal(a.kind, POLICY_ACT_PAUSE);
+    assert_non_null(strstr(a.reason, "not permitted"));
+    /* The guest stays paused; the ramp goes on (Nova keeps stepping). */
+    for (double t = 21.0; t < 2000.0; t += 10.0) {
+        a = feed(&p, t, 1, GiB);
+        assert_true(a.kind == POLICY_ACT_NONE || a.kind == POLICY_ACT_SET_DOWNTIME);
+    }
+}
+
+static void operator_force_complete_prefers_post_copy(void **state)
+{
+    (void)state;
+    policy_settings s = settings(POLICY_NOVA, 2.0);
+    policy p;
+
+    s.permit_post_copy = true;
+    policy_init(&p, &s);
+    assert_int_equal(policy_force_complete(&p).kind, POLICY_ACT_POST_COPY);
+    /* Asked again before the switch shows: nothing to do. */
+    policy_action a = policy_force_complete(&p);
+    assert_int_equal(a.kind, POLICY_ACT_NONE);
+    assert_non_null(strstr(a.reason, "post-copy"));
+}
+
+static void operator_force_complete_pauses_without_post_copy(void **state)
+{
+    (void)state;
+    policy_settings s = settings(POLICY_ADAPTIVE, 2.0);
+    policy p;
+
+    policy_init(&p, &s);
+    assert_int_equal(policy_force_complete(&p).kind, POLICY_ACT_PAUSE);
+    policy_action a = policy_force_complete(&p);
+    assert_int_equal(a.kind, POLICY_ACT_NONE);
+    assert_non_null(strstr(a.reason, "paused"));
+}
+
+/* ---- progress timeout ---------------------------------------------------- */
+
+static policy_settings progress_settings(void)
+{
+    policy_settings s = settings(POLICY_NOVA, 2.0);
+    s.progress_timeout_s = 150;
+    return s;
+}
+
+static void progress_timeout_ignores_rises_within_one_iteration(void **state)
+{
+    (void)state;
+    policy_settings s = progress_settings();
+    policy p;
+
+    policy_init(&p, &s);
+    feed(&p, 10.0, 2, 1000 * MiB); /* boundary: the low */
+    /* Inside iteration 2 remaining climbs for 400 s: never a timeout. */
+    for (int i = 1; i <= 40; i++) {
+        policy_action a = feed(&p, 10.0 + 10.0 * i, 2, (1000 + 75 * (uint64_t)i) * MiB);
+        assert_true(a.kind == POLICY_ACT_NONE || a.kind == POLICY_ACT_SET_DOWNTIME);
+    }
+}
+
+static void progress_timeout_ignores_lows_within_one_iteration(void **state)
+{
+    (void)state;
+    policy_settings s = progress_settings();
+    policy p;
+
+    policy_init(&p, &s);
+    feed(&p, 10.0, 2, 1000 * MiB);
+    /* A dip inside the pass is not a new low ... */
+    feed(&p, 50.0, 2, 400 * MiB);
+    /* ... so 160 s after the boundary low, with no lower boundary, it fires
+     * (had the dip counted, only 120 s would have passed). */
+    assert_int_equal(feed(&p, 170.0, 3, 1100 * MiB).kind, POLICY_ACT_ABORT);
+}
+
+static void progress_timeout_fires_after_window_without_new_low(void **state)
+{
+    (void)state;
+    policy_settings s = progress_settings();
+    policy p;
+    policy_action a;
+
+    policy_init(&p, &s);
+    feed(&p, 10.0, 2, 1000 * MiB);
+    a = feed(&p, 100.0, 3, 1050 * MiB);
+    assert_true(a.kind != POLICY_ACT_ABORT);
+    /* Equal is not lower; exactly 150 s is not more than 150 s. */
+    a = feed(&p, 160.0, 4, 1000 * MiB);
+    assert_true(a.kind != POLICY_ACT_ABORT);
+    a = feed(&p, 160.5, 5, 1200 * MiB);
+    assert_int_equal(a.kind, POLICY_ACT_ABORT);
+    assert_non_null(strstr(a.reason, "no progress"));
+}
+
+static void progress_timeout_window_restarts_at_each_new_low(void **state)
+{
+    (void)state;
+    policy_settings s = progress_settings();
+    policy p;
+
+    policy_init(&p, &s);
+    feed(&p, 10.0, 2, 1000 * MiB);
+    feed(&p, 100.0, 3, 900 * MiB); /* new low at 100 s */
+    assert_true(feed(&p, 200.0, 4, 950 * MiB).kind != POLICY_ACT_ABORT);
+    assert_true(feed(&p, 250.0, 5, 950 * MiB).kind != POLICY_ACT_ABORT);
+    assert_int_equal(feed(&p, 251.0, 6, 950 * MiB).kind, POLICY_ACT_ABORT);
+}
+
+static void progress_timeout_counts_memory_plus_disk(void **state)
+{
+    (void)state;
+    policy_settings s = progress_settings();
+    policy p;
+    policy_sample x;
+
+    policy_init(&p, &s);
+    x = at(10.0, 2, 1000 * MiB);
+    x.disk_remaining = 500 * MiB; /* 1500 in all */
+    policy_step_sample(&p, &x);
+    /* Memory fell but disk rose more: 1600 is no new low. */
+    x = at(161.0, 3, 900 * MiB);
+    x.disk_remaining = 700 * MiB;
+    assert_int_equal(policy_step_sample(&p, &x).kind, POLICY_ACT_ABORT);
+}
+
+static void progress_timeout_zero_never_fires(void **state)
+{
+    (void)state;
+    policy_settings s = settings(POLICY_NOVA, 2.0);
+    policy p;
+
+    policy_init(&p, &s);
+    for (uint32_t i = 1; i < 100; i++) {
+        policy_action a = feed(&p, 100.0 * i, i, 1000 * MiB);
+        assert_true(a.kind == POLICY_ACT_NONE || a.kind == POLICY_ACT_SET_DOWNTIME);
+    }
+}
+
+static void progress_timeout_force_complete_starts_post_copy(void **state)
+{
+    (void)state;
+    policy_settings s = progress_settings();
+    policy p;
+
+    s.timeout_action = POLICY_TIMEOUT_FORCE_COMPLETE;
+    s.permit_post_copy = true;
+    policy_init(&p, &s);
+    feed(&p, 10.0, 2, 1000 * MiB);
+    assert_int_equal(feed(&p, 161.0, 3, 1000 * MiB).kind, POLICY_ACT_POST_COPY);
+}
+
+/* ---- post-copy ------------------------------------------------------------ */
+
+static void no_action_once_post_copy_runs(void **state)
+{
+    (void)state;
+    policy_settings s = progress_settings();
+    policy p;
+    policy_sample x;
+
+    s.completion_timeout_s = 1;
+    s.timeout_action = POLICY_TIMEOUT_FORCE_COMPLETE;
+    s.permit_post_copy = true;
+    policy_init(&p, &s);
+    feed(&p, 1.0, 2, 1000 * MiB);
+    x = at(1.5, 2, 900 * MiB);
+    x.post_copy = true;
+    /* Both timeouts and every ramp step are due: none may act. */
+    assert_int_equal(policy_step_sample(&p, &x).kind, POLICY_ACT_NONE);
+    assert_int_equal(feed(&p, 5000.0, 3, 1000 * MiB).kind, POLICY_ACT_NONE);
+    assert_int_equal(policy_force_complete(&p).kind, POLICY_ACT_NONE);
+}
+
+static void none_policy_never_acts(void **state)
+{
+    (void)state;
+    policy_settings s;
+    policy p;
+
+    policy_settings_default(&s, POLICY_NONE, 2.0);
+    policy_init(&p, &s);
+    for (uint32_t i = 1; i < 50; i++)
+        assert_int_equal(feed(&p, 97.0 * i, i, GiB).kind, POLICY_ACT_NONE);
+}
+
+/* ---- adaptive ------------------------------------------------------------- */
+
+/* A 256 MiB guest dirtying 95 MiB/s over a 100 MiB/s link (FACTS.md). */
+static policy_sample busy(double t, uint32_t iteration, uint64_t remaining, uint64_t processed)
+{
+    policy_sample x = at(t, iteration, remaining);
+    x.mem_total = 256 * MiB;
+    x.mem_processed = processed;
+    x.transfer_rate = 100.0 * MiB;
+    x.dirty_rate = iteration >= 2 ? 95.0 * MiB : 0;
+    return x;
+}
+
+static void adaptive_starts_post_copy_at_second_iteration_when_not_converging(void **state)
+{
+    (void)state;
+    policy_settings s = settings(POLICY_ADAPTIVE, 2.0);
+    policy p;
+    policy_sample x;
+
+    s.permit_post_copy = true;
+    policy_init(&p, &s);
+    x = busy(0.5, 1, 206 * MiB, 50 * MiB);
+    assert_int_equal(policy_step_sample(&p, &x).kind, POLICY_ACT_SET_DOWNTIME); /* 50 ms */
+    x = busy(1.0, 1, 156 * MiB, 100 * MiB);
+    assert_int_equal(policy_step_sample(&p, &x).kind, POLICY_ACT_NONE);
+    /* Pass 1 ends: 190 MiB dirty again. By hand: next pass lasts 1.9 s and
+     * leaves 190 * 0.95 = 180.5 MiB, needing 1805 ms > 450 ms (90 % of
+     * 500), and 0.95 >= 0.8 means it will not converge: post-copy. */
+    x = busy(2.56, 2, 190 * MiB, 256 * MiB);
+    policy_action a = policy_step_sample(&p, &x);
+    assert_int_equal(a.kind, POLICY_ACT_POST_COPY);
+    assert_non_null(strstr(a.reason, "will not converge"));
+    x = busy(3.0, 2, 150 * MiB, 300 * MiB);
+    assert_int_equal(policy_step_sample(&p, &x).kind, POLICY_ACT_NONE);
+}
+
+static void adaptive_without_post_copy_falls_back_to_the_ramp(void **state)
+{
+    (void)state;
+    policy_settings s = settings(POLICY_ADAPTIVE, 2.0);
+    policy p;
+    policy_sample x;
+
+    policy_init(&p, &s);
+    x = busy(0.5, 1, 206 * MiB, 50 * MiB);
+    policy_step_sample(&p, &x);
+    x = busy(2.56, 2, 190 * MiB, 256 * MiB);
+    assert_int_equal(policy_step_sample(&p, &x).kind, POLICY_ACT_NONE);
+    /* Nova's second step, at > 150 s. */
+    x = busy(150.5, 80, 190 * MiB, 15000 * MiB);
+    policy_action a = policy_step_sample(&p, &x);
+    assert_int_equal(a.kind, POLICY_ACT_SET_DOWNTIME);
+    assert_int_equal(a.downtime_ms, 95);
+}
+
+static policy_sample converging(double t, uint32_t iteration, uint64_t remaining, double dirty)
+{
+    policy_sample x = at(t, iteration, remaining);
+    x.transfer_rate = 1000.0 * MiB;
+    x.dirty_rate = dirty * MiB;
+    return x;
+}
+
+static void adaptive_sets_needed_downtime_at_once_when_converging(void **state)
+{
+    (void)state;
+    policy_settings s = settings(POLICY_ADAPTIVE, 2.0);
+    policy p;
+    policy_sample x;
+
+    policy_init(&p, &s);
+    x = converging(0.5, 1, 1548 * MiB, 0);
+    assert_int_equal(policy_step_sample(&p, &x).downtime_ms, 50);
+    /* 400 MiB left, dirtying 500 of 1000 MiB/s: the next pass (0.4 s)
+     * leaves 200 MiB = 200 ms; with the 1.5 margin, 300 ms now, where Nova
+     * would wait 150 s for 95 ms. */
+    x = converging(2.1, 2, 400 * MiB, 500);
+    policy_action a = policy_step_sample(&p, &x);
+    assert_int_equal(a.kind, POLICY_ACT_SET_DOWNTIME);
+    assert_int_equal(a.downtime_ms, 300);
+    assert_non_null(strstr(a.reason, "can finish"));
+    /* The ramp's later, lower steps do not undo it. */
+    x = converging(151.0, 3, 300 * MiB, 500);
+    assert_int_equal(policy_step_sample(&p, &x).kind, POLICY_ACT_NONE);
+}
+
+static void adaptive_caps_its_downtime_below_the_maximum(void **state)
+{
+    (void)state;
+    policy_settings s = settings(POLICY_ADAPTIVE, 2.0);
+    policy p;
+    policy_sample x;
+
+    policy_init(&p, &s);
+    x = converging(0.5, 1, 1548 * MiB, 0);
+    policy_step_sample(&p, &x);
+    /* 800 MiB at 500/1000 leaves 400 MiB = 400 ms; x1.5 = 600, capped at
+     * 90 % of 500 = 450. */
+    x = converging(2.1, 2, 800 * MiB, 500);
+    policy_action a = policy_step_sample(&p, &x);
+    assert_int_equal(a.kind, POLICY_ACT_SET_DOWNTIME);
+    assert_int_equal(a.downtime_ms, 450);
+}
+
+static void adaptive_does_not_act_on_the_first_pass(void **state)
+{
+    (void)state;
+    policy_settings s = settings(POLICY_ADAPTIVE, 2.0);
+    policy p;
+    policy_sample x;
+
+    s.permit_post_copy = true;
+    policy_init(&p, &s);
+    x = busy(0.5, 1, 206 * MiB, 50 * MiB);
+    policy_step_sample(&p, &x);
+    /* Even reported rates that cannot converge prove nothing before one
+     * full pass: iteration 1 samples never start post-copy. */
+    for (double t = 1.0; t < 100.0; t += 0.5) {
+        x = busy(t, 1, 200 * MiB, (uint64_t)(t * 100) * MiB);
+        x.dirty_rate = 500.0 * MiB;
+        assert_int_equal(policy_step_sample(&p, &x).kind, POLICY_ACT_NONE);
+    }
+}
+
+static void nova_ignores_what_adaptive_would_act_on(void **state)
+{
+    (void)state;
+    policy_settings s = settings(POLICY_NOVA, 2.0);
+    policy p;
+    policy_sample x;
+
+    s.permit_post_copy = true;
+    policy_init(&p, &s);
+    x = busy(0.5, 1, 206 * MiB, 50 * MiB);
+    policy_step_sample(&p, &x);
+    x = busy(2.56, 2, 190 * MiB, 256 * MiB);
+    assert_int_equal(policy_step_sample(&p, &x).kind, POLICY_ACT_NONE);
+    x = converging(3.0, 3, 400 * MiB, 500);
+    assert_int_equal(policy_step_sample(&p, &x).kind, POLICY_ACT_NONE);
+}
+
+/* ---- settings and names --------------------------------------------------- */
+
+static void update_lowers_the_maximum_and_the_ramp(void **state)
+{
+    (void)state;
+    policy_settings s = settings(POLICY_NOVA, 2.0);
+    policy p;
+
+    policy_init(&p, &s);
+    assert_int_equal(feed(&p, 0.5, 1, GiB).downtime_ms, 50);
+    /* 200 ms in 10 steps: base 20, offset 18; step 1 = 38 ms. */
+    policy_update(&p, 200, false);
+    policy_action a = feed(&p, 151.0, 1, GiB);
+    assert_int_equal(a.kind, POLICY_ACT_SET_DOWNTIME);
+    assert_int_equal(a.downtime_ms, 38);
+}
+
+static void names_round_trip(void **state)
+{
+    (void)state;
+    policy_kind k;
+    policy_timeout_action t;
+
+    assert_int_equal(policy_kind_parse("nova", &k), 0);
+    assert_int_equal(k, POLICY_NOVA);
+    assert_int_equal(policy_kind_parse("adaptive", &k), 0);
+    assert_int_equal(k, POLICY_ADAPTIVE);
+    assert_int_equal(policy_kind_parse("Nova", &k), -1);
+    assert_int_equal(policy_timeout_action_parse("force_complete", &t), 0);
+    assert_int_equal(t, POLICY_TIMEOUT_FORCE_COMPLETE);
+    assert_int_equal(policy_timeout_action_parse("pause", &t), -1);
+    assert_string_equal(policy_action_str(POLICY_ACT_POST_COPY), "post_copy");
+    assert_string_equal(policy_timeout_action_str(POLICY_TIMEOUT_ABORT), "abort");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(data_size_counts_ram_below_2gib_as_2gib),
+        cmocka_unit_test(data_size_counts_each_disk_as_at_least_2gib),
+        cmocka_unit_test(ramp_for_2gib_matches_nova),
+        cmocka_unit_test(ramp_for_8gib_matches_nova),
+        cmocka_unit_test(ramp_truncates_scaled_delay_to_whole_seconds),
+        cmocka_unit_test(ramp_truncates_fractional_downtimes),
+        cmocka_unit_test(ramp_steps_apply_strictly_after_their_start),
+        cmocka_unit_test(completion_timeout_aborts_once_after_800s_per_gib),
+        cmocka_unit_test(completion_timeout_scales_with_fractional_data_size),
+        cmocka_unit_test(completion_timeout_zero_never_fires),
+        cmocka_unit_test(timeout_force_complete_starts_post_copy_once_when_permitted),
+        cmocka_unit_test(timeout_force_complete_pauses_once_without_post_copy),
+        cmocka_unit_test(operator_force_complete_prefers_post_copy),
+        cmocka_unit_test(operator_force_complete_pauses_without_post_copy),
+        cmocka_unit_test(progress_timeout_ignores_rises_within_one_iteration),
+        cmocka_unit_test(progress_timeout_ignores_lows_within_one_iteration),
+        cmocka_unit_test(progress_timeout_fires_after_window_without_new_low),
+        cmocka_unit_test(progress_timeout_window_restarts_at_each_new_low),
+        cmocka_unit_test(progress_timeout_counts_memory_plus_disk),
+        cmocka_unit_test(progress_timeout_zero_never_fires),
+        cmocka_unit_test(progress_timeout_force_complete_starts_post_copy),
+        cmocka_unit_test(no_action_once_post_copy_runs),
+        cmocka_unit_test(none_policy_never_acts),
+        cmocka_unit_test(adaptive_starts_post_copy_at_second_iteration_when_not_converging),
+        cmocka_unit_test(adaptive_without_post_copy_falls_back_to_the_ramp),
+        cmocka_unit_test(adaptive_sets_needed_downtime_at_once_when_converging),
+        cmocka_unit_test(adaptive_caps_its_downtime_below_the_maximum),
+        cmocka_unit_test(adaptive_does_not_act_on_the_first_pass),
+        cmocka_unit_test(nova_ignores_what_adaptive_would_act_on),
+        cmocka_unit_test(update_lowers_the_maximum_and_the_ramp),
+        cmocka_unit_test(names_round_trip),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
