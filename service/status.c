@@ -1,0 +1,18 @@
+/* status.c - names of the md_status values. */
+#include "service/status.h"
+
+const char *md_status_str(md_status st)
+{
+    switch (st) {
+    case MD_OK: return "ok";
+    case MD_ERR_INVALID: return "invalid input";
+    case MD_ERR_NOT_FOUND: return "not found";
+    case MD_ERR_CONFLICT: return "conflict";
+    case MD_ERR_NOMEM: return "out of memory";
+    case MD_ERR_IO: return "I/O error";
+    case MD_ERR_HYPERVISOR: return "hypervisor error";
+    case MD_ERR_UNAVAILABLE: return "service unavailable";
+    case MD_ERR_INTERNAL: return "internal error";
+    }
+    return "unknown status";
+}

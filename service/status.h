@@ -1,0 +1,28 @@
+/* status.h - the one error convention of migrationd: a status enum.
+ *
+ * Every function that can fail returns an md_status. MD_OK is zero so that
+ * `if (st != MD_OK)` and `if (st)` both read naturally. The REST layer maps
+ * each value to an HTTP code exactly once (api/), and md_status_str() gives
+ * the short English phrase used in logs. The detailed message belongs to the
+ * place that detected the error: it reports it once, there.
+ */
+#ifndef MD_STATUS_H
+#define MD_STATUS_H
+
+typedef enum md_status {
+    MD_OK = 0,
+    MD_ERR_INVALID,     /* bad input: config value, request field, argument */
+    MD_ERR_NOT_FOUND,   /* no such migration, domain or file */
+    MD_ERR_CONFLICT,    /* the current state does not allow the request */
+    MD_ERR_NOMEM,       /* allocation failed */
+    MD_ERR_IO,          /* a file, socket or database operation failed */
+    MD_ERR_HYPERVISOR,  /* libvirt (or the simulator) refused or failed */
+    MD_ERR_UNAVAILABLE, /* a dependency (Keystone, libvirtd) is unreachable */
+    MD_ERR_INTERNAL,    /* a bug: an invariant did not hold */
+} md_status;
+
+/* Returns a static, never-NULL string naming st ("invalid input", ...).
+ * Thread-safe; any thread. */
+const char *md_status_str(md_status st);
+
+#endif /* MD_STATUS_H */
