@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# run-policy-matrix.sh - builds migrationd's simulator benchmark and runs it:
+# the policy table of README.rst, then one traced migration per policy on a
+# guest that dirties memory faster than the link.
+#
+# Usage (as root on Debian 12): bash bench/run-policy-matrix.sh
+# Set MD_NO_APT=1 to skip the package step.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+if [ -z "${MD_NO_APT:-}" ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        build-essential cmake pkg-config libconfig-dev >/dev/null
+fi
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMIGRATIOND_TESTS=OFF >/dev/null
+cmake --build build -j "$(nproc)" --target policy-matrix >/dev/null
+
+build/bench/policy-matrix
+echo
+# 16 GiB guest writing 1.5x the link over 10 Gbit/s, post-copy permitted.
+for policy in none nova adaptive; do
+    build/bench/policy-matrix --trace "$policy" 16 1.5 10 1
+    echo
+done
