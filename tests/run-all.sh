@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# run-all.sh - installs what the tests need, builds migrationd twice (plain and
+# with ASan/UBSan) and runs every test in both builds.
+#
+# Usage (as root on Debian 12, from anywhere): bash tests/run-all.sh
+# Set MD_NO_APT=1 to skip the package step on a machine that has them.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+# Debian 12 packages the build and the tests need; later layers add theirs.
+packages=(build-essential cmake pkg-config libconfig-dev libcmocka-dev)
+
+if [ -z "${MD_NO_APT:-}" ]; then
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "run-all.sh: run as root (it installs packages), or set MD_NO_APT=1" >&2
+        exit 2
+    fi
+    echo "== installing Debian packages: ${packages[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        "${packages[@]}" >/dev/null
+fi
+
+jobs=$(nproc)
+
+echo "== plain build and tests"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j "$jobs"
+ctest --test-dir build --output-on-failure
+
+echo "== ASan/UBSan build and tests"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMIGRATIOND_SANITIZE=ON >/dev/null
+cmake --build build-asan -j "$jobs"
+ctest --test-dir build-asan --output-on-failure
