@@ -329,7 +329,6 @@ policy_action policy_step_sample(policy *p, const policy_sample *s)
             act = adaptive_at_boundary(p, s);
         p->have_boundary = true;
         p->boundary_at_s = s->elapsed_s;
-        p->boundary_remaining = sample_remaining(s);
         p->boundary_processed = sample_processed(s);
         if (act.kind != POLICY_ACT_NONE || p->aborted || p->post_copy_requested)
             return act;

@@ -122,7 +122,6 @@ typedef struct policy {
     double low_at_s;
     bool have_boundary;
     double boundary_at_s;          /* elapsed at the previous boundary */
-    uint64_t boundary_remaining;   /* remaining at the previous boundary */
     uint64_t boundary_processed;   /* processed at the previous boundary */
 } policy;
 

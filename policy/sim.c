@@ -119,8 +119,8 @@ static double sim_pending(const sim *s)
     return fmax(a, fmin(u, s->p.ram_bytes));
 }
 
-/* The switch-over test at a bitmap sync. Returns true at the end of a pass
- * (a boundary), having either completed the migration or started a pass. */
+/* The switch-over test at a bitmap sync: either the guest stops and the
+ * migration completes, or pending data becomes the next pass (a boundary). */
 static void sim_sync(sim *s)
 {
     double rate = sim_rate(s);
