@@ -1,6 +1,9 @@
 /* status.c - names of the md_status values. */
 #include "service/status.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+
 const char *md_status_str(md_status st)
 {
     switch (st) {
@@ -15,4 +18,16 @@ const char *md_status_str(md_status st)
     case MD_ERR_INTERNAL: return "internal error";
     }
     return "unknown status";
+}
+
+md_status md_err_set(md_err *e, md_status st, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!e)
+        return st;
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_end(ap);
+    return st;
 }

@@ -25,4 +25,16 @@ typedef enum md_status {
  * Thread-safe; any thread. */
 const char *md_status_str(md_status st);
 
+/* The message that goes with a failure: written once, by the code that
+ * detected the problem, and carried up unchanged to the log or the API. */
+typedef struct md_err {
+    char msg[512];
+} md_err;
+
+/* Formats the message into e (when e is not NULL) and returns st, so that a
+ * failure is reported in one statement: return md_err_set(e, MD_ERR_..., ...).
+ * Any thread. */
+md_status md_err_set(md_err *e, md_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #endif /* MD_STATUS_H */

@@ -10,7 +10,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
 # Debian 12 packages the build and the tests need; later layers add theirs.
-packages=(build-essential cmake pkg-config libconfig-dev libcmocka-dev)
+packages=(build-essential cmake pkg-config libconfig-dev libcmocka-dev libsqlite3-dev libvirt-dev)
 
 if [ -z "${MD_NO_APT:-}" ]; then
     if [ "$(id -u)" -ne 0 ]; then

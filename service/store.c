@@ -1,0 +1,1106 @@
+/* store.c - durable migration records and their events in one SQLite file.
+ *
+ * DESIGN: one connection per md_store, guarded by one pthread mutex that is
+ * held for the whole of each call. SQLite's own FULLMUTEX mode would only
+ * serialise single library calls, but a call here is a sequence of them
+ * (bind, step, reset; BEGIN ... COMMIT) on shared prepared statements, and
+ * two threads interleaving inside that sequence would corrupt each other's
+ * bindings and transactions. So the connection is opened NOMUTEX and the
+ * store's mutex does the serialising; the daemon writes a few records per
+ * second, so one connection is plenty.
+ *
+ * The statements used on every request are prepared once at open and kept;
+ * after each use they are reset (ending their read transaction, so the WAL
+ * can be checkpointed) and their bindings cleared. Only md_store_list()
+ * prepares per call, because its WHERE clause depends on which filters are
+ * set; it is assembled from fixed fragments and every value is still bound.
+ *
+ * The column order of the migrations table is the enum mig_col below: the
+ * same index is the bind parameter ?N of the INSERT and the UPDATE and the
+ * result column N of the SELECT, so the three can not drift apart.
+ *
+ * Open checks the file before writing anything to it (not even the WAL
+ * switch, which rewrites the header): a file that is not a database, is
+ * corrupt, belongs to another application or has a newer schema is refused
+ * and left exactly as it was, because the records in it may be the only
+ * account of migrations that are still running.
+ */
+#include "service/store.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* PRAGMA application_id of our files: 'MIGD'. It lets open tell a
+ * migrationd database from any other SQLite file. */
+#define MD_STORE_APP_ID 0x4D494744
+
+/* How long a call waits for a lock held by another connection (another
+ * process on the same file, e.g. an operator's sqlite3 shell). */
+#define MD_STORE_BUSY_MS 5000
+
+/* The schema upgrade steps, in order: upgrades[v] takes a database from
+ * version v to v + 1. A new schema version is one more entry here; open
+ * applies every missing step in one transaction. */
+static const char *const upgrades[] = {
+    /* v0 -> v1: the first schema. Every column is NOT NULL: "no value" has
+     * an explicit encoding in md_migration (0, -1 or ""), and a NULL read
+     * back would be a second, ambiguous spelling of it. */
+    "CREATE TABLE migrations ("
+    " id INTEGER PRIMARY KEY,"
+    " uuid TEXT NOT NULL UNIQUE,"
+    " state TEXT NOT NULL,"
+    " migration_type TEXT NOT NULL,"
+    " instance_uuid TEXT NOT NULL,"
+    " instance_name TEXT NOT NULL,"
+    " source_compute TEXT NOT NULL,"
+    " dest_compute TEXT NOT NULL,"
+    " dest_host TEXT NOT NULL,"
+    " block_migration INTEGER NOT NULL,"
+    " permit_post_copy INTEGER NOT NULL,"
+    " auto_converge INTEGER NOT NULL,"
+    " max_downtime_ms INTEGER NOT NULL,"
+    " bandwidth_mibps INTEGER NOT NULL,"
+    " timeout_action TEXT NOT NULL,"
+    " policy TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL,"
+    " memory_total_bytes INTEGER NOT NULL,"
+    " memory_processed_bytes INTEGER NOT NULL,"
+    " memory_remaining_bytes INTEGER NOT NULL,"
+    " disk_total_bytes INTEGER NOT NULL,"
+    " disk_processed_bytes INTEGER NOT NULL,"
+    " disk_remaining_bytes INTEGER NOT NULL,"
+    " progress INTEGER NOT NULL,"
+    " memory_iteration INTEGER NOT NULL,"
+    " transfer_rate INTEGER NOT NULL,"
+    " dirty_rate INTEGER NOT NULL,"
+    " current_downtime_ms INTEGER NOT NULL,"
+    " downtime_ms INTEGER NOT NULL,"
+    " elapsed_ms INTEGER NOT NULL,"
+    " post_copy INTEGER NOT NULL,"
+    " paused INTEGER NOT NULL,"
+    " error TEXT NOT NULL"
+    ");"
+    "CREATE TABLE events ("
+    " id INTEGER PRIMARY KEY,"
+    " migration_id INTEGER NOT NULL REFERENCES migrations(id) ON DELETE CASCADE,"
+    " at INTEGER NOT NULL,"
+    " kind TEXT NOT NULL,"
+    " value INTEGER NOT NULL,"
+    " message TEXT NOT NULL"
+    ");"
+    "CREATE INDEX migrations_by_created ON migrations(created_at DESC, id DESC);"
+    "CREATE INDEX migrations_by_state ON migrations(state);"
+    "CREATE INDEX migrations_by_instance ON migrations(instance_uuid);"
+    "CREATE INDEX migrations_by_updated ON migrations(updated_at);"
+    "CREATE INDEX events_by_migration ON events(migration_id, id);",
+};
+
+/* The schema version this build writes: the number of upgrade steps. */
+#define MD_STORE_SCHEMA_VERSION ((int)(sizeof upgrades / sizeof upgrades[0]))
+
+/* The columns of migrations after id. Each value is both the bind
+ * parameter number in INSERT/UPDATE and the result column in SELECT
+ * (where column 0 is id). */
+enum mig_col {
+    C_UUID = 1,
+    C_STATE,
+    C_MIGRATION_TYPE,
+    C_INSTANCE_UUID,
+    C_INSTANCE_NAME,
+    C_SOURCE_COMPUTE,
+    C_DEST_COMPUTE,
+    C_DEST_HOST,
+    C_BLOCK_MIGRATION,
+    C_PERMIT_POST_COPY,
+    C_AUTO_CONVERGE,
+    C_MAX_DOWNTIME_MS,
+    C_BANDWIDTH_MIBPS,
+    C_TIMEOUT_ACTION,
+    C_POLICY,
+    C_CREATED_AT,
+    C_UPDATED_AT,
+    C_MEMORY_TOTAL_BYTES,
+    C_MEMORY_PROCESSED_BYTES,
+    C_MEMORY_REMAINING_BYTES,
+    C_DISK_TOTAL_BYTES,
+    C_DISK_PROCESSED_BYTES,
+    C_DISK_REMAINING_BYTES,
+    C_PROGRESS,
+    C_MEMORY_ITERATION,
+    C_TRANSFER_RATE,
+    C_DIRTY_RATE,
+    C_CURRENT_DOWNTIME_MS,
+    C_DOWNTIME_MS,
+    C_ELAPSED_MS,
+    C_POST_COPY,
+    C_PAUSED,
+    C_ERROR,
+};
+
+/* In the order of enum mig_col. */
+#define MIG_COLUMNS                                                                      \
+    "uuid, state, migration_type, instance_uuid, instance_name, source_compute, "       \
+    "dest_compute, dest_host, block_migration, permit_post_copy, auto_converge, "       \
+    "max_downtime_ms, bandwidth_mibps, timeout_action, policy, created_at, updated_at, " \
+    "memory_total_bytes, memory_processed_bytes, memory_remaining_bytes, "              \
+    "disk_total_bytes, disk_processed_bytes, disk_remaining_bytes, progress, "          \
+    "memory_iteration, transfer_rate, dirty_rate, current_downtime_ms, downtime_ms, "   \
+    "elapsed_ms, post_copy, paused, error"
+#define MIG_PARAMS                                                                  \
+    "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, " \
+    "?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33"
+_Static_assert(C_ERROR == 33, "MIG_COLUMNS and MIG_PARAMS list 33 columns");
+
+#define SQL_SELECT_MIGRATION "SELECT id, " MIG_COLUMNS " FROM migrations"
+
+struct md_store {
+    pthread_mutex_t lock;  /* held for the whole of every call */
+    sqlite3 *db;
+    char *path;            /* for messages */
+    sqlite3_stmt *begin, *commit, *rollback;
+    sqlite3_stmt *insert;  /* ?1..?33 as enum mig_col */
+    sqlite3_stmt *update;  /* the same, WHERE uuid = ?1 */
+    sqlite3_stmt *get;     /* ?1 uuid */
+    sqlite3_stmt *lookup;  /* ?1 uuid -> id, created_at */
+    sqlite3_stmt *add_event;  /* ?1 uuid, ?2 at, ?3 kind, ?4 value, ?5 message */
+    sqlite3_stmt *events;  /* ?1 uuid -> migration id, then the event or NULLs */
+};
+
+/* The statements prepared at open, with where each one is kept. */
+static const struct {
+    size_t offset;
+    const char *sql;
+} prepared[] = {
+    { offsetof(md_store, begin), "BEGIN IMMEDIATE" },
+    { offsetof(md_store, commit), "COMMIT" },
+    { offsetof(md_store, rollback), "ROLLBACK" },
+    { offsetof(md_store, insert), "INSERT INTO migrations (" MIG_COLUMNS ") VALUES (" MIG_PARAMS ")" },
+    /* Setting uuid to ?1 where uuid = ?1 changes nothing; it lets the
+     * UPDATE share the INSERT's parameter numbering and binder. */
+    { offsetof(md_store, update),
+      "UPDATE migrations SET (" MIG_COLUMNS ") = (" MIG_PARAMS ") WHERE uuid = ?1" },
+    { offsetof(md_store, get), SQL_SELECT_MIGRATION " WHERE uuid = ?1" },
+    { offsetof(md_store, lookup), "SELECT id, created_at FROM migrations WHERE uuid = ?1" },
+    /* Taking migration_id from the SELECT makes "no such record" a plain
+     * zero-row insert, with no window between a lookup and the insert. */
+    { offsetof(md_store, add_event),
+      "INSERT INTO events (migration_id, at, kind, value, message)"
+      " SELECT id, ?2, ?3, ?4, ?5 FROM migrations WHERE uuid = ?1" },
+    /* One statement, hence one snapshot: the LEFT JOIN yields one row with
+     * NULL events for a record without any, and no row for no record. */
+    { offsetof(md_store, events),
+      "SELECT m.id, e.id, e.at, e.kind, e.value, e.message"
+      " FROM migrations AS m LEFT JOIN events AS e ON e.migration_id = m.id"
+      " WHERE m.uuid = ?1 ORDER BY e.id" },
+};
+
+/* Formats "store PATH: WHAT: sqlite's message" into err and returns the
+ * status for the sqlite result code rc (an extended code). */
+__attribute__((format(printf, 4, 5)))
+static md_status fail(md_store *st, md_err *err, int rc, const char *what, ...)
+{
+    char buf[256];
+    va_list ap;
+    md_status status = MD_ERR_IO;
+
+    va_start(ap, what);
+    vsnprintf(buf, sizeof buf, what, ap);
+    va_end(ap);
+    if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+        status = MD_ERR_CONFLICT;
+    else if ((rc & 0xff) == SQLITE_NOMEM)
+        status = MD_ERR_NOMEM;
+    return md_err_set(err, status, "store %s: %s: %s", st->path, buf,
+                      st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+}
+
+/* Makes a cached statement ready for its next use. Its return value only
+ * repeats the error the last step already reported. */
+static void stmt_done(sqlite3_stmt *s)
+{
+    if (!s)
+        return;
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+}
+
+/* Ends a failed call's transaction, if one is still open. COMMIT leaves
+ * the transaction open when it fails (e.g. busy), so the test is the
+ * connection's own state rather than a flag of ours. */
+static void rollback_if_open(md_store *st)
+{
+    if (sqlite3_get_autocommit(st->db))
+        return;
+    sqlite3_step(st->rollback);
+    stmt_done(st->rollback);
+}
+
+/* Runs a cached statement that returns no rows (BEGIN, COMMIT). */
+static int run(sqlite3_stmt *s)
+{
+    int rc = sqlite3_step(s);
+
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* ---- binding and reading records ------------------------------------------ */
+
+/* The bind helpers do nothing once *rc holds an error, so that a binder
+ * is a flat list of calls with one check at the end. */
+static void bind_str(sqlite3_stmt *s, int i, const char *v, size_t cap, int *rc)
+{
+    /* strnlen: a field that lost its terminator is bound cut at its size
+     * rather than read past its end. */
+    if (*rc == SQLITE_OK)
+        *rc = sqlite3_bind_text(s, i, v, (int)strnlen(v, cap), SQLITE_STATIC);
+}
+
+static void bind_int(sqlite3_stmt *s, int i, int64_t v, int *rc)
+{
+    if (*rc == SQLITE_OK)
+        *rc = sqlite3_bind_int64(s, i, v);
+}
+
+/* uint64 values are stored as their int64 bit pattern: every value we
+ * store fits in int64 anyway, and the cast back in col_u64() restores any
+ * other exactly. */
+static void bind_u64(sqlite3_stmt *s, int i, uint64_t v, int *rc)
+{
+    bind_int(s, i, (int64_t)v, rc);
+}
+
+#define BIND_STR(s, col, field, rc) bind_str((s), (col), (field), sizeof(field), (rc))
+#define BIND_NAME(s, col, name, rc) bind_str((s), (col), (name), SIZE_MAX, (rc))
+
+/* Binds every field of m but id as the parameters of enum mig_col. */
+static int bind_migration(sqlite3_stmt *s, const md_migration *m)
+{
+    int rc = SQLITE_OK;
+
+    BIND_STR(s, C_UUID, m->uuid, &rc);
+    BIND_NAME(s, C_STATE, md_mig_state_str(m->state), &rc);
+    BIND_STR(s, C_MIGRATION_TYPE, m->migration_type, &rc);
+    BIND_STR(s, C_INSTANCE_UUID, m->instance_uuid, &rc);
+    BIND_STR(s, C_INSTANCE_NAME, m->instance_name, &rc);
+    BIND_STR(s, C_SOURCE_COMPUTE, m->source_compute, &rc);
+    BIND_STR(s, C_DEST_COMPUTE, m->dest_compute, &rc);
+    BIND_STR(s, C_DEST_HOST, m->dest_host, &rc);
+    bind_int(s, C_BLOCK_MIGRATION, m->block_migration, &rc);
+    bind_int(s, C_PERMIT_POST_COPY, m->permit_post_copy, &rc);
+    bind_int(s, C_AUTO_CONVERGE, m->auto_converge, &rc);
+    bind_int(s, C_MAX_DOWNTIME_MS, m->max_downtime_ms, &rc);
+    bind_int(s, C_BANDWIDTH_MIBPS, m->bandwidth_mibps, &rc);
+    BIND_NAME(s, C_TIMEOUT_ACTION, policy_timeout_action_str(m->timeout_action), &rc);
+    BIND_NAME(s, C_POLICY, policy_kind_str(m->policy), &rc);
+    bind_int(s, C_CREATED_AT, m->created_at, &rc);
+    bind_int(s, C_UPDATED_AT, m->updated_at, &rc);
+    bind_u64(s, C_MEMORY_TOTAL_BYTES, m->memory_total_bytes, &rc);
+    bind_u64(s, C_MEMORY_PROCESSED_BYTES, m->memory_processed_bytes, &rc);
+    bind_u64(s, C_MEMORY_REMAINING_BYTES, m->memory_remaining_bytes, &rc);
+    bind_u64(s, C_DISK_TOTAL_BYTES, m->disk_total_bytes, &rc);
+    bind_u64(s, C_DISK_PROCESSED_BYTES, m->disk_processed_bytes, &rc);
+    bind_u64(s, C_DISK_REMAINING_BYTES, m->disk_remaining_bytes, &rc);
+    bind_int(s, C_PROGRESS, m->progress, &rc);
+    bind_int(s, C_MEMORY_ITERATION, m->memory_iteration, &rc);
+    bind_u64(s, C_TRANSFER_RATE, m->transfer_rate, &rc);
+    bind_u64(s, C_DIRTY_RATE, m->dirty_rate, &rc);
+    bind_int(s, C_CURRENT_DOWNTIME_MS, m->current_downtime_ms, &rc);
+    bind_int(s, C_DOWNTIME_MS, m->downtime_ms, &rc);
+    bind_int(s, C_ELAPSED_MS, m->elapsed_ms, &rc);
+    bind_int(s, C_POST_COPY, m->post_copy, &rc);
+    bind_int(s, C_PAUSED, m->paused, &rc);
+    BIND_STR(s, C_ERROR, m->error, &rc);
+    return rc;
+}
+
+/* Refuses a record whose enums have no name: it would be stored as a
+ * string that no later read could parse back. */
+static md_status check_migration(md_store *st, const md_migration *m, const char *doing,
+                                 md_err *err)
+{
+    policy_kind kind;
+    policy_timeout_action action;
+
+    if ((unsigned)m->state >= MD_MIG_NSTATES ||
+        policy_kind_parse(policy_kind_str(m->policy), &kind) != 0 || kind != m->policy ||
+        policy_timeout_action_parse(policy_timeout_action_str(m->timeout_action), &action) != 0 ||
+        action != m->timeout_action)
+        return md_err_set(err, MD_ERR_INVALID,
+                          "store %s: %s migration %.36s: state, policy or timeout action out of range",
+                          st->path, doing, m->uuid);
+    return MD_OK;
+}
+
+/* A NULL text (only possible for the NULL events of the LEFT JOIN) reads
+ * as "". */
+static void col_str(sqlite3_stmt *s, int i, char *dst, size_t cap)
+{
+    const unsigned char *v = sqlite3_column_text(s, i);
+
+    md_strlcpy(dst, v ? (const char *)v : "", cap);
+}
+
+static uint64_t col_u64(sqlite3_stmt *s, int i)
+{
+    return (uint64_t)sqlite3_column_int64(s, i);
+}
+
+#define COL_STR(s, col, field) col_str((s), (col), (field), sizeof(field))
+
+/* Reads the current row of a SQL_SELECT_MIGRATION statement into *m. A
+ * name this build does not know (a newer daemon's state, a hand-edited
+ * row) is MD_ERR_INVALID: guessing a state would steer a live migration
+ * on a guess. */
+static md_status read_migration(md_store *st, sqlite3_stmt *s, md_migration *m, md_err *err)
+{
+    const char *state = (const char *)sqlite3_column_text(s, C_STATE);
+    const char *action = (const char *)sqlite3_column_text(s, C_TIMEOUT_ACTION);
+    const char *kind = (const char *)sqlite3_column_text(s, C_POLICY);
+
+    memset(m, 0, sizeof *m);
+    m->id = sqlite3_column_int64(s, 0);
+    COL_STR(s, C_UUID, m->uuid);
+    if (!state || md_mig_state_parse(state, &m->state) != 0)
+        return md_err_set(err, MD_ERR_INVALID, "store %s: migration %s: unknown state '%s'",
+                          st->path, m->uuid, state ? state : "");
+    if (!action || policy_timeout_action_parse(action, &m->timeout_action) != 0)
+        return md_err_set(err, MD_ERR_INVALID,
+                          "store %s: migration %s: unknown timeout action '%s'", st->path,
+                          m->uuid, action ? action : "");
+    if (!kind || policy_kind_parse(kind, &m->policy) != 0)
+        return md_err_set(err, MD_ERR_INVALID, "store %s: migration %s: unknown policy '%s'",
+                          st->path, m->uuid, kind ? kind : "");
+    COL_STR(s, C_MIGRATION_TYPE, m->migration_type);
+    COL_STR(s, C_INSTANCE_UUID, m->instance_uuid);
+    COL_STR(s, C_INSTANCE_NAME, m->instance_name);
+    COL_STR(s, C_SOURCE_COMPUTE, m->source_compute);
+    COL_STR(s, C_DEST_COMPUTE, m->dest_compute);
+    COL_STR(s, C_DEST_HOST, m->dest_host);
+    m->block_migration = sqlite3_column_int64(s, C_BLOCK_MIGRATION) != 0;
+    m->permit_post_copy = sqlite3_column_int64(s, C_PERMIT_POST_COPY) != 0;
+    m->auto_converge = sqlite3_column_int64(s, C_AUTO_CONVERGE) != 0;
+    m->max_downtime_ms = (uint32_t)sqlite3_column_int64(s, C_MAX_DOWNTIME_MS);
+    m->bandwidth_mibps = (uint32_t)sqlite3_column_int64(s, C_BANDWIDTH_MIBPS);
+    m->created_at = sqlite3_column_int64(s, C_CREATED_AT);
+    m->updated_at = sqlite3_column_int64(s, C_UPDATED_AT);
+    m->memory_total_bytes = col_u64(s, C_MEMORY_TOTAL_BYTES);
+    m->memory_processed_bytes = col_u64(s, C_MEMORY_PROCESSED_BYTES);
+    m->memory_remaining_bytes = col_u64(s, C_MEMORY_REMAINING_BYTES);
+    m->disk_total_bytes = col_u64(s, C_DISK_TOTAL_BYTES);
+    m->disk_processed_bytes = col_u64(s, C_DISK_PROCESSED_BYTES);
+    m->disk_remaining_bytes = col_u64(s, C_DISK_REMAINING_BYTES);
+    m->progress = (int)sqlite3_column_int64(s, C_PROGRESS);
+    m->memory_iteration = (uint32_t)sqlite3_column_int64(s, C_MEMORY_ITERATION);
+    m->transfer_rate = col_u64(s, C_TRANSFER_RATE);
+    m->dirty_rate = col_u64(s, C_DIRTY_RATE);
+    m->current_downtime_ms = (uint32_t)sqlite3_column_int64(s, C_CURRENT_DOWNTIME_MS);
+    m->downtime_ms = sqlite3_column_int64(s, C_DOWNTIME_MS);
+    m->elapsed_ms = sqlite3_column_int64(s, C_ELAPSED_MS);
+    m->post_copy = sqlite3_column_int64(s, C_POST_COPY) != 0;
+    m->paused = sqlite3_column_int64(s, C_PAUSED) != 0;
+    COL_STR(s, C_ERROR, m->error);
+    return MD_OK;
+}
+
+/* Makes room for one more element in a growing array. */
+static md_status grow(void **arr, size_t *cap, size_t n, size_t elem)
+{
+    size_t ncap;
+    void *p;
+
+    if (n < *cap)
+        return MD_OK;
+    ncap = *cap ? *cap * 2 : 16;
+    if (ncap < *cap || ncap > SIZE_MAX / elem)
+        return MD_ERR_NOMEM;
+    p = realloc(*arr, ncap * elem);
+    if (!p)
+        return MD_ERR_NOMEM;
+    *arr = p;
+    *cap = ncap;
+    return MD_OK;
+}
+
+/* ---- open and schema ------------------------------------------------------ */
+
+/* Runs a statement that yields one integer (an integer PRAGMA, a count). */
+static int query_int(sqlite3 *db, const char *sql, int64_t *out)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &s, NULL);
+
+    if (rc != SQLITE_OK)
+        goto cleanup;
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *out = sqlite3_column_int64(s, 0);
+        rc = SQLITE_OK;
+    } else if (rc == SQLITE_DONE) {
+        *out = 0;
+        rc = SQLITE_OK;
+    }
+
+cleanup:
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* Runs a statement that yields one text value into buf. */
+static int query_text(sqlite3 *db, const char *sql, char *buf, size_t cap)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &s, NULL);
+
+    buf[0] = '\0';
+    if (rc != SQLITE_OK)
+        goto cleanup;
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        col_str(s, 0, buf, cap);
+        rc = SQLITE_OK;
+    } else if (rc == SQLITE_DONE) {
+        rc = SQLITE_OK;
+    }
+
+cleanup:
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* A failure of the first reads of the file: a damaged header or page is a
+ * refusal to touch the file, anything else is an I/O error. */
+static md_status open_read_fail(md_store *st, md_err *err, int rc, const char *what)
+{
+    if ((rc & 0xff) == SQLITE_NOTADB || (rc & 0xff) == SQLITE_CORRUPT)
+        return md_err_set(err, MD_ERR_INVALID,
+                          "store %s: the file is not a SQLite database or is corrupt (%s); "
+                          "it will not be replaced",
+                          st->path, sqlite3_errmsg(st->db));
+    return fail(st, err, rc, "%s", what);
+}
+
+/* A schema this build can use: any version up to its own. A newer one
+ * has columns or meanings this build would silently drop on update. */
+static md_status check_version(md_store *st, int64_t version, md_err *err)
+{
+    if (version > MD_STORE_SCHEMA_VERSION)
+        return md_err_set(err, MD_ERR_INVALID,
+                          "store %s: schema version %lld is newer than version %d of this "
+                          "build; run a newer migrationd",
+                          st->path, (long long)version, MD_STORE_SCHEMA_VERSION);
+    if (version < 0)
+        return md_err_set(err, MD_ERR_INVALID,
+                          "store %s: schema version %lld is not a version of migrationd; "
+                          "the file will not be replaced",
+                          st->path, (long long)version);
+    return MD_OK;
+}
+
+/* Reads the file and decides whether we may use it, before anything is
+ * written to it. Sets *version to its schema version. */
+static md_status check_file(md_store *st, int64_t *version, md_err *err)
+{
+    md_status status = MD_OK;
+    int64_t app_id = 0, objects = 0;
+    char result[256];
+    int rc;
+
+    /* The first read of the header: a file that is not a database fails
+     * here with SQLITE_NOTADB. */
+    rc = query_int(st->db, "PRAGMA application_id", &app_id);
+    if (rc == SQLITE_OK)
+        rc = query_int(st->db, "PRAGMA user_version", version);
+    if (rc == SQLITE_OK)
+        rc = query_int(st->db, "SELECT count(*) FROM sqlite_master", &objects);
+    if (rc != SQLITE_OK) {
+        status = open_read_fail(st, err, rc, "read the header");
+        goto cleanup;
+    }
+    /* quick_check reads every page but skips the index-to-table cross
+     * checks of integrity_check: O(size), acceptable once per start for
+     * a file of migration records. */
+    rc = query_text(st->db, "PRAGMA quick_check", result, sizeof result);
+    if (rc != SQLITE_OK) {
+        status = open_read_fail(st, err, rc, "check integrity");
+        goto cleanup;
+    }
+    if (strcmp(result, "ok") != 0) {
+        status = md_err_set(err, MD_ERR_INVALID,
+                            "store %s: the file is corrupt (integrity check: %s); "
+                            "it will not be replaced",
+                            st->path, result);
+        goto cleanup;
+    }
+    /* An empty file (or one with nothing in it yet) is ours to set up;
+     * anything else must carry our application_id. */
+    if (app_id != MD_STORE_APP_ID && (app_id != 0 || objects > 0 || *version != 0)) {
+        status = md_err_set(err, MD_ERR_INVALID,
+                            "store %s: not a migrationd database (application_id 0x%08llx, "
+                            "%lld schema objects); it will not be replaced",
+                            st->path, (unsigned long long)(uint32_t)app_id, (long long)objects);
+        goto cleanup;
+    }
+    status = check_version(st, *version, err);
+
+cleanup:
+    return status;
+}
+
+/* Sets the connection up: WAL, synchronous=NORMAL, foreign keys. Only
+ * called once check_file() has accepted the file. */
+static md_status configure(md_store *st, md_err *err)
+{
+    md_status status = MD_OK;
+    char mode[32];
+    int rc;
+
+    /* WAL lets readers go on while a writer commits, and with
+     * synchronous=NORMAL a commit is durable against a crash of the
+     * process (not of the machine) without an fsync per commit. Some file
+     * systems can not do WAL; SQLite then keeps the old mode silently, so
+     * the answer is checked. */
+    rc = query_text(st->db, "PRAGMA journal_mode=WAL", mode, sizeof mode);
+    if (rc != SQLITE_OK) {
+        status = fail(st, err, rc, "set journal_mode=WAL");
+        goto cleanup;
+    }
+    if (strcmp(mode, "wal") != 0) {
+        status = md_err_set(err, MD_ERR_IO,
+                            "store %s: journal_mode=WAL not possible here (mode is '%s')",
+                            st->path, mode);
+        goto cleanup;
+    }
+    rc = sqlite3_exec(st->db, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON", NULL, NULL,
+                      NULL);
+    if (rc != SQLITE_OK) {
+        status = fail(st, err, rc, "set synchronous and foreign_keys");
+        goto cleanup;
+    }
+
+cleanup:
+    return status;
+}
+
+/* Brings the schema from its version to MD_STORE_SCHEMA_VERSION in one
+ * transaction: a crash in the middle leaves the old version, never half
+ * of a new one. */
+static md_status upgrade(md_store *st, md_err *err)
+{
+    md_status status = MD_OK;
+    int64_t version = 0;
+    char sql[96];
+    int rc;
+
+    rc = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        status = fail(st, err, rc, "begin schema upgrade");
+        goto cleanup;
+    }
+    /* Read again under the write lock: another process may have upgraded
+     * the file since check_file() looked. */
+    rc = query_int(st->db, "PRAGMA user_version", &version);
+    if (rc != SQLITE_OK) {
+        status = fail(st, err, rc, "read schema version");
+        goto cleanup;
+    }
+    if ((status = check_version(st, version, err)) != MD_OK)
+        goto cleanup;
+    for (int64_t v = version; v < MD_STORE_SCHEMA_VERSION; v++) {
+        rc = sqlite3_exec(st->db, upgrades[v], NULL, NULL, NULL);
+        if (rc != SQLITE_OK) {
+            status = fail(st, err, rc, "upgrade schema from version %lld", (long long)v);
+            goto cleanup;
+        }
+    }
+    /* PRAGMA takes no bound parameters; both numbers are our own
+     * compile-time constants, not values from outside. */
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d; PRAGMA application_id = %d",
+             MD_STORE_SCHEMA_VERSION, MD_STORE_APP_ID);
+    rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        status = fail(st, err, rc, "commit schema version %d", MD_STORE_SCHEMA_VERSION);
+        goto cleanup;
+    }
+
+cleanup:
+    if (status != MD_OK && !sqlite3_get_autocommit(st->db))
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    return status;
+}
+
+md_status md_store_open(const char *path, md_store **out, md_err *err)
+{
+    md_status status = MD_OK;
+    md_store *st = NULL;
+    int64_t version = 0;
+    int rc;
+
+    *out = NULL;
+    /* The connection is used without SQLite's mutex (see DESIGN above),
+     * which is only allowed when the library is built thread-safe. */
+    if (!sqlite3_threadsafe()) {
+        status = md_err_set(err, MD_ERR_INTERNAL,
+                            "store %s: the SQLite library is built without thread support", path);
+        goto cleanup;
+    }
+    st = calloc(1, sizeof *st);
+    if (!st || !(st->path = strdup(path))) {
+        free(st);
+        st = NULL;
+        status = md_err_set(err, MD_ERR_NOMEM, "store %s: out of memory", path);
+        goto cleanup;
+    }
+    if (pthread_mutex_init(&st->lock, NULL) != 0) {
+        free(st->path);
+        free(st);
+        st = NULL;
+        status = md_err_set(err, MD_ERR_NOMEM, "store %s: cannot create a mutex", path);
+        goto cleanup;
+    }
+    rc = sqlite3_open_v2(path, &st->db,
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        status = md_err_set(err, MD_ERR_IO, "store %s: cannot open: %s", path,
+                            st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+        goto cleanup;
+    }
+    /* READWRITE silently falls back to read-only on a write-protected
+     * file; the daemon would then fail at its first write instead. */
+    if (sqlite3_db_readonly(st->db, "main") == 1) {
+        status = md_err_set(err, MD_ERR_IO, "store %s: the file is read-only", path);
+        goto cleanup;
+    }
+    sqlite3_extended_result_codes(st->db, 1);
+    sqlite3_busy_timeout(st->db, MD_STORE_BUSY_MS);
+
+    if ((status = check_file(st, &version, err)) != MD_OK)
+        goto cleanup;
+    if ((status = configure(st, err)) != MD_OK)
+        goto cleanup;
+    /* An up-to-date file needs no write lock at every start. */
+    if (version < MD_STORE_SCHEMA_VERSION && (status = upgrade(st, err)) != MD_OK)
+        goto cleanup;
+
+    for (size_t i = 0; i < sizeof prepared / sizeof prepared[0]; i++) {
+        sqlite3_stmt **slot = (sqlite3_stmt **)((char *)st + prepared[i].offset);
+
+        rc = sqlite3_prepare_v3(st->db, prepared[i].sql, -1, SQLITE_PREPARE_PERSISTENT, slot,
+                                NULL);
+        if (rc != SQLITE_OK) {
+            status = fail(st, err, rc, "prepare \"%.40s\"", prepared[i].sql);
+            goto cleanup;
+        }
+    }
+    *out = st;
+    st = NULL;
+
+cleanup:
+    md_store_close(st);
+    return status;
+}
+
+void md_store_close(md_store *st)
+{
+    if (!st)
+        return;
+    for (size_t i = 0; i < sizeof prepared / sizeof prepared[0]; i++)
+        sqlite3_finalize(*(sqlite3_stmt **)((char *)st + prepared[i].offset));
+    /* The last connection to close checkpoints the WAL into the file. With
+     * every statement finalized, close can not fail for being busy. */
+    sqlite3_close(st->db);
+    pthread_mutex_destroy(&st->lock);
+    free(st->path);
+    free(st);
+}
+
+/* ---- writes --------------------------------------------------------------- */
+
+md_status md_store_insert(md_store *st, md_migration *m, md_err *err)
+{
+    md_status status;
+    int rc;
+
+    if ((status = check_migration(st, m, "insert", err)) != MD_OK)
+        return status;
+    pthread_mutex_lock(&st->lock);
+    rc = bind_migration(st->insert, m);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st->insert);
+    if (rc != SQLITE_DONE) {
+        status = fail(st, err, rc, "insert migration %.36s", m->uuid);
+        goto cleanup;
+    }
+    m->id = sqlite3_last_insert_rowid(st->db);
+
+cleanup:
+    stmt_done(st->insert);
+    pthread_mutex_unlock(&st->lock);
+    return status;
+}
+
+/* The UPDATE of one record, for callers that hold the lock. */
+static md_status update_locked(md_store *st, const md_migration *m, md_err *err)
+{
+    md_status status;
+    int rc;
+
+    if ((status = check_migration(st, m, "update", err)) != MD_OK)
+        goto cleanup;
+    rc = bind_migration(st->update, m);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st->update);
+    if (rc != SQLITE_DONE) {
+        status = fail(st, err, rc, "update migration %.36s", m->uuid);
+        goto cleanup;
+    }
+    if (sqlite3_changes(st->db) == 0)
+        status = md_err_set(err, MD_ERR_NOT_FOUND, "store %s: update migration %.36s: no such record",
+                            st->path, m->uuid);
+
+cleanup:
+    stmt_done(st->update);
+    return status;
+}
+
+/* The INSERT of one event, for callers that hold the lock. */
+static md_status add_event_locked(md_store *st, const char *uuid, md_event *ev, md_err *err)
+{
+    md_status status = MD_OK;
+    sqlite3_stmt *s = st->add_event;
+    int rc = SQLITE_OK;
+
+    bind_str(s, 1, uuid, MD_UUID_LEN, &rc);
+    bind_int(s, 2, ev->at, &rc);
+    BIND_STR(s, 3, ev->kind, &rc);
+    bind_int(s, 4, ev->value, &rc);
+    BIND_STR(s, 5, ev->message, &rc);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE) {
+        status = fail(st, err, rc, "add event to migration %.36s", uuid);
+        goto cleanup;
+    }
+    if (sqlite3_changes(st->db) == 0) {
+        status = md_err_set(err, MD_ERR_NOT_FOUND,
+                            "store %s: add event to migration %.36s: no such record", st->path,
+                            uuid);
+        goto cleanup;
+    }
+    ev->id = sqlite3_last_insert_rowid(st->db);
+
+cleanup:
+    stmt_done(s);
+    return status;
+}
+
+md_status md_store_update(md_store *st, const md_migration *m, md_err *err)
+{
+    md_status status;
+
+    /* One statement is one transaction by itself. */
+    pthread_mutex_lock(&st->lock);
+    status = update_locked(st, m, err);
+    pthread_mutex_unlock(&st->lock);
+    return status;
+}
+
+md_status md_store_update_many(md_store *st, const md_migration *const *ms, size_t n,
+                               md_err *err)
+{
+    md_status status = MD_OK;
+    int rc;
+
+    if (n == 0)
+        return MD_OK;
+    pthread_mutex_lock(&st->lock);
+    /* IMMEDIATE takes the write lock up front (waiting up to the busy
+     * timeout), so the transaction can not fail half-way for a lock. */
+    if ((rc = run(st->begin)) != SQLITE_OK) {
+        status = fail(st, err, rc, "begin update of %zu migrations", n);
+        goto cleanup;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if ((status = update_locked(st, ms[i], err)) != MD_OK)
+            goto cleanup;
+    }
+    if ((rc = run(st->commit)) != SQLITE_OK)
+        status = fail(st, err, rc, "commit update of %zu migrations", n);
+
+cleanup:
+    rollback_if_open(st);
+    pthread_mutex_unlock(&st->lock);
+    return status;
+}
+
+md_status md_store_update_with_event(md_store *st, const md_migration *m, md_event *ev,
+                                     md_err *err)
+{
+    md_status status = MD_OK;
+    int rc;
+
+    pthread_mutex_lock(&st->lock);
+    if ((rc = run(st->begin)) != SQLITE_OK) {
+        status = fail(st, err, rc, "begin update of migration %.36s", m->uuid);
+        goto cleanup;
+    }
+    if ((status = update_locked(st, m, err)) != MD_OK)
+        goto cleanup;
+    if ((status = add_event_locked(st, m->uuid, ev, err)) != MD_OK)
+        goto cleanup;
+    if ((rc = run(st->commit)) != SQLITE_OK)
+        status = fail(st, err, rc, "commit update of migration %.36s", m->uuid);
+
+cleanup:
+    rollback_if_open(st);
+    pthread_mutex_unlock(&st->lock);
+    return status;
+}
+
+md_status md_store_add_event(md_store *st, const char *uuid, md_event *ev, md_err *err)
+{
+    md_status status;
+
+    pthread_mutex_lock(&st->lock);
+    status = add_event_locked(st, uuid, ev, err);
+    pthread_mutex_unlock(&st->lock);
+    return status;
+}
+
+/* ---- reads ---------------------------------------------------------------- */
+
+md_status md_store_get(md_store *st, const char *uuid, md_migration *out, md_err *err)
+{
+    md_status status = MD_OK;
+    int rc = SQLITE_OK;
+
+    pthread_mutex_lock(&st->lock);
+    bind_str(st->get, 1, uuid, MD_UUID_LEN, &rc);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st->get);
+    if (rc == SQLITE_DONE) {
+        status = md_err_set(err, MD_ERR_NOT_FOUND, "store %s: migration %.36s: no such record",
+                            st->path, uuid);
+        goto cleanup;
+    }
+    if (rc != SQLITE_ROW) {
+        status = fail(st, err, rc, "read migration %.36s", uuid);
+        goto cleanup;
+    }
+    status = read_migration(st, st->get, out, err);
+
+cleanup:
+    stmt_done(st->get);
+    pthread_mutex_unlock(&st->lock);
+    return status;
+}
+
+md_status md_store_events(md_store *st, const char *uuid, md_event **out, size_t *n,
+                          md_err *err)
+{
+    md_status status = MD_OK;
+    sqlite3_stmt *s = st->events;
+    md_event *evs = NULL;
+    size_t count = 0, cap = 0;
+    bool found = false;
+    int rc = SQLITE_OK;
+
+    *out = NULL;
+    *n = 0;
+    pthread_mutex_lock(&st->lock);
+    bind_str(s, 1, uuid, MD_UUID_LEN, &rc);
+    while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        found = true;
+        rc = SQLITE_OK;
+        /* The LEFT JOIN's single row for a record without events. */
+        if (sqlite3_column_type(s, 1) == SQLITE_NULL)
+            continue;
+        if ((status = grow((void **)&evs, &cap, count, sizeof *evs)) != MD_OK) {
+            md_err_set(err, status, "store %s: events of migration %.36s: out of memory",
+                       st->path, uuid);
+            goto cleanup;
+        }
+        md_event *ev = &evs[count++];
+        memset(ev, 0, sizeof *ev);
+        ev->id = sqlite3_column_int64(s, 1);
+        ev->at = sqlite3_column_int64(s, 2);
+        COL_STR(s, 3, ev->kind);
+        ev->value = sqlite3_column_int64(s, 4);
+        COL_STR(s, 5, ev->message);
+    }
+    if (rc != SQLITE_DONE) {
+        status = fail(st, err, rc, "read events of migration %.36s", uuid);
+        goto cleanup;
+    }
+    if (!found) {
+        status = md_err_set(err, MD_ERR_NOT_FOUND,
+                            "store %s: events of migration %.36s: no such record", st->path, uuid);
+        goto cleanup;
+    }
+    *out = evs;
+    *n = count;
+    evs = NULL;
+
+cleanup:
+    stmt_done(s);
+    pthread_mutex_unlock(&st->lock);
+    free(evs);
+    return status;
+}
+
+/* Appends a fixed fragment to the statement text being built. */
+static bool sql_append(char *buf, size_t cap, size_t *len, const char *frag)
+{
+    size_t fl = strlen(frag);
+
+    if (*len + fl >= cap)
+        return false;
+    memcpy(buf + *len, frag, fl + 1);
+    *len += fl;
+    return true;
+}
+
+md_status md_store_list(md_store *st, const md_store_filter *f, md_migration **out, size_t *n,
+                        md_err *err)
+{
+    static const md_store_filter none;
+    md_status status = MD_OK;
+    sqlite3_stmt *s = NULL;
+    md_migration *ms = NULL;
+    size_t count = 0, cap = 0, len = 0;
+    int64_t marker_id = 0, marker_created = 0;
+    char sql[sizeof SQL_SELECT_MIGRATION + 512];
+    bool ok;
+    int rc = SQLITE_OK, i = 1;
+
+    *out = NULL;
+    *n = 0;
+    if (!f)
+        f = &none;
+    pthread_mutex_lock(&st->lock);
+
+    /* The marker's place in the order. A marker that names no record is
+     * the caller's error, not an empty page: an empty page would read as
+     * "no more records". */
+    if (f->marker[0]) {
+        bind_str(st->lookup, 1, f->marker, sizeof f->marker, &rc);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_step(st->lookup);
+        if (rc == SQLITE_ROW) {
+            marker_id = sqlite3_column_int64(st->lookup, 0);
+            marker_created = sqlite3_column_int64(st->lookup, 1);
+        } else if (rc == SQLITE_DONE) {
+            status = md_err_set(err, MD_ERR_NOT_FOUND,
+                                "store %s: list migrations: marker %.36s names no migration",
+                                st->path, f->marker);
+        } else {
+            status = fail(st, err, rc, "list migrations: look up marker %.36s", f->marker);
+        }
+        stmt_done(st->lookup);
+        if (status != MD_OK)
+            goto cleanup;
+        rc = SQLITE_OK;
+    }
+
+    /* The WHERE clause from fixed fragments, in the order they are bound
+     * below. */
+    ok = sql_append(sql, sizeof sql, &len, SQL_SELECT_MIGRATION " WHERE 1");
+    if (f->in_progress_only)
+        ok = ok && sql_append(sql, sizeof sql, &len, " AND state IN (?, ?, ?, ?)");
+    if (f->have_state)
+        ok = ok && sql_append(sql, sizeof sql, &len, " AND state = ?");
+    if (f->instance_uuid[0])
+        ok = ok && sql_append(sql, sizeof sql, &len, " AND instance_uuid = ?");
+    if (f->host[0])
+        ok = ok && sql_append(sql, sizeof sql, &len, " AND (source_compute = ? OR dest_compute = ?)");
+    if (f->migration_type[0])
+        ok = ok && sql_append(sql, sizeof sql, &len, " AND migration_type = ?");
+    if (f->changes_since)
+        ok = ok && sql_append(sql, sizeof sql, &len, " AND updated_at >= ?");
+    if (f->changes_before)
+        ok = ok && sql_append(sql, sizeof sql, &len, " AND updated_at <= ?");
+    if (f->marker[0])
+        ok = ok && sql_append(sql, sizeof sql, &len,
+                              " AND (created_at < ? OR (created_at = ? AND id < ?))");
+    ok = ok && sql_append(sql, sizeof sql, &len, " ORDER BY created_at DESC, id DESC");
+    if (f->limit)
+        ok = ok && sql_append(sql, sizeof sql, &len, " LIMIT ?");
+    if (!ok) {
+        status = md_err_set(err, MD_ERR_INTERNAL, "store %s: list migrations: query too long",
+                            st->path);
+        goto cleanup;
+    }
+    rc = sqlite3_prepare_v2(st->db, sql, (int)len + 1, &s, NULL);
+    if (rc != SQLITE_OK) {
+        status = fail(st, err, rc, "list migrations: prepare");
+        goto cleanup;
+    }
+
+    if (f->in_progress_only) {
+        /* The states are named from the one definition of "in progress". */
+        for (int k = 0; k < MD_MIG_NSTATES; k++)
+            if (md_mig_state_in_progress((md_mig_state)k))
+                BIND_NAME(s, i++, md_mig_state_str((md_mig_state)k), &rc);
+    }
+    if (f->have_state)
+        BIND_NAME(s, i++, md_mig_state_str(f->state), &rc);
+    if (f->instance_uuid[0])
+        BIND_STR(s, i++, f->instance_uuid, &rc);
+    if (f->host[0]) {
+        BIND_STR(s, i++, f->host, &rc);
+        BIND_STR(s, i++, f->host, &rc);
+    }
+    if (f->migration_type[0])
+        BIND_STR(s, i++, f->migration_type, &rc);
+    if (f->changes_since)
+        bind_int(s, i++, f->changes_since, &rc);
+    if (f->changes_before)
+        bind_int(s, i++, f->changes_before, &rc);
+    if (f->marker[0]) {
+        bind_int(s, i++, marker_created, &rc);
+        bind_int(s, i++, marker_created, &rc);
+        bind_int(s, i++, marker_id, &rc);
+    }
+    if (f->limit)
+        bind_int(s, i++, f->limit > (size_t)INT64_MAX ? INT64_MAX : (int64_t)f->limit, &rc);
+    /* A count mismatch would be a bug in the two lists above. */
+    if (rc == SQLITE_OK && i - 1 != sqlite3_bind_parameter_count(s)) {
+        status = md_err_set(err, MD_ERR_INTERNAL,
+                            "store %s: list migrations: bound %d of %d parameters", st->path,
+                            i - 1, sqlite3_bind_parameter_count(s));
+        goto cleanup;
+    }
+
+    while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        rc = SQLITE_OK;
+        if ((status = grow((void **)&ms, &cap, count, sizeof *ms)) != MD_OK) {
+            md_err_set(err, status, "store %s: list migrations: out of memory", st->path);
+            goto cleanup;
+        }
+        if ((status = read_migration(st, s, &ms[count], err)) != MD_OK)
+            goto cleanup;
+        count++;
+    }
+    if (rc != SQLITE_DONE) {
+        status = fail(st, err, rc, "list migrations");
+        goto cleanup;
+    }
+    *out = ms;
+    *n = count;
+    ms = NULL;
+
+cleanup:
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&st->lock);
+    free(ms);
+    return status;
+}

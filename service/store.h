@@ -1,0 +1,96 @@
+/* store.h - durable migration records and their events, in SQLite.
+ *
+ * The only module that includes <sqlite3.h>. One database file in WAL mode
+ * holds two tables, migrations and events, plus a schema version
+ * (PRAGMA user_version) that md_store_open() upgrades step by step. A file
+ * that is not a migrationd database, is corrupt, or has a newer schema than
+ * this build knows is an error at open, never a silent fresh start.
+ *
+ * Every write is one transaction and is durable against a crash of the
+ * daemon when the function returns (WAL, synchronous=NORMAL: a power loss
+ * may lose the last transactions, a process crash loses nothing). A state
+ * change and its "state" event are written in the same transaction.
+ *
+ * Thread safety: an md_store may be used from any number of threads at
+ * once; calls are serialised inside. Every call blocks on file I/O.
+ */
+#ifndef MD_STORE_H
+#define MD_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "service/migration.h"
+#include "service/status.h"
+
+typedef struct md_store md_store;
+
+/* Opens (creating if missing) the database at path and brings its schema up
+ * to date. On MD_OK *out is the store, to be closed with md_store_close().
+ * Returns MD_ERR_IO when the file cannot be opened or created,
+ * MD_ERR_INVALID when it is not a migrationd database, is corrupt
+ * (integrity check), or has a schema newer than this build; err says which,
+ * naming the path, and the file is left untouched. *out is NULL on any
+ * failure. path is borrowed. Any thread; blocks. */
+md_status md_store_open(const char *path, md_store **out, md_err *err);
+
+/* Closes the store; later calls on it are not allowed. Accepts NULL. */
+void md_store_close(md_store *st);
+
+/* Inserts m as a new record (m->uuid must be set and unique; m->id is
+ * ignored) and sets m->id. created_at/updated_at are taken as given.
+ * Returns MD_ERR_CONFLICT for a duplicate uuid, MD_ERR_INVALID when
+ * m->state, m->policy or m->timeout_action is not a known value. */
+md_status md_store_insert(md_store *st, md_migration *m, md_err *err);
+
+/* Overwrites every field of the record with m->uuid (progress, settings,
+ * state, error, ...). Returns MD_ERR_NOT_FOUND when there is no such record. */
+md_status md_store_update(md_store *st, const md_migration *m, md_err *err);
+
+/* Updates many records in one transaction (the monitor's progress flush).
+ * Stops at, and returns, the first failure. */
+md_status md_store_update_many(md_store *st, const md_migration *const *ms, size_t n,
+                               md_err *err);
+
+/* Overwrites the record m->uuid with m and appends ev to its events, in one
+ * transaction: a state change and the event that tells it are never apart.
+ * Sets ev->id. */
+md_status md_store_update_with_event(md_store *st, const md_migration *m, md_event *ev,
+                                     md_err *err);
+
+/* Appends an event to the record with uuid; sets ev->id. */
+md_status md_store_add_event(md_store *st, const char *uuid, md_event *ev, md_err *err);
+
+/* Reads the record with uuid into *out. MD_ERR_NOT_FOUND if none;
+ * MD_ERR_INVALID if the stored state, policy or timeout action is a name
+ * this build does not know. */
+md_status md_store_get(md_store *st, const char *uuid, md_migration *out, md_err *err);
+
+/* The events of uuid, oldest first, in a new array the caller frees with
+ * free(). *n may be 0 (then *out is NULL). MD_ERR_NOT_FOUND if no record. */
+md_status md_store_events(md_store *st, const char *uuid, md_event **out, size_t *n,
+                          md_err *err);
+
+/* Filters for md_store_list(). Zero/empty fields do not filter. */
+typedef struct md_store_filter {
+    bool in_progress_only;           /* states queued..running (post-copy) */
+    bool have_state;
+    md_mig_state state;
+    char instance_uuid[MD_UUID_LEN];
+    char host[MD_NAME_LEN];          /* source_compute or dest_compute */
+    char migration_type[32];
+    int64_t changes_since;           /* updated_at >= this (ms), 0 = no filter */
+    int64_t changes_before;          /* updated_at <= this (ms), 0 = no filter */
+    char marker[MD_UUID_LEN];        /* start after this record in the order */
+    size_t limit;                    /* 0 = no limit */
+} md_store_filter;
+
+/* Records matching f, newest first (created_at, then id, descending), in a
+ * new array the caller frees with free() (NULL when *n is 0). f may be NULL
+ * for no filter. A marker that names no record is MD_ERR_NOT_FOUND (the API
+ * answers 400 for it). */
+md_status md_store_list(md_store *st, const md_store_filter *f, md_migration **out, size_t *n,
+                        md_err *err);
+
+#endif /* MD_STORE_H */

@@ -1,0 +1,905 @@
+/* test_store.c - behaviour of the SQLite store (service/store.c).
+ *
+ * Every test gets a fresh directory under /tmp, removed afterwards, and a
+ * database path inside it. The test includes <sqlite3.h> itself only to
+ * make files the store must refuse (another application's database, a newer
+ * schema) and to look at the file from outside; the daemon's code never
+ * does anything like it.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "service/store.h"
+
+/* store.c's constants, written down here rather than shared: a change to
+ * either is a change of the file format, and this test should notice. */
+#define APP_ID 0x4D494744
+#define SCHEMA_VERSION 1
+
+typedef struct fixture {
+    char dir[64];
+    char path[128];
+    md_store *st;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *fx = calloc(1, sizeof *fx);
+
+    if (!fx)
+        return -1;
+    strcpy(fx->dir, "/tmp/md-test-store-XXXXXX");
+    if (!mkdtemp(fx->dir)) {
+        free(fx);
+        return -1;
+    }
+    snprintf(fx->path, sizeof fx->path, "%s/migrationd.db", fx->dir);
+    *state = fx;
+    return 0;
+}
+
+/* Removes the directory and what the store left in it (the database and
+ * its -wal and -shm files). */
+static int teardown(void **state)
+{
+    fixture *fx = *state;
+    DIR *d;
+    struct dirent *de;
+    char p[PATH_MAX];
+
+    md_store_close(fx->st);
+    d = opendir(fx->dir);
+    if (d) {
+        while ((de = readdir(d)) != NULL) {
+            if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                continue;
+            snprintf(p, sizeof p, "%s/%s", fx->dir, de->d_name);
+            unlink(p);
+        }
+        closedir(d);
+    }
+    rmdir(fx->dir);
+    free(fx);
+    return 0;
+}
+
+/* Opens fx->path into fx->st, failing the test on any error. */
+static md_store *open_store(fixture *fx)
+{
+    md_err err = { "" };
+    md_status rc = md_store_open(fx->path, &fx->st, &err);
+
+    if (rc != MD_OK)
+        fail_msg("md_store_open: %s", err.msg);
+    return fx->st;
+}
+
+/* A queued record with the given uuid (any string up to 36 characters) and
+ * times; everything else at md_migration_init()'s values. */
+static md_migration record(const char *uuid, int64_t created_at, int64_t updated_at)
+{
+    md_migration m;
+
+    md_migration_init(&m);
+    strcpy(m.uuid, uuid);
+    strcpy(m.instance_uuid, "11111111-2222-3333-4444-555555555555");
+    strcpy(m.source_compute, "node-a");
+    strcpy(m.dest_compute, "node-b");
+    m.created_at = created_at;
+    m.updated_at = updated_at;
+    return m;
+}
+
+static void insert_ok(md_store *st, md_migration *m)
+{
+    md_err err = { "" };
+
+    if (md_store_insert(st, m, &err) != MD_OK)
+        fail_msg("md_store_insert %s: %s", m->uuid, err.msg);
+}
+
+static md_event event(int64_t at, const char *kind, int64_t value, const char *message)
+{
+    md_event ev;
+
+    memset(&ev, 0, sizeof ev);
+    ev.at = at;
+    strcpy(ev.kind, kind);
+    ev.value = value;
+    strcpy(ev.message, message);
+    return ev;
+}
+
+static void assert_migration_equal(const md_migration *a, const md_migration *b)
+{
+    assert_int_equal(a->id, b->id);
+    assert_string_equal(a->uuid, b->uuid);
+    assert_int_equal(a->state, b->state);
+    assert_string_equal(a->migration_type, b->migration_type);
+    assert_string_equal(a->instance_uuid, b->instance_uuid);
+    assert_string_equal(a->instance_name, b->instance_name);
+    assert_string_equal(a->source_compute, b->source_compute);
+    assert_string_equal(a->dest_compute, b->dest_compute);
+    assert_string_equal(a->dest_host, b->dest_host);
+    assert_int_equal(a->block_migration, b->block_migration);
+    assert_int_equal(a->permit_post_copy, b->permit_post_copy);
+    assert_int_equal(a->auto_converge, b->auto_converge);
+    assert_int_equal(a->max_downtime_ms, b->max_downtime_ms);
+    assert_int_equal(a->bandwidth_mibps, b->bandwidth_mibps);
+    assert_int_equal(a->timeout_action, b->timeout_action);
+    assert_int_equal(a->policy, b->policy);
+    assert_int_equal(a->created_at, b->created_at);
+    assert_int_equal(a->updated_at, b->updated_at);
+    assert_int_equal(a->memory_total_bytes, b->memory_total_bytes);
+    assert_int_equal(a->memory_processed_bytes, b->memory_processed_bytes);
+    assert_int_equal(a->memory_remaining_bytes, b->memory_remaining_bytes);
+    assert_int_equal(a->disk_total_bytes, b->disk_total_bytes);
+    assert_int_equal(a->disk_processed_bytes, b->disk_processed_bytes);
+    assert_int_equal(a->disk_remaining_bytes, b->disk_remaining_bytes);
+    assert_int_equal(a->progress, b->progress);
+    assert_int_equal(a->memory_iteration, b->memory_iteration);
+    assert_int_equal(a->transfer_rate, b->transfer_rate);
+    assert_int_equal(a->dirty_rate, b->dirty_rate);
+    assert_int_equal(a->current_downtime_ms, b->current_downtime_ms);
+    assert_int_equal(a->downtime_ms, b->downtime_ms);
+    assert_int_equal(a->elapsed_ms, b->elapsed_ms);
+    assert_int_equal(a->post_copy, b->post_copy);
+    assert_int_equal(a->paused, b->paused);
+    assert_string_equal(a->error, b->error);
+}
+
+/* Every field set, each to a value no other field has and none equal to
+ * md_migration_init()'s, so a swapped or dropped column shows. */
+static md_migration distinctive(void)
+{
+    md_migration m;
+
+    md_migration_init(&m);
+    strcpy(m.uuid, "6a1f0c5e-8d2b-4f4e-9c1a-0b7e3d2c1f00");
+    m.state = MD_MIG_POSTCOPY;
+    strcpy(m.migration_type, "evacuation");
+    strcpy(m.instance_uuid, "c0ffee00-1234-4abc-8def-0123456789ab");
+    strcpy(m.instance_name, "instance-0000002a \"quoted\" 'and' ünïcode");
+    strcpy(m.source_compute, "compute-src.example.org");
+    strcpy(m.dest_compute, "compute-dst.example.org");
+    strcpy(m.dest_host, "192.0.2.17");
+    m.block_migration = true;
+    m.permit_post_copy = true;
+    m.auto_converge = true;
+    m.max_downtime_ms = 4321;
+    m.bandwidth_mibps = 777;
+    m.timeout_action = POLICY_TIMEOUT_FORCE_COMPLETE;
+    m.policy = POLICY_ADAPTIVE;
+    m.created_at = 1700000000123;
+    m.updated_at = 1700000999456;
+    m.memory_total_bytes = 0x0123456789ABCDEFull;
+    m.memory_processed_bytes = 3000000001ull;
+    m.memory_remaining_bytes = 3000000002ull;
+    m.disk_total_bytes = UINT64_MAX; /* the full range survives, not only int64's */
+    m.disk_processed_bytes = 5000000003ull;
+    m.disk_remaining_bytes = 5000000004ull;
+    m.progress = 42;
+    m.memory_iteration = 13;
+    m.transfer_rate = 125000000ull;
+    m.dirty_rate = 98765432ull;
+    m.current_downtime_ms = 1234;
+    m.downtime_ms = 321;
+    m.elapsed_ms = 98765;
+    m.post_copy = true;
+    m.paused = true;
+    strcpy(m.error, "the destination refused: no space left on device");
+    return m;
+}
+
+/* Asserts that the list for f is exactly the uuids in want, in order. */
+static void assert_list(md_store *st, const md_store_filter *f, const char *const *want,
+                        size_t nwant)
+{
+    md_err err = { "" };
+    md_migration *ms = NULL;
+    size_t n = 99;
+
+    if (md_store_list(st, f, &ms, &n, &err) != MD_OK)
+        fail_msg("md_store_list: %s", err.msg);
+    assert_int_equal(n, nwant);
+    for (size_t i = 0; i < n; i++)
+        assert_string_equal(ms[i].uuid, want[i]);
+    free(ms);
+}
+
+#define ASSERT_LIST(st, f, ...)                                                      \
+    do {                                                                             \
+        const char *const want_[] = { __VA_ARGS__ };                                 \
+        assert_list((st), (f), want_, sizeof want_ / sizeof want_[0]);               \
+    } while (0)
+
+/* Runs SQL on the file from outside the store (its own connection). */
+static void outside_exec(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    char *msg = NULL;
+
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("sqlite3_exec %s: %s", sql, msg ? msg : "?");
+    sqlite3_close(db);
+}
+
+static int64_t outside_int(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *s = NULL;
+    int64_t v;
+
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return v;
+}
+
+/* The whole file, to show that a refused file is left as it was. */
+static unsigned char *slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    unsigned char *buf;
+    long len;
+
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    len = ftell(f);
+    assert_true(len >= 0);
+    rewind(f);
+    buf = malloc((size_t)len + 1);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)len, f), (size_t)len);
+    fclose(f);
+    *n = (size_t)len;
+    return buf;
+}
+
+/* ---- records ------------------------------------------------------------ */
+
+static void insert_then_get_returns_every_field(void **state)
+{
+    fixture *fx = *state;
+    md_store *st = open_store(fx);
+    md_migration m = distinctive(), got;
+    md_err err = { "" };
+
+    m.id = 999; /* ignored: the store assigns the id */
+    assert_int_equal(md_store_insert(st, &m, &err), MD_OK);
+    assert_true(m.id > 0);
+    assert_int_not_equal(m.id, 999);
+    /* Garbage first, so a field the store forgets to set shows. */
+    memset(&got, 0x5a, sizeof got);
+    assert_int_equal(md_store_get(st, m.uuid, &got, &err), MD_OK);
+    assert_migration_equal(&got, &m);
+}
+
+static void insert_of_an_existing_uuid_is_a_conflict(void **state)
+{
+    fixture *fx = *state;
+    md_store *st = open_store(fx);
+    md_migration a = record("dup", 1, 1), b = record("dup", 2, 2), got;
+    md_err err = { "" };
+
+    insert_ok(st, &a);
+    strcpy(b.instance_name, "other");
+    assert_int_equal(md_store_insert(st, &b, &err), MD_ERR_CONFLICT);
+    assert_non_null(strstr(err.msg, fx->path));
+    assert_non_null(strstr(err.msg, "insert migration dup"));
+    assert_non_null(strstr(err.msg, "UNIQUE"));
+    /* The first record is untouched. */
+    assert_int_equal(md_store_get(st, "dup", &got, &err), MD_OK);
+    assert_string_equal(got.instance_name, "");
+    assert_int_equal(got.created_at, 1);
+}
+
+static void unknown_uuid_is_not_found_for_get_update_events_and_add_event(void **state)
+{
+    fixture *fx = *state;
+    md_store *st = open_store(fx);
+    md_migration m = record("nobody", 1, 1), got;
+    md_event ev = event(5, "state", 0, "never written");
+    md_event *evs = (md_event *)&ev;
+    size_t n = 7;
+    md_err err = { "" };
+
+    assert_int_equal(md_store_get(st, "nobody", &got, &err), MD_ERR_NOT_FOUND);
+    assert_non_null(strstr(err.msg, "nobody"));
+    assert_int_equal(md_store_update(st, &m, &err), MD_ERR_NOT_FOUND);
+    assert_non_null(strstr(err.msg, "nobody"));
+    assert_int_equal(md_store_add_event(st, "nobody", &ev, &err), MD_ERR_NOT_FOUND);
+    assert_int_equal(ev.id, 0);
+    assert_int_equal(md_store_events(st, "nobody", &evs, &n, &err), MD_ERR_NOT_FOUND);
+    assert_null(evs);
+    assert_int_equal(n, 0);
+}
+
+static void update_overwrites_every_field_but_id(void **state)
+{
+    fixture *fx = *state;
+    md_store *st = open_store(fx);
+    md_migration m = record(distinctive().uuid, 1, 1), want = distinctive(), got;
+    md_err err = { "" };
+
+    insert_ok(st, &m);
+    want.id = 12345; /* the record is named by uuid; id is not rewritten */
+    assert_int_equal(md_store_update(st, &want, &err), MD_OK);
+    assert_int_equal(md_store_get(st, want.uuid, &got, &err), MD_OK);
+    want.id = m.id;
+    assert_migration_equal(&got, &want);
+}
+
+static void update_many_updates_all_in_one_go(void **state)
+{
+    fixture *fx = *state;
+    md_store *st = open_store(fx);
+    md_migration ms[3] = { record("u1", 1, 1), record("u2", 2, 2), record("u3", 3, 3) };
+    const md_migration *ptrs[3] = { &ms[0], &ms[1], &ms[2] };
+    md_migration got;
+    md_err err = { "" };
+
+    for (int i = 0; i < 3; i++) {
+        insert_ok(st, &ms[i]);
+        ms[i].state = MD_MIG_RUNNING;
+        ms[i].memory_iteration = (uint32_t)(10 + i);
+        ms[i].updated_at = 100 + i;
+    }
+    assert_int_equal(md_store_update_many(st, ptrs, 3, &err), MD_OK);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(md_store_get(st, ms[i].uuid, &got, &err), MD_OK);
+        assert_migration_equal(&got, &ms[i]);
+    }
+    assert_int_equal(md_store_update_many(st, ptrs, 0, &err), MD_OK);
+}
+
+static void update_many_writes_nothing_when_one_record_is_missing(void **state)
+{
+    fixture *fx = *state;
+    md_store *st = open_store(fx);
+    md_migration a = record("a", 1, 1), ghost = record("ghost", 2, 2), got;
+    const md_migration *ptrs[2] = { &a, &ghost };
+    md_err err = { "" };
+
+    insert_ok(st, &a);
+    a.progress = 50;
+    assert_int_equal(md_store_update_many(st, ptrs, 2, &err), MD_ERR_NOT_FOUND);
+    assert_non_null(strstr(err.msg, "ghost"));
+    assert_int_equal(md_store_get(st, "a", &got, &err), MD_OK);
+    assert_int_equal(got.progress, 0);
+}
+
+/* ---- events ------------------------------------------------------------- */
+
+static void events_come_back_oldest_first_with_their_ids(void **state)
+{
+    fixture *fx = *state;
+    md_store *st = open_store(fx);
+    md_migration m = record("e", 1, 1), other = record("other", 2, 2);
+    md_event in[3] = {
+        event(1000, "state", 0, "The migration was queued."),
+        event(2000, "set_downtime", 150, "Step 2 of the downtime ramp."),
+        event(3000, "post_copy", 0, "Pre-copy will not converge; switching to post-copy."),
+    };
+    md_event noise = event(1500, "state", 0, "Another record's event.");
+    md_event *out = NULL;
+    size_t n = 0;
+    md_err err = { "" };
+
+    insert_ok(st, &m);
+    insert_ok(st, &other);
+    assert_int_equal(md_store_events(st, "e", &out, &n, &err), MD_OK);
+    assert_int_equal(n, 0);
+    assert_null(out);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(md_store_add_event(st, "e", &in[i], &err), MD_OK);
+        assert_true(in[i].id > 0);
+        if (i == 0)
+            assert_int_equal(md_store_add_event(st, "other", &noise, &err), MD_OK);
+    }
+    assert_int_equal(md_store_events(st, "e", &out, &n, &err), MD_OK);
+    assert_int_equal(n, 3);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(out[i].id, in[i].id);
+        assert_int_equal(out[i].at, in[i].at);
+        assert_string_equal(out[i].kind, in[i].kind);
+        assert_int_equal(out[i].value, in[i].value);
+        assert_string_equal(out[i].message, in[i].message);
+        if (i > 0)
+            assert_true(out[i].id > out[i - 1].id);
+    }
+    free(out);
+}
+
+static void update_with_event_writes_the_record_and_the_event(void **state)
+{
+    fixture *fx = *state;
+    md_store *st = open_store(fx);
+    md_migration m = record("w", 1, 1), got;
+    md_event ev = event(7000, "state", 0, "The job is running.");
+    md_event *out = NULL;
+    size_t n = 0;
+    md_err err = { "" };
+
+    insert_ok(st, &m);
+    m.state = MD_MIG_RUNNING;
+    m.updated_at = 7000;
+    assert_int_equal(md_store_update_with_event(st, &m, &ev, &err), MD_OK);
+    assert_true(ev.id > 0);
+    assert_int_equal(md_store_get(st, "w", &got, &err), MD_OK);
+    assert_int_equal(got.state, MD_MIG_RUNNING);
+    assert_int_equal(got.updated_at, 7000);
+    assert_int_equal(md_store_events(st, "w", &out, &n, &err), MD_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(out[0].id, ev.id);
+    assert_string_equal(out[0].message, "The job is running.");
+    free(out);
+}
+
+static void update_with_event_of_unknown_uuid_writes_nothing(void **state)
+{
+    fixture *fx = *state;
+    md_store *st = open_store(fx);
+    md_migration m = record("real", 1, 1), ghost = record("ghost", 1, 1);
+    md_event ev = event(1, "state", 0, "Should not be stored.");
+    md_err err = { "" };
+
+    insert_ok(st, &m);
+    assert_int_equal(md_store_update_with_event(st, &ghost, &ev, &err), MD_ERR_NOT_FOUND);
+    assert_non_null(strstr(err.msg, "ghost"));
+    assert_int_equal(ev.id, 0);
+    assert_int_equal(outside_int(fx->path, "SELECT count(*) FROM events"), 0);
+    assert_int_equal(outside_int(fx->path, "SELECT count(*) FROM migrations"), 1);
+}
+
+/* The event insert is made to fail after the update succeeded (a trigger
+ * added from outside); the update must be rolled back with it. */
+static void update_with_event_rolls_back_the_update_when_the_event_fails(void **state)
+{
+    fixture *fx = *state;
+    md_store *st = open_store(fx);
+    md_migration m = record("atomic", 1, 1), got;
+    md_event ev = event(2, "boom", 0, "Refused by the trigger.");
+    md_event ok = event(3, "state", 0, "Accepted.");
+    md_err err = { "" };
+
+    insert_ok(st, &m);
+    outside_exec(fx->path, "CREATE TRIGGER refuse BEFORE INSERT ON events "
+                           "WHEN NEW.kind = 'boom' BEGIN SELECT RAISE(ABORT, 'boom refused'); END");
+    m.state = MD_MIG_FAILED;
+    assert_int_equal(md_store_update_with_event(st, &m, &ev, &err), MD_ERR_IO);
+    assert_non_null(strstr(err.msg, "boom refused"));
+    assert_int_equal(md_store_get(st, "atomic", &got, &err), MD_OK);
+    assert_int_equal(got.state, MD_MIG_QUEUED);
+    /* The store is usable after the rollback. */
+    assert_int_equal(md_store_update_with_event(st, &m, &ok, &err), MD_OK);
+    assert_int_equal(md_store_get(st, "atomic", &got, &err), MD_OK);
+    assert_int_equal(got.state, MD_MIG_FAILED);
+}
+
+/* ---- list --------------------------------------------------------------- */
+
+/* Five records, each differing from the others in what one filter tests. */
+static void insert_filter_set(md_store *st)
+{
+    struct {
+        const char *uuid, *instance, *src, *dst, *type;
+        md_mig_state state;
+        int64_t created, updated;
+    } rows[] = {
+        { "a", "I1", "hostA", "hostB", "live-migration", MD_MIG_RUNNING, 10, 100 },
+        { "b", "I2", "hostB", "hostC", "live-migration", MD_MIG_COMPLETED, 20, 200 },
+        { "c", "I1", "hostC", "hostA", "evacuation", MD_MIG_POSTCOPY, 30, 300 },
+        { "d", "I3", "hostD", "hostE", "live-migration", MD_MIG_QUEUED, 40, 400 },
+        { "e", "I3", "hostA", "hostE", "live-migration", MD_MIG_FAILED, 50, 500 },
+    };
+
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        md_migration m = record(rows[i].uuid, rows[i].created, rows[i].updated);
+        strcpy(m.instance_uuid, rows[i].instance);
+        strcpy(m.source_compute, rows[i].src);
+        strcpy(m.dest_compute, rows[i].dst);
+        strcpy(m.migration_type, rows[i].type);
+        m.state = rows[i].state;
+        insert_ok(st, &m);
+    }
+}
+
+static void list_returns_newest_first_without_filters(void **state)
+{
+    fixture *fx = *state;
+    md_store *st = open_store(fx);
+    md_store_filter f;
+
+    memset(&f, 0, sizeof f);
+    insert_filter_set(st);
+    ASSERT_LIST(st, &f, "e", "d", "c", "b", "a");
+    ASSERT_LIST(st, NULL, "e", "d", "c", "b", "a");
+}
+
+static void list_filters_by_state_and_in_progress(void **state)
+{
+    fixture *fx = *state;
+    md_store *st = open_store(fx);
+    md_store_filter f;
+
+    insert_filter_set(st);
+    memset(&f, 0, sizeof f);
+    f.have_state = true;
+    f.state = MD_MIG_RUNNING;
+    ASSERT_LIST(st, &f, "a");
+    f.state = MD_MIG_POSTCOPY;
+    ASSERT_LIST(st, &f, "c");
+    /* MD_MIG_QUEUED is 0: have_state, not the value, says the filter is on. */
+    f.state = MD_MIG_QUEUED;
+    ASSERT_LIST(st, &f, "d");
+    memset(&f, 0, sizeof f);
+    f.in_progress_only = true;
+    ASSERT_LIST(st, &f, "d", "c", "a");
+}
+
+static void list_filters_by_instance_and_migration_type(void **state)
+{
+    fixture *fx = *state;
+    md_store *st = open_store(fx);
+    md_store_filter f;
+
+    insert_filter_set(st);
+    memset(&f, 0, sizeof f);
+    strcpy(f.instance_uuid, "I1");
+    ASSERT_LIST(st, &f, "c", "a");
+    memset(&f, 0, sizeof f);
+    strcpy(f.migration_type, "evacuation");
+    ASSERT_LIST(st, &f, "c");
+    memset(&f, 0, sizeof f);
+    strcpy(f.instance_uuid, "nope");
+    assert_list(st, &f, NULL, 0);
+}
+
+static void list_host_matches_source_or_destination(void **state)
+{
+    fixture *fx = *state;
+    md_store *st = open_store(fx);
+    md_store_filter f;
+
+    insert_filter_set(st);
+    memset(&f, 0, sizeof f);
+    strcpy(f.host, "hostA"); /* a: source, c: destination, e: source */
+    ASSERT_LIST(st, &f, "e", "c", "a");
+    strcpy(f.host, "hostB"); /* a: destination, b: source */
+    ASSERT_LIST(st, &f, "b", "a");
+    /* Filters combine with AND. */
+    f.have_state = true;
+    f.state = MD_MIG_COMPLETED;
+    ASSERT_LIST(st, &f, "b");
+}
+
+static void list_changes_since_and_before_are_inclusive(void **state)
+{
+    fixture *fx = *state;
+    md_store *st = open_store(fx);
+    md_store_filter f;
+
+    insert_filter_set(st);
+    memset(&f, 0, sizeof f);
+    f.changes_since = 300;
+    ASSERT_LIST(st, &f, "e", "d", "c");
+    memset(&f, 0, sizeof f);
+    f.changes_before = 200;
+    ASSERT_LIST(st, &f, "b", "a");
+    f.changes_since = 200;
+    f.changes_before = 400;
+    ASSERT_LIST(st, &f, "d", "c", "b");
+}
+
+/* Seven records whose creation times are not in id order, three of them
+ * created in the same millisecond, so that both halves of the order
+ * (created_at, then id) and a tie across a page boundary are exercised. */
+static void list_pages_with_limit_and_marker_without_gaps_or_duplicates(void **state)
+{
+    fixture *fx = *state;
+    md_store *st = open_store(fx);
+    static const int64_t created[7] = { 3000, 1000, 5000, 3000, 2000, 3000, 4000 };
+    static const char *const names[7] = { "p1", "p2", "p3", "p4", "p5", "p6", "p7" };
+    md_store_filter f;
+    md_migration *ms = NULL;
+    size_t n = 0;
+    md_err err = { "" };
+
+    for (int i = 0; i < 7; i++) {
+        md_migration m = record(names[i], created[i], created[i]);
+        insert_ok(st, &m);
+    }
+    /* Order: p3 (5000), p7 (4000), p6, p4, p1 (3000, id descending), p5, p2. */
+    memset(&f, 0, sizeof f);
+    f.limit = 3;
+    ASSERT_LIST(st, &f, "p3", "p7", "p6");
+    strcpy(f.marker, "p6");
+    ASSERT_LIST(st, &f, "p4", "p1", "p5");
+    strcpy(f.marker, "p5");
+    ASSERT_LIST(st, &f, "p2");
+    strcpy(f.marker, "p2");
+    assert_int_equal(md_store_list(st, &f, &ms, &n, &err), MD_OK);
+    assert_int_equal(n, 0);
+    assert_null(ms);
+    /* limit 0 is no limit, also after a marker. */
+    f.limit = 0;
+    strcpy(f.marker, "p7");
+    ASSERT_LIST(st, &f, "p6", "p4", "p1", "p5", "p2");
+}
+
+static void list_with_unknown_marker_is_not_found(void **state)
+{
+    fixture *fx = *state;
+    md_store *st = open_store(fx);
+    md_migration m = record("known", 1, 1);
+    md_store_filter f;
+    md_migration *ms = (md_migration *)&f;
+    size_t n = 5;
+    md_err err = { "" };
+
+    insert_ok(st, &m);
+    memset(&f, 0, sizeof f);
+    strcpy(f.marker, "unknown-marker");
+    assert_int_equal(md_store_list(st, &f, &ms, &n, &err), MD_ERR_NOT_FOUND);
+    assert_non_null(strstr(err.msg, "unknown-marker"));
+    assert_null(ms);
+    assert_int_equal(n, 0);
+}
+
+static void an_unknown_state_in_the_file_is_invalid_on_read(void **state)
+{
+    fixture *fx = *state;
+    md_store *st = open_store(fx);
+    md_migration m = record("odd", 1, 1), got;
+    md_migration *ms = NULL;
+    size_t n = 0;
+    md_err err = { "" };
+
+    insert_ok(st, &m);
+    outside_exec(fx->path, "UPDATE migrations SET state = 'teleporting' WHERE uuid = 'odd'");
+    assert_int_equal(md_store_get(st, "odd", &got, &err), MD_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "teleporting"));
+    assert_int_equal(md_store_list(st, NULL, &ms, &n, &err), MD_ERR_INVALID);
+    assert_null(ms);
+}
+
+/* ---- the file ----------------------------------------------------------- */
+
+static void records_and_events_survive_close_and_reopen(void **state)
+{
+    fixture *fx = *state;
+    md_store *st = open_store(fx);
+    md_migration m = distinctive(), got;
+    md_event ev = event(42, "pause", 0, "Paused to let the migration finish.");
+    md_event *out = NULL;
+    size_t n = 0;
+    md_err err = { "" };
+
+    insert_ok(st, &m);
+    assert_int_equal(md_store_add_event(st, m.uuid, &ev, &err), MD_OK);
+    md_store_close(st);
+    fx->st = NULL;
+    assert_int_equal(outside_int(fx->path, "PRAGMA user_version"), SCHEMA_VERSION);
+    assert_int_equal(outside_int(fx->path, "PRAGMA application_id"), APP_ID);
+
+    st = open_store(fx);
+    assert_int_equal(md_store_get(st, m.uuid, &got, &err), MD_OK);
+    assert_migration_equal(&got, &m);
+    assert_int_equal(md_store_events(st, m.uuid, &out, &n, &err), MD_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(out[0].id, ev.id);
+    assert_string_equal(out[0].message, ev.message);
+    free(out);
+    md_store_close(st);
+    fx->st = NULL;
+    assert_int_equal(outside_int(fx->path, "PRAGMA user_version"), SCHEMA_VERSION);
+}
+
+static void the_file_is_in_wal_mode(void **state)
+{
+    fixture *fx = *state;
+    char wal[160];
+
+    open_store(fx);
+    snprintf(wal, sizeof wal, "%s-wal", fx->path);
+    assert_int_equal(access(wal, F_OK), 0);
+}
+
+static void a_file_of_garbage_is_refused_and_left_alone(void **state)
+{
+    fixture *fx = *state;
+    unsigned char garbage[4096], *after;
+    size_t n = 0;
+    md_store *st = (md_store *)&n;
+    md_err err = { "" };
+    FILE *f;
+
+    for (size_t i = 0; i < sizeof garbage; i++)
+        garbage[i] = (unsigned char)(i * 131 + 7);
+    f = fopen(fx->path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(garbage, 1, sizeof garbage, f), sizeof garbage);
+    fclose(f);
+
+    assert_int_equal(md_store_open(fx->path, &st, &err), MD_ERR_INVALID);
+    assert_null(st);
+    assert_non_null(strstr(err.msg, fx->path));
+    assert_non_null(strstr(err.msg, "corrupt"));
+    assert_non_null(strstr(err.msg, "not be replaced"));
+    after = slurp(fx->path, &n);
+    assert_int_equal(n, sizeof garbage);
+    assert_memory_equal(after, garbage, sizeof garbage);
+    free(after);
+}
+
+static void another_applications_database_is_refused_and_left_alone(void **state)
+{
+    fixture *fx = *state;
+    unsigned char *before, *after;
+    size_t nb = 0, na = 0;
+    md_store *st = NULL;
+    md_err err = { "" };
+
+    outside_exec(fx->path, "PRAGMA application_id = 42; CREATE TABLE notes(text TEXT);"
+                           "INSERT INTO notes VALUES ('mine')");
+    before = slurp(fx->path, &nb);
+    assert_int_equal(md_store_open(fx->path, &st, &err), MD_ERR_INVALID);
+    assert_null(st);
+    assert_non_null(strstr(err.msg, fx->path));
+    assert_non_null(strstr(err.msg, "not a migrationd database"));
+    after = slurp(fx->path, &na);
+    assert_int_equal(na, nb);
+    assert_memory_equal(after, before, nb);
+    free(before);
+    free(after);
+
+    /* Without any application_id, tables alone make it someone else's. */
+    unlink(fx->path);
+    outside_exec(fx->path, "CREATE TABLE notes(text TEXT)");
+    assert_int_equal(md_store_open(fx->path, &st, &err), MD_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "not a migrationd database"));
+}
+
+static void a_newer_schema_is_refused_naming_both_versions(void **state)
+{
+    fixture *fx = *state;
+    md_store *st = NULL;
+    md_err err = { "" };
+
+    open_store(fx);
+    md_store_close(fx->st);
+    fx->st = NULL;
+    outside_exec(fx->path, "PRAGMA user_version = 99");
+    assert_int_equal(md_store_open(fx->path, &st, &err), MD_ERR_INVALID);
+    assert_null(st);
+    assert_non_null(strstr(err.msg, fx->path));
+    assert_non_null(strstr(err.msg, "schema version 99"));
+    assert_non_null(strstr(err.msg, "version 1 of this build"));
+    assert_int_equal(outside_int(fx->path, "PRAGMA user_version"), 99);
+}
+
+static void an_unopenable_path_is_an_io_error(void **state)
+{
+    fixture *fx = *state;
+    char path[192];
+    md_store *st = NULL;
+    md_err err = { "" };
+
+    snprintf(path, sizeof path, "%s/no/such/dir/migrationd.db", fx->dir);
+    assert_int_equal(md_store_open(path, &st, &err), MD_ERR_IO);
+    assert_null(st);
+    assert_non_null(strstr(err.msg, path));
+    md_store_close(NULL);
+}
+
+/* ---- threads ------------------------------------------------------------ */
+
+#define THREADS 4
+#define PER_THREAD 200
+
+typedef struct worker {
+    md_store *st;
+    int index;
+    int failures;
+    md_err err;
+} worker;
+
+/* cmocka's assertions must not run outside the main thread (they longjmp
+ * into it), so a worker only counts its failures. */
+static void *work(void *arg)
+{
+    worker *w = arg;
+
+    for (int i = 0; i < PER_THREAD; i++) {
+        md_migration m, got;
+        char uuid[MD_UUID_LEN];
+
+        snprintf(uuid, sizeof uuid, "t%d-%04d", w->index, i);
+        m = record(uuid, w->index * 1000 + i, i);
+        m.memory_iteration = (uint32_t)i;
+        if (md_store_insert(w->st, &m, &w->err) != MD_OK ||
+            md_store_get(w->st, uuid, &got, &w->err) != MD_OK || got.id != m.id ||
+            got.memory_iteration != (uint32_t)i)
+            w->failures++;
+    }
+    return NULL;
+}
+
+static void concurrent_inserts_and_reads_from_four_threads_all_succeed(void **state)
+{
+    fixture *fx = *state;
+    md_store *st = open_store(fx);
+    pthread_t th[THREADS];
+    worker ws[THREADS];
+    md_migration *ms = NULL;
+    size_t n = 0;
+    md_err err = { "" };
+
+    for (int i = 0; i < THREADS; i++) {
+        memset(&ws[i], 0, sizeof ws[i]);
+        ws[i].st = st;
+        ws[i].index = i;
+        assert_int_equal(pthread_create(&th[i], NULL, work, &ws[i]), 0);
+    }
+    for (int i = 0; i < THREADS; i++)
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+    for (int i = 0; i < THREADS; i++) {
+        if (ws[i].failures)
+            fail_msg("thread %d: %d failures, last: %s", i, ws[i].failures, ws[i].err.msg);
+    }
+    assert_int_equal(md_store_list(st, NULL, &ms, &n, &err), MD_OK);
+    assert_int_equal(n, THREADS * PER_THREAD);
+    free(ms);
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(insert_then_get_returns_every_field),
+        T(insert_of_an_existing_uuid_is_a_conflict),
+        T(unknown_uuid_is_not_found_for_get_update_events_and_add_event),
+        T(update_overwrites_every_field_but_id),
+        T(update_many_updates_all_in_one_go),
+        T(update_many_writes_nothing_when_one_record_is_missing),
+        T(events_come_back_oldest_first_with_their_ids),
+        T(update_with_event_writes_the_record_and_the_event),
+        T(update_with_event_of_unknown_uuid_writes_nothing),
+        T(update_with_event_rolls_back_the_update_when_the_event_fails),
+        T(list_returns_newest_first_without_filters),
+        T(list_filters_by_state_and_in_progress),
+        T(list_filters_by_instance_and_migration_type),
+        T(list_host_matches_source_or_destination),
+        T(list_changes_since_and_before_are_inclusive),
+        T(list_pages_with_limit_and_marker_without_gaps_or_duplicates),
+        T(list_with_unknown_marker_is_not_found),
+        T(an_unknown_state_in_the_file_is_invalid_on_read),
+        T(records_and_events_survive_close_and_reopen),
+        T(the_file_is_in_wal_mode),
+        T(a_file_of_garbage_is_refused_and_left_alone),
+        T(another_applications_database_is_refused_and_left_alone),
+        T(a_newer_schema_is_refused_naming_both_versions),
+        T(an_unopenable_path_is_an_io_error),
+        T(concurrent_inserts_and_reads_from_four_threads_all_succeed),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
