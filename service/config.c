@@ -15,6 +15,7 @@
  * alone because nothing after it can be trusted.
  */
 #include "service/config.h"
+#include "service/migration.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -34,6 +35,8 @@ typedef enum key_type {
     KEY_STRING,  /* char array member; min/max bound the length */
     KEY_ENUM,    /* enum member, set from a string by parse() */
     KEY_ROLES,   /* md_config_roles member; min/max bound the count */
+    KEY_DOUBLE,  /* double member; dmin/dmax bound the value */
+    KEY_SIM_DOMAINS, /* the simulator's list of domain groups */
 } key_type;
 
 /* Reports why a value is not acceptable by writing a phrase into why. */
@@ -46,6 +49,7 @@ typedef struct config_key {
     size_t offset;        /* of the member in md_config */
     size_t size;          /* of the member: the capacity of a string */
     long long min, max;   /* see key_type */
+    double dmin, dmax, def_double; /* KEY_DOUBLE */
     const char *unit;     /* KEY_INT: named in range messages; may be NULL */
     long long def_int;    /* KEY_INT, KEY_BOOL */
     /* KEY_STRING, KEY_ENUM: the default as written in a file; KEY_ROLES: the
@@ -83,7 +87,17 @@ typedef struct config_key {
       .offset = MEMBER(sec, key, md_config_roles), .size = MEMBER_SIZE(sec, key), \
       .min = 1, .max = MD_CONFIG_MAX_ROLES, .def_str = (def) }
 
+#define DOUBLE_KEY(sec, key, def, lo, hi, unit_)                                  \
+    { .section = #sec, .name = #key, .type = KEY_DOUBLE,                         \
+      .offset = MEMBER(sec, key, double), .size = MEMBER_SIZE(sec, key),         \
+      .dmin = (lo), .dmax = (hi), .unit = (unit_), .def_double = (def) }
+#define SIM_DOMAINS_KEY(sec, key)                                                 \
+    { .section = #sec, .name = #key, .type = KEY_SIM_DOMAINS,                    \
+      .offset = offsetof(md_config, sec.key), .size = MEMBER_SIZE(sec, key),     \
+      .min = 0, .max = MD_CONFIG_MAX_SIM_DOMAINS }
+
 static int parse_log_level(const char *text, void *member);
+static int parse_hypervisor(const char *text, void *member);
 static int parse_auth_strategy(const char *text, void *member);
 static int parse_timeout_action(const char *text, void *member);
 static int parse_policy_kind(const char *text, void *member);
@@ -100,6 +114,8 @@ static const config_key config_keys[] = {
     STRING_KEY(service, host, NULL, 1, NULL),
     ENUM_KEY(service, log_level, md_log_level, "info", parse_log_level,
              "debug, info, warning, error"),
+    ENUM_KEY(service, hypervisor, md_hypervisor_kind, "libvirt", parse_hypervisor,
+             "libvirt, simulator"),
 
     STRING_KEY(api, listen, "127.0.0.1:8775", 1, check_listen),
     ENUM_KEY(api, auth_strategy, md_auth_strategy, "noauth", parse_auth_strategy,
@@ -137,6 +153,10 @@ static const config_key config_keys[] = {
     INT_KEY(libvirt, live_migration_monitor_interval_ms, 500, 50, 60000, "ms"),
     ENUM_KEY(libvirt, live_migration_policy, policy_kind, "adaptive", parse_policy_kind,
              "nova, adaptive"),
+
+    DOUBLE_KEY(simulator, time_scale, 20.0, 0.001, 100000.0, "simulated s per s"),
+    INT_KEY(simulator, link_mibps, 1024, 1, 10485760, "MiB/s"),
+    SIM_DOMAINS_KEY(simulator, domains),
 };
 
 #define N_KEYS (sizeof config_keys / sizeof config_keys[0])
@@ -146,6 +166,24 @@ static const config_key config_keys[] = {
 static int parse_log_level(const char *text, void *member)
 {
     return md_log_level_parse(text, member);
+}
+
+static int parse_hypervisor(const char *text, void *member)
+{
+    md_hypervisor_kind *out = member;
+
+    if (strcmp(text, "libvirt") == 0)
+        *out = MD_HYPERVISOR_LIBVIRT;
+    else if (strcmp(text, "simulator") == 0)
+        *out = MD_HYPERVISOR_SIMULATOR;
+    else
+        return -1;
+    return 0;
+}
+
+const char *md_config_hypervisor_str(md_hypervisor_kind k)
+{
+    return k == MD_HYPERVISOR_SIMULATOR ? "simulator" : "libvirt";
 }
 
 static int parse_auth_strategy(const char *text, void *member)
@@ -312,6 +350,17 @@ static bool set_int(md_config *c, const config_key *k, long long v, char *why, s
     return true;
 }
 
+static bool set_double(md_config *c, const config_key *k, double v, char *why, size_t whylen)
+{
+    if (!(v >= k->dmin && v <= k->dmax)) {
+        snprintf(why, whylen, "%g is outside %g to %g%s%s%s", v, k->dmin, k->dmax,
+                 k->unit ? " (" : "", k->unit ? k->unit : "", k->unit ? ")" : "");
+        return false;
+    }
+    *(double *)member_of(c, k) = v;
+    return true;
+}
+
 static bool set_string(md_config *c, const config_key *k, const char *v, char *why,
                        size_t whylen)
 {
@@ -395,6 +444,11 @@ static bool set_default(md_config *c, const config_key *k, char *why, size_t why
         return set_enum(c, k, k->def_str, why, whylen);
     case KEY_ROLES:
         return set_roles_default(c, k, why, whylen);
+    case KEY_DOUBLE:
+        return set_double(c, k, k->def_double, why, whylen);
+    case KEY_SIM_DOMAINS:
+        c->simulator.ndomains = 0;
+        return true;
     }
     return false;
 }
@@ -540,6 +594,139 @@ static void load_roles(load_ctx *lc, md_config *c, const config_key *k, const ch
         memcpy(member_of(c, k), &roles, sizeof roles);
 }
 
+/* One integer member of a simulated domain: present, an integer, in range. */
+static bool sim_int(load_ctx *lc, const config_setting_t *d, const char *key, const char *name,
+                    long long lo, long long hi, long long def, int *out)
+{
+    const config_setting_t *s = config_setting_get_member(d, name);
+    char full[192], why[160];
+
+    snprintf(full, sizeof full, "%s.%s", key, name);
+    if (!s) {
+        if (def < 0) {
+            add_error(lc, d, full, "missing");
+            return false;
+        }
+        *out = (int)def;
+        return true;
+    }
+    int type = config_setting_type(s);
+    if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64) {
+        snprintf(why, sizeof why, "expected an integer, got %s", type_name(type));
+        add_error(lc, s, full, why);
+        return false;
+    }
+    long long v = config_setting_get_int64(s);
+    if (v < lo || v > hi) {
+        snprintf(why, sizeof why, "%lld is outside %lld to %lld", v, lo, hi);
+        add_error(lc, s, full, why);
+        return false;
+    }
+    *out = (int)v;
+    return true;
+}
+
+/* One string member of a simulated domain: present, a string, well formed. */
+static bool sim_string(load_ctx *lc, const config_setting_t *d, const char *key,
+                       const char *name, char *out, size_t outlen)
+{
+    const config_setting_t *s = config_setting_get_member(d, name);
+    char full[192];
+
+    snprintf(full, sizeof full, "%s.%s", key, name);
+    if (!s) {
+        add_error(lc, d, full, "missing");
+        return false;
+    }
+    if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+        char why[96];
+        snprintf(why, sizeof why, "expected a string, got %s", type_name(config_setting_type(s)));
+        add_error(lc, s, full, why);
+        return false;
+    }
+    const char *v = config_setting_get_string(s);
+    if (v[0] == '\0' || strlen(v) >= outlen) {
+        char why[96];
+        snprintf(why, sizeof why, "must be 1 to %zu characters", outlen - 1);
+        add_error(lc, s, full, why);
+        return false;
+    }
+    if (strcmp(name, "uuid") == 0 && !md_uuid_valid(v)) {
+        add_error(lc, s, full, "is not a UUID (8-4-4-4-12 hexadecimal digits)");
+        return false;
+    }
+    memcpy(out, v, strlen(v) + 1);
+    return true;
+}
+
+/* simulator.domains = ( { name = "..."; uuid = "..."; ram_mib = N;
+ * working_set_mib = N; dirty_mibps = N; }, ... ): names and UUIDs unique,
+ * the working set no larger than RAM, no other keys. */
+static void load_sim_domains(load_ctx *lc, md_config *c, const char *key,
+                             const config_setting_t *list)
+{
+    static const char *const known[] = { "name", "uuid", "ram_mib", "working_set_mib",
+                                         "dirty_mibps" };
+    int n = config_setting_length(list);
+    char elem[160], full[224], why[160];
+
+    c->simulator.ndomains = 0;
+    if (n > MD_CONFIG_MAX_SIM_DOMAINS) {
+        snprintf(why, sizeof why, "lists %d domains, the maximum is %d", n,
+                 MD_CONFIG_MAX_SIM_DOMAINS);
+        add_error(lc, list, key, why);
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *d = config_setting_get_elem(list, (unsigned)i);
+        md_config_sim_domain dom;
+        bool ok = true;
+
+        memset(&dom, 0, sizeof dom);
+        snprintf(elem, sizeof elem, "%s[%d]", key, i);
+        if (config_setting_type(d) != CONFIG_TYPE_GROUP) {
+            snprintf(why, sizeof why, "expected a group, got %s",
+                     type_name(config_setting_type(d)));
+            add_error(lc, d, elem, why);
+            continue;
+        }
+        for (unsigned j = 0; j < (unsigned)config_setting_length(d); j++) {
+            const config_setting_t *m = config_setting_get_elem(d, j);
+            bool found = false;
+            for (size_t q = 0; q < sizeof known / sizeof known[0]; q++)
+                found = found || strcmp(config_setting_name(m), known[q]) == 0;
+            if (!found) {
+                snprintf(full, sizeof full, "%s.%s", elem, config_setting_name(m));
+                add_error(lc, m, full, "unknown key");
+                ok = false;
+            }
+        }
+        ok &= sim_string(lc, d, elem, "name", dom.name, sizeof dom.name);
+        ok &= sim_string(lc, d, elem, "uuid", dom.uuid, sizeof dom.uuid);
+        ok &= sim_int(lc, d, elem, "ram_mib", 1, 16777216, -1, &dom.ram_mib);
+        ok &= sim_int(lc, d, elem, "working_set_mib", 0, 16777216, 0, &dom.working_set_mib);
+        ok &= sim_int(lc, d, elem, "dirty_mibps", 0, 10485760, 0, &dom.dirty_mibps);
+        if (ok && dom.working_set_mib > dom.ram_mib) {
+            snprintf(full, sizeof full, "%s.working_set_mib", elem);
+            snprintf(why, sizeof why, "%d is larger than ram_mib %d", dom.working_set_mib,
+                     dom.ram_mib);
+            add_error(lc, config_setting_get_member(d, "working_set_mib"), full, why);
+            ok = false;
+        }
+        for (size_t q = 0; ok && q < c->simulator.ndomains; q++) {
+            const md_config_sim_domain *o = &c->simulator.domains[q];
+            if (strcmp(o->name, dom.name) == 0 || strcasecmp(o->uuid, dom.uuid) == 0) {
+                snprintf(why, sizeof why, "name or uuid repeats domain %zu (\"%s\")", q,
+                         o->name);
+                add_error(lc, d, elem, why);
+                ok = false;
+            }
+        }
+        if (ok)
+            c->simulator.domains[c->simulator.ndomains++] = dom;
+    }
+}
+
 /* Checks s's type against k and stores its value, or reports why not. */
 static void load_setting(load_ctx *lc, md_config *c, const config_key *k,
                          const config_setting_t *s)
@@ -547,6 +734,7 @@ static void load_setting(load_ctx *lc, md_config *c, const config_key *k,
     static const char *const expected[] = {
         [KEY_INT] = "an integer", [KEY_BOOL] = "a boolean", [KEY_STRING] = "a string",
         [KEY_ENUM] = "a string", [KEY_ROLES] = "an array of strings",
+        [KEY_DOUBLE] = "a number", [KEY_SIM_DOMAINS] = "a list of groups",
     };
     char key[128], why[512];
     int type = config_setting_type(s);
@@ -578,6 +766,20 @@ static void load_setting(load_ctx *lc, md_config *c, const config_key *k,
         ok = type == CONFIG_TYPE_ARRAY;
         if (ok)
             load_roles(lc, c, k, key, s);
+        break;
+    case KEY_DOUBLE:
+        ok = type == CONFIG_TYPE_FLOAT || type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64;
+        if (ok) {
+            double v = type == CONFIG_TYPE_FLOAT ? config_setting_get_float(s)
+                                                 : (double)config_setting_get_int64(s);
+            if (!set_double(c, k, v, why, sizeof why))
+                add_error(lc, s, key, why);
+        }
+        break;
+    case KEY_SIM_DOMAINS:
+        ok = type == CONFIG_TYPE_LIST;
+        if (ok)
+            load_sim_domains(lc, c, key, s);
         break;
     default:
         ok = false;

@@ -36,6 +36,23 @@ typedef enum md_auth_strategy {
 #define MD_CONFIG_MAX_ROLES 16
 #define MD_CONFIG_ROLE_LEN 64
 
+/* service.hypervisor: what the daemon migrates with. */
+typedef enum md_hypervisor_kind {
+    MD_HYPERVISOR_LIBVIRT = 0,  /* real guests through libvirtd */
+    MD_HYPERVISOR_SIMULATOR,    /* the migration simulator, for tests and benchmarks */
+} md_hypervisor_kind;
+
+/* One simulated domain of the [simulator] section. */
+#define MD_CONFIG_MAX_SIM_DOMAINS 2048
+#define MD_CONFIG_SIM_NAME_LEN 64
+typedef struct md_config_sim_domain {
+    char name[MD_CONFIG_SIM_NAME_LEN];
+    char uuid[37];
+    int ram_mib;
+    int working_set_mib;
+    int dirty_mibps;
+} md_config_sim_domain;
+
 /* The default path of the daemon's configuration file. */
 #define MD_CONFIG_DEFAULT_PATH "/etc/migrationd/migrationd.conf"
 
@@ -53,6 +70,7 @@ typedef struct md_config {
         char database[4096];
         char host[256];
         md_log_level log_level;
+        md_hypervisor_kind hypervisor;
     } service;
     struct {
         char listen[300];          /* as written: "HOST:PORT" or "[IPV6]:PORT" */
@@ -92,6 +110,12 @@ typedef struct md_config {
         int live_migration_monitor_interval_ms;
         policy_kind live_migration_policy;       /* POLICY_NOVA or POLICY_ADAPTIVE */
     } libvirt;
+    struct {
+        double time_scale;                       /* simulated seconds per real second */
+        int link_mibps;                          /* the simulated link */
+        size_t ndomains;
+        md_config_sim_domain domains[MD_CONFIG_MAX_SIM_DOMAINS];
+    } simulator;
 } md_config;
 
 /* The problems found while loading a file, in file order, one line each
@@ -146,5 +170,8 @@ void md_config_policy_settings(const md_config *c, double data_gib, policy_setti
 
 /* Static names "noauth" and "keystone". */
 const char *md_config_auth_strategy_str(md_auth_strategy a);
+
+/* Static names "libvirt" and "simulator". */
+const char *md_config_hypervisor_str(md_hypervisor_kind k);
 
 #endif /* MD_CONFIG_H */
