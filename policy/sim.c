@@ -197,6 +197,7 @@ double sim_advance(sim *s, double dt)
 
     while (sim_active(s) && s->now - t0 < dt) {
         double h = dt - (s->now - t0);
+        double before = s->now;
         bool synced = false;
 
         if (s->state == SIM_DISK) {
@@ -221,6 +222,10 @@ double sim_advance(sim *s, double dt)
         } else {
             sim_postcopy(s, h);
         }
+        /* What is left of dt can be below the resolution of now: a step
+         * that does not move the clock would repeat forever. */
+        if (s->now <= before && sim_active(s))
+            break;
     }
     return s->now - t0;
 }

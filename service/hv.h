@@ -1,0 +1,225 @@
+/* hv.h - the hypervisor boundary: libvirt, or the simulator, behind one interface.
+ *
+ * The engine (service/engine.c) talks to the hypervisor only through this
+ * interface. Two implementations exist:
+ *
+ *  - hv_libvirt.c: the real one, and the only file of the project that
+ *    includes <libvirt/libvirt.h>. Peer-to-peer migrations with
+ *    virDomainMigrateToURI3, job statistics, and libvirt's events delivered
+ *    from its own event-loop thread; reconnects with backoff when libvirtd
+ *    goes away.
+ *  - hv_sim.c: the migration simulator of policy/sim.h in scaled real time,
+ *    with domains from the [simulator] section of the configuration. Chosen
+ *    only explicitly (service.hypervisor = "simulator"), so that the daemon,
+ *    the API tests and the benchmarks run without libvirt.
+ *
+ * Threads: every operation may be called from any thread, concurrently with
+ * others, including while another thread is blocked in migrate(). Domains
+ * are named by UUID string. The event handler runs on the boundary's own
+ * thread; it must not call back into the boundary and must return quickly.
+ *
+ * Errors: each operation returns MD_OK or a status, and on failure writes
+ * the hypervisor's own message into err (which may be NULL).
+ */
+#ifndef MD_HV_H
+#define MD_HV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "service/config.h"
+#include "service/migration.h"
+#include "service/status.h"
+
+#define MD_HV_MAX_DISKS 16
+
+typedef struct md_hv md_hv;
+
+typedef struct md_hv_domain {
+    char uuid[MD_UUID_LEN];
+    char name[MD_NAME_LEN];
+    uint64_t ram_bytes;               /* maximum memory */
+    size_t ndisks;
+    uint64_t disk_bytes[MD_HV_MAX_DISKS]; /* capacity of each disk */
+    bool active;                      /* running or paused on this node */
+    bool paused;
+} md_hv_domain;
+
+/* A migration job's statistics, as libvirt's job stats report them. */
+typedef struct md_hv_job {
+    bool active;                      /* a migration job is running now */
+    int64_t elapsed_ms;               /* since the job started */
+    uint32_t iteration;               /* memory iteration (dirty syncs) */
+    uint64_t mem_total, mem_processed, mem_remaining;    /* bytes */
+    uint64_t disk_total, disk_processed, disk_remaining; /* bytes */
+    uint64_t transfer_rate;           /* bytes/s, 0 = unknown */
+    uint64_t dirty_rate;              /* bytes/s, 0 = unknown */
+    bool post_copy;                   /* the job runs in post-copy */
+    int64_t downtime_ms;              /* real downtime of a finished job, -1 = unknown */
+} md_hv_job;
+
+typedef struct md_hv_migrate_args {
+    const char *uuid;                 /* the domain to migrate */
+    const char *dest_name;            /* destination node (URI host) */
+    const char *dest_uri;             /* qemu+SCHEME://dest_name/system */
+    const char *migrate_uri;          /* tcp://dest address: where QEMU connects */
+    uint32_t bandwidth_mibps;         /* 0 = unlimited */
+    uint32_t parallel_connections;    /* 1 = no parallel migration */
+    bool native_tls;
+    bool post_copy;                   /* VIR_MIGRATE_POSTCOPY */
+    bool auto_converge;               /* VIR_MIGRATE_AUTO_CONVERGE */
+    bool block_migration;             /* VIR_MIGRATE_NON_SHARED_INC */
+} md_hv_migrate_args;
+
+/* Where a domain runs now, judged from both ends. */
+typedef enum md_hv_location {
+    MD_HV_LOC_UNKNOWN = 0,            /* could not be told (err says why) */
+    MD_HV_LOC_SOURCE,                 /* active on this node */
+    MD_HV_LOC_DEST,                   /* active on the destination, not here */
+    MD_HV_LOC_NOWHERE,                /* active on neither */
+} md_hv_location;
+
+typedef enum md_hv_event_kind {
+    MD_HV_EV_ITERATION = 0,           /* a pre-copy pass ended; .iteration */
+    MD_HV_EV_POSTCOPY,                /* the job switched to post-copy */
+    MD_HV_EV_POSTCOPY_FAILED,         /* post-copy failed: the guest is paused */
+    MD_HV_EV_JOB_COMPLETED,           /* the job finished; .job has its final stats */
+    MD_HV_EV_CONNECTION_LOST,         /* libvirtd went away; reconnecting */
+    MD_HV_EV_RECONNECTED,             /* connected again: reconcile what is in flight */
+} md_hv_event_kind;
+
+typedef struct md_hv_event {
+    md_hv_event_kind kind;
+    char uuid[MD_UUID_LEN];           /* the domain; "" for connection events */
+    uint32_t iteration;
+    md_hv_job job;
+} md_hv_event;
+
+typedef void (*md_hv_event_fn)(void *ctx, const md_hv_event *ev);
+
+typedef struct md_hv_ops {
+    const char *name;                 /* "libvirt" or "simulator" */
+    void (*close)(md_hv *hv);
+    md_status (*lookup)(md_hv *hv, const char *uuid_or_name, md_hv_domain *out, md_err *err);
+    md_status (*list)(md_hv *hv, md_hv_domain **out, size_t *n, md_err *err);
+    md_status (*migrate)(md_hv *hv, const md_hv_migrate_args *a, md_err *err);
+    md_status (*job)(md_hv *hv, const char *uuid, md_hv_job *out, md_err *err);
+    md_status (*set_max_downtime)(md_hv *hv, const char *uuid, uint32_t ms, md_err *err);
+    md_status (*set_max_speed)(md_hv *hv, const char *uuid, uint32_t mibps, md_err *err);
+    md_status (*start_post_copy)(md_hv *hv, const char *uuid, md_err *err);
+    md_status (*suspend)(md_hv *hv, const char *uuid, md_err *err);
+    md_status (*resume)(md_hv *hv, const char *uuid, md_err *err);
+    md_status (*abort_job)(md_hv *hv, const char *uuid, bool post_copy, md_err *err);
+    md_status (*locate)(md_hv *hv, const char *uuid, const char *dest_uri, md_hv_location *out,
+                        md_err *err);
+    void (*release_waiters)(md_hv *hv);
+} md_hv_ops;
+
+/* The common head of every implementation's struct. */
+struct md_hv {
+    const md_hv_ops *ops;
+    md_hv_event_fn on_event;          /* set once, before any job starts */
+    void *event_ctx;
+};
+
+/* Opens the boundary that cfg->service.hypervisor names. On MD_OK *out must
+ * be closed with md_hv_close(). Blocks (connects to libvirtd). Main thread. */
+md_status md_hv_open(const md_config *cfg, md_hv **out, md_err *err);
+
+/* The two implementations' constructors (md_hv_open picks one). */
+md_status md_hv_libvirt_open(const md_config *cfg, md_hv **out, md_err *err);
+md_status md_hv_sim_open(const md_config *cfg, md_hv **out, md_err *err);
+
+/* Sets the event handler; call before the first migrate(). fn may be NULL. */
+void md_hv_set_event_handler(md_hv *hv, md_hv_event_fn fn, void *ctx);
+
+/* Closes the boundary (jobs in libvirtd keep running). Accepts NULL. */
+void md_hv_close(md_hv *hv);
+
+/* Finds a domain of this node by UUID or name. MD_ERR_NOT_FOUND if none. */
+static inline md_status md_hv_lookup(md_hv *hv, const char *id, md_hv_domain *out, md_err *err)
+{
+    return hv->ops->lookup(hv, id, out, err);
+}
+
+/* Every domain of this node (active or defined), in a new array the caller
+ * frees with free(). */
+static inline md_status md_hv_list(md_hv *hv, md_hv_domain **out, size_t *n, md_err *err)
+{
+    return hv->ops->list(hv, out, n, err);
+}
+
+/* Starts a peer-to-peer live migration and blocks until the job ends.
+ * MD_OK: completed. MD_ERR_HYPERVISOR: it failed or was aborted (err has the
+ * hypervisor's message; the caller decides the end state from where the
+ * domain runs). MD_ERR_UNAVAILABLE: the wait was released by
+ * md_hv_release_waiters() or the connection was lost; the job may still run.
+ * Worker threads only. */
+static inline md_status md_hv_migrate(md_hv *hv, const md_hv_migrate_args *a, md_err *err)
+{
+    return hv->ops->migrate(hv, a, err);
+}
+
+/* The running job's statistics; out->active is false when no migration job
+ * runs for the domain. MD_ERR_NOT_FOUND if the domain is not on this node. */
+static inline md_status md_hv_job_stats(md_hv *hv, const char *uuid, md_hv_job *out,
+                                        md_err *err)
+{
+    return hv->ops->job(hv, uuid, out, err);
+}
+
+static inline md_status md_hv_set_max_downtime(md_hv *hv, const char *uuid, uint32_t ms,
+                                               md_err *err)
+{
+    return hv->ops->set_max_downtime(hv, uuid, ms, err);
+}
+
+/* 0 = unlimited. */
+static inline md_status md_hv_set_max_speed(md_hv *hv, const char *uuid, uint32_t mibps,
+                                            md_err *err)
+{
+    return hv->ops->set_max_speed(hv, uuid, mibps, err);
+}
+
+/* MD_ERR_CONFLICT when the job was not started with post-copy permitted. */
+static inline md_status md_hv_start_post_copy(md_hv *hv, const char *uuid, md_err *err)
+{
+    return hv->ops->start_post_copy(hv, uuid, err);
+}
+
+static inline md_status md_hv_suspend(md_hv *hv, const char *uuid, md_err *err)
+{
+    return hv->ops->suspend(hv, uuid, err);
+}
+
+static inline md_status md_hv_resume(md_hv *hv, const char *uuid, md_err *err)
+{
+    return hv->ops->resume(hv, uuid, err);
+}
+
+/* Aborts the migration job. post_copy: force a post-copy job into the
+ * paused (recoverable) state, VIR_DOMAIN_ABORT_JOB_POSTCOPY. */
+static inline md_status md_hv_abort_job(md_hv *hv, const char *uuid, bool post_copy,
+                                        md_err *err)
+{
+    return hv->ops->abort_job(hv, uuid, post_copy, err);
+}
+
+/* Where the domain is active now: here, at dest_uri, or nowhere. */
+static inline md_status md_hv_locate(md_hv *hv, const char *uuid, const char *dest_uri,
+                                     md_hv_location *out, md_err *err)
+{
+    return hv->ops->locate(hv, uuid, dest_uri, out, err);
+}
+
+/* Makes every blocked migrate() return MD_ERR_UNAVAILABLE without touching
+ * the jobs (graceful stop). libvirt cannot interrupt its migrate call; its
+ * implementation does nothing and the caller stops without waiting. */
+static inline void md_hv_release_waiters(md_hv *hv)
+{
+    if (hv->ops->release_waiters)
+        hv->ops->release_waiters(hv);
+}
+
+#endif /* MD_HV_H */

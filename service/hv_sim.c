@@ -1,0 +1,622 @@
+/* hv_sim.c - the hypervisor boundary on the migration simulator, in scaled real time.
+ *
+ * DESIGN
+ * ------
+ * Each domain of the [simulator] section is a record here; a migration of
+ * one is a policy/sim.h model run. A ticker thread wakes every TICK_MS,
+ * advances every running job by the real time that passed times
+ * time_scale, and turns what happened into the events libvirt would send:
+ * one MIGRATION_ITERATION per pass, post-copy, JOB_COMPLETED with the final
+ * statistics. migrate() waits on a condition variable until its job ends,
+ * just as virDomainMigrateToURI3 blocks; release_waiters() wakes waiters
+ * without ending their jobs, as a daemon stopping would leave libvirt's
+ * jobs running.
+ *
+ * Like libvirt with VIR_MIGRATE_UNDEFINE_SOURCE, a completed migration
+ * takes the domain off this node (lookup, list and job no longer find it)
+ * and remembers it is at the destination (locate); a cancelled one leaves
+ * it here.
+ *
+ * One mutex guards everything. Events are collected while it is held and
+ * delivered after it is released, so a handler may take its own locks
+ * without ordering problems (it must still not call back into the boundary).
+ */
+#include "service/hv_sim.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "policy/sim.h"
+#include "service/log.h"
+
+#define TICK_MS 50
+#define MIB (1024.0 * 1024.0)
+
+typedef struct sim_domain {
+    md_config_sim_domain cfg;
+    bool here;             /* defined and active on this node */
+    bool at_dest;          /* migrated away by a job of ours */
+    bool paused;
+    bool job;              /* a migration job exists (running or just ended) */
+    bool job_done;         /* it ended: completed or cancelled */
+    bool released;         /* its waiter was released */
+    sim s;
+    uint32_t seen_iteration;
+    bool seen_post_copy;
+} sim_domain;
+
+typedef struct hv_sim {
+    md_hv base;
+    pthread_mutex_t lock;
+    pthread_cond_t job_done;
+    pthread_t ticker;
+    bool ticker_running;
+    bool stopping;
+    bool manual;
+    double time_scale;
+    double link_rate;
+    char host[256];
+    size_t ndoms;
+    sim_domain *doms;
+} hv_sim;
+
+/* Events gathered under the lock, delivered after it. */
+typedef struct event_buf {
+    md_hv_event *ev;
+    size_t n, cap;
+} event_buf;
+
+static hv_sim *to_sim(md_hv *hv)
+{
+    return (hv_sim *)hv;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Finds a domain by UUID (any case) or name; NULL if none. */
+static sim_domain *find(hv_sim *h, const char *id)
+{
+    for (size_t i = 0; i < h->ndoms; i++) {
+        if (strcasecmp(h->doms[i].cfg.uuid, id) == 0 || strcmp(h->doms[i].cfg.name, id) == 0)
+            return &h->doms[i];
+    }
+    return NULL;
+}
+
+/* A domain this node has, or a NOT_FOUND error worded as libvirt's. */
+static sim_domain *find_here(hv_sim *h, const char *id, md_err *err)
+{
+    sim_domain *d = find(h, id);
+
+    if (!d || !d->here) {
+        md_err_set(err, MD_ERR_NOT_FOUND, "Domain not found: no domain with matching uuid '%s'",
+                   id);
+        return NULL;
+    }
+    return d;
+}
+
+static bool job_running(const sim_domain *d)
+{
+    return d->job && !d->job_done;
+}
+
+static void push_event(event_buf *b, md_hv_event_kind kind, const sim_domain *d)
+{
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 16;
+        md_hv_event *ev = realloc(b->ev, cap * sizeof *ev);
+        if (!ev) {
+            /* Losing an event only delays the engine to its next sample. */
+            md_warn("simulator: out of memory, dropping an event");
+            return;
+        }
+        b->ev = ev;
+        b->cap = cap;
+    }
+    md_hv_event *e = &b->ev[b->n++];
+    memset(e, 0, sizeof *e);
+    e->kind = kind;
+    md_strlcpy(e->uuid, d->cfg.uuid, sizeof e->uuid);
+    e->iteration = d->s.iteration;
+}
+
+static void fill_job(const sim_domain *d, md_hv_job *out)
+{
+    policy_sample x;
+    sim_result r;
+
+    memset(out, 0, sizeof *out);
+    sim_sample(&d->s, &x);
+    out->active = sim_active(&d->s);
+    out->elapsed_ms = (int64_t)(d->s.now * 1000.0);
+    out->iteration = x.iteration;
+    out->mem_total = x.mem_total;
+    out->mem_processed = x.mem_processed;
+    out->mem_remaining = x.mem_remaining;
+    out->disk_total = x.disk_total;
+    out->disk_processed = x.disk_processed;
+    out->disk_remaining = x.disk_remaining;
+    out->transfer_rate = (uint64_t)x.transfer_rate;
+    out->dirty_rate = (uint64_t)x.dirty_rate;
+    out->post_copy = x.post_copy;
+    out->downtime_ms = -1;
+    if (!out->active && d->s.state == SIM_COMPLETED) {
+        sim_result_get(&d->s, &r);
+        out->downtime_ms = (int64_t)(r.downtime_ms + 0.5);
+    }
+}
+
+/* Notes what a job did since it was last looked at, as events. */
+static void observe(sim_domain *d, event_buf *b)
+{
+    if (d->s.iteration != d->seen_iteration && sim_active(&d->s) && d->s.state == SIM_PRECOPY) {
+        d->seen_iteration = d->s.iteration;
+        push_event(b, MD_HV_EV_ITERATION, d);
+    }
+    if (d->s.state == SIM_POSTCOPY && !d->seen_post_copy) {
+        d->seen_post_copy = true;
+        push_event(b, MD_HV_EV_POSTCOPY, d);
+    }
+}
+
+/* Ends a job that has finished: moves the domain if it completed. */
+static void finish_if_ended(hv_sim *h, sim_domain *d, event_buf *b)
+{
+    if (sim_active(&d->s) || d->job_done)
+        return;
+    d->job_done = true;
+    if (d->s.state == SIM_COMPLETED) {
+        d->here = false;
+        d->at_dest = true;
+        d->paused = false;
+    }
+    push_event(b, MD_HV_EV_JOB_COMPLETED, d);
+    fill_job(d, &b->ev[b->n - 1].job);
+    pthread_cond_broadcast(&h->job_done);
+}
+
+/* Advances one job by dt simulated seconds, stopping at each boundary so
+ * that every pass gets its event. */
+static void advance_job(hv_sim *h, sim_domain *d, double dt, event_buf *b)
+{
+    double left = dt;
+
+    while (left > 1e-12 && sim_active(&d->s)) {
+        double used = sim_advance(&d->s, left);
+        observe(d, b);
+        if (used <= 0 && sim_active(&d->s) && d->s.iteration == d->seen_iteration)
+            break; /* nothing moved and nothing to report: avoid spinning */
+        left -= used;
+    }
+    finish_if_ended(h, d, b);
+}
+
+static void advance_all(hv_sim *h, double dt, event_buf *b)
+{
+    for (size_t i = 0; i < h->ndoms; i++) {
+        if (job_running(&h->doms[i]))
+            advance_job(h, &h->doms[i], dt, b);
+    }
+}
+
+static void deliver(hv_sim *h, event_buf *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        if (h->base.on_event)
+            h->base.on_event(h->base.event_ctx, &b->ev[i]);
+    }
+    b->n = 0;
+}
+
+static void *ticker_main(void *arg)
+{
+    hv_sim *h = arg;
+    event_buf b = { 0 };
+    double last = now_s();
+
+    pthread_mutex_lock(&h->lock);
+    while (!h->stopping) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += TICK_MS * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&h->job_done, &h->lock, &ts);
+        if (h->stopping)
+            break;
+        double t = now_s();
+        if (!h->manual)
+            advance_all(h, (t - last) * h->time_scale, &b);
+        last = t;
+        if (b.n) {
+            pthread_mutex_unlock(&h->lock);
+            deliver(h, &b);
+            pthread_mutex_lock(&h->lock);
+        }
+    }
+    pthread_mutex_unlock(&h->lock);
+    free(b.ev);
+    return NULL;
+}
+
+static void fill_domain(const sim_domain *d, md_hv_domain *out)
+{
+    memset(out, 0, sizeof *out);
+    md_strlcpy(out->uuid, d->cfg.uuid, sizeof out->uuid);
+    md_strlcpy(out->name, d->cfg.name, sizeof out->name);
+    out->ram_bytes = (uint64_t)d->cfg.ram_mib * 1024 * 1024;
+    out->active = d->here;
+    out->paused = d->paused;
+}
+
+static md_status sim_lookup(md_hv *hv, const char *id, md_hv_domain *out, md_err *err)
+{
+    hv_sim *h = to_sim(hv);
+    md_status st = MD_OK;
+
+    pthread_mutex_lock(&h->lock);
+    sim_domain *d = find_here(h, id, err);
+    if (d)
+        fill_domain(d, out);
+    else
+        st = MD_ERR_NOT_FOUND;
+    pthread_mutex_unlock(&h->lock);
+    return st;
+}
+
+static md_status sim_list(md_hv *hv, md_hv_domain **out, size_t *n, md_err *err)
+{
+    hv_sim *h = to_sim(hv);
+    md_hv_domain *v = NULL;
+
+    *out = NULL;
+    *n = 0;
+    pthread_mutex_lock(&h->lock);
+    if (h->ndoms) {
+        v = calloc(h->ndoms, sizeof *v);
+        if (!v) {
+            pthread_mutex_unlock(&h->lock);
+            return md_err_set(err, MD_ERR_NOMEM, "simulator: out of memory listing domains");
+        }
+    }
+    for (size_t i = 0; i < h->ndoms; i++) {
+        if (h->doms[i].here)
+            fill_domain(&h->doms[i], &v[(*n)++]);
+    }
+    pthread_mutex_unlock(&h->lock);
+    *out = v;
+    return MD_OK;
+}
+
+static md_status sim_migrate(md_hv *hv, const md_hv_migrate_args *a, md_err *err)
+{
+    hv_sim *h = to_sim(hv);
+    md_status st = MD_OK;
+    sim_params p;
+
+    pthread_mutex_lock(&h->lock);
+    sim_domain *d = find_here(h, a->uuid, err);
+    if (!d) {
+        st = MD_ERR_NOT_FOUND;
+        goto cleanup;
+    }
+    if (!a->dest_name || !a->dest_name[0]) {
+        st = md_err_set(err, MD_ERR_INVALID, "simulator: no destination given");
+        goto cleanup;
+    }
+    /* libvirt's own refusal, worded as libvirt words it. */
+    if (strcmp(a->dest_name, h->host) == 0) {
+        st = md_err_set(err, MD_ERR_HYPERVISOR,
+                        "internal error: Attempt to migrate guest to the same host %s", h->host);
+        goto cleanup;
+    }
+    if (job_running(d)) {
+        st = md_err_set(err, MD_ERR_CONFLICT,
+                        "Timed out during operation: cannot acquire state change lock "
+                        "(held by migration job)");
+        goto cleanup;
+    }
+    memset(&p, 0, sizeof p);
+    p.ram_bytes = d->cfg.ram_mib * MIB;
+    p.working_set_bytes = d->cfg.working_set_mib * MIB;
+    p.dirty_rate = d->cfg.dirty_mibps * MIB;
+    p.link_rate = h->link_rate;
+    p.bandwidth_limit = a->bandwidth_mibps * MIB;
+    p.permit_post_copy = a->post_copy;
+    p.auto_converge = a->auto_converge && !a->post_copy;
+    sim_init(&d->s, &p);
+    if (d->paused)
+        sim_pause(&d->s);
+    d->job = true;
+    d->job_done = false;
+    d->released = false;
+    d->seen_iteration = d->s.iteration;
+    d->seen_post_copy = false;
+
+    while (!d->job_done && !d->released)
+        pthread_cond_wait(&h->job_done, &h->lock);
+    if (d->released && !d->job_done) {
+        st = md_err_set(err, MD_ERR_UNAVAILABLE,
+                        "simulator: stopped waiting; the migration job goes on");
+    } else if (d->s.state != SIM_COMPLETED) {
+        st = md_err_set(err, MD_ERR_HYPERVISOR,
+                        "operation aborted: migration out job: canceled by client");
+    }
+
+cleanup:
+    pthread_mutex_unlock(&h->lock);
+    return st;
+}
+
+static md_status sim_job(md_hv *hv, const char *uuid, md_hv_job *out, md_err *err)
+{
+    hv_sim *h = to_sim(hv);
+    md_status st = MD_OK;
+
+    pthread_mutex_lock(&h->lock);
+    sim_domain *d = find_here(h, uuid, err);
+    if (!d)
+        st = MD_ERR_NOT_FOUND;
+    else if (job_running(d))
+        fill_job(d, out);
+    else {
+        memset(out, 0, sizeof *out);
+        out->downtime_ms = -1;
+    }
+    pthread_mutex_unlock(&h->lock);
+    return st;
+}
+
+/* Runs fn on a running job of uuid; the shared shape of every control. */
+typedef int (*job_fn)(sim_domain *d, uint32_t arg);
+
+static md_status with_job(md_hv *hv, const char *uuid, job_fn fn, uint32_t arg, const char *what,
+                          md_err *err)
+{
+    hv_sim *h = to_sim(hv);
+    event_buf b = { 0 };
+    md_status st = MD_OK;
+
+    pthread_mutex_lock(&h->lock);
+    sim_domain *d = find_here(h, uuid, err);
+    if (!d) {
+        st = MD_ERR_NOT_FOUND;
+    } else if (!job_running(d)) {
+        st = md_err_set(err, MD_ERR_CONFLICT, "Requested operation is not valid: %s: "
+                        "domain has no migration job", what);
+    } else if (fn(d, arg) != 0) {
+        st = md_err_set(err, MD_ERR_CONFLICT, "Requested operation is not valid: %s is not "
+                        "possible in the job's current state", what);
+    } else {
+        observe(d, &b);
+        finish_if_ended(h, d, &b);
+    }
+    pthread_mutex_unlock(&h->lock);
+    deliver(h, &b);
+    free(b.ev);
+    return st;
+}
+
+static int do_downtime(sim_domain *d, uint32_t ms)
+{
+    return sim_set_downtime(&d->s, ms);
+}
+
+static int do_speed(sim_domain *d, uint32_t mibps)
+{
+    return sim_set_bandwidth(&d->s, mibps * MIB);
+}
+
+static int do_post_copy(sim_domain *d, uint32_t unused)
+{
+    return sim_start_post_copy(&d->s);
+}
+
+static int do_abort(sim_domain *d, uint32_t unused)
+{
+    return sim_abort(&d->s);
+}
+
+static md_status sim_set_max_downtime(md_hv *hv, const char *uuid, uint32_t ms, md_err *err)
+{
+    return with_job(hv, uuid, do_downtime, ms, "set max downtime", err);
+}
+
+static md_status sim_set_max_speed(md_hv *hv, const char *uuid, uint32_t mibps, md_err *err)
+{
+    return with_job(hv, uuid, do_speed, mibps, "set max speed", err);
+}
+
+static md_status sim_start_post_copy_op(md_hv *hv, const char *uuid, md_err *err)
+{
+    hv_sim *h = to_sim(hv);
+
+    pthread_mutex_lock(&h->lock);
+    sim_domain *d = find(h, uuid);
+    bool refused = d && job_running(d) && !d->s.p.permit_post_copy;
+    pthread_mutex_unlock(&h->lock);
+    if (refused)
+        return md_err_set(err, MD_ERR_CONFLICT, "Requested operation is not valid: "
+                          "post-copy migration was not enabled for this job");
+    return with_job(hv, uuid, do_post_copy, 0, "start post-copy", err);
+}
+
+static md_status sim_abort_job(md_hv *hv, const char *uuid, bool post_copy, md_err *err)
+{
+    return with_job(hv, uuid, do_abort, 0, "abort the job", err);
+}
+
+/* Suspend and resume work with or without a job. */
+static md_status set_paused(md_hv *hv, const char *uuid, bool pause, md_err *err)
+{
+    hv_sim *h = to_sim(hv);
+    md_status st = MD_OK;
+
+    pthread_mutex_lock(&h->lock);
+    sim_domain *d = find_here(h, uuid, err);
+    if (!d) {
+        st = MD_ERR_NOT_FOUND;
+    } else if (d->paused == pause) {
+        st = md_err_set(err, MD_ERR_CONFLICT, "Requested operation is not valid: domain is %s",
+                        pause ? "already paused" : "not paused");
+    } else {
+        d->paused = pause;
+        if (job_running(d))
+            pause ? sim_pause(&d->s) : sim_resume(&d->s);
+    }
+    pthread_mutex_unlock(&h->lock);
+    return st;
+}
+
+static md_status sim_suspend(md_hv *hv, const char *uuid, md_err *err)
+{
+    return set_paused(hv, uuid, true, err);
+}
+
+static md_status sim_resume_op(md_hv *hv, const char *uuid, md_err *err)
+{
+    return set_paused(hv, uuid, false, err);
+}
+
+static md_status sim_locate(md_hv *hv, const char *uuid, const char *dest_uri,
+                            md_hv_location *out, md_err *err)
+{
+    hv_sim *h = to_sim(hv);
+
+    pthread_mutex_lock(&h->lock);
+    sim_domain *d = find(h, uuid);
+    *out = !d ? MD_HV_LOC_NOWHERE
+              : d->here ? MD_HV_LOC_SOURCE : d->at_dest ? MD_HV_LOC_DEST : MD_HV_LOC_NOWHERE;
+    pthread_mutex_unlock(&h->lock);
+    return MD_OK;
+}
+
+static void sim_release_waiters(md_hv *hv)
+{
+    hv_sim *h = to_sim(hv);
+
+    pthread_mutex_lock(&h->lock);
+    for (size_t i = 0; i < h->ndoms; i++)
+        h->doms[i].released = true;
+    pthread_cond_broadcast(&h->job_done);
+    pthread_mutex_unlock(&h->lock);
+}
+
+static void sim_close(md_hv *hv)
+{
+    hv_sim *h = to_sim(hv);
+
+    pthread_mutex_lock(&h->lock);
+    h->stopping = true;
+    for (size_t i = 0; i < h->ndoms; i++)
+        h->doms[i].released = true;
+    pthread_cond_broadcast(&h->job_done);
+    pthread_mutex_unlock(&h->lock);
+    if (h->ticker_running)
+        pthread_join(h->ticker, NULL);
+    pthread_cond_destroy(&h->job_done);
+    pthread_mutex_destroy(&h->lock);
+    free(h->doms);
+    free(h);
+}
+
+static const md_hv_ops sim_ops = {
+    .name = "simulator",
+    .close = sim_close,
+    .lookup = sim_lookup,
+    .list = sim_list,
+    .migrate = sim_migrate,
+    .job = sim_job,
+    .set_max_downtime = sim_set_max_downtime,
+    .set_max_speed = sim_set_max_speed,
+    .start_post_copy = sim_start_post_copy_op,
+    .suspend = sim_suspend,
+    .resume = sim_resume_op,
+    .abort_job = sim_abort_job,
+    .locate = sim_locate,
+    .release_waiters = sim_release_waiters,
+};
+
+md_status md_hv_sim_open(const md_config *cfg, md_hv **out, md_err *err)
+{
+    hv_sim *h = calloc(1, sizeof *h);
+    int rc;
+
+    *out = NULL;
+    if (!h)
+        return md_err_set(err, MD_ERR_NOMEM, "simulator: out of memory");
+    h->base.ops = &sim_ops;
+    h->time_scale = cfg->simulator.time_scale;
+    h->link_rate = cfg->simulator.link_mibps * MIB;
+    md_strlcpy(h->host, cfg->service.host, sizeof h->host);
+    h->ndoms = cfg->simulator.ndomains;
+    h->doms = calloc(h->ndoms ? h->ndoms : 1, sizeof *h->doms);
+    if (!h->doms) {
+        free(h);
+        return md_err_set(err, MD_ERR_NOMEM, "simulator: out of memory");
+    }
+    for (size_t i = 0; i < h->ndoms; i++) {
+        h->doms[i].cfg = cfg->simulator.domains[i];
+        h->doms[i].here = true;
+    }
+    pthread_mutex_init(&h->lock, NULL);
+    pthread_cond_init(&h->job_done, NULL);
+    rc = pthread_create(&h->ticker, NULL, ticker_main, h);
+    if (rc != 0) {
+        sim_close(&h->base);
+        return md_err_set(err, MD_ERR_INTERNAL, "simulator: cannot start its clock: %s",
+                          strerror(rc));
+    }
+    h->ticker_running = true;
+    md_info("simulator: %zu domains, link %d MiB/s, %.1f simulated seconds per second",
+            h->ndoms, cfg->simulator.link_mibps, h->time_scale);
+    *out = &h->base;
+    return MD_OK;
+}
+
+void md_hv_sim_set_manual_clock(md_hv *hv, bool manual)
+{
+    hv_sim *h = to_sim(hv);
+
+    pthread_mutex_lock(&h->lock);
+    h->manual = manual;
+    pthread_mutex_unlock(&h->lock);
+}
+
+void md_hv_sim_advance(md_hv *hv, double seconds)
+{
+    hv_sim *h = to_sim(hv);
+    event_buf b = { 0 };
+
+    pthread_mutex_lock(&h->lock);
+    advance_all(h, seconds, &b);
+    pthread_mutex_unlock(&h->lock);
+    deliver(h, &b);
+    free(b.ev);
+}
+
+bool md_hv_sim_set_here(md_hv *hv, const char *uuid, bool here)
+{
+    hv_sim *h = to_sim(hv);
+
+    pthread_mutex_lock(&h->lock);
+    sim_domain *d = find(h, uuid);
+    if (d) {
+        d->here = here;
+        d->at_dest = !here;
+    }
+    pthread_mutex_unlock(&h->lock);
+    return d != NULL;
+}
