@@ -15,8 +15,11 @@
 
 #include "policy/policy.h"
 #include "service/config.h"
+#include "service/engine.h"
+#include "service/hv.h"
 #include "service/log.h"
 #include "service/status.h"
+#include "service/store.h"
 
 #define MD_VERSION "0.1.0"
 
@@ -70,8 +73,12 @@ static int check_config(const char *path)
 static int run(const char *path)
 {
     md_config *cfg = NULL;
+    md_store *store = NULL;
+    md_hv *hv = NULL;
+    md_engine *engine = NULL;
     sigset_t stop_signals;
     int sig = 0, rc = EXIT_FAILURE, err;
+    md_err e;
 
     /* Block before anything else can start a thread: a thread created
      * with the signals unblocked could take a SIGTERM and die with it. */
@@ -88,35 +95,50 @@ static int run(const char *path)
     if (!cfg)
         goto cleanup;
     md_log_init(cfg->service.log_level);
-    md_info("migrationd %s starting: config %s, host %s, listen %s, auth %s, policy %s, "
-            "max_concurrent_live_migrations %d, database %s",
-            MD_VERSION, path, cfg->service.host, cfg->api.listen,
+    md_info("migrationd %s starting: config %s, host %s, hypervisor %s, listen %s, auth %s, "
+            "policy %s, max_concurrent_live_migrations %d, database %s",
+            MD_VERSION, path, cfg->service.host,
+            md_config_hypervisor_str(cfg->service.hypervisor), cfg->api.listen,
             md_config_auth_strategy_str(cfg->api.auth_strategy),
             policy_kind_str(cfg->libvirt.live_migration_policy),
             cfg->service.max_concurrent_live_migrations, cfg->service.database);
 
-    /* This is where later issues start the daemon proper, in this order:
-     * open the SQLite store and recover migrations left in progress, connect
-     * to libvirt, start the worker pool (max_concurrent_live_migrations
-     * threads) and the monitor, and finally the REST API. Each gets cfg,
-     * which stays valid and unchanged until they have all been stopped. */
+    /* Start order: the store (recovery needs the records), the hypervisor
+     * (recovery needs the jobs), then the engine, which recovers whatever
+     * an earlier run left in progress before it takes new work. The REST
+     * API (a later layer) starts last and stops first. */
+    if (md_store_open(cfg->service.database, &store, &e) != MD_OK) {
+        md_error("%s", e.msg);
+        goto cleanup;
+    }
+    if (md_hv_open(cfg, &hv, &e) != MD_OK) {
+        md_error("cannot open the hypervisor (%s): %s", cfg->libvirt.uri, e.msg);
+        goto cleanup;
+    }
+    if (md_engine_start(cfg, store, hv, &engine, &e) != MD_OK) {
+        md_error("cannot start: %s", e.msg);
+        goto cleanup;
+    }
+    md_info("migrationd ready");
 
     err = sigwait(&stop_signals, &sig);
     if (err != 0) {
         md_error("sigwait failed: %s", strerror(err));
         goto cleanup;
     }
-    md_info("stopping on %s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-
-    /* And here they stop, in the reverse order: the API first so that no
-     * new request arrives, then the monitor and the workers (migrations in
-     * flight keep running inside libvirtd and are recovered at the next
-     * start), then the store. */
-
+    md_info("stopping on %s: migrations in flight keep running and are recovered at the "
+            "next start", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     rc = EXIT_SUCCESS;
 
 cleanup:
+    /* A worker still blocked in libvirt keeps using the connection: then
+     * leave it open for the process exit to end. */
+    if (md_engine_stop(engine))
+        md_hv_close(hv);
+    md_store_close(store);
     md_config_free(cfg);
+    if (rc == EXIT_SUCCESS)
+        md_info("stopped");
     return rc;
 }
 

@@ -1,0 +1,109 @@
+/* engine.h - the migration service: queue, worker pool, monitor, commands, recovery.
+ *
+ * The engine owns every migration in progress. Requests come in through the
+ * functions below (the REST layer calls them from its own threads); they
+ * check the request against the migration's current state, record what was
+ * asked, and return at once: they never wait for the hypervisor. The work
+ * happens on the engine's threads:
+ *
+ *  - max_concurrent_live_migrations workers take queued migrations in FIFO
+ *    order and run the blocking migrate call, then settle the end state;
+ *  - one monitor samples every running job each monitor interval (and at
+ *    once on an iteration or completion event), feeds the policy engine,
+ *    applies its action and the operators' commands, and writes progress.
+ *
+ * Every state change is committed to the store before it is visible through
+ * md_engine_get() or the store.
+ */
+#ifndef MD_ENGINE_H
+#define MD_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "service/config.h"
+#include "service/hv.h"
+#include "service/migration.h"
+#include "service/status.h"
+#include "service/store.h"
+
+typedef struct md_engine md_engine;
+
+/* A request to migrate (POST os-migrations). Optional fields use -1 (or
+ * 0 / "") for "the configuration's default". */
+typedef struct md_engine_request {
+    char instance[MD_NAME_LEN];       /* the domain's UUID or name */
+    char dest_compute[MD_NAME_LEN];   /* destination node: libvirt URI host */
+    char dest_host[MD_NAME_LEN];      /* its migration address; "" = dest_compute */
+    bool block_migration;
+    int permit_post_copy;             /* -1, 0 or 1 */
+    int64_t max_downtime_ms;          /* -1, or >= POLICY_MIN_DOWNTIME_MS */
+    int64_t bandwidth_mibps;          /* -1, or >= 0 (0 = unlimited) */
+    int timeout_action;               /* -1, or a policy_timeout_action */
+} md_engine_request;
+
+/* Settings an operator may change on a migration (PUT). -1 = unchanged. */
+typedef struct md_engine_settings {
+    int permit_post_copy;             /* only while queued */
+    int64_t max_downtime_ms;
+    int64_t bandwidth_mibps;
+} md_engine_settings;
+
+/* Recovers every record left in progress (DESIGN.md section 7), then starts
+ * the workers and the monitor. cfg, store and hv are borrowed and must
+ * outlive the engine; the engine becomes hv's event handler. On MD_OK *out
+ * must be stopped with md_engine_stop(). Blocks (store and hypervisor I/O).
+ * Main thread. */
+md_status md_engine_start(const md_config *cfg, md_store *store, md_hv *hv, md_engine **out,
+                          md_err *err);
+
+/* Stops taking work and stops the threads; migrations in flight keep
+ * running in the hypervisor and stay "in progress" in the store, for
+ * recovery at the next start. A worker blocked in libvirt's migrate call
+ * cannot be interrupted: it is left behind (it writes nothing more) and the
+ * engine's memory is then deliberately not freed. Returns false when a
+ * worker was left behind: the hypervisor boundary it is blocked in must
+ * then stay open until the process exits. Accepts NULL (returns true).
+ * Main thread. */
+bool md_engine_stop(md_engine *e);
+
+/* Queues a migration; *out is the new record (state queued). Returns
+ * MD_ERR_INVALID for a bad request (err says which field). Never calls the
+ * hypervisor. Any thread. */
+md_status md_engine_create(md_engine *e, const md_engine_request *req, md_migration *out,
+                           md_err *err);
+
+/* Aborts: a queued migration is cancelled at once without touching the
+ * hypervisor; a preparing or running one is aborted by the monitor.
+ * MD_ERR_CONFLICT in post-copy or when it has already ended,
+ * MD_ERR_NOT_FOUND for an unknown uuid. Any thread. */
+md_status md_engine_abort(md_engine *e, const char *uuid, md_err *err);
+
+/* Force-complete (Nova's): post-copy when the migration permits it, else
+ * pause the guest. MD_ERR_CONFLICT unless running. Any thread. */
+md_status md_engine_force_complete(md_engine *e, const char *uuid, md_err *err);
+
+/* Switch to post-copy now. MD_ERR_CONFLICT unless running with post-copy
+ * permitted. Any thread. */
+md_status md_engine_post_copy(md_engine *e, const char *uuid, md_err *err);
+
+/* Changes settings; MD_ERR_CONFLICT when the state does not allow one of
+ * them (permit_post_copy once started; anything once ended). Any thread. */
+md_status md_engine_update(md_engine *e, const char *uuid, const md_engine_settings *s,
+                           md_err *err);
+
+/* The record with live progress (in-memory for migrations in progress, the
+ * store for the rest). MD_ERR_NOT_FOUND if unknown. Any thread. */
+md_status md_engine_get(md_engine *e, const char *uuid, md_migration *out, md_err *err);
+
+/* How many migrations are running (preparing, running, post-copy) and
+ * queued now. Any thread. */
+void md_engine_counts(md_engine *e, size_t *running, size_t *queued);
+
+/* Waits up to timeout_ms for uuid to reach a state for which done(state)
+ * is true, and returns the state it has then (MD_MIG_ERROR for an unknown
+ * uuid). For tests and tools. Any thread. */
+md_mig_state md_engine_wait(md_engine *e, const char *uuid, bool (*done)(md_mig_state),
+                            int timeout_ms);
+
+#endif /* MD_ENGINE_H */
