@@ -1312,6 +1312,11 @@ bool md_engine_stop(md_engine *e)
 
     if (e->monitor_started)
         pthread_join(e->monitor, NULL);
+    /* The last progress seen goes to the store, so that the records the
+     * next start recovers are as fresh as they can be. */
+    pthread_mutex_lock(&e->lock);
+    flush_progress(e);
+    pthread_mutex_unlock(&e->lock);
     md_hv_release_waiters(e->hv);
     md_hv_set_event_handler(e->hv, NULL, NULL);
     for (size_t i = 0; i < started; i++) {
