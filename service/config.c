@@ -659,6 +659,32 @@ static bool sim_string(load_ctx *lc, const config_setting_t *d, const char *key,
     return true;
 }
 
+/* Whether no domain before element i of list (the setting `key`) has the
+ * same `name` member, compared ignoring case when nocase; reports the first
+ * that has at the member of element i. */
+static bool sim_unique(load_ctx *lc, const config_setting_t *list, const char *key, int i,
+                       const char *name, const char *value, bool nocase)
+{
+    char full[192], why[256];
+
+    for (int j = 0; j < i; j++) {
+        const config_setting_t *o = config_setting_get_elem(list, (unsigned)j);
+        const config_setting_t *m =
+            config_setting_type(o) == CONFIG_TYPE_GROUP ? config_setting_get_member(o, name) : NULL;
+
+        if (m && config_setting_type(m) == CONFIG_TYPE_STRING &&
+            (nocase ? strcasecmp : strcmp)(config_setting_get_string(m), value) == 0) {
+            snprintf(full, sizeof full, "%s[%d].%s", key, i, name);
+            snprintf(why, sizeof why, "\"%s\" repeats %s[%d].%s", value, key, j, name);
+            add_error(lc,
+                      config_setting_get_member(config_setting_get_elem(list, (unsigned)i), name),
+                      full, why);
+            return false;
+        }
+    }
+    return true;
+}
+
 /* simulator.domains = ( { name = "..."; uuid = "..."; ram_mib = N;
  * working_set_mib = N; dirty_mibps = N; }, ... ): names and UUIDs unique,
  * the working set no larger than RAM, no other keys. */
@@ -701,27 +727,26 @@ static void load_sim_domains(load_ctx *lc, md_config *c, const char *key,
                 ok = false;
             }
         }
-        ok &= sim_string(lc, d, elem, "name", dom.name, sizeof dom.name);
-        ok &= sim_string(lc, d, elem, "uuid", dom.uuid, sizeof dom.uuid);
-        ok &= sim_int(lc, d, elem, "ram_mib", 1, 16777216, -1, &dom.ram_mib);
-        ok &= sim_int(lc, d, elem, "working_set_mib", 0, 16777216, 0, &dom.working_set_mib);
+        bool name_ok = sim_string(lc, d, elem, "name", dom.name, sizeof dom.name);
+        bool uuid_ok = sim_string(lc, d, elem, "uuid", dom.uuid, sizeof dom.uuid);
+        bool ram_ok = sim_int(lc, d, elem, "ram_mib", 1, 16777216, -1, &dom.ram_mib);
+        bool ws_ok = sim_int(lc, d, elem, "working_set_mib", 0, 16777216, 0,
+                             &dom.working_set_mib);
+        ok &= name_ok && uuid_ok && ram_ok && ws_ok;
         ok &= sim_int(lc, d, elem, "dirty_mibps", 0, 10485760, 0, &dom.dirty_mibps);
-        if (ok && dom.working_set_mib > dom.ram_mib) {
+        if (ram_ok && ws_ok && dom.working_set_mib > dom.ram_mib) {
             snprintf(full, sizeof full, "%s.working_set_mib", elem);
             snprintf(why, sizeof why, "%d is larger than ram_mib %d", dom.working_set_mib,
                      dom.ram_mib);
             add_error(lc, config_setting_get_member(d, "working_set_mib"), full, why);
             ok = false;
         }
-        for (size_t q = 0; ok && q < c->simulator.ndomains; q++) {
-            const md_config_sim_domain *o = &c->simulator.domains[q];
-            if (strcmp(o->name, dom.name) == 0 || strcasecmp(o->uuid, dom.uuid) == 0) {
-                snprintf(why, sizeof why, "name or uuid repeats domain %zu (\"%s\")", q,
-                         o->name);
-                add_error(lc, d, elem, why);
-                ok = false;
-            }
-        }
+        /* Against every earlier domain as written, valid or not, so that a
+         * repeat is reported in the same run as the earlier one's errors. */
+        if (name_ok && !sim_unique(lc, list, key, i, "name", dom.name, false))
+            ok = false;
+        if (uuid_ok && !sim_unique(lc, list, key, i, "uuid", dom.uuid, true))
+            ok = false;
         if (ok)
             c->simulator.domains[c->simulator.ndomains++] = dom;
     }

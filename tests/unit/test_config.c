@@ -158,6 +158,7 @@ static void assert_defaults_except_host(const md_config *c)
     assert_int_equal(c->service.max_concurrent_live_migrations, 1);
     assert_string_equal(c->service.database, "/var/lib/migrationd/migrationd.db");
     assert_int_equal(c->service.log_level, MD_LOG_INFO);
+    assert_int_equal(c->service.hypervisor, MD_HYPERVISOR_LIBVIRT);
 
     assert_string_equal(c->api.listen, "127.0.0.1:8775");
     assert_string_equal(c->api.listen_host, "127.0.0.1");
@@ -195,6 +196,10 @@ static void assert_defaults_except_host(const md_config *c)
     assert_false(c->libvirt.live_migration_with_native_tls);
     assert_int_equal(c->libvirt.live_migration_monitor_interval_ms, 500);
     assert_int_equal(c->libvirt.live_migration_policy, POLICY_ADAPTIVE);
+
+    assert_true(c->simulator.time_scale == 20.0);
+    assert_int_equal(c->simulator.link_mibps, 1024);
+    assert_int_equal(c->simulator.ndomains, 0);
 }
 
 /* ---- defaults ---- */
@@ -213,7 +218,7 @@ static void test_empty_file_gives_every_default(void **state)
 static void test_empty_sections_give_every_default(void **state)
 {
     md_config *c = load_valid(*state, "service = {};\napi = {};\nkeystone = {};\n"
-                                      "roles = {};\nlibvirt = {};\n");
+                                      "roles = {};\nlibvirt = {};\nsimulator = {};\n");
 
     assert_defaults_except_host(c);
     md_config_free(c);
@@ -524,6 +529,7 @@ GETTER(libvirt, live_migration_progress_timeout)
 GETTER(libvirt, live_migration_bandwidth)
 GETTER(libvirt, live_migration_parallel_connections)
 GETTER(libvirt, live_migration_monitor_interval_ms)
+GETTER(simulator, link_mibps)
 
 #define LIMIT(sec, key, lo, hi) { #sec, #key, lo, hi, get_##key }
 
@@ -541,6 +547,7 @@ static const int_limit int_limits[] = {
     LIMIT(libvirt, live_migration_bandwidth, 0, 1048576),
     LIMIT(libvirt, live_migration_parallel_connections, 1, 255),
     LIMIT(libvirt, live_migration_monitor_interval_ms, 50, 60000),
+    LIMIT(simulator, link_mibps, 1, 10485760),
 };
 
 static void test_every_integer_accepts_its_limits_and_rejects_beyond(void **state)
@@ -850,6 +857,446 @@ static void test_roles_are_read_in_order(void **state)
     md_config_free(c);
 }
 
+/* ---- the hypervisor and the simulator ---- */
+
+#define UUID_A "6f1c2a4e-0b7d-4c3e-9a51-2d8e7f604b19"
+#define UUID_B "0a9b8c7d-6e5f-4a3b-8c2d-1e0f9a8b7c6d"
+#define UUID_C "c3d2e1f0-a9b8-4c7d-8e6f-5a4b3c2d1e0f"
+
+/* Asserts that line i of errs is "PATH:LINE: KEY: ..." and contains msg
+ * (when not NULL). */
+static void assert_error_at(const md_config_errors *errs, size_t i, const fixture *f, int line,
+                            const char *key, const char *msg)
+{
+    char prefix[512];
+
+    snprintf(prefix, sizeof prefix, "%s:%d: %s: ", f->path, line, key);
+    assert_true(i < errs->count);
+    if (strncmp(errs->lines[i], prefix, strlen(prefix)) != 0 ||
+        (msg && !strstr(errs->lines[i], msg)))
+        fprintf(stderr, "error %zu: expected \"%s...%s\", got \"%s\"\n", i, prefix,
+                msg ? msg : "", errs->lines[i]);
+    assert_true(strncmp(errs->lines[i], prefix, strlen(prefix)) == 0);
+    if (msg)
+        assert_non_null(strstr(errs->lines[i], msg));
+}
+
+/* simulator = { domains = ( ONE ); } with ONE on line 3. */
+#define ONE_DOMAIN(dom) "simulator = {\n  domains = (\n    " dom "\n  );\n};\n"
+
+static void test_hypervisor_is_libvirt_and_simulator_at_defaults_by_default(void **state)
+{
+    static const char *const texts[] = { "", "service = {};\nsimulator = {};\n",
+                                         "simulator = {\n  domains = ( );\n};\n" };
+
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        md_config *c = load_valid(*state, texts[i]);
+        assert_int_equal(c->service.hypervisor, MD_HYPERVISOR_LIBVIRT);
+        assert_true(c->simulator.time_scale == 20.0);
+        assert_int_equal(c->simulator.link_mibps, 1024);
+        assert_int_equal(c->simulator.ndomains, 0);
+        md_config_free(c);
+    }
+}
+
+static void test_hypervisor_simulator_and_libvirt_are_accepted(void **state)
+{
+    md_config *c = load_valid(*state, "service = { hypervisor = \"simulator\"; };\n");
+
+    assert_int_equal(c->service.hypervisor, MD_HYPERVISOR_SIMULATOR);
+    md_config_free(c);
+    c = load_valid(*state, "service = { hypervisor = \"libvirt\"; };\n");
+    assert_int_equal(c->service.hypervisor, MD_HYPERVISOR_LIBVIRT);
+    md_config_free(c);
+}
+
+static void test_unknown_hypervisor_is_rejected(void **state)
+{
+    expect_invalid(*state, "service = {\n  hypervisor = \"xen\";\n};\n", 2, "service.hypervisor",
+                   "\"xen\" is not one of: libvirt, simulator");
+    expect_invalid(*state, "service = { hypervisor = \"Simulator\"; };\n", 1,
+                   "service.hypervisor", "\"Simulator\"");
+    expect_invalid(*state, "service = { hypervisor = 1; };\n", 1, "service.hypervisor",
+                   "expected a string, got an integer");
+}
+
+static void test_hypervisor_names(void **state)
+{
+    assert_string_equal(md_config_hypervisor_str(MD_HYPERVISOR_LIBVIRT), "libvirt");
+    assert_string_equal(md_config_hypervisor_str(MD_HYPERVISOR_SIMULATOR), "simulator");
+}
+
+static void test_time_scale_below_minimum_is_rejected(void **state)
+{
+    expect_invalid(*state, "simulator = {\n  time_scale = 0.0005;\n};\n", 2,
+                   "simulator.time_scale", "0.0005");
+}
+
+static void test_time_scale_fraction_is_accepted(void **state)
+{
+    md_config *c = load_valid(*state, "simulator = { time_scale = 0.5; };\n");
+
+    assert_true(c->simulator.time_scale == 0.5);
+    md_config_free(c);
+}
+
+static void test_time_scale_integer_is_accepted(void **state)
+{
+    md_config *c = load_valid(*state, "simulator = { time_scale = 100; };\n");
+
+    assert_true(c->simulator.time_scale == 100.0);
+    md_config_free(c);
+    c = load_valid(*state, "simulator = { time_scale = 100L; };\n");
+    assert_true(c->simulator.time_scale == 100.0);
+    md_config_free(c);
+}
+
+static void test_time_scale_limits_and_type(void **state)
+{
+    static const char *const good[] = { "0.001", "100000", "100000.0", "1" };
+    static const char *const bad[] = { "0", "0.0", "-1.0", "100000.5", "100001", "1e9" };
+
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        md_config *c = load_validf(*state, "simulator = { time_scale = %s; };\n", good[i]);
+        assert_true(c->simulator.time_scale == strtod(good[i], NULL));
+        md_config_free(c);
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        expect_invalidf(*state, 1, "simulator.time_scale", "outside",
+                        "simulator = { time_scale = %s; };\n", bad[i]);
+    expect_invalid(*state, "simulator = { time_scale = \"fast\"; };\n", 1, "simulator.time_scale",
+                   "expected a number, got a string");
+    expect_invalid(*state, "simulator = { time_scale = true; };\n", 1, "simulator.time_scale",
+                   "expected a number, got a boolean");
+}
+
+static void test_two_simulated_domains_load_with_every_field(void **state)
+{
+    md_config *c = load_valid(*state,
+        "service = { hypervisor = \"simulator\"; };\n"
+        "simulator = {\n"
+        "  time_scale = 50.0;\n"
+        "  link_mibps = 1250;\n"
+        "  domains = (\n"
+        "    { name = \"vm-idle\"; uuid = \"" UUID_A "\"; ram_mib = 2048;\n"
+        "      working_set_mib = 64; dirty_mibps = 0; },\n"
+        "    { name = \"vm-busy\"; uuid = \"0A9B8C7D-6E5F-4A3B-8C2D-1E0F9A8B7C6D\";\n"
+        "      ram_mib = 16384; working_set_mib = 8192; dirty_mibps = 900; }\n"
+        "  );\n"
+        "};\n");
+
+    assert_int_equal(c->service.hypervisor, MD_HYPERVISOR_SIMULATOR);
+    assert_true(c->simulator.time_scale == 50.0);
+    assert_int_equal(c->simulator.link_mibps, 1250);
+    assert_int_equal(c->simulator.ndomains, 2);
+    assert_string_equal(c->simulator.domains[0].name, "vm-idle");
+    assert_string_equal(c->simulator.domains[0].uuid, UUID_A);
+    assert_int_equal(c->simulator.domains[0].ram_mib, 2048);
+    assert_int_equal(c->simulator.domains[0].working_set_mib, 64);
+    assert_int_equal(c->simulator.domains[0].dirty_mibps, 0);
+    assert_string_equal(c->simulator.domains[1].name, "vm-busy");
+    /* Kept as written: UUIDs compare case-insensitively wherever they are used. */
+    assert_string_equal(c->simulator.domains[1].uuid, "0A9B8C7D-6E5F-4A3B-8C2D-1E0F9A8B7C6D");
+    assert_int_equal(c->simulator.domains[1].ram_mib, 16384);
+    assert_int_equal(c->simulator.domains[1].working_set_mib, 8192);
+    assert_int_equal(c->simulator.domains[1].dirty_mibps, 900);
+    md_config_free(c);
+}
+
+static void test_omitted_working_set_and_dirty_rate_default_to_0(void **state)
+{
+    md_config *c = load_valid(*state,
+        ONE_DOMAIN("{ name = \"vm-a\"; uuid = \"" UUID_A "\"; ram_mib = 1; }"));
+
+    assert_int_equal(c->simulator.ndomains, 1);
+    assert_int_equal(c->simulator.domains[0].ram_mib, 1);
+    assert_int_equal(c->simulator.domains[0].working_set_mib, 0);
+    assert_int_equal(c->simulator.domains[0].dirty_mibps, 0);
+    md_config_free(c);
+}
+
+static void test_domain_without_name_is_rejected(void **state)
+{
+    expect_invalid(*state, ONE_DOMAIN("{ uuid = \"" UUID_A "\"; ram_mib = 1024; }"), 3,
+                   "simulator.domains[0].name", "missing");
+}
+
+static void test_domain_name_length_limits(void **state)
+{
+    char name[65];
+    md_config *c;
+
+    memset(name, 'n', 63);
+    name[63] = '\0';
+    c = load_validf(*state,
+                    ONE_DOMAIN("{ name = \"%s\"; uuid = \"" UUID_A "\"; ram_mib = 1; }"), name);
+    assert_string_equal(c->simulator.domains[0].name, name);
+    md_config_free(c);
+    memset(name, 'n', 64);
+    name[64] = '\0';
+    expect_invalidf(*state, 3, "simulator.domains[0].name", NULL,
+                    ONE_DOMAIN("{ name = \"%s\"; uuid = \"" UUID_A "\"; ram_mib = 1; }"), name);
+    expect_invalid(*state, ONE_DOMAIN("{ name = \"\"; uuid = \"" UUID_A "\"; ram_mib = 1; }"), 3,
+                   "simulator.domains[0].name", NULL);
+    expect_invalid(*state, ONE_DOMAIN("{ name = 7; uuid = \"" UUID_A "\"; ram_mib = 1; }"), 3,
+                   "simulator.domains[0].name", "expected a string, got an integer");
+}
+
+static void test_domain_without_uuid_is_rejected(void **state)
+{
+    expect_invalid(*state, ONE_DOMAIN("{ name = \"vm-a\"; ram_mib = 1024; }"), 3,
+                   "simulator.domains[0].uuid", "missing");
+}
+
+static void test_domain_with_bad_uuid_is_rejected(void **state)
+{
+    static const char *const bad[] = {
+        "not-a-uuid",
+        "6f1c2a4e0b7d4c3e9a512d8e7f604b19",       /* no dashes */
+        "6f1c2a4e-0b7d-4c3e-9a51-2d8e7f604b1g",   /* g is not hexadecimal */
+        "6f1c2a4e-0b7d-4c3e-9a51-2d8e7f604b1",    /* 35 characters */
+        "6f1c2a4e-0b7d-4c3e-9a51-2d8e7f604b190",  /* 37 characters */
+        "6f1c2a4e0-b7d-4c3e-9a51-2d8e7f604b19",   /* a dash out of place */
+        "{6f1c2a4e-0b7d-4c3e-9a51-2d8e7f604b19}",
+        "",
+    };
+
+    expect_invalid(*state, ONE_DOMAIN("{ name = \"vm-a\"; uuid = \"vm-a\"; ram_mib = 1; }"), 3,
+                   "simulator.domains[0].uuid", "UUID");
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        expect_invalidf(*state, 3, "simulator.domains[0].uuid", NULL,
+                        ONE_DOMAIN("{ name = \"vm-a\"; uuid = \"%s\"; ram_mib = 1; }"), bad[i]);
+}
+
+static void test_domain_without_ram_is_rejected(void **state)
+{
+    expect_invalid(*state, ONE_DOMAIN("{ name = \"vm-a\"; uuid = \"" UUID_A "\"; }"), 3,
+                   "simulator.domains[0].ram_mib", "missing");
+}
+
+static void test_domain_with_ram_0_is_rejected(void **state)
+{
+    expect_invalid(*state,
+                   ONE_DOMAIN("{ name = \"vm-a\"; uuid = \"" UUID_A "\";\n      ram_mib = 0; }"),
+                   4, "simulator.domains[0].ram_mib", "0");
+}
+
+static void test_domain_ram_limits_and_type(void **state)
+{
+    md_config *c = load_valid(*state,
+        ONE_DOMAIN("{ name = \"vm-a\"; uuid = \"" UUID_A "\"; ram_mib = 16777216; }"));
+
+    assert_int_equal(c->simulator.domains[0].ram_mib, 16777216);
+    md_config_free(c);
+    expect_invalid(*state,
+                   ONE_DOMAIN("{ name = \"vm-a\"; uuid = \"" UUID_A "\"; ram_mib = 16777217; }"),
+                   3, "simulator.domains[0].ram_mib", "16777217");
+    expect_invalid(*state,
+                   ONE_DOMAIN("{ name = \"vm-a\"; uuid = \"" UUID_A "\"; ram_mib = -1; }"), 3,
+                   "simulator.domains[0].ram_mib", "-1");
+    /* 2^32 + 1024: range-checked before it is narrowed to an int. */
+    expect_invalid(*state,
+                   ONE_DOMAIN("{ name = \"vm-a\"; uuid = \"" UUID_A "\"; ram_mib = 4294968320L; }"),
+                   3, "simulator.domains[0].ram_mib", "4294968320");
+    expect_invalid(*state,
+                   ONE_DOMAIN("{ name = \"vm-a\"; uuid = \"" UUID_A "\"; ram_mib = \"2048\"; }"),
+                   3, "simulator.domains[0].ram_mib", "expected an integer, got a string");
+    expect_invalid(*state,
+                   ONE_DOMAIN("{ name = \"vm-a\"; uuid = \"" UUID_A "\"; ram_mib = 2048.0; }"),
+                   3, "simulator.domains[0].ram_mib", "expected an integer, got a float");
+}
+
+static void test_working_set_larger_than_ram_is_rejected(void **state)
+{
+    md_config *c = load_valid(*state,
+        ONE_DOMAIN("{ name = \"vm-a\"; uuid = \"" UUID_A "\"; ram_mib = 512; "
+                   "working_set_mib = 512; }"));
+
+    assert_int_equal(c->simulator.domains[0].working_set_mib, 512);
+    md_config_free(c);
+    expect_invalid(*state,
+                   ONE_DOMAIN("{ name = \"vm-a\"; uuid = \"" UUID_A "\"; ram_mib = 512;\n"
+                              "      working_set_mib = 513; }"),
+                   4, "simulator.domains[0].working_set_mib", "513");
+    expect_invalid(*state,
+                   ONE_DOMAIN("{ name = \"vm-a\"; uuid = \"" UUID_A "\"; ram_mib = 512;\n"
+                              "      working_set_mib = -1; }"),
+                   4, "simulator.domains[0].working_set_mib", "-1");
+}
+
+static void test_negative_dirty_rate_is_rejected(void **state)
+{
+    md_config *c = load_valid(*state,
+        ONE_DOMAIN("{ name = \"vm-a\"; uuid = \"" UUID_A "\"; ram_mib = 1; "
+                   "dirty_mibps = 10485760; }"));
+
+    assert_int_equal(c->simulator.domains[0].dirty_mibps, 10485760);
+    md_config_free(c);
+    expect_invalid(*state,
+                   ONE_DOMAIN("{ name = \"vm-a\"; uuid = \"" UUID_A "\"; ram_mib = 1;\n"
+                              "      dirty_mibps = -1; }"),
+                   4, "simulator.domains[0].dirty_mibps", "-1");
+    expect_invalid(*state,
+                   ONE_DOMAIN("{ name = \"vm-a\"; uuid = \"" UUID_A "\"; ram_mib = 1;\n"
+                              "      dirty_mibps = 10485761; }"),
+                   4, "simulator.domains[0].dirty_mibps", "10485761");
+}
+
+static void test_unknown_key_in_domain_is_rejected(void **state)
+{
+    expect_invalid(*state,
+                   ONE_DOMAIN("{ name = \"vm-a\"; uuid = \"" UUID_A "\"; ram_mib = 1;\n"
+                              "      vcpus = 4; }"),
+                   4, "simulator.domains[0].vcpus", "unknown key");
+}
+
+static void test_domain_that_is_not_a_group_is_rejected(void **state)
+{
+    /* libconfig dates a string by the token after it (strings concatenate),
+     * so the ")" shares its line. */
+    expect_invalid(*state, "simulator = {\n  domains = ( \"vm-a\" );\n};\n", 2,
+                   "simulator.domains[0]", "expected a group, got a string");
+    expect_invalid(*state,
+                   "simulator = {\n  domains = (\n"
+                   "    { name = \"vm-a\"; uuid = \"" UUID_A "\"; ram_mib = 1; },\n"
+                   "    ( \"vm-b\" )\n  );\n};\n",
+                   4, "simulator.domains[1]", "expected a group, got a list");
+    expect_invalid(*state, ONE_DOMAIN("[ 1, 2 ]"), 3, "simulator.domains[0]",
+                   "expected a group, got an array");
+}
+
+static void test_domains_as_array_or_group_is_rejected(void **state)
+{
+    expect_invalid(*state, "simulator = {\n  domains = [ \"vm-a\" ];\n};\n", 2,
+                   "simulator.domains", "expected a list of groups, got an array");
+    expect_invalid(*state, "simulator = { domains = [ ]; };\n", 1, "simulator.domains",
+                   "expected a list of groups, got an array");
+    expect_invalid(*state,
+                   "simulator = {\n  domains = { name = \"vm-a\"; uuid = \"" UUID_A "\";\n"
+                   "    ram_mib = 1; };\n};\n",
+                   2, "simulator.domains", "expected a list of groups, got a group");
+    expect_invalid(*state, "simulator = { domains = \"vm-a\"; };\n", 1, "simulator.domains",
+                   "expected a list of groups, got a string");
+}
+
+static void test_duplicate_domain_name_is_rejected(void **state)
+{
+    expect_invalid(*state,
+                   "simulator = {\n  domains = (\n"
+                   "    { name = \"vm-a\"; uuid = \"" UUID_A "\"; ram_mib = 1; },\n"
+                   "    { uuid = \"" UUID_B "\"; ram_mib = 1;\n"
+                   "      name = \"vm-a\"; }\n"
+                   "  );\n};\n",
+                   5, "simulator.domains[1].name", "vm-a");
+}
+
+static void test_duplicate_uuid_differing_only_in_case_is_rejected(void **state)
+{
+    expect_invalid(*state,
+                   "simulator = {\n  domains = (\n"
+                   "    { name = \"vm-a\"; uuid = \"" UUID_A "\"; ram_mib = 1; },\n"
+                   "    { name = \"vm-b\"; ram_mib = 1;\n"
+                   "      uuid = \"6F1C2A4E-0B7D-4C3E-9A51-2D8E7F604B19\"; }\n"
+                   "  );\n};\n",
+                   5, "simulator.domains[1].uuid", "simulator.domains[0]");
+}
+
+static void test_duplicate_is_found_even_when_the_first_domain_has_other_errors(void **state)
+{
+    const fixture *f = *state;
+    md_config_errors errs = MD_CONFIG_ERRORS_INIT;
+    md_config *cfg = NULL;
+
+    assert_int_equal(load_text(f,
+                               "simulator = {\n  domains = (\n"
+                               "    { name = \"vm-a\"; uuid = \"" UUID_A "\"; ram_mib = 0; },\n"
+                               "    { name = \"vm-a\"; uuid = \"" UUID_B "\"; ram_mib = 1; }\n"
+                               "  );\n};\n",
+                               &cfg, &errs),
+                     MD_ERR_INVALID);
+    assert_null(cfg);
+    assert_int_equal(errs.count, 2);
+    assert_error_at(&errs, 0, f, 3, "simulator.domains[0].ram_mib", NULL);
+    assert_error_at(&errs, 1, f, 4, "simulator.domains[1].name", "vm-a");
+    md_config_errors_free(&errs);
+}
+
+static void test_several_domain_errors_are_reported_together(void **state)
+{
+    const fixture *f = *state;
+    md_config_errors errs = MD_CONFIG_ERRORS_INIT;
+    md_config *cfg = NULL;
+    static const char text[] =
+        "service = { hypervisor = \"simulator\"; };\n"
+        "simulator = {\n"
+        "  time_scale = 0.0;\n"                                               /* 3 */
+        "  domains = (\n"
+        "    { name = \"vm-a\"; uuid = \"" UUID_A "\"; ram_mib = 1024; },\n"  /* 5 */
+        "    { uuid = \"" UUID_B "\";\n"                                      /* 6 */
+        "      ram_mib = 0; },\n"                                             /* 7 */
+        "    { name = \"vm-c\";\n"
+        "      uuid = \"not-a-uuid\";\n"                                      /* 9 */
+        "      ram_mib = 512;\n"
+        "      working_set_mib = 1024;\n"                                     /* 11 */
+        "      colour = \"red\"; },\n"                                        /* 12 */
+        "    42,\n"                                                           /* 13 */
+        "    { name = \"vm-a\"; uuid = \"" UUID_C "\"; ram_mib = 256;\n"      /* 14 */
+        "      dirty_mibps = -5; }\n"                                         /* 15 */
+        "  );\n"
+        "};\n"
+        "libvirt = { live_migration_downtime = 50; };\n";                    /* 18 */
+
+    assert_int_equal(load_text(f, text, &cfg, &errs), MD_ERR_INVALID);
+    assert_null(cfg);
+    if (errs.count != 10)
+        md_config_errors_print(&errs, stderr);
+    assert_int_equal(errs.count, 10);
+    assert_error_at(&errs, 0, f, 3, "simulator.time_scale", "outside");
+    assert_error_at(&errs, 1, f, 6, "simulator.domains[1].name", "missing");
+    assert_error_at(&errs, 2, f, 7, "simulator.domains[1].ram_mib", "0");
+    assert_error_at(&errs, 3, f, 12, "simulator.domains[2].colour", "unknown key");
+    assert_error_at(&errs, 4, f, 9, "simulator.domains[2].uuid", "UUID");
+    assert_error_at(&errs, 5, f, 11, "simulator.domains[2].working_set_mib", "ram_mib 512");
+    assert_error_at(&errs, 6, f, 13, "simulator.domains[3]", "expected a group, got an integer");
+    assert_error_at(&errs, 7, f, 15, "simulator.domains[4].dirty_mibps", "-5");
+    assert_error_at(&errs, 8, f, 14, "simulator.domains[4].name", "vm-a");
+    assert_error_at(&errs, 9, f, 18, "libvirt.live_migration_downtime", "50");
+    md_config_errors_free(&errs);
+}
+
+/* simulator.domains with n domains, vm-0 .. vm-(n-1), on lines 3 .. n+2. */
+static char *domain_list_text(size_t n)
+{
+    size_t cap = 64 + n * 128, len;
+    char *text = malloc(cap);
+
+    assert_non_null(text);
+    len = (size_t)snprintf(text, cap, "simulator = {\n  domains = (\n");
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(text + len, cap - len,
+                                "    { name = \"vm-%zu\";"
+                                " uuid = \"00000000-0000-4000-8000-%012zu\"; ram_mib = 1; }%s\n",
+                                i, i, i + 1 < n ? "," : "");
+    snprintf(text + len, cap - len, "  );\n};\n");
+    return text;
+}
+
+static void test_domain_count_limit(void **state)
+{
+    char *text = domain_list_text(MD_CONFIG_MAX_SIM_DOMAINS);
+    md_config *c = load_valid(*state, text);
+
+    assert_int_equal(MD_CONFIG_MAX_SIM_DOMAINS, 2048);
+    assert_int_equal(c->simulator.ndomains, 2048);
+    assert_string_equal(c->simulator.domains[2047].name, "vm-2047");
+    assert_string_equal(c->simulator.domains[2047].uuid, "00000000-0000-4000-8000-000000002047");
+    md_config_free(c);
+    free(text);
+    text = domain_list_text(MD_CONFIG_MAX_SIM_DOMAINS + 1);
+    expect_invalid(*state, text, 2, "simulator.domains", "2049");
+    free(text);
+}
+
 /* ---- many errors, includes, the shipped file ---- */
 
 static void test_every_error_of_a_file_is_reported_in_order(void **state)
@@ -1116,6 +1563,33 @@ int main(void)
         cmocka_unit_test(test_role_name_length_limit),
         cmocka_unit_test(test_roles_count_limit),
         cmocka_unit_test(test_roles_are_read_in_order),
+        cmocka_unit_test(test_hypervisor_is_libvirt_and_simulator_at_defaults_by_default),
+        cmocka_unit_test(test_hypervisor_simulator_and_libvirt_are_accepted),
+        cmocka_unit_test(test_unknown_hypervisor_is_rejected),
+        cmocka_unit_test(test_hypervisor_names),
+        cmocka_unit_test(test_time_scale_below_minimum_is_rejected),
+        cmocka_unit_test(test_time_scale_fraction_is_accepted),
+        cmocka_unit_test(test_time_scale_integer_is_accepted),
+        cmocka_unit_test(test_time_scale_limits_and_type),
+        cmocka_unit_test(test_two_simulated_domains_load_with_every_field),
+        cmocka_unit_test(test_omitted_working_set_and_dirty_rate_default_to_0),
+        cmocka_unit_test(test_domain_without_name_is_rejected),
+        cmocka_unit_test(test_domain_name_length_limits),
+        cmocka_unit_test(test_domain_without_uuid_is_rejected),
+        cmocka_unit_test(test_domain_with_bad_uuid_is_rejected),
+        cmocka_unit_test(test_domain_without_ram_is_rejected),
+        cmocka_unit_test(test_domain_with_ram_0_is_rejected),
+        cmocka_unit_test(test_domain_ram_limits_and_type),
+        cmocka_unit_test(test_working_set_larger_than_ram_is_rejected),
+        cmocka_unit_test(test_negative_dirty_rate_is_rejected),
+        cmocka_unit_test(test_unknown_key_in_domain_is_rejected),
+        cmocka_unit_test(test_domain_that_is_not_a_group_is_rejected),
+        cmocka_unit_test(test_domains_as_array_or_group_is_rejected),
+        cmocka_unit_test(test_duplicate_domain_name_is_rejected),
+        cmocka_unit_test(test_duplicate_uuid_differing_only_in_case_is_rejected),
+        cmocka_unit_test(test_duplicate_is_found_even_when_the_first_domain_has_other_errors),
+        cmocka_unit_test(test_several_domain_errors_are_reported_together),
+        cmocka_unit_test(test_domain_count_limit),
         cmocka_unit_test(test_every_error_of_a_file_is_reported_in_order),
         cmocka_unit_test(test_errors_are_counted_without_an_error_list),
         cmocka_unit_test(test_error_in_included_file_names_that_file),
