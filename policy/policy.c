@@ -25,7 +25,7 @@
  *   5. The downtime: the Nova ramp's current step, or adaptive's floor when
  *      that is higher, whenever it differs from what was last set.
  *
- * The ramp is computed once, exactly as Nova's downtime_steps(): the delay
+ * The ramp is computed step by step, exactly as Nova's downtime_steps(): the delay
  * per step is truncated to whole seconds after scaling by the data size, and
  * a step applies when elapsed is strictly greater than its start.
  */
@@ -75,26 +75,25 @@ void policy_settings_default(policy_settings *out, policy_kind kind, double data
     out->data_gib = data_gib;
 }
 
-size_t policy_downtime_steps(const policy_settings *s, policy_step *steps, size_t max)
+/* Step i of Nova's ramp for s: delay = int(delay * data_gb);
+ * base = downtime / steps; offset = (downtime - base) / steps;
+ * step i = (delay * i, int(base + offset * i)). */
+static policy_step ramp_step(const policy_settings *s, uint32_t i)
 {
-    uint32_t nsteps = s->downtime_steps;
-    /* Nova: delay = int(delay * data_gb); base = downtime / steps;
-     * offset = (downtime - base) / steps; step i = (delay * i, int(base + offset * i)). */
     double delay = trunc((double)s->downtime_delay_s * s->data_gib);
-    double base = (double)s->downtime_ms / nsteps;
-    double offset = ((double)s->downtime_ms - base) / nsteps;
-    size_t n = 0;
-
-    for (uint32_t i = 0; i <= nsteps && n < max; i++, n++) {
-        steps[n].after_s = delay * i;
-        steps[n].downtime_ms = (uint32_t)(base + offset * i);
-    }
-    return n;
+    double base = (double)s->downtime_ms / s->downtime_steps;
+    double offset = ((double)s->downtime_ms - base) / s->downtime_steps;
+    policy_step st = { delay * i, (uint32_t)(base + offset * i) };
+    return st;
 }
 
-static void policy_rebuild_ramp(policy *p)
+size_t policy_downtime_steps(const policy_settings *s, policy_step *steps, size_t max)
 {
-    p->nramp = policy_downtime_steps(&p->set, p->ramp, POLICY_MAX_STEPS + 1);
+    size_t n = 0;
+
+    for (uint32_t i = 0; i <= s->downtime_steps && n < max; i++)
+        steps[n++] = ramp_step(s, i);
+    return n;
 }
 
 void policy_init(policy *p, const policy_settings *s)
@@ -113,7 +112,6 @@ void policy_init(policy *p, const policy_settings *s)
         p->set.downtime_delay_s = POLICY_MIN_DOWNTIME_DELAY_S;
     if (!(p->set.data_gib >= POLICY_MIN_DATA_GIB))
         p->set.data_gib = POLICY_MIN_DATA_GIB;
-    policy_rebuild_ramp(p);
     /* Nova: completion_timeout = int(completion_timeout * data_gb). */
     p->completion_timeout_s = trunc((double)p->set.completion_timeout_s * p->set.data_gib);
 }
@@ -123,7 +121,6 @@ void policy_update(policy *p, uint32_t max_downtime_ms, bool permit_post_copy)
     if (max_downtime_ms != 0) {
         p->set.downtime_ms = max_downtime_ms < POLICY_MIN_DOWNTIME_MS ? POLICY_MIN_DOWNTIME_MS
                                                                        : max_downtime_ms;
-        policy_rebuild_ramp(p);
         /* A lower maximum also lowers adaptive's floor. */
         uint32_t cap = (uint32_t)(p->set.downtime_ms * ADAPTIVE_DOWNTIME_HEADROOM);
         if (p->adaptive_floor_ms > cap)
@@ -293,16 +290,20 @@ static policy_action progress_at_boundary(policy *p, const policy_sample *s)
     return action_none();
 }
 
-/* The downtime the ramp asks for at this time, 0 before its first step. */
+/* The downtime the ramp asks for at this time, 0 before its first step.
+ * Steps are computed when needed rather than stored: a stored ramp of the
+ * largest allowed length made every policy 16 KiB, which is most of the
+ * daemon's memory with a thousand migrations. */
 static uint32_t ramp_downtime(const policy *p, double elapsed_s, size_t *step)
 {
     uint32_t dt = 0;
 
-    for (size_t i = 0; i < p->nramp; i++) {
-        if (elapsed_s > p->ramp[i].after_s) {
-            dt = p->ramp[i].downtime_ms;
-            *step = i;
-        }
+    for (uint32_t i = 0; i <= p->set.downtime_steps; i++) {
+        policy_step st = ramp_step(&p->set, i);
+        if (!(elapsed_s > st.after_s))
+            break; /* the steps' start times only grow */
+        dt = st.downtime_ms;
+        *step = i;
     }
     return dt;
 }
@@ -356,8 +357,8 @@ policy_action policy_step_sample(policy *p, const policy_sample *s)
         if (from_adaptive)
             return action_make(POLICY_ACT_SET_DOWNTIME, want, "%s", p->adaptive_note);
         return action_make(POLICY_ACT_SET_DOWNTIME, want,
-                           "downtime step %zu of %zu after %.0f s elapsed", step,
-                           p->nramp - 1, s->elapsed_s);
+                           "downtime step %zu of %u after %.0f s elapsed", step,
+                           p->set.downtime_steps, s->elapsed_s);
     }
     return act;
 }

@@ -54,7 +54,7 @@ typedef enum policy_timeout_action {
 #define POLICY_MIN_DOWNTIME_DELAY_S 3
 /* Nova counts every RAM and disk size as at least this many GiB. */
 #define POLICY_MIN_DATA_GIB 2.0
-/* Room for the ramp of the largest allowed step count. */
+/* The largest allowed step count. */
 #define POLICY_MAX_STEPS 1000
 
 typedef struct policy_settings {
@@ -104,8 +104,6 @@ typedef struct policy_step {
  * so that callers can embed it without allocation. */
 typedef struct policy {
     policy_settings set;
-    policy_step ramp[POLICY_MAX_STEPS + 1];
-    size_t nramp;
     double completion_timeout_s;  /* absolute, 0 = off */
     uint32_t current_downtime_ms; /* last value this engine set, 0 = none yet */
     bool timeout_fired;           /* the timeout action is latched */
