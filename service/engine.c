@@ -50,6 +50,8 @@
 /* How long a worker waits, after a successful migrate call, for the
  * JOB_COMPLETED event that carries the real downtime. */
 #define FINAL_STATS_WAIT_MS 1000
+/* How often the monitor lists the node's domains for md_engine_domains(). */
+#define DOMAIN_REFRESH_MS 5000
 /* How long md_engine_stop waits for each worker to return. */
 #define WORKER_JOIN_MS 2000
 
@@ -91,6 +93,9 @@ struct md_engine {
     pthread_t *workers;
     size_t nworkers;
     size_t nstarted;              /* worker threads created */
+    md_hv_domain *domains;        /* the node's domains, as last listed */
+    size_t ndomains;
+    int64_t domains_at;           /* when (ms), 0 = never */
     size_t workers_alive;
 };
 
@@ -717,6 +722,47 @@ static void flush_progress(md_engine *e)
     free(v);
 }
 
+/* Lists the node's domains for the API, which must not call the
+ * hypervisor itself. Without the lock; takes it to swap the list in. */
+static void refresh_domains(md_engine *e)
+{
+    md_hv_domain *v = NULL, *old;
+    size_t n = 0;
+    md_err err;
+
+    if (md_hv_list(e->hv, &v, &n, &err) != MD_OK) {
+        md_warn("cannot list the node's domains: %s", err.msg);
+        return;
+    }
+    pthread_mutex_lock(&e->lock);
+    old = e->domains;
+    e->domains = v;
+    e->ndomains = n;
+    e->domains_at = now_ms();
+    pthread_mutex_unlock(&e->lock);
+    free(old);
+}
+
+md_status md_engine_domains(md_engine *e, md_hv_domain **out, size_t *n, md_err *err)
+{
+    md_status st = MD_OK;
+
+    *out = NULL;
+    *n = 0;
+    pthread_mutex_lock(&e->lock);
+    if (e->ndomains) {
+        *out = malloc(e->ndomains * sizeof **out);
+        if (*out) {
+            memcpy(*out, e->domains, e->ndomains * sizeof **out);
+            *n = e->ndomains;
+        } else {
+            st = md_err_set(err, MD_ERR_NOMEM, "out of memory");
+        }
+    }
+    pthread_mutex_unlock(&e->lock);
+    return st;
+}
+
 static void *monitor_main(void *arg)
 {
     md_engine *e = arg;
@@ -758,7 +804,10 @@ static void *monitor_main(void *arg)
                 snap[n++] = a;
             }
         }
+        bool list_due = tick && now_ms() - e->domains_at >= DOMAIN_REFRESH_MS;
         pthread_mutex_unlock(&e->lock);
+        if (list_due)
+            refresh_domains(e);
         for (size_t i = 0; i < n; i++)
             monitor_one(e, snap[i]);
         pthread_mutex_lock(&e->lock);
@@ -1232,6 +1281,7 @@ static void engine_free(md_engine *e)
         active_put(e->act[i]);
     free(e->act);
     free(e->workers);
+    free(e->domains);
     pthread_cond_destroy(&e->work);
     pthread_cond_destroy(&e->wake);
     pthread_cond_destroy(&e->changed);
@@ -1267,6 +1317,7 @@ md_status md_engine_start(const md_config *cfg, md_store *store, md_hv *hv, md_e
     st = recover(e, err);
     if (st != MD_OK)
         goto fail;
+    refresh_domains(e);
 
     rc = pthread_create(&e->monitor, NULL, monitor_main, e);
     if (rc != 0) {

@@ -96,6 +96,11 @@ md_status md_engine_update(md_engine *e, const char *uuid, const md_engine_setti
  * store for the rest). MD_ERR_NOT_FOUND if unknown. Any thread. */
 md_status md_engine_get(md_engine *e, const char *uuid, md_migration *out, md_err *err);
 
+/* The domains of this node as the monitor last listed them (it refreshes
+ * the list every few seconds), in a new array the caller frees with
+ * free(). Never calls the hypervisor. Any thread. */
+md_status md_engine_domains(md_engine *e, md_hv_domain **out, size_t *n, md_err *err);
+
 /* How many migrations are running (preparing, running, post-copy) and
  * queued now. Any thread. */
 void md_engine_counts(md_engine *e, size_t *running, size_t *queued);
