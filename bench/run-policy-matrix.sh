@@ -12,15 +12,16 @@ cd "$top"
 if [ -z "${MD_NO_APT:-}" ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        build-essential cmake pkg-config libconfig-dev libsqlite3-dev libvirt-dev >/dev/null
+        build-essential cmake pkg-config libconfig-dev libsqlite3-dev libvirt-dev \
+        libmicrohttpd-dev libjson-c-dev libcurl4-openssl-dev >/dev/null
 fi
-cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DMIGRATIOND_TESTS=OFF >/dev/null
-cmake --build build-bench -j "$(nproc)" --target policy-matrix >/dev/null
+cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DMIGRATIOND_TESTS=OFF >/dev/null
+cmake --build build-release -j "$(nproc)" --target policy-matrix >/dev/null
 
-build-bench/bench/policy-matrix
+build-release/bench/policy-matrix
 echo
 # 16 GiB guest writing 1.5x the link over 10 Gbit/s, post-copy permitted.
 for policy in none nova adaptive; do
-    build-bench/bench/policy-matrix --trace "$policy" 16 1.5 10 1
+    build-release/bench/policy-matrix --trace "$policy" 16 1.5 10 1
     echo
 done
