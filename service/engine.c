@@ -54,6 +54,8 @@
 #define DOMAIN_REFRESH_MS 5000
 /* How long md_engine_stop waits for each worker to return. */
 #define WORKER_JOIN_MS 2000
+/* How often a stop releases the hypervisor's waiters again while it joins. */
+#define WORKER_RELEASE_MS 50
 
 typedef struct active {
     int refs;
@@ -65,6 +67,7 @@ typedef struct active {
     bool attached;                /* the monitor samples its job */
     bool recovered;               /* re-attached after a restart: no worker waits on it */
     bool abort_requested;         /* an operator or the policy asked to abort */
+    bool abort_recorded;          /* its "abort" event is written */
     bool cmd_abort, cmd_force, cmd_post_copy, cmd_speed;
     bool sample_now;
     bool have_final;              /* JOB_COMPLETED statistics arrived */
@@ -229,6 +232,9 @@ static void queue_remove(md_engine *e, active *a)
 /* ---- records and events (under e->lock) ----------------------------------- */
 
 static void event_init(md_event *ev, const char *kind, int64_t value, const char *fmt,
+                       va_list ap) __attribute__((format(printf, 4, 0)));
+
+static void event_init(md_event *ev, const char *kind, int64_t value, const char *fmt,
                        va_list ap)
 {
     memset(ev, 0, sizeof *ev);
@@ -370,8 +376,15 @@ static void apply_action(md_engine *e, active *a, const policy_action *act, cons
     if (act->kind == POLICY_ACT_NONE)
         return;
     if (act->kind == POLICY_ACT_ABORT) {
+        /* The abort is recorded before it is sent: the job may end, and the
+         * worker record "cancelled", before the call returns, and the
+         * timeline must show the cause before the effect. */
         pthread_mutex_lock(&e->lock);
         a->abort_requested = true;
+        if (!a->abort_recorded) {
+            a->abort_recorded = true;
+            add_event(e, a, "abort", 0, "%s: %s", who, act->reason);
+        }
         pthread_mutex_unlock(&e->lock);
     }
     switch (act->kind) {
@@ -398,7 +411,7 @@ static void apply_action(md_engine *e, active *a, const policy_action *act, cons
     } else if (st != MD_OK) {
         add_event(e, a, "error", 0, "%s %s failed: %s", who, policy_action_str(act->kind),
                   err.msg);
-    } else {
+    } else if (act->kind != POLICY_ACT_ABORT) {
         if (act->kind == POLICY_ACT_SET_DOWNTIME)
             a->rec.current_downtime_ms = act->downtime_ms;
         if (act->kind == POLICY_ACT_PAUSE)
@@ -942,10 +955,23 @@ md_status md_engine_create(md_engine *e, const md_engine_request *q, md_migratio
         st = md_err_set(err, MD_ERR_UNAVAILABLE, "migrationd is stopping");
         goto unlock;
     }
+    /* The domain's other identifier (its name for a UUID, its UUID for a
+     * name) from the node's domain list as last listed, so that a request
+     * by name conflicts at once with a queued one by UUID (the worker
+     * checks again once the domain is looked up). */
+    const char *alias = "";
+    for (size_t i = 0; i < e->ndomains; i++) {
+        if (strcasecmp(e->domains[i].uuid, q->instance) == 0)
+            alias = e->domains[i].name;
+        else if (strcmp(e->domains[i].name, q->instance) == 0)
+            alias = e->domains[i].uuid;
+    }
     for (size_t i = 0; i < e->nact; i++) {
         const md_migration *o = &e->act[i]->rec;
         if (strcasecmp(o->instance_uuid, q->instance) == 0 ||
-            strcmp(o->instance_name, q->instance) == 0) {
+            strcmp(o->instance_name, q->instance) == 0 ||
+            (alias[0] && (strcasecmp(o->instance_uuid, alias) == 0 ||
+                          strcmp(o->instance_name, alias) == 0))) {
             st = md_err_set(err, MD_ERR_CONFLICT, "instance %s already has migration %s in "
                             "progress (%s)", q->instance, o->uuid, md_mig_state_str(o->state));
             goto unlock;
@@ -1371,12 +1397,21 @@ bool md_engine_stop(md_engine *e)
     md_hv_release_waiters(e->hv);
     md_hv_set_event_handler(e->hv, NULL, NULL);
     for (size_t i = 0; i < started; i++) {
-        struct timespec until = deadline_in(WORKER_JOIN_MS);
-        if (pthread_timedjoin_np(e->workers[i], NULL, &until) != 0) {
-            /* Blocked in libvirt's migrate call, which cannot be
-             * interrupted. It will find e->stopping and write nothing. */
-            pthread_detach(e->workers[i]);
-            left++;
+        int64_t give_up = now_ms() + WORKER_JOIN_MS;
+        for (;;) {
+            struct timespec until = deadline_in(WORKER_RELEASE_MS);
+            if (pthread_timedjoin_np(e->workers[i], NULL, &until) == 0)
+                break;
+            if (now_ms() >= give_up) {
+                /* Blocked in libvirt's migrate call, which cannot be
+                 * interrupted. It will find e->stopping and write nothing. */
+                pthread_detach(e->workers[i]);
+                left++;
+                break;
+            }
+            /* A worker that was on its way into the migrate call when the
+             * waiters were released is waiting in it now: release again. */
+            md_hv_release_waiters(e->hv);
         }
     }
     if (left) {

@@ -487,7 +487,7 @@ static void settings_change_while_queued_and_running(void **state)
     s.permit_post_copy = -1;
     assert_int_equal(md_engine_update(f->eng, a.uuid, &s, &err), MD_OK);
     assert_int_equal(get(f, a.uuid).bandwidth_mibps, 100);
-    for (int i = 0; i < 100 && !has_event(f, a.uuid, "set_bandwidth", NULL); i++)
+    for (int i = 0; i < WAIT_MS / 20 && !has_event(f, a.uuid, "set_bandwidth", NULL); i++)
         sleep_ms(20);
     assert_true(has_event(f, a.uuid, "set_bandwidth", "100 MiB/s"));
     s.max_downtime_ms = 50;
