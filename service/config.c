@@ -121,6 +121,7 @@ static const config_key config_keys[] = {
     ENUM_KEY(api, auth_strategy, md_auth_strategy, "noauth", parse_auth_strategy,
              "noauth, keystone"),
     INT_KEY(api, max_body_bytes, 65536, 1024, 16777216, "bytes"),
+    BOOL_KEY(api, allow_insecure_noauth, false),
 
     STRING_KEY(keystone, auth_url, "http://127.0.0.1:5000/v3", 1, check_http_url),
     STRING_KEY(keystone, username, "migrationd", 0, NULL),

@@ -78,6 +78,7 @@ typedef struct md_config {
         int listen_port;           /* derived: 1..65535 */
         md_auth_strategy auth_strategy;
         int max_body_bytes;
+        bool allow_insecure_noauth;  /* noauth on a non-loopback address */
     } api;
     struct {
         char auth_url[1024];

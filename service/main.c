@@ -13,6 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/api.h"
+#include "api/auth.h"
+#include "api/http.h"
 #include "policy/policy.h"
 #include "service/config.h"
 #include "service/engine.h"
@@ -76,6 +79,9 @@ static int run(const char *path)
     md_store *store = NULL;
     md_hv *hv = NULL;
     md_engine *engine = NULL;
+    md_auth *auth = NULL;
+    md_api *api = NULL;
+    md_http *http = NULL;
     sigset_t stop_signals;
     int sig = 0, rc = EXIT_FAILURE, err;
     md_err e;
@@ -105,8 +111,8 @@ static int run(const char *path)
 
     /* Start order: the store (recovery needs the records), the hypervisor
      * (recovery needs the jobs), then the engine, which recovers whatever
-     * an earlier run left in progress before it takes new work. The REST
-     * API (a later layer) starts last and stops first. */
+     * an earlier run left in progress before it takes new work, and the
+     * REST API last (it stops first). */
     if (md_store_open(cfg->service.database, &store, &e) != MD_OK) {
         md_error("%s", e.msg);
         goto cleanup;
@@ -117,6 +123,16 @@ static int run(const char *path)
     }
     if (md_engine_start(cfg, store, hv, &engine, &e) != MD_OK) {
         md_error("cannot start: %s", e.msg);
+        goto cleanup;
+    }
+    if (cfg->api.auth_strategy == MD_AUTH_KEYSTONE && md_auth_new(cfg, &auth, &e) != MD_OK) {
+        md_error("cannot set up Keystone authentication: %s", e.msg);
+        goto cleanup;
+    }
+    md_api_deps deps = { .cfg = cfg, .engine = engine, .store = store,
+                         .hypervisor_name = hv->ops->name, .auth = auth };
+    if (md_api_new(&deps, &api, &e) != MD_OK || md_http_start(cfg, api, &http, &e) != MD_OK) {
+        md_error("cannot start the API: %s", e.msg);
         goto cleanup;
     }
     md_info("migrationd ready");
@@ -131,6 +147,10 @@ static int run(const char *path)
     rc = EXIT_SUCCESS;
 
 cleanup:
+    /* The API stops first, so that no request arrives at a stopped engine. */
+    md_http_stop(http);
+    md_api_free(api);
+    md_auth_free(auth);
     /* A worker still blocked in libvirt keeps using the connection: then
      * leave it open for the process exit to end. */
     if (md_engine_stop(engine))

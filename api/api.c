@@ -1,0 +1,352 @@
+/* api.c - request handling: routing, authentication, body checks, microversions.
+ *
+ * DESIGN
+ * ------
+ * md_api_handle() runs the same ladder for every request, answering with a
+ * fault at the first rung that fails, so a handler only ever sees a request
+ * that is routed, authorised and well formed at the HTTP level:
+ *
+ *   1. a body over api.max_body_bytes: 413 (the server kept none of it);
+ *   2. routing over the v1 and Nova tables: 404 for no path, 405 with Allow
+ *      when the path exists for other methods;
+ *   3. for /v2.1 paths, the microversion headers: 400 malformed, 406 out of
+ *      2.1..2.80; the version is echoed on every /v2.1 answer;
+ *   4. authentication when the route needs a role and auth is on: 401
+ *      without or with an invalid token, 503 when Keystone cannot answer,
+ *      403 without a role of the route's class (roles.read, roles.write);
+ *   5. for routes that take JSON: 415 unless Content-Type is JSON, 400
+ *      unless the body parses as one JSON object.
+ *
+ * Nothing here keeps state between requests, so any number of threads may
+ * run it at once.
+ */
+#include "api/internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api/auth.h"
+
+#define NOVA_MIN_MINOR 1
+#define NOVA_MAX_MINOR 80
+
+struct md_api {
+    md_api_deps deps;
+};
+
+md_status md_api_new(const md_api_deps *deps, md_api **out, md_err *err)
+{
+    md_api *api = calloc(1, sizeof *api);
+
+    *out = NULL;
+    if (!api)
+        return md_err_set(err, MD_ERR_NOMEM, "out of memory");
+    api->deps = *deps;
+    *out = api;
+    return MD_OK;
+}
+
+void md_api_free(md_api *api)
+{
+    free(api);
+}
+
+void md_api_response_clear(md_api_response *resp)
+{
+    free(resp->body);
+    memset(resp, 0, sizeof *resp);
+}
+
+void md_api_response_header(md_api_response *resp, const char *name, const char *value)
+{
+    if (resp->nheaders >= MD_API_MAX_HEADERS)
+        return;
+    md_api_header *h = &resp->headers[resp->nheaders++];
+    snprintf(h->name, sizeof h->name, "%s", name);
+    snprintf(h->value, sizeof h->value, "%s", value);
+}
+
+const char *md_api_query(const md_api_ctx *c, const char *key)
+{
+    const char *v = NULL;
+
+    for (size_t i = 0; i < c->req->nquery; i++) {
+        if (strcmp(c->req->query[i].key, key) == 0)
+            v = c->req->query[i].value;
+    }
+    return v;
+}
+
+bool md_api_check_query(md_api_ctx *c, const char *const *allowed)
+{
+    for (size_t i = 0; i < c->req->nquery; i++) {
+        bool ok = false;
+        for (size_t j = 0; allowed && allowed[j] && !ok; j++)
+            ok = strcmp(c->req->query[i].key, allowed[j]) == 0;
+        if (!ok) {
+            md_api_fault(c->resp, 400, "Invalid input for query parameters: unknown parameter "
+                         "'%.100s'", c->req->query[i].key);
+            return false;
+        }
+    }
+    if (c->req->too_many_params) {
+        md_api_fault(c->resp, 400, "Invalid input for query parameters: too many parameters");
+        return false;
+    }
+    return true;
+}
+
+/* Matches path against pattern segment by segment; "{}" takes one
+ * non-empty segment into c->params. */
+static bool match(const char *pattern, const char *path, md_api_ctx *c)
+{
+    size_t np = 0;
+
+    while (*pattern && *path) {
+        if (*pattern != '/' || *path != '/')
+            return false;
+        pattern++;
+        path++;
+        size_t plen = strcspn(pattern, "/"), slen = strcspn(path, "/");
+        if (plen == 2 && strncmp(pattern, "{}", 2) == 0) {
+            if (slen == 0 || slen >= sizeof c->param_buf[0] || np >= MD_API_MAX_PARAMS)
+                return false;
+            memcpy(c->param_buf[np], path, slen);
+            c->param_buf[np][slen] = '\0';
+            c->params[np] = c->param_buf[np];
+            np++;
+        } else if (plen != slen || strncmp(pattern, path, plen) != 0) {
+            return false;
+        }
+        pattern += plen;
+        path += slen;
+    }
+    return *pattern == '\0' && *path == '\0';
+}
+
+typedef struct table {
+    const md_api_route *routes;
+    size_t n;
+} table;
+
+/* Finds the route; with none for this method, collects the methods the
+ * path has into allow (for 405). */
+static const md_api_route *route(const char *method, const char *path, md_api_ctx *c,
+                                 char *allow, size_t allowlen)
+{
+    const table tables[] = { { md_api_v1_routes, md_api_v1_nroutes },
+                             { md_api_nova_routes, md_api_nova_nroutes } };
+    allow[0] = '\0';
+
+    for (size_t t = 0; t < 2; t++) {
+        for (size_t i = 0; i < tables[t].n; i++) {
+            const md_api_route *r = &tables[t].routes[i];
+            if (!match(r->pattern, path, c))
+                continue;
+            if (strcmp(r->method, method) == 0)
+                return r;
+            if (!strstr(allow, r->method)) {
+                size_t len = strlen(allow);
+                snprintf(allow + len, allowlen - len, "%s%s", len ? ", " : "", r->method);
+            }
+        }
+    }
+    return NULL;
+}
+
+/* "X.Y" (Nova's form: no leading zeros in X) or "latest": the minor of a
+ * 2.Y into *minor, -1 for another major (well formed, so a 406 as in Nova,
+ * not a 400). Returns -1 for a malformed string. */
+static int parse_version(const char *v, int *minor)
+{
+    char *end;
+
+    while (*v == ' ')
+        v++;
+    if (strcasecmp(v, "latest") == 0) {
+        *minor = NOVA_MAX_MINOR;
+        return 0;
+    }
+    if (v[0] < '1' || v[0] > '9')
+        return -1;
+    long major = strtol(v, &end, 10);
+    if (*end != '.' || end[1] < '0' || end[1] > '9')
+        return -1;
+    long m = strtol(end + 1, &end, 10);
+    while (*end == ' ')
+        end++;
+    if (*end != '\0' || m > 100000 || major > 100000)
+        return -1;
+    *minor = major == 2 ? (int)m : -1;
+    return 0;
+}
+
+/* Reads the requested microversion; answers 400/406 and returns false when
+ * it cannot be served. Echoes the version in the response headers. */
+static bool negotiate(md_api_ctx *c)
+{
+    const char *v = NULL;
+    char buf[64];
+    int minor = NOVA_MIN_MINOR;
+
+    if (c->req->openstack_version) {
+        /* "compute 2.60"; other services' versions are not ours to judge. */
+        const char *p = c->req->openstack_version;
+        while (*p == ' ')
+            p++;
+        if (strncasecmp(p, "compute ", 8) == 0)
+            v = p + 8;
+    }
+    if (!v && c->req->nova_version)
+        v = c->req->nova_version;
+    if (v && parse_version(v, &minor) != 0) {
+        md_api_fault(c->resp, 400, "Invalid API version request string %.64s", v);
+        return false;
+    }
+    if (minor < NOVA_MIN_MINOR || minor > NOVA_MAX_MINOR) {
+        md_api_fault(c->resp, 406, "Version %.64s is not supported by the API. Minimum is 2.%d "
+                     "and maximum is 2.%d.", v ? v : "", NOVA_MIN_MINOR, NOVA_MAX_MINOR);
+        return false;
+    }
+    c->version_minor = minor;
+    snprintf(buf, sizeof buf, "compute 2.%d", minor);
+    md_api_response_header(c->resp, "OpenStack-API-Version", buf);
+    snprintf(buf, sizeof buf, "2.%d", minor);
+    md_api_response_header(c->resp, "X-OpenStack-Nova-API-Version", buf);
+    md_api_response_header(c->resp, "Vary", "OpenStack-API-Version, X-OpenStack-Nova-API-Version");
+    return true;
+}
+
+static bool authorise(md_api_ctx *c, md_api_role role)
+{
+    const md_api_deps *d = c->deps;
+    md_auth_result who;
+    md_err err;
+
+    if (role == MD_API_PUBLIC || !d->auth)
+        return true;
+    if (!c->req->auth_token || !c->req->auth_token[0]) {
+        md_api_fault(c->resp, 401, "Authentication required: no X-Auth-Token");
+        return false;
+    }
+    md_status st = md_auth_validate(d->auth, c->req->auth_token, &who, &err);
+    if (st == MD_ERR_NOT_FOUND) {
+        md_api_fault(c->resp, 401, "Authentication required: the token is not valid");
+        return false;
+    }
+    if (st != MD_OK) {
+        md_api_fault(c->resp, 503, "Cannot validate the token: %s", err.msg);
+        return false;
+    }
+    const md_config_roles *need = role == MD_API_WRITE ? &d->cfg->roles.write
+                                                       : &d->cfg->roles.read;
+    if (!md_auth_has_role(&who, need)) {
+        md_api_fault(c->resp, 403, "Policy does not allow this request to be performed: "
+                     "it needs one of the %s roles", role == MD_API_WRITE ? "write" : "read");
+        return false;
+    }
+    return true;
+}
+
+static bool is_json(const char *ct)
+{
+    if (!ct)
+        return false;
+    while (*ct == ' ')
+        ct++;
+    size_t n = strlen("application/json");
+    return strncasecmp(ct, "application/json", n) == 0 &&
+           (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+static bool parse_body(md_api_ctx *c)
+{
+    const md_api_request *r = c->req;
+
+    if (!is_json(r->content_type)) {
+        md_api_fault(c->resp, 415, "The request body must be JSON (Content-Type: "
+                     "application/json), got %.64s", r->content_type ? r->content_type : "none");
+        return false;
+    }
+    if (!r->body || r->body_len == 0) {
+        md_api_fault(c->resp, 400, "A JSON request body is required");
+        return false;
+    }
+    json_tokener *tok = json_tokener_new();
+    if (!tok) {
+        md_api_fault(c->resp, 500, "out of memory");
+        return false;
+    }
+    /* JSON text is UTF-8 (RFC 8259): strings that are not would come back
+     * out in records and faults as JSON no client can read. */
+    json_tokener_set_flags(tok, JSON_TOKENER_VALIDATE_UTF8);
+    json_object *obj = json_tokener_parse_ex(tok, r->body, (int)r->body_len);
+    enum json_tokener_error jerr = json_tokener_get_error(tok);
+    size_t used = json_tokener_get_parse_end(tok);
+    json_tokener_free(tok);
+    if (!obj || jerr != json_tokener_success || used != r->body_len) {
+        /* Trailing bytes or an incomplete document are as malformed as bad
+         * syntax: json-c stops at the end of the first value. */
+        md_api_fault(c->resp, 400, "Malformed request body: %s",
+                     jerr != json_tokener_success ? json_tokener_error_desc(jerr)
+                                                  : "unexpected data after the JSON value");
+        json_object_put(obj);
+        return false;
+    }
+    if (!json_object_is_type(obj, json_type_object)) {
+        md_api_fault(c->resp, 400, "Malformed request body: expected a JSON object");
+        json_object_put(obj);
+        return false;
+    }
+    c->body = obj;
+    return true;
+}
+
+void md_api_handle(md_api *api, const md_api_request *req, md_api_response *resp)
+{
+    md_api_ctx *c = calloc(1, sizeof *c);
+    char path[2048], allow[64];
+
+    if (!c) {
+        resp->status = 500;
+        return;
+    }
+    c->deps = &api->deps;
+    c->req = req;
+    c->resp = resp;
+
+    if (req->body_too_large) {
+        md_api_fault(resp, 413, "Request body is larger than %d bytes",
+                     api->deps.cfg->api.max_body_bytes);
+        goto cleanup;
+    }
+    /* One trailing slash is tolerated, as most clients and servers do. */
+    snprintf(path, sizeof path, "%s", req->path && req->path[0] ? req->path : "/");
+    size_t len = strlen(path);
+    if (len > 1 && path[len - 1] == '/')
+        path[len - 1] = '\0';
+
+    const md_api_route *r = route(req->method, path, c, allow, sizeof allow);
+    if (!r) {
+        if (allow[0]) {
+            md_api_fault(resp, 405, "Method %.16s is not allowed on %.200s", req->method, path);
+            md_api_response_header(resp, "Allow", allow);
+        } else {
+            md_api_fault(resp, 404, "No such resource: %.200s", path);
+        }
+        goto cleanup;
+    }
+    if (strncmp(path, "/v2.1", 5) == 0 && !negotiate(c))
+        goto cleanup;
+    if (!authorise(c, r->role))
+        goto cleanup;
+    if (r->json_body && !parse_body(c))
+        goto cleanup;
+    r->handler(c);
+
+cleanup:
+    json_object_put(c->body);
+    free(c);
+}

@@ -1,0 +1,822 @@
+/* auth.c - Keystone v3 token validation with a bounded, mutex-protected cache (libcurl, json-c).
+ *
+ * DESIGN: every Keystone call is one libcurl easy handle made for it and
+ * freed after it, with "Connection: close" (uwsgi's http-socket, which
+ * serves Keystone in the tests, has no keep-alive) and CURLOPT_NOSIGNAL, so
+ * any number of threads may call at once without sharing curl state. The
+ * one process-global is curl_global_init(), run once through pthread_once
+ * by the first md_auth_new(); it is never undone (curl_global_cleanup() is
+ * not safe while another thread could still use libcurl, and the process
+ * needs it until exit anyway).
+ *
+ * The service's own token is obtained with the [keystone] password
+ * credentials, scoped to the project, and renewed when it expires within
+ * RENEW_MARGIN_MS or when Keystone answers 401 to a validation made with it
+ * (then the validation is retried once). Renewal happens under svc_lock, so
+ * that a burst of requests at expiry causes one POST, not one per thread;
+ * the others wait for it (bounded by keystone.timeout_ms). A generation
+ * number tells a thread that saw a 401 whether someone has renewed since it
+ * copied the token.
+ *
+ * Valid answers are cached in a set-associative table: CACHE_SETS sets of
+ * CACHE_WAYS entries, the set chosen by an FNV-1a hash of the token. An
+ * entry holds a full copy of the token (compared with memcmp, so a hash
+ * collision can never hand one caller's roles to another), the result, and
+ * its end of validity: the token's own expires_at (wall clock) and
+ * fetched_at + cache_seconds (monotonic clock), whichever comes first.
+ * A new entry replaces an empty or expired way, else the least recently
+ * used one of its set: memory is bounded by CACHE_SETS * CACHE_WAYS tokens
+ * of at most MAX_TOKEN_LEN bytes. Failures are never cached. cache_lock is
+ * never held across HTTP: a miss looks up, unlocks, asks Keystone, and
+ * locks again to insert (two threads missing on the same token at once
+ * both ask; the second insert finds the first's entry and refreshes it).
+ *
+ * A token longer than MAX_TOKEN_LEN or with a byte outside printable ASCII
+ * is refused without asking Keystone: real tokens are short base64url
+ * strings, and a CR or LF would otherwise end up inside a request header.
+ */
+#include "api/auth.h"
+
+#include <curl/curl.h>
+#include <json-c/json.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "service/log.h"
+
+#define CACHE_SETS 256
+#define CACHE_WAYS 4
+#define MAX_TOKEN_LEN 8192
+#define MAX_REPLY_BYTES (1024 * 1024)
+#define RENEW_MARGIN_MS 60000
+
+typedef struct cache_entry {
+    uint64_t hash;
+    char *token;                /* NULL when the way is empty */
+    size_t token_len;
+    int64_t cached_until_mono;  /* ms, CLOCK_MONOTONIC */
+    uint64_t last_used;         /* md_auth.tick when last returned or stored */
+    md_auth_result result;
+} cache_entry;
+
+struct md_auth {
+    const md_config *cfg;
+    char *tokens_url;           /* {auth_url}/auth/tokens */
+    char *validate_url;         /* tokens_url?nocatalog */
+    char *login_body;           /* the password-method request, JSON */
+
+    pthread_mutex_t svc_lock;   /* guards the four svc_ fields */
+    char *svc_token;            /* NULL until the first request */
+    int64_t svc_expires_at;     /* ms since the epoch */
+    uint64_t svc_generation;    /* incremented at each renewal */
+
+    pthread_mutex_t cache_lock; /* guards cache, tick and stats (never held across HTTP) */
+    uint64_t tick;
+    md_auth_stats stats;
+    cache_entry cache[CACHE_SETS][CACHE_WAYS];
+};
+
+/* One HTTP exchange with Keystone. */
+typedef struct http_reply {
+    long status;
+    char *body;                 /* NUL-terminated, or NULL when empty */
+    size_t len;
+    bool too_large;
+    char *subject_token;        /* X-Subject-Token of the answer, or NULL */
+} http_reply;
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_result = CURLE_FAILED_INIT;
+
+static void curl_init_once(void)
+{
+    curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static int64_t clock_ms(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t now_real_ms(void)
+{
+    return clock_ms(CLOCK_REALTIME);
+}
+
+static int64_t now_mono_ms(void)
+{
+    return clock_ms(CLOCK_MONOTONIC);
+}
+
+/* Parses Keystone's ISO 8601 UTC time ("2026-11-21T23:51:24.000000Z", the
+ * fraction optional, "Z" or "+00:00") into ms since the epoch. Returns false
+ * for anything else. */
+static bool parse_iso8601_ms(const char *s, int64_t *out)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (p == NULL) {
+        return false;
+    }
+    int64_t ms = 0;
+    if (*p == '.') {
+        p++;
+        int digits = 0;
+        while (*p >= '0' && *p <= '9') {
+            if (digits < 3) {
+                ms = ms * 10 + (*p - '0');
+            }
+            digits++;
+            p++;
+        }
+        if (digits == 0) {
+            return false;
+        }
+        for (; digits < 3; digits++) {
+            ms *= 10;
+        }
+    }
+    if (strcmp(p, "Z") != 0 && strcmp(p, "+00:00") != 0 && strcmp(p, "") != 0) {
+        return false;
+    }
+    time_t t = timegm(&tm);
+    if (t == (time_t)-1) {
+        return false;
+    }
+    *out = (int64_t)t * 1000 + ms;
+    return true;
+}
+
+static uint64_t fnv1a(const char *s, size_t n)
+{
+    uint64_t h = 14695981039346656037ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+static bool token_is_acceptable(const char *token, size_t len)
+{
+    if (len == 0 || len > MAX_TOKEN_LEN) {
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)token[i];
+        if (c < 0x21 || c > 0x7e) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void http_reply_clear(http_reply *r)
+{
+    free(r->body);
+    free(r->subject_token);
+    memset(r, 0, sizeof *r);
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
+{
+    http_reply *r = userdata;
+    size_t n = size * nmemb;
+    if (r->len + n > MAX_REPLY_BYTES) {
+        r->too_large = true;
+        return 0;  /* makes curl fail with CURLE_WRITE_ERROR */
+    }
+    char *grown = realloc(r->body, r->len + n + 1);
+    if (grown == NULL) {
+        return 0;
+    }
+    memcpy(grown + r->len, data, n);
+    r->len += n;
+    grown[r->len] = '\0';
+    r->body = grown;
+    return n;
+}
+
+/* Appends "name: value" to *list. Returns false when out of memory (the
+ * list built so far stays in *list for the caller to free). */
+static bool add_header(struct curl_slist **list, const char *name, const char *value)
+{
+    char *line = NULL;
+    if (asprintf(&line, "%s: %s", name, value) < 0) {
+        return false;
+    }
+    struct curl_slist *grown = curl_slist_append(*list, line);
+    free(line);
+    if (grown == NULL) {
+        return false;
+    }
+    *list = grown;
+    return true;
+}
+
+/* Makes one request to Keystone: a POST of post_body (when not NULL) to
+ * url, else a GET. auth_token and subject_token become X-Auth-Token and
+ * X-Subject-Token when not NULL. Returns MD_OK when Keystone answered
+ * (whatever the status, which is in rep->status), MD_ERR_UNAVAILABLE when
+ * it could not be reached in time, MD_ERR_NOMEM. */
+static md_status http_call(md_auth *a, const char *url, const char *post_body,
+                           const char *auth_token, const char *subject_token,
+                           http_reply *rep, md_err *err)
+{
+    md_status st = MD_OK;
+    struct curl_slist *headers = NULL;
+    char errbuf[CURL_ERROR_SIZE] = "";
+    pthread_mutex_lock(&a->cache_lock);
+    a->stats.keystone_requests++;
+    pthread_mutex_unlock(&a->cache_lock);
+    CURL *h = curl_easy_init();
+    if (h == NULL) {
+        st = md_err_set(err, MD_ERR_NOMEM, "cannot create a libcurl handle");
+        goto cleanup;
+    }
+    bool ok = add_header(&headers, "Connection", "close") &&
+              add_header(&headers, "Accept", "application/json") &&
+              (post_body == NULL || add_header(&headers, "Content-Type", "application/json")) &&
+              (auth_token == NULL || add_header(&headers, "X-Auth-Token", auth_token)) &&
+              (subject_token == NULL || add_header(&headers, "X-Subject-Token", subject_token));
+    if (!ok) {
+        st = md_err_set(err, MD_ERR_NOMEM, "out of memory building a Keystone request");
+        goto cleanup;
+    }
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)a->cfg->keystone.timeout_ms);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "migrationd");
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, rep);
+    if (post_body != NULL) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, post_body);
+    }
+
+    CURLcode rc = curl_easy_perform(h);
+    if (rc != CURLE_OK) {
+        if (rep->too_large) {
+            st = md_err_set(err, MD_ERR_UNAVAILABLE,
+                            "Keystone at %s sent an answer larger than %d bytes",
+                            a->cfg->keystone.auth_url, MAX_REPLY_BYTES);
+        } else {
+            st = md_err_set(err, MD_ERR_UNAVAILABLE, "Keystone at %s is unreachable: %s",
+                            a->cfg->keystone.auth_url,
+                            errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc));
+        }
+        goto cleanup;
+    }
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &rep->status);
+    struct curl_header *hdr = NULL;
+    if (curl_easy_header(h, "X-Subject-Token", 0, CURLH_HEADER, -1, &hdr) == CURLHE_OK) {
+        rep->subject_token = strdup(hdr->value);
+        if (rep->subject_token == NULL) {
+            st = md_err_set(err, MD_ERR_NOMEM, "out of memory reading a Keystone answer");
+            goto cleanup;
+        }
+    }
+
+cleanup:
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(h);
+    return st;
+}
+
+/* Parses rep's body as a JSON object holding "token". On success *root
+ * owns the document and *token points inside it. */
+static md_status parse_token_doc(md_auth *a, const http_reply *rep, json_object **root,
+                                 json_object **token, md_err *err)
+{
+    md_status st = MD_OK;
+    json_object *doc = NULL;
+    json_tokener *tok = json_tokener_new();
+    if (tok == NULL) {
+        st = md_err_set(err, MD_ERR_NOMEM, "out of memory parsing a Keystone answer");
+        goto cleanup;
+    }
+    if (rep->body != NULL) {
+        doc = json_tokener_parse_ex(tok, rep->body, (int)rep->len);
+    }
+    if (doc == NULL || json_tokener_get_error(tok) != json_tokener_success ||
+        !json_object_object_get_ex(doc, "token", token) ||
+        !json_object_is_type(*token, json_type_object)) {
+        st = md_err_set(err, MD_ERR_UNAVAILABLE,
+                        "Keystone at %s sent an answer without a token object",
+                        a->cfg->keystone.auth_url);
+        goto cleanup;
+    }
+    *root = doc;
+    doc = NULL;
+
+cleanup:
+    json_object_put(doc);
+    if (tok != NULL) {
+        json_tokener_free(tok);
+    }
+    return st;
+}
+
+/* Reads token.expires_at into *out. */
+static md_status token_expiry(md_auth *a, json_object *token, int64_t *out, md_err *err)
+{
+    json_object *v = NULL;
+    if (!json_object_object_get_ex(token, "expires_at", &v) ||
+        !json_object_is_type(v, json_type_string) ||
+        !parse_iso8601_ms(json_object_get_string(v), out)) {
+        return md_err_set(err, MD_ERR_UNAVAILABLE,
+                          "Keystone at %s sent a token without a valid expires_at",
+                          a->cfg->keystone.auth_url);
+    }
+    return MD_OK;
+}
+
+/* Copies token.<obj>.id into buf ("" when the object is absent, as for
+ * the project of an unscoped or domain-scoped token). */
+static md_status copy_id(md_auth *a, json_object *token, const char *obj, bool required,
+                         char *buf, size_t size, md_err *err)
+{
+    json_object *o = NULL;
+    json_object *id = NULL;
+    buf[0] = '\0';
+    if (!json_object_object_get_ex(token, obj, &o)) {
+        if (!required) {
+            return MD_OK;
+        }
+    } else if (json_object_object_get_ex(o, "id", &id) &&
+               json_object_is_type(id, json_type_string) &&
+               (size_t)json_object_get_string_len(id) < size) {
+        memcpy(buf, json_object_get_string(id), (size_t)json_object_get_string_len(id) + 1);
+        return MD_OK;
+    }
+    return md_err_set(err, MD_ERR_UNAVAILABLE, "Keystone at %s sent a token with no usable %s.id",
+                      a->cfg->keystone.auth_url, obj);
+}
+
+/* Fills *out from a validation answer's token object. Roles past
+ * MD_AUTH_MAX_ROLES, or with names too long to be configured, are left out
+ * (they can not match any configured role name anyway in the second case). */
+static md_status fill_result(md_auth *a, json_object *token, md_auth_result *out, md_err *err)
+{
+    md_status st = MD_OK;
+    memset(out, 0, sizeof *out);
+    st = token_expiry(a, token, &out->expires_at, err);
+    if (st == MD_OK) {
+        st = copy_id(a, token, "user", true, out->user_id, sizeof out->user_id, err);
+    }
+    if (st == MD_OK) {
+        st = copy_id(a, token, "project", false, out->project_id, sizeof out->project_id, err);
+    }
+    if (st != MD_OK) {
+        return st;
+    }
+    json_object *roles = NULL;
+    if (!json_object_object_get_ex(token, "roles", &roles)) {
+        return MD_OK;  /* an unscoped token has no roles */
+    }
+    if (!json_object_is_type(roles, json_type_array)) {
+        return md_err_set(err, MD_ERR_UNAVAILABLE, "Keystone at %s sent token.roles that is not a list",
+                          a->cfg->keystone.auth_url);
+    }
+    size_t n = json_object_array_length(roles);
+    for (size_t i = 0; i < n; i++) {
+        json_object *name = NULL;
+        if (!json_object_object_get_ex(json_object_array_get_idx(roles, i), "name", &name) ||
+            !json_object_is_type(name, json_type_string)) {
+            continue;
+        }
+        size_t len = (size_t)json_object_get_string_len(name);
+        if (len >= sizeof out->roles[0]) {
+            continue;
+        }
+        if (out->nroles == MD_AUTH_MAX_ROLES) {
+            md_warn("keystone: user %s has more than %d roles; only the first %d are checked",
+                    out->user_id, MD_AUTH_MAX_ROLES, MD_AUTH_MAX_ROLES);
+            break;
+        }
+        memcpy(out->roles[out->nroles++], json_object_get_string(name), len + 1);
+    }
+    return MD_OK;
+}
+
+/* Obtains a new service token (POST with the password method). Called with
+ * svc_lock held. */
+static md_status renew_service_token(md_auth *a, md_err *err)
+{
+    md_status st = MD_OK;
+    http_reply rep = { 0 };
+    json_object *root = NULL;
+    json_object *token = NULL;
+    int64_t expires_at = 0;
+
+    st = http_call(a, a->tokens_url, a->login_body, NULL, NULL, &rep, err);
+    if (st != MD_OK) {
+        goto cleanup;
+    }
+    if (rep.status == 401 || rep.status == 403) {
+        st = md_err_set(err, MD_ERR_UNAVAILABLE,
+                        "migrationd's own Keystone credentials were refused by %s (HTTP %ld)",
+                        a->cfg->keystone.auth_url, rep.status);
+        goto cleanup;
+    }
+    if (rep.status != 201 && rep.status != 200) {
+        st = md_err_set(err, MD_ERR_UNAVAILABLE,
+                        "Keystone at %s is unavailable: it answered HTTP %ld to the service login",
+                        a->cfg->keystone.auth_url, rep.status);
+        goto cleanup;
+    }
+    if (rep.subject_token == NULL || !token_is_acceptable(rep.subject_token, strlen(rep.subject_token))) {
+        st = md_err_set(err, MD_ERR_UNAVAILABLE,
+                        "Keystone at %s issued no usable X-Subject-Token to the service login",
+                        a->cfg->keystone.auth_url);
+        goto cleanup;
+    }
+    st = parse_token_doc(a, &rep, &root, &token, err);
+    if (st == MD_OK) {
+        st = token_expiry(a, token, &expires_at, err);
+    }
+    if (st != MD_OK) {
+        goto cleanup;
+    }
+    free(a->svc_token);
+    a->svc_token = rep.subject_token;
+    rep.subject_token = NULL;
+    a->svc_expires_at = expires_at;
+    a->svc_generation++;
+    md_debug("keystone: obtained a service token from %s, valid for %lld s",
+             a->cfg->keystone.auth_url, (long long)((expires_at - now_real_ms()) / 1000));
+
+cleanup:
+    json_object_put(root);
+    http_reply_clear(&rep);
+    return st;
+}
+
+/* Copies the service token into *out (to be freed) with its generation,
+ * renewing it first when it is missing, expires within RENEW_MARGIN_MS, or
+ * is still the generation stale_gen that Keystone refused (stale_gen 0:
+ * none refused). */
+static md_status get_service_token(md_auth *a, uint64_t stale_gen, char **out, uint64_t *gen,
+                                   md_err *err)
+{
+    md_status st = MD_OK;
+    pthread_mutex_lock(&a->svc_lock);
+    if (a->svc_token == NULL || a->svc_expires_at - now_real_ms() < RENEW_MARGIN_MS ||
+        (stale_gen != 0 && stale_gen == a->svc_generation)) {
+        st = renew_service_token(a, err);
+        if (st != MD_OK) {
+            goto cleanup;
+        }
+    }
+    *out = strdup(a->svc_token);
+    if (*out == NULL) {
+        st = md_err_set(err, MD_ERR_NOMEM, "out of memory copying the service token");
+        goto cleanup;
+    }
+    *gen = a->svc_generation;
+
+cleanup:
+    pthread_mutex_unlock(&a->svc_lock);
+    return st;
+}
+
+/* Looks token up in the cache. Returns true and fills *out on a hit. */
+static bool cache_lookup(md_auth *a, const char *token, size_t len, uint64_t hash,
+                         md_auth_result *out)
+{
+    bool hit = false;
+    cache_entry *set = a->cache[hash % CACHE_SETS];
+    int64_t mono = now_mono_ms();
+    int64_t real = now_real_ms();
+    pthread_mutex_lock(&a->cache_lock);
+    for (size_t w = 0; w < CACHE_WAYS; w++) {
+        cache_entry *e = &set[w];
+        if (e->token == NULL || e->hash != hash || e->token_len != len ||
+            memcmp(e->token, token, len) != 0) {
+            continue;
+        }
+        if (e->cached_until_mono <= mono || e->result.expires_at <= real) {
+            free(e->token);
+            memset(e, 0, sizeof *e);
+            break;
+        }
+        e->last_used = ++a->tick;
+        *out = e->result;
+        hit = true;
+        break;
+    }
+    if (hit) {
+        a->stats.cache_hits++;
+    } else {
+        a->stats.cache_misses++;
+    }
+    pthread_mutex_unlock(&a->cache_lock);
+    return hit;
+}
+
+/* Stores a valid result. A failure to allocate only means no caching. */
+static void cache_insert(md_auth *a, const char *token, size_t len, uint64_t hash,
+                         const md_auth_result *r)
+{
+    char *copy = malloc(len);
+    if (copy == NULL) {
+        return;
+    }
+    memcpy(copy, token, len);
+    int64_t mono = now_mono_ms();
+    int64_t real = now_real_ms();
+    int64_t until = mono + (int64_t)a->cfg->keystone.cache_seconds * 1000;
+    cache_entry *set = a->cache[hash % CACHE_SETS];
+
+    pthread_mutex_lock(&a->cache_lock);
+    /* The same token (another thread stored it meanwhile), else an empty or
+     * expired way, else the least recently used one. */
+    cache_entry *victim = NULL;
+    for (size_t w = 0; w < CACHE_WAYS && victim == NULL; w++) {
+        cache_entry *e = &set[w];
+        if (e->token != NULL && e->hash == hash && e->token_len == len &&
+            memcmp(e->token, token, len) == 0) {
+            victim = e;
+        }
+    }
+    for (size_t w = 0; w < CACHE_WAYS && victim == NULL; w++) {
+        cache_entry *e = &set[w];
+        if (e->token == NULL || e->cached_until_mono <= mono || e->result.expires_at <= real) {
+            victim = e;
+        }
+    }
+    if (victim == NULL) {
+        victim = &set[0];
+        for (size_t w = 1; w < CACHE_WAYS; w++) {
+            if (set[w].last_used < victim->last_used) {
+                victim = &set[w];
+            }
+        }
+    }
+    free(victim->token);
+    victim->hash = hash;
+    victim->token = copy;
+    victim->token_len = len;
+    victim->cached_until_mono = until;
+    victim->last_used = ++a->tick;
+    victim->result = *r;
+    pthread_mutex_unlock(&a->cache_lock);
+}
+
+/* Asks Keystone about token once with the service token svc. Sets *refused
+ * when Keystone answered 401 (it does not accept svc; the caller renews and
+ * retries). */
+static md_status validate_once(md_auth *a, const char *svc, const char *token,
+                               md_auth_result *out, bool *refused, md_err *err)
+{
+    md_status st = MD_OK;
+    http_reply rep = { 0 };
+    json_object *root = NULL;
+    json_object *tok = NULL;
+    *refused = false;
+
+    st = http_call(a, a->validate_url, NULL, svc, token, &rep, err);
+    if (st != MD_OK) {
+        goto cleanup;
+    }
+    switch (rep.status) {
+    case 200:
+        st = parse_token_doc(a, &rep, &root, &tok, err);
+        if (st == MD_OK) {
+            st = fill_result(a, tok, out, err);
+        }
+        break;
+    case 404:
+        st = md_err_set(err, MD_ERR_NOT_FOUND, "token is not valid");
+        break;
+    case 401:
+        *refused = true;
+        st = md_err_set(err, MD_ERR_UNAVAILABLE,
+                        "migrationd's own Keystone credentials were refused by %s (HTTP 401)",
+                        a->cfg->keystone.auth_url);
+        break;
+    case 403:
+        st = md_err_set(err, MD_ERR_UNAVAILABLE,
+                        "migrationd's own Keystone credentials were refused by %s: user %s "
+                        "may not validate tokens (HTTP 403)",
+                        a->cfg->keystone.auth_url, a->cfg->keystone.username);
+        break;
+    default:
+        st = md_err_set(err, MD_ERR_UNAVAILABLE,
+                        "Keystone at %s is unavailable: it answered HTTP %ld to a validation",
+                        a->cfg->keystone.auth_url, rep.status);
+        break;
+    }
+
+cleanup:
+    json_object_put(root);
+    http_reply_clear(&rep);
+    return st;
+}
+
+/* Adds a new empty object (or array) under key to parent, which owns it.
+ * Returns it, or NULL when out of memory. */
+static json_object *add_child(json_object *parent, const char *key, bool array)
+{
+    json_object *child = array ? json_object_new_array() : json_object_new_object();
+    if (child == NULL || json_object_object_add(parent, key, child) != 0) {
+        json_object_put(child);
+        return NULL;
+    }
+    return child;
+}
+
+static bool add_string(json_object *parent, const char *key, const char *value)
+{
+    json_object *s = json_object_new_string(value);
+    if (s == NULL || json_object_object_add(parent, key, s) != 0) {
+        json_object_put(s);
+        return false;
+    }
+    return true;
+}
+
+/* Builds the JSON body of the service login (password method, project
+ * scope) with json-c. Returns a malloc'd string, or NULL when out of
+ * memory. */
+static char *build_login_body(const md_config *cfg)
+{
+    char *body = NULL;
+    json_object *root = json_object_new_object();
+    if (root == NULL) {
+        goto cleanup;
+    }
+    json_object *auth = add_child(root, "auth", false);
+    json_object *identity = auth != NULL ? add_child(auth, "identity", false) : NULL;
+    json_object *methods = identity != NULL ? add_child(identity, "methods", true) : NULL;
+    json_object *method = json_object_new_string("password");
+    if (methods == NULL || method == NULL || json_object_array_add(methods, method) != 0) {
+        json_object_put(method);
+        goto cleanup;
+    }
+    json_object *password = add_child(identity, "password", false);
+    json_object *user = password != NULL ? add_child(password, "user", false) : NULL;
+    json_object *udomain = user != NULL ? add_child(user, "domain", false) : NULL;
+    json_object *scope = add_child(auth, "scope", false);
+    json_object *project = scope != NULL ? add_child(scope, "project", false) : NULL;
+    json_object *pdomain = project != NULL ? add_child(project, "domain", false) : NULL;
+    if (udomain == NULL || pdomain == NULL ||
+        !add_string(user, "name", cfg->keystone.username) ||
+        !add_string(user, "password", cfg->keystone.password) ||
+        !add_string(udomain, "name", cfg->keystone.user_domain_name) ||
+        !add_string(project, "name", cfg->keystone.project_name) ||
+        !add_string(pdomain, "name", cfg->keystone.project_domain_name)) {
+        goto cleanup;
+    }
+    const char *text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN);
+    if (text != NULL) {
+        body = strdup(text);
+    }
+
+cleanup:
+    json_object_put(root);
+    return body;
+}
+
+md_status md_auth_new(const md_config *cfg, md_auth **out, md_err *err)
+{
+    md_status st = MD_OK;
+    md_auth *a = NULL;
+    *out = NULL;
+
+    pthread_once(&curl_once, curl_init_once);
+    if (curl_init_result != CURLE_OK) {
+        st = md_err_set(err, MD_ERR_INTERNAL, "libcurl failed to initialise: %s",
+                        curl_easy_strerror(curl_init_result));
+        goto cleanup;
+    }
+    const char *url = cfg->keystone.auth_url;
+    size_t url_len = strlen(url);
+    while (url_len > 0 && url[url_len - 1] == '/') {
+        url_len--;
+    }
+    if (url_len == 0 || cfg->keystone.timeout_ms <= 0 || cfg->keystone.cache_seconds < 0) {
+        st = md_err_set(err, MD_ERR_INVALID,
+                        "keystone: auth_url, timeout_ms > 0 and cache_seconds >= 0 are needed");
+        goto cleanup;
+    }
+    a = calloc(1, sizeof *a);
+    if (a == NULL) {
+        st = md_err_set(err, MD_ERR_NOMEM, "out of memory creating the Keystone validator");
+        goto cleanup;
+    }
+    a->cfg = cfg;
+    pthread_mutex_init(&a->svc_lock, NULL);
+    pthread_mutex_init(&a->cache_lock, NULL);
+    if (asprintf(&a->tokens_url, "%.*s/auth/tokens", (int)url_len, url) < 0) {
+        a->tokens_url = NULL;
+    }
+    if (asprintf(&a->validate_url, "%.*s/auth/tokens?nocatalog", (int)url_len, url) < 0) {
+        a->validate_url = NULL;
+    }
+    a->login_body = build_login_body(cfg);
+    if (a->tokens_url == NULL || a->validate_url == NULL || a->login_body == NULL) {
+        st = md_err_set(err, MD_ERR_NOMEM, "out of memory creating the Keystone validator");
+        goto cleanup;
+    }
+    *out = a;
+    a = NULL;
+
+cleanup:
+    md_auth_free(a);
+    return st;
+}
+
+void md_auth_free(md_auth *a)
+{
+    if (a == NULL) {
+        return;
+    }
+    for (size_t s = 0; s < CACHE_SETS; s++) {
+        for (size_t w = 0; w < CACHE_WAYS; w++) {
+            free(a->cache[s][w].token);
+        }
+    }
+    if (a->login_body != NULL) {
+        explicit_bzero(a->login_body, strlen(a->login_body));
+    }
+    free(a->login_body);
+    free(a->svc_token);
+    free(a->tokens_url);
+    free(a->validate_url);
+    pthread_mutex_destroy(&a->svc_lock);
+    pthread_mutex_destroy(&a->cache_lock);
+    free(a);
+}
+
+md_status md_auth_validate(md_auth *a, const char *token, md_auth_result *out, md_err *err)
+{
+    md_status st = MD_OK;
+    char *svc = NULL;
+    uint64_t gen = 0;
+    bool refused = false;
+    size_t len = token != NULL ? strnlen(token, MAX_TOKEN_LEN + 1) : 0;
+
+    if (!token_is_acceptable(token, len)) {
+        st = md_err_set(err, MD_ERR_NOT_FOUND, "token is not valid");
+        goto cleanup;
+    }
+    bool caching = a->cfg->keystone.cache_seconds > 0;
+    uint64_t hash = fnv1a(token, len);
+    if (caching && cache_lookup(a, token, len, hash, out)) {
+        goto cleanup;
+    }
+    st = get_service_token(a, 0, &svc, &gen, err);
+    if (st != MD_OK) {
+        goto cleanup;
+    }
+    st = validate_once(a, svc, token, out, &refused, err);
+    if (refused) {
+        /* The service token was revoked or expired early: renew, once. */
+        free(svc);
+        svc = NULL;
+        st = get_service_token(a, gen, &svc, &gen, err);
+        if (st == MD_OK) {
+            st = validate_once(a, svc, token, out, &refused, err);
+        }
+    }
+    if (st == MD_OK && caching) {
+        cache_insert(a, token, len, hash, out);
+    }
+
+cleanup:
+    free(svc);
+    return st;
+}
+
+bool md_auth_has_role(const md_auth_result *r, const md_config_roles *allowed)
+{
+    if (r == NULL || allowed == NULL) {
+        return false;
+    }
+    for (size_t i = 0; i < r->nroles; i++) {
+        for (size_t j = 0; j < allowed->count && j < MD_CONFIG_MAX_ROLES; j++) {
+            if (strcasecmp(r->roles[i], allowed->names[j]) == 0) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+void md_auth_get_stats(md_auth *a, md_auth_stats *out)
+{
+    pthread_mutex_lock(&a->cache_lock);
+    *out = a->stats;
+    pthread_mutex_unlock(&a->cache_lock);
+}

@@ -1,0 +1,237 @@
+/* http.c - the REST API's HTTP server on libmicrohttpd.
+ *
+ * DESIGN
+ * ------
+ * libmicrohttpd calls access() several times per request: once with the
+ * headers (we allocate the request's state), once per chunk of body (we
+ * keep at most api.max_body_bytes and only note that more came), and once
+ * with no data left (we build an md_api_request, let md_api_handle() answer
+ * and queue the response). completed() frees the state in every case,
+ * including connections that die half-way. The server runs an epoll thread
+ * pool the size of the machine (at least two), so a slow request does not
+ * hold up the others; the handlers themselves never wait on the hypervisor.
+ */
+#include "api/http.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "service/log.h"
+
+struct md_http {
+    struct MHD_Daemon *daemon;
+    const md_config *cfg;
+    md_api *api;
+    int port;
+};
+
+/* What one request collects before it is handled. */
+typedef struct req_state {
+    char *body;
+    size_t len;
+    bool too_large;
+    md_api_request req;
+} req_state;
+
+static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    md_api_request *r = cls;
+
+    (void)kind;
+    if (r->nquery >= MD_API_MAX_QUERY) {
+        r->too_many_params = true;
+        return MHD_NO;
+    }
+    r->query[r->nquery].key = key;
+    r->query[r->nquery].value = value ? value : "";
+    r->nquery++;
+    return MHD_YES;
+}
+
+static enum MHD_Result send_response(struct MHD_Connection *conn, md_api_response *out)
+{
+    const char *body = out->body ? out->body : "";
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+    enum MHD_Result rc;
+
+    if (!resp)
+        return MHD_NO;
+    if (out->body)
+        MHD_add_response_header(resp, "Content-Type", "application/json");
+    for (size_t i = 0; i < out->nheaders; i++)
+        MHD_add_response_header(resp, out->headers[i].name, out->headers[i].value);
+    rc = MHD_queue_response(conn, (unsigned)(out->status ? out->status : 500), resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const char *url,
+                                 const char *method, const char *version,
+                                 const char *upload_data, size_t *upload_data_size,
+                                 void **con_cls)
+{
+    md_http *h = cls;
+    req_state *st = *con_cls;
+
+    (void)version;
+    if (!st) {
+        st = calloc(1, sizeof *st);
+        if (!st)
+            return MHD_NO;
+        *con_cls = st;
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        size_t max = (size_t)h->cfg->api.max_body_bytes;
+        if (!st->too_large && st->len + *upload_data_size <= max) {
+            char *b = realloc(st->body, st->len + *upload_data_size + 1);
+            if (!b)
+                return MHD_NO;
+            memcpy(b + st->len, upload_data, *upload_data_size);
+            st->body = b;
+            st->len += *upload_data_size;
+        } else {
+            /* Read and drop the rest, so the client gets its 413 rather
+             * than a reset connection. */
+            st->too_large = true;
+            free(st->body);
+            st->body = NULL;
+            st->len = 0;
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+
+    md_api_request *r = &st->req;
+    md_api_response out;
+    memset(&out, 0, sizeof out);
+    r->method = method;
+    r->path = url;
+    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query, r);
+    r->auth_token = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Auth-Token");
+    r->content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+    r->nova_version =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-OpenStack-Nova-API-Version");
+    r->openstack_version =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "OpenStack-API-Version");
+    r->body = st->body;
+    r->body_len = st->len;
+    r->body_too_large = st->too_large;
+    md_api_handle(h->api, r, &out);
+    enum MHD_Result rc = send_response(conn, &out);
+    md_api_response_clear(&out);
+    return rc;
+}
+
+static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    req_state *st = *con_cls;
+
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    if (st) {
+        free(st->body);
+        free(st);
+        *con_cls = NULL;
+    }
+}
+
+static bool is_loopback(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+    if (sa->sa_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        return IN6_IS_ADDR_LOOPBACK(a) ||
+               (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+    }
+    return false;
+}
+
+md_status md_http_start(const md_config *cfg, md_api *api, md_http **out, md_err *err)
+{
+    struct addrinfo hints, *ai = NULL;
+    char port[16];
+    md_http *h = NULL;
+    md_status st = MD_OK;
+
+    *out = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    snprintf(port, sizeof port, "%d", cfg->api.listen_port);
+    int rc = getaddrinfo(cfg->api.listen_host, port, &hints, &ai);
+    if (rc != 0) {
+        st = md_err_set(err, MD_ERR_INVALID, "api.listen %s: %s", cfg->api.listen,
+                        gai_strerror(rc));
+        goto cleanup;
+    }
+    /* No authentication is only safe where no one else can connect. */
+    if (cfg->api.auth_strategy == MD_AUTH_NOAUTH && !is_loopback(ai->ai_addr) &&
+        !cfg->api.allow_insecure_noauth) {
+        st = md_err_set(err, MD_ERR_INVALID,
+                        "refusing to serve api.listen %s with auth_strategy \"noauth\": it is "
+                        "not a loopback address (use keystone, or set "
+                        "api.allow_insecure_noauth = true on a trusted network)",
+                        cfg->api.listen);
+        goto cleanup;
+    }
+    h = calloc(1, sizeof *h);
+    if (!h) {
+        st = md_err_set(err, MD_ERR_NOMEM, "out of memory");
+        goto cleanup;
+    }
+    h->cfg = cfg;
+    h->api = api;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned pool = (unsigned)(cpus < 2 ? 2 : cpus > 16 ? 16 : cpus);
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TURBO;
+    if (ai->ai_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    h->daemon = MHD_start_daemon(
+        flags, (uint16_t)cfg->api.listen_port, NULL, NULL, access_cb, h, MHD_OPTION_SOCK_ADDR,
+        ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, pool, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)60, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, h, MHD_OPTION_END);
+    if (!h->daemon) {
+        st = md_err_set(err, MD_ERR_IO, "cannot listen on %s (in use, or not an address of "
+                        "this node?)", cfg->api.listen);
+        goto cleanup;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    h->port = info ? info->port : cfg->api.listen_port;
+    md_info("API listening on %s (%u threads, auth %s)", cfg->api.listen, pool,
+            md_config_auth_strategy_str(cfg->api.auth_strategy));
+    *out = h;
+    h = NULL;
+
+cleanup:
+    if (ai)
+        freeaddrinfo(ai);
+    md_http_stop(h);
+    return st;
+}
+
+void md_http_stop(md_http *h)
+{
+    if (!h)
+        return;
+    if (h->daemon)
+        MHD_stop_daemon(h->daemon);
+    free(h);
+}
+
+int md_http_port(const md_http *h)
+{
+    return h->port;
+}

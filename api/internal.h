@@ -1,0 +1,98 @@
+/* internal.h - what the API's own files share: routes, handler context, faults, JSON.
+ *
+ * Private to api/. A route is a method, a path pattern ("/v1/os-migrations/{}"
+ * - each "{}" matches one non-empty segment and becomes a parameter), the
+ * role class it needs and a handler. api.c matches routes, authenticates,
+ * checks and parses the body, and then calls the handler with a context;
+ * the handler fills the response through the helpers below.
+ */
+#ifndef MD_API_INTERNAL_H
+#define MD_API_INTERNAL_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "api/api.h"
+
+typedef enum md_api_role {
+    MD_API_PUBLIC = 0,   /* no token needed: version documents, healthcheck */
+    MD_API_READ,         /* roles.read */
+    MD_API_WRITE,        /* roles.write */
+} md_api_role;
+
+#define MD_API_MAX_PARAMS 4
+
+typedef struct md_api_ctx {
+    const md_api_deps *deps;
+    const md_api_request *req;
+    md_api_response *resp;
+    const char *params[MD_API_MAX_PARAMS]; /* path segments matched by "{}" */
+    char param_buf[MD_API_MAX_PARAMS][256];
+    json_object *body;                     /* the parsed body, or NULL if none */
+    int version_minor;                     /* /v2.1: negotiated 2.N microversion */
+} md_api_ctx;
+
+typedef void (*md_api_handler)(md_api_ctx *c);
+
+typedef struct md_api_route {
+    const char *method;
+    const char *pattern;
+    md_api_role role;
+    bool json_body;                        /* POST/PUT that takes a JSON object */
+    md_api_handler handler;
+} md_api_route;
+
+/* The route tables of v1.c and nova.c. */
+extern const md_api_route md_api_v1_routes[];
+extern const size_t md_api_v1_nroutes;
+extern const md_api_route md_api_nova_routes[];
+extern const size_t md_api_nova_nroutes;
+
+/* Answers 400 and returns false when the request has a query parameter
+ * not named in allowed (NULL-terminated; NULL allows none). api.c. */
+bool md_api_check_query(md_api_ctx *c, const char *const *allowed);
+
+/* The value of query parameter key, or NULL. A repeated key: the last. */
+const char *md_api_query(const md_api_ctx *c, const char *key);
+
+/* ---- faults and replies (fault.c) ---- */
+
+/* Sets a Nova fault: {"<name>": {"code": status, "message": "..."}} with
+ * Nova's name for the status (badRequest, itemNotFound, ...). */
+void md_api_fault(md_api_response *resp, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* The one mapping of md_status to HTTP status codes. */
+int md_api_status_http(md_status st);
+
+/* A fault for a failed call: the status's HTTP code and err's message. */
+void md_api_fault_err(md_api_response *resp, md_status st, const md_err *err);
+
+/* Sets status and a JSON body from obj (which is consumed: put). */
+void md_api_reply(md_api_response *resp, int status, json_object *obj);
+
+/* ---- JSON helpers (json.c) ---- */
+
+/* Milliseconds since the epoch as Nova writes times: "2026-11-21T23:51:24.847000". */
+void md_api_time_str(int64_t ms, char out[32]);
+
+/* Parses an ISO 8601 date-time (with or without fraction, with "Z", an
+ * offset, or none = UTC) into ms since the epoch. Returns false if not one. */
+bool md_api_time_parse(const char *s, int64_t *ms);
+
+/* The v1 representation of a record (v1.c): every field of DESIGN.md
+ * section 6 plus the migration's settings; NULL when out of memory. */
+json_object *md_api_migration_json(const md_api_deps *d, const md_migration *m);
+
+/* The list filters of a request's query (v1.c), shared with the Nova
+ * routes: status, instance_uuid, host, migration_type, changes-since,
+ * changes-before, limit, marker. Answers 400 and returns false for a bad
+ * value. An unknown status name filters everything out when lenient (Nova
+ * clients use Nova's own names) and is a 400 otherwise. */
+bool md_api_list_filter(md_api_ctx *c, md_store_filter *f, bool lenient, bool *nothing);
+
+/* The base URL for links: "http://HOST:PORT" of api.listen. */
+void md_api_base_url(const md_api_deps *d, char out[320]);
+
+#endif /* MD_API_INTERNAL_H */

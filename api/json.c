@@ -1,0 +1,109 @@
+/* json.c - times as Nova writes them, ISO 8601 parsing, and link URLs. */
+#include "api/internal.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void md_api_time_str(int64_t ms, char out[32])
+{
+    time_t secs = (time_t)(ms / 1000);
+    struct tm tm;
+
+    if (ms < 0)
+        secs = 0;
+    gmtime_r(&secs, &tm);
+    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, 32 - n, ".%06d", (int)(ms % 1000) * 1000);
+}
+
+/* Reads exactly n digits at *p into *v and advances; false if not digits. */
+static bool digits(const char **p, int n, int *v)
+{
+    *v = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)(*p)[i]))
+            return false;
+        *v = *v * 10 + ((*p)[i] - '0');
+    }
+    *p += n;
+    return true;
+}
+
+bool md_api_time_parse(const char *s, int64_t *ms)
+{
+    const char *p = s;
+    int y, mo, d, h = 0, mi = 0, se = 0, frac_ms = 0, off_min = 0;
+    struct tm tm;
+
+    if (!digits(&p, 4, &y) || *p++ != '-' || !digits(&p, 2, &mo) || *p++ != '-' ||
+        !digits(&p, 2, &d))
+        return false;
+    if (*p == 'T' || *p == 't' || *p == ' ') {
+        p++;
+        if (!digits(&p, 2, &h) || *p++ != ':' || !digits(&p, 2, &mi))
+            return false;
+        if (*p == ':') {
+            p++;
+            if (!digits(&p, 2, &se))
+                return false;
+            if (*p == '.') {
+                p++;
+                int scale = 100, nd = 0;
+                while (isdigit((unsigned char)*p)) {
+                    if (nd++ < 3) {
+                        frac_ms += (*p - '0') * scale;
+                        scale /= 10;
+                    }
+                    p++;
+                }
+                if (nd == 0)
+                    return false;
+            }
+        }
+        if (*p == 'Z' || *p == 'z') {
+            p++;
+        } else if (*p == '+' || *p == '-') {
+            int sign = *p++ == '-' ? -1 : 1, oh, om = 0;
+            if (!digits(&p, 2, &oh))
+                return false;
+            if (*p == ':')
+                p++;
+            if (isdigit((unsigned char)*p) && !digits(&p, 2, &om))
+                return false;
+            if (oh > 23 || om > 59)
+                return false;
+            off_min = sign * (oh * 60 + om);
+        }
+    }
+    if (*p != '\0')
+        return false;
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60 || y < 1970)
+        return false;
+    memset(&tm, 0, sizeof tm);
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = se;
+    time_t t = timegm(&tm);
+    /* timegm normalises 31 February into March: refuse dates that moved. */
+    struct tm back;
+    gmtime_r(&t, &back);
+    if (back.tm_mday != d || back.tm_mon != mo - 1)
+        return false;
+    *ms = ((int64_t)t - (int64_t)off_min * 60) * 1000 + frac_ms;
+    return true;
+}
+
+void md_api_base_url(const md_api_deps *d, char out[320])
+{
+    const char *host = d->cfg->api.listen_host;
+    bool v6 = strchr(host, ':') != NULL;
+
+    snprintf(out, 320, "http://%s%s%s:%d", v6 ? "[" : "", host, v6 ? "]" : "",
+             d->cfg->api.listen_port);
+}

@@ -1,0 +1,646 @@
+/* v1.c - the migrationd API under /v1, the version document and the healthcheck.
+ *
+ * DESIGN
+ * ------
+ * Handlers validate everything a request says before anything happens:
+ * unknown fields, wrong JSON types, malformed UUIDs and dates are 400s that
+ * name the field. They read records through the engine (live progress for
+ * migrations in progress) or the store (lists, events), and they steer
+ * migrations through the engine's command functions, which check the state
+ * and return at once; 409 messages come from there, saying why.
+ */
+#include "api/internal.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_LIMIT 1000
+#define MD_VERSION "0.1.0"
+
+/* ---- representations ------------------------------------------------------ */
+
+/* Adds a member whose key is a string literal and not yet in o: json-c then
+ * neither copies the key nor looks for it first. A list of 50 records adds
+ * some 2,000 members, and those copies were most of its allocations. */
+static void put(json_object *o, const char *key, json_object *v)
+{
+    json_object_object_add_ex(o, key, v,
+                              JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_ADD_CONSTANT_KEY);
+}
+
+static void add_str_or_null(json_object *o, const char *key, const char *v)
+{
+    put(o, key, v[0] ? json_object_new_string(v) : NULL);
+}
+
+static void add_u64(json_object *o, const char *key, uint64_t v)
+{
+    put(o, key, json_object_new_int64((int64_t)v));
+}
+
+json_object *md_api_migration_json(const md_api_deps *d, const md_migration *m)
+{
+    char t[32], url[320], href[512];
+    json_object *o = json_object_new_object();
+
+    if (!o)
+        return NULL;
+    put(o, "id", json_object_new_int64(m->id));
+    put(o, "uuid", json_object_new_string(m->uuid));
+    put(o, "status", json_object_new_string(md_mig_state_str(m->state)));
+    put(o, "migration_type", json_object_new_string(m->migration_type));
+    add_str_or_null(o, "instance_uuid", m->instance_uuid);
+    add_str_or_null(o, "instance_name", m->instance_name);
+    put(o, "source_compute", json_object_new_string(m->source_compute));
+    put(o, "dest_compute", json_object_new_string(m->dest_compute));
+    put(o, "dest_host", json_object_new_string(m->dest_host[0] ? m->dest_host : m->dest_compute));
+    md_api_time_str(m->created_at, t);
+    put(o, "created_at", json_object_new_string(t));
+    md_api_time_str(m->updated_at, t);
+    put(o, "updated_at", json_object_new_string(t));
+    add_u64(o, "memory_total_bytes", m->memory_total_bytes);
+    add_u64(o, "memory_processed_bytes", m->memory_processed_bytes);
+    add_u64(o, "memory_remaining_bytes", m->memory_remaining_bytes);
+    add_u64(o, "disk_total_bytes", m->disk_total_bytes);
+    add_u64(o, "disk_processed_bytes", m->disk_processed_bytes);
+    add_u64(o, "disk_remaining_bytes", m->disk_remaining_bytes);
+    put(o, "progress", json_object_new_int(m->progress));
+    put(o, "memory_iteration", json_object_new_int64(m->memory_iteration));
+    add_u64(o, "transfer_rate", m->transfer_rate);
+    add_u64(o, "dirty_rate", m->dirty_rate);
+    put(o, "max_downtime_ms", json_object_new_int64(m->max_downtime_ms));
+    put(o, "current_downtime_ms", json_object_new_int64(m->current_downtime_ms));
+    put(o, "downtime_ms", m->downtime_ms >= 0 ? json_object_new_int64(m->downtime_ms) : NULL);
+    put(o, "elapsed_ms", json_object_new_int64(m->elapsed_ms));
+    put(o, "post_copy", json_object_new_boolean(m->post_copy));
+    put(o, "paused", json_object_new_boolean(m->paused));
+    put(o, "block_migration", json_object_new_boolean(m->block_migration));
+    put(o, "permit_post_copy", json_object_new_boolean(m->permit_post_copy));
+    put(o, "bandwidth_mibps", json_object_new_int64(m->bandwidth_mibps));
+    put(o, "timeout_action", json_object_new_string(policy_timeout_action_str(m->timeout_action)));
+    put(o, "policy", json_object_new_string(policy_kind_str(m->policy)));
+    add_str_or_null(o, "error", m->error);
+    md_api_base_url(d, url);
+    snprintf(href, sizeof href, "%s/v1/os-migrations/%s", url, m->uuid);
+    json_object *link = json_object_new_object();
+    put(link, "rel", json_object_new_string("self"));
+    put(link, "href", json_object_new_string(href));
+    json_object *links = json_object_new_array();
+    json_object_array_add(links, link);
+    put(o, "links", links);
+    return o;
+}
+
+static void reply_migration(md_api_ctx *c, int status, const md_migration *m)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "migration", md_api_migration_json(c->deps, m));
+    md_api_reply(c->resp, status, o);
+}
+
+/* ---- request fields ---------------------------------------------------------- */
+
+/* The object under "migration" in the body, with only the allowed keys. */
+static json_object *migration_object(md_api_ctx *c, const char *const *allowed)
+{
+    json_object *m = NULL;
+
+    if (json_object_object_length(c->body) != 1 ||
+        !json_object_object_get_ex(c->body, "migration", &m)) {
+        md_api_fault(c->resp, 400, "The body must be {\"migration\": {...}} and nothing else");
+        return NULL;
+    }
+    if (!json_object_is_type(m, json_type_object)) {
+        md_api_fault(c->resp, 400, "\"migration\" must be an object");
+        return NULL;
+    }
+    json_object_object_foreach(m, key, val) {
+        (void)val;
+        bool ok = false;
+        for (size_t i = 0; allowed[i] && !ok; i++)
+            ok = strcmp(key, allowed[i]) == 0;
+        if (!ok) {
+            md_api_fault(c->resp, 400, "Unknown field migration.%.64s", key);
+            return NULL;
+        }
+    }
+    return m;
+}
+
+/* A string field: absent (returns true, *out untouched) or a string of
+ * 1..max-1 bytes. */
+static bool get_string(md_api_ctx *c, json_object *m, const char *key, char *out, size_t max)
+{
+    json_object *v;
+
+    if (!json_object_object_get_ex(m, key, &v))
+        return true;
+    if (!json_object_is_type(v, json_type_string)) {
+        md_api_fault(c->resp, 400, "migration.%s must be a string", key);
+        return false;
+    }
+    const char *s = json_object_get_string(v);
+    size_t len = (size_t)json_object_get_string_len(v);
+    if (len == 0 || len >= max || strlen(s) != len) {
+        md_api_fault(c->resp, 400, "migration.%s must be a string of 1 to %zu characters", key,
+                     max - 1);
+        return false;
+    }
+    memcpy(out, s, len + 1);
+    return true;
+}
+
+/* A boolean field: absent (*out untouched) or true/false. */
+static bool get_bool(md_api_ctx *c, json_object *m, const char *key, int *out)
+{
+    json_object *v;
+
+    if (!json_object_object_get_ex(m, key, &v))
+        return true;
+    if (!json_object_is_type(v, json_type_boolean)) {
+        md_api_fault(c->resp, 400, "migration.%s must be true or false", key);
+        return false;
+    }
+    *out = json_object_get_boolean(v) ? 1 : 0;
+    return true;
+}
+
+/* An integer field: absent (*out untouched) or an integer in lo..hi. */
+static bool get_int(md_api_ctx *c, json_object *m, const char *key, int64_t lo, int64_t hi,
+                    int64_t *out)
+{
+    json_object *v;
+
+    if (!json_object_object_get_ex(m, key, &v))
+        return true;
+    errno = 0;
+    int64_t x = json_object_get_int64(v);
+    if (!json_object_is_type(v, json_type_int) || errno == ERANGE || x < lo || x > hi) {
+        md_api_fault(c->resp, 400, "migration.%s must be an integer from %lld to %lld", key,
+                     (long long)lo, (long long)hi);
+        return false;
+    }
+    *out = x;
+    return true;
+}
+
+static bool get_timeout_action(md_api_ctx *c, json_object *m, int *out)
+{
+    char name[32] = "";
+    policy_timeout_action a;
+
+    if (!get_string(c, m, "timeout_action", name, sizeof name))
+        return false;
+    if (!name[0])
+        return true;
+    if (policy_timeout_action_parse(name, &a) != 0) {
+        md_api_fault(c->resp, 400, "migration.timeout_action must be \"abort\" or "
+                     "\"force_complete\"");
+        return false;
+    }
+    *out = (int)a;
+    return true;
+}
+
+/* The {uuid} of the path, which must look like one. */
+static const char *path_uuid(md_api_ctx *c)
+{
+    if (!md_uuid_valid(c->params[0])) {
+        md_api_fault(c->resp, 400, "Invalid migration id %.64s: not a UUID", c->params[0]);
+        return NULL;
+    }
+    return c->params[0];
+}
+
+/* ---- handlers ------------------------------------------------------------------ */
+
+static void h_root(md_api_ctx *c)
+{
+    char url[320], href[400];
+    json_object *o = json_object_new_object(), *versions = json_object_new_array();
+
+    md_api_base_url(c->deps, url);
+    const char *ids[] = { "v1", "v2.1" };
+    for (int i = 0; i < 2; i++) {
+        json_object *v = json_object_new_object(), *links = json_object_new_array(),
+                    *self = json_object_new_object();
+        json_object_object_add(v, "id", json_object_new_string(ids[i]));
+        json_object_object_add(v, "status", json_object_new_string(i ? "SUPPORTED" : "CURRENT"));
+        json_object_object_add(v, "version", json_object_new_string(i ? "2.80" : ""));
+        json_object_object_add(v, "min_version", json_object_new_string(i ? "2.1" : ""));
+        snprintf(href, sizeof href, "%s/%s/", url, ids[i]);
+        json_object_object_add(self, "rel", json_object_new_string("self"));
+        json_object_object_add(self, "href", json_object_new_string(href));
+        json_object_array_add(links, self);
+        json_object_object_add(v, "links", links);
+        json_object_array_add(versions, v);
+    }
+    json_object_object_add(o, "versions", versions);
+    json_object *me = json_object_new_object();
+    json_object_object_add(me, "version", json_object_new_string(MD_VERSION));
+    json_object_object_add(me, "host", json_object_new_string(c->deps->cfg->service.host));
+    json_object_object_add(me, "hypervisor", json_object_new_string(c->deps->hypervisor_name));
+    json_object_object_add(me, "simulated",
+                           json_object_new_boolean(c->deps->cfg->service.hypervisor ==
+                                                   MD_HYPERVISOR_SIMULATOR));
+    json_object_object_add(o, "migrationd", me);
+    md_api_reply(c->resp, 200, o);
+}
+
+static void h_healthcheck(md_api_ctx *c)
+{
+    size_t running, queued;
+
+    if (!md_api_check_query(c, NULL))
+        return;
+    md_engine_counts(c->deps->engine, &running, &queued);
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "status", json_object_new_string("ok"));
+    json_object_object_add(o, "running", json_object_new_int64((int64_t)running));
+    json_object_object_add(o, "queued", json_object_new_int64((int64_t)queued));
+    json_object_object_add(o, "hypervisor", json_object_new_string(c->deps->hypervisor_name));
+    md_api_reply(c->resp, 200, o);
+}
+
+bool md_api_list_filter(md_api_ctx *c, md_store_filter *f, bool lenient, bool *nothing)
+{
+    static const char *const allowed[] = { "status", "instance_uuid", "host", "migration_type",
+                                           "changes-since", "changes-before", "limit",
+                                           "marker", NULL };
+    const char *v;
+
+    memset(f, 0, sizeof *f);
+    *nothing = false;
+    if (!md_api_check_query(c, allowed))
+        return false;
+    if ((v = md_api_query(c, "status")) != NULL) {
+        if (md_mig_state_parse(v, &f->state) == 0) {
+            f->have_state = true;
+        } else if (lenient) {
+            *nothing = true;
+        } else {
+            md_api_fault(c->resp, 400, "Invalid status '%.64s': expected one of queued, "
+                         "preparing, running, running (post-copy), completed, cancelled, "
+                         "failed, error", v);
+            return false;
+        }
+    }
+    if ((v = md_api_query(c, "instance_uuid")) != NULL) {
+        if (!md_uuid_valid(v)) {
+            md_api_fault(c->resp, 400, "Invalid instance_uuid '%.64s': not a UUID", v);
+            return false;
+        }
+        snprintf(f->instance_uuid, sizeof f->instance_uuid, "%s", v);
+    }
+    if ((v = md_api_query(c, "host")) != NULL) {
+        if (!v[0] || strlen(v) >= sizeof f->host) {
+            md_api_fault(c->resp, 400, "Invalid host: 1 to %zu characters", sizeof f->host - 1);
+            return false;
+        }
+        snprintf(f->host, sizeof f->host, "%s", v);
+    }
+    if ((v = md_api_query(c, "migration_type")) != NULL) {
+        if (strcmp(v, "live-migration") && strcmp(v, "migration") && strcmp(v, "resize") &&
+            strcmp(v, "evacuation")) {
+            md_api_fault(c->resp, 400, "Invalid migration_type '%.64s'", v);
+            return false;
+        }
+        snprintf(f->migration_type, sizeof f->migration_type, "%s", v);
+    }
+    const char *dates[2] = { "changes-since", "changes-before" };
+    int64_t *dst[2] = { &f->changes_since, &f->changes_before };
+    for (int i = 0; i < 2; i++) {
+        if ((v = md_api_query(c, dates[i])) != NULL && !md_api_time_parse(v, dst[i])) {
+            md_api_fault(c->resp, 400, "Invalid %s '%.64s': expected an ISO 8601 date-time "
+                         "such as 2026-11-21T23:51:24Z", dates[i], v);
+            return false;
+        }
+    }
+    if (f->changes_since && f->changes_before && f->changes_before < f->changes_since) {
+        md_api_fault(c->resp, 400, "changes-before must not be earlier than changes-since");
+        return false;
+    }
+    if ((v = md_api_query(c, "limit")) != NULL) {
+        char *end;
+        errno = 0;
+        long n = strtol(v, &end, 10);
+        if (!v[0] || *end || errno || n < 0) {
+            md_api_fault(c->resp, 400, "Invalid limit '%.64s': expected a non-negative integer",
+                         v);
+            return false;
+        }
+        /* The store reads limit 0 as "no limit"; a client asking for zero
+         * records gets none. */
+        if (n == 0)
+            *nothing = true;
+        f->limit = (size_t)(n > MAX_LIMIT ? MAX_LIMIT : n);
+    } else {
+        f->limit = MAX_LIMIT;
+    }
+    if ((v = md_api_query(c, "marker")) != NULL) {
+        if (!md_uuid_valid(v)) {
+            md_api_fault(c->resp, 400, "Invalid marker '%.64s': not a UUID", v);
+            return false;
+        }
+        snprintf(f->marker, sizeof f->marker, "%s", v);
+    }
+    return true;
+}
+
+/* Appends key=value (value percent-encoded but for RFC 3986's unreserved
+ * characters) and a '&' to out. */
+static void add_param(char *out, size_t len, const char *key, const char *value)
+{
+    size_t n = strlen(out);
+
+    n += (size_t)snprintf(out + n, n < len ? len - n : 0, "%s=", key);
+    for (const char *p = value; *p && n + 4 < len; p++) {
+        unsigned char ch = (unsigned char)*p;
+        if (isalnum(ch) || strchr("-._~", ch))
+            out[n++] = (char)ch;
+        else
+            n += (size_t)snprintf(out + n, len - n, "%%%02X", ch);
+    }
+    if (n + 1 < len)
+        out[n++] = '&';
+    out[n < len ? n : len - 1] = '\0';
+}
+
+/* A link to the next page when this one is full, in Nova's form: the same
+ * filters (as parsed, so its length is bounded), the limit, and the page's
+ * last record as the marker. */
+static void add_next_link(md_api_ctx *c, json_object *o, const char *base_path,
+                          const md_store_filter *f, size_t n, const md_migration *last)
+{
+    char url[320], href[2400], t[32], num[32];
+    json_object *links = json_object_new_array();
+
+    if (f->limit && n == f->limit && last) {
+        md_api_base_url(c->deps, url);
+        snprintf(href, sizeof href, "%s%s?", url, base_path);
+        if (f->have_state)
+            add_param(href, sizeof href, "status", md_mig_state_str(f->state));
+        if (f->instance_uuid[0])
+            add_param(href, sizeof href, "instance_uuid", f->instance_uuid);
+        if (f->host[0])
+            add_param(href, sizeof href, "host", f->host);
+        if (f->migration_type[0])
+            add_param(href, sizeof href, "migration_type", f->migration_type);
+        if (f->changes_since) {
+            md_api_time_str(f->changes_since, t);
+            add_param(href, sizeof href, "changes-since", t);
+        }
+        if (f->changes_before) {
+            md_api_time_str(f->changes_before, t);
+            add_param(href, sizeof href, "changes-before", t);
+        }
+        snprintf(num, sizeof num, "%zu", f->limit);
+        add_param(href, sizeof href, "limit", num);
+        add_param(href, sizeof href, "marker", last->uuid);
+        href[strlen(href) - 1] = '\0'; /* the last '&' */
+        json_object *next = json_object_new_object();
+        json_object_object_add(next, "rel", json_object_new_string("next"));
+        json_object_object_add(next, "href", json_object_new_string(href));
+        json_object_array_add(links, next);
+    }
+    json_object_object_add(o, "migrations_links", links);
+}
+
+static void h_list(md_api_ctx *c)
+{
+    md_store_filter f;
+    md_migration *v = NULL;
+    size_t n = 0;
+    bool nothing;
+    md_err err;
+
+    if (!md_api_list_filter(c, &f, false, &nothing))
+        return;
+    md_status st = nothing ? MD_OK : md_store_list(c->deps->store, &f, &v, &n, &err);
+    if (st == MD_ERR_NOT_FOUND) {
+        md_api_fault(c->resp, 400, "Marker %s could not be found", f.marker);
+        return;
+    }
+    if (st != MD_OK) {
+        md_api_fault_err(c->resp, st, &err);
+        return;
+    }
+    json_object *o = json_object_new_object(), *arr = json_object_new_array();
+    for (size_t i = 0; i < n; i++)
+        json_object_array_add(arr, md_api_migration_json(c->deps, &v[i]));
+    json_object_object_add(o, "migrations", arr);
+    add_next_link(c, o, "/v1/os-migrations", &f, n, n ? &v[n - 1] : NULL);
+    free(v);
+    md_api_reply(c->resp, 200, o);
+}
+
+static void h_create(md_api_ctx *c)
+{
+    static const char *const allowed[] = { "instance_uuid", "instance_name", "dest_compute",
+                                           "dest_host", "block_migration", "permit_post_copy",
+                                           "max_downtime_ms", "bandwidth_mibps",
+                                           "timeout_action", NULL };
+    md_engine_request q;
+    char uuid[MD_UUID_LEN] = "", name[MD_NAME_LEN] = "";
+    int block = 0;
+    md_migration m;
+    md_err err;
+
+    if (!md_api_check_query(c, NULL))
+        return;
+    json_object *j = migration_object(c, allowed);
+    if (!j)
+        return;
+    memset(&q, 0, sizeof q);
+    q.permit_post_copy = -1;
+    q.max_downtime_ms = -1;
+    q.bandwidth_mibps = -1;
+    q.timeout_action = -1;
+    if (!get_string(c, j, "instance_uuid", uuid, sizeof uuid) ||
+        !get_string(c, j, "instance_name", name, sizeof name) ||
+        !get_string(c, j, "dest_compute", q.dest_compute, sizeof q.dest_compute) ||
+        !get_string(c, j, "dest_host", q.dest_host, sizeof q.dest_host) ||
+        !get_bool(c, j, "block_migration", &block) ||
+        !get_bool(c, j, "permit_post_copy", &q.permit_post_copy) ||
+        !get_int(c, j, "max_downtime_ms", POLICY_MIN_DOWNTIME_MS, 600000, &q.max_downtime_ms) ||
+        !get_int(c, j, "bandwidth_mibps", 0, 1048576, &q.bandwidth_mibps) ||
+        !get_timeout_action(c, j, &q.timeout_action))
+        return;
+    if (!uuid[0] == !name[0]) {
+        md_api_fault(c->resp, 400, "Give exactly one of migration.instance_uuid and "
+                     "migration.instance_name");
+        return;
+    }
+    if (uuid[0] && !md_uuid_valid(uuid)) {
+        md_api_fault(c->resp, 400, "migration.instance_uuid '%.64s' is not a UUID", uuid);
+        return;
+    }
+    if (!q.dest_compute[0]) {
+        md_api_fault(c->resp, 400, "migration.dest_compute is required");
+        return;
+    }
+    q.block_migration = block == 1;
+    snprintf(q.instance, sizeof q.instance, "%s", uuid[0] ? uuid : name);
+    md_status st = md_engine_create(c->deps->engine, &q, &m, &err);
+    if (st != MD_OK) {
+        md_api_fault_err(c->resp, st, &err);
+        return;
+    }
+    char url[320], loc[512];
+    md_api_base_url(c->deps, url);
+    snprintf(loc, sizeof loc, "%s/v1/os-migrations/%s", url, m.uuid);
+    md_api_response_header(c->resp, "Location", loc);
+    reply_migration(c, 202, &m);
+}
+
+static void h_show(md_api_ctx *c)
+{
+    md_migration m;
+    md_err err;
+    const char *id = path_uuid(c);
+
+    if (!id || !md_api_check_query(c, NULL))
+        return;
+    md_status st = md_engine_get(c->deps->engine, id, &m, &err);
+    if (st == MD_ERR_NOT_FOUND)
+        md_api_fault(c->resp, 404, "Migration %s could not be found", id);
+    else if (st != MD_OK)
+        md_api_fault_err(c->resp, st, &err);
+    else
+        reply_migration(c, 200, &m);
+}
+
+static void h_events(md_api_ctx *c)
+{
+    md_event *ev = NULL;
+    size_t n = 0;
+    char t[32];
+    md_err err;
+    const char *id = path_uuid(c);
+
+    if (!id || !md_api_check_query(c, NULL))
+        return;
+    md_status st = md_store_events(c->deps->store, id, &ev, &n, &err);
+    if (st == MD_ERR_NOT_FOUND) {
+        md_api_fault(c->resp, 404, "Migration %s could not be found", id);
+        return;
+    }
+    if (st != MD_OK) {
+        md_api_fault_err(c->resp, st, &err);
+        return;
+    }
+    json_object *o = json_object_new_object(), *arr = json_object_new_array();
+    for (size_t i = 0; i < n; i++) {
+        json_object *e = json_object_new_object();
+        json_object_object_add(e, "id", json_object_new_int64(ev[i].id));
+        md_api_time_str(ev[i].at, t);
+        json_object_object_add(e, "at", json_object_new_string(t));
+        json_object_object_add(e, "kind", json_object_new_string(ev[i].kind));
+        json_object_object_add(e, "value", json_object_new_int64(ev[i].value));
+        json_object_object_add(e, "message", json_object_new_string(ev[i].message));
+        json_object_array_add(arr, e);
+    }
+    free(ev);
+    json_object_object_add(o, "events", arr);
+    md_api_reply(c->resp, 200, o);
+}
+
+/* Answers 202 with the record after a successful command, or the fault. */
+static void after_command(md_api_ctx *c, const char *id, md_status st, const md_err *err)
+{
+    md_migration m;
+    md_err gerr;
+
+    if (st == MD_ERR_NOT_FOUND) {
+        md_api_fault(c->resp, 404, "Migration %s could not be found", id);
+        return;
+    }
+    if (st != MD_OK) {
+        md_api_fault_err(c->resp, st, err);
+        return;
+    }
+    if (md_engine_get(c->deps->engine, id, &m, &gerr) == MD_OK)
+        reply_migration(c, 202, &m);
+    else
+        c->resp->status = 202;
+}
+
+static void h_update(md_api_ctx *c)
+{
+    static const char *const allowed[] = { "action", "permit_post_copy", "max_downtime_ms",
+                                           "bandwidth_mibps", NULL };
+    char action[32] = "";
+    md_engine_settings s = { .permit_post_copy = -1, .max_downtime_ms = -1,
+                             .bandwidth_mibps = -1 };
+    md_err err;
+    md_status st;
+    const char *id = path_uuid(c);
+
+    if (!id || !md_api_check_query(c, NULL))
+        return;
+    json_object *j = migration_object(c, allowed);
+    if (!j)
+        return;
+    if (!get_string(c, j, "action", action, sizeof action) ||
+        !get_bool(c, j, "permit_post_copy", &s.permit_post_copy) ||
+        !get_int(c, j, "max_downtime_ms", POLICY_MIN_DOWNTIME_MS, 600000, &s.max_downtime_ms) ||
+        !get_int(c, j, "bandwidth_mibps", 0, 1048576, &s.bandwidth_mibps))
+        return;
+    bool settings = s.permit_post_copy != -1 || s.max_downtime_ms != -1 ||
+                    s.bandwidth_mibps != -1;
+    if (action[0] && settings) {
+        md_api_fault(c->resp, 400, "migration.action cannot be combined with settings");
+        return;
+    }
+    if (!action[0] && !settings) {
+        md_api_fault(c->resp, 400, "Give migration.action (force_complete, post_copy, abort) "
+                     "or settings (permit_post_copy, max_downtime_ms, bandwidth_mibps)");
+        return;
+    }
+    if (!action[0])
+        st = md_engine_update(c->deps->engine, id, &s, &err);
+    else if (strcmp(action, "force_complete") == 0)
+        st = md_engine_force_complete(c->deps->engine, id, &err);
+    else if (strcmp(action, "post_copy") == 0)
+        st = md_engine_post_copy(c->deps->engine, id, &err);
+    else if (strcmp(action, "abort") == 0)
+        st = md_engine_abort(c->deps->engine, id, &err);
+    else {
+        md_api_fault(c->resp, 400, "Unknown migration.action '%s': expected force_complete, "
+                     "post_copy or abort", action);
+        return;
+    }
+    after_command(c, id, st, &err);
+}
+
+static void h_delete(md_api_ctx *c)
+{
+    md_err err;
+    const char *id = path_uuid(c);
+
+    if (!id || !md_api_check_query(c, NULL))
+        return;
+    md_status st = md_engine_abort(c->deps->engine, id, &err);
+    if (st == MD_ERR_NOT_FOUND)
+        md_api_fault(c->resp, 404, "Migration %s could not be found", id);
+    else if (st != MD_OK)
+        md_api_fault_err(c->resp, st, &err);
+    else
+        c->resp->status = 202;
+}
+
+const md_api_route md_api_v1_routes[] = {
+    { "GET", "/", MD_API_PUBLIC, false, h_root },
+    { "GET", "/healthcheck", MD_API_PUBLIC, false, h_healthcheck },
+    { "GET", "/v1", MD_API_PUBLIC, false, h_root },
+    { "GET", "/v1/os-migrations", MD_API_READ, false, h_list },
+    { "POST", "/v1/os-migrations", MD_API_WRITE, true, h_create },
+    { "GET", "/v1/os-migrations/{}", MD_API_READ, false, h_show },
+    { "PUT", "/v1/os-migrations/{}", MD_API_WRITE, true, h_update },
+    { "DELETE", "/v1/os-migrations/{}", MD_API_WRITE, false, h_delete },
+    { "GET", "/v1/os-migrations/{}/events", MD_API_READ, false, h_events },
+};
+const size_t md_api_v1_nroutes = sizeof md_api_v1_routes / sizeof md_api_v1_routes[0];
