@@ -20,6 +20,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static fz_stack *stack;
 
+/* libFuzzer ends a run that found nothing with exit(): stop the stack and
+ * remove its temporary directory then. */
+static void stack_down(void)
+{
+    fz_stack_free(stack);
+    stack = NULL;
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
@@ -29,6 +37,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         fprintf(stderr, "fuzz_api: cannot build the in-process stack\n");
         abort();
     }
+    atexit(stack_down);
     return 0;
 }
 
