@@ -228,7 +228,9 @@ static void h_root(md_api_ctx *c)
         json_object *v = json_object_new_object(), *links = json_object_new_array(),
                     *self = json_object_new_object();
         json_object_object_add(v, "id", json_object_new_string(ids[i]));
-        json_object_object_add(v, "status", json_object_new_string(i ? "SUPPORTED" : "CURRENT"));
+        /* Both are current: v1 is migrationd's own, v2.1 Nova's, which
+         * its own version document calls CURRENT too. */
+        json_object_object_add(v, "status", json_object_new_string("CURRENT"));
         json_object_object_add(v, "version", json_object_new_string(i ? "2.80" : ""));
         json_object_object_add(v, "min_version", json_object_new_string(i ? "2.1" : ""));
         snprintf(href, sizeof href, "%s/%s/", url, ids[i]);
