@@ -26,6 +26,7 @@
 #include "api/api.h"
 #include "service/engine.h"
 #include "service/hv_sim.h"
+#include "tests/support/stack.h"
 #include "service/log.h"
 
 #define IDLE_A "11111111-1111-4111-8111-111111111111"
@@ -39,53 +40,22 @@
 
 #define WAIT_MS 10000
 
-typedef struct fixture {
-    char dir[64];
-    char db[128];
-    md_config *cfg;
-    md_store *store;
-    md_hv *hv;
-    md_engine *eng;
-    md_api *api;
-} fixture;
+typedef md_test_stack fixture;
 
 /* ---- fixture ------------------------------------------------------------------- */
-
-static void add_domain(md_config *c, const char *name, const char *uuid, int ram, int ws,
-                       int dirty)
-{
-    md_config_sim_domain *d = &c->simulator.domains[c->simulator.ndomains++];
-    snprintf(d->name, sizeof d->name, "%s", name);
-    snprintf(d->uuid, sizeof d->uuid, "%s", uuid);
-    d->ram_mib = ram;
-    d->working_set_mib = ws;
-    d->dirty_mibps = dirty;
-}
 
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    md_err err;
 
-    md_log_init(MD_LOG_ERROR);
-    snprintf(f->dir, sizeof f->dir, "/tmp/md-api-v1-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->db, sizeof f->db, "%s/m.db", f->dir);
-    f->cfg = calloc(1, sizeof *f->cfg);
-    md_config_defaults(f->cfg);
-    snprintf(f->cfg->service.host, sizeof f->cfg->service.host, "node-a");
-    f->cfg->service.hypervisor = MD_HYPERVISOR_SIMULATOR;
-    f->cfg->libvirt.live_migration_monitor_interval_ms = 50;
-    f->cfg->simulator.link_mibps = 1024;
+    assert_int_equal(md_test_stack_init(f, "/tmp", "api-v1"), 0);
     /* Idle 1 GiB guests finish in about a simulated second; the busy ones
      * write 2 GiB/s over 512 MiB and do not finish while the clock stands. */
-    add_domain(f->cfg, "vm-a", IDLE_A, 1024, 0, 0);
-    add_domain(f->cfg, "vm-b", IDLE_B, 1024, 0, 0);
-    add_domain(f->cfg, "vm-busy", BUSY, 1024, 512, 2048);
-    add_domain(f->cfg, "vm-busy2", BUSY2, 1024, 512, 2048);
-    assert_int_equal(md_store_open(f->db, &f->store, &err), MD_OK);
-    assert_int_equal(md_hv_sim_open(f->cfg, &f->hv, &err), MD_OK);
-    md_hv_sim_set_manual_clock(f->hv, true);
+    md_test_stack_add_domain(f, "vm-a", IDLE_A, 1024, 0, 0);
+    md_test_stack_add_domain(f, "vm-b", IDLE_B, 1024, 0, 0);
+    md_test_stack_add_domain(f, "vm-busy", BUSY, 1024, 512, 2048);
+    md_test_stack_add_domain(f, "vm-busy2", BUSY2, 1024, 512, 2048);
+    assert_int_equal(md_test_stack_open(f), 0);
     *state = f;
     return 0;
 }
@@ -93,27 +63,14 @@ static int setup(void **state)
 /* Starts the engine and the API; tests change f->cfg before calling it. */
 static void up(fixture *f)
 {
-    md_err err;
-
-    assert_int_equal(md_engine_start(f->cfg, f->store, f->hv, &f->eng, &err), MD_OK);
-    md_api_deps deps = { .cfg = f->cfg, .engine = f->eng, .store = f->store,
-                         .hypervisor_name = f->hv->ops->name, .auth = NULL };
-    assert_int_equal(md_api_new(&deps, &f->api, &err), MD_OK);
+    assert_int_equal(md_test_stack_start(f, true), 0);
 }
 
 static int teardown(void **state)
 {
     fixture *f = *state;
-    char cmd[160];
 
-    md_api_free(f->api);
-    md_engine_stop(f->eng);
-    md_hv_close(f->hv);
-    md_store_close(f->store);
-    free(f->cfg);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", f->dir);
+    md_test_stack_close(f);
     free(f);
     return 0;
 }

@@ -19,7 +19,7 @@
 
 #include "service/engine.h"
 #include "service/hv_sim.h"
-#include "service/log.h"
+#include "tests/support/stack.h"
 
 #define IDLE_A "11111111-1111-4111-8111-111111111111"
 #define IDLE_B "22222222-2222-4222-8222-222222222222"
@@ -33,66 +33,35 @@
  * reached only when a test fails. */
 #define WAIT_MS 10000
 
-typedef struct fixture {
-    char dir[64];
-    char db[128];
-    md_config *cfg;
-    md_store *store;
-    md_hv *hv;
-    md_engine *eng;
-} fixture;
-
-static void add_domain(md_config *c, const char *name, const char *uuid, int ram, int ws,
-                       int dirty)
-{
-    md_config_sim_domain *d = &c->simulator.domains[c->simulator.ndomains++];
-    snprintf(d->name, sizeof d->name, "%s", name);
-    snprintf(d->uuid, sizeof d->uuid, "%s", uuid);
-    d->ram_mib = ram;
-    d->working_set_mib = ws;
-    d->dirty_mibps = dirty;
-}
+/* The engine's tests use the stack without the API. */
+typedef md_test_stack fixture;
 
 static void engine_up(fixture *f)
 {
-    md_err err;
-    assert_int_equal(md_engine_start(f->cfg, f->store, f->hv, &f->eng, &err), MD_OK);
+    assert_int_equal(md_test_stack_start(f, false), 0);
 }
 
 static void engine_down(fixture *f)
 {
-    md_engine_stop(f->eng);
-    f->eng = NULL;
+    md_test_stack_stop(f);
 }
 
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    md_err err;
 
-    md_log_init(MD_LOG_ERROR);
-    snprintf(f->dir, sizeof f->dir, "/tmp/md-engine-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->db, sizeof f->db, "%s/m.db", f->dir);
-    f->cfg = calloc(1, sizeof *f->cfg);
-    md_config_defaults(f->cfg);
-    snprintf(f->cfg->service.host, sizeof f->cfg->service.host, "node-a");
-    f->cfg->service.hypervisor = MD_HYPERVISOR_SIMULATOR;
-    f->cfg->libvirt.live_migration_monitor_interval_ms = 50;
-    f->cfg->simulator.link_mibps = 1024;
+    assert_int_equal(md_test_stack_init(f, "/tmp", "engine"), 0);
     /* 1 GiB idle guests finish in about one simulated second; the busy
      * ones write 2 GiB/s over 512 MiB and never converge at 50 ms. */
-    add_domain(f->cfg, "vm-a", IDLE_A, 1024, 0, 0);
-    add_domain(f->cfg, "vm-b", IDLE_B, 1024, 0, 0);
-    add_domain(f->cfg, "vm-c", IDLE_C, 1024, 0, 0);
-    add_domain(f->cfg, "vm-busy", BUSY, 1024, 512, 2048);
-    add_domain(f->cfg, "vm-busy2", BUSY2, 1024, 512, 2048);
+    md_test_stack_add_domain(f, "vm-a", IDLE_A, 1024, 0, 0);
+    md_test_stack_add_domain(f, "vm-b", IDLE_B, 1024, 0, 0);
+    md_test_stack_add_domain(f, "vm-c", IDLE_C, 1024, 0, 0);
+    md_test_stack_add_domain(f, "vm-busy", BUSY, 1024, 512, 2048);
+    md_test_stack_add_domain(f, "vm-busy2", BUSY2, 1024, 512, 2048);
     /* Writes 4 GiB/s over all of its RAM: pre-copy cannot finish even at
      * the maximum downtime (adaptive would raise it and finish vm-busy). */
-    add_domain(f->cfg, "vm-hot", HOT, 1024, 1024, 4096);
-    assert_int_equal(md_store_open(f->db, &f->store, &err), MD_OK);
-    assert_int_equal(md_hv_sim_open(f->cfg, &f->hv, &err), MD_OK);
-    md_hv_sim_set_manual_clock(f->hv, true);
+    md_test_stack_add_domain(f, "vm-hot", HOT, 1024, 1024, 4096);
+    assert_int_equal(md_test_stack_open(f), 0);
     *state = f;
     return 0;
 }
@@ -100,15 +69,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    char cmd[160];
 
-    md_engine_stop(f->eng);
-    md_hv_close(f->hv);
-    md_store_close(f->store);
-    free(f->cfg);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", f->dir);
+    md_test_stack_close(f);
     free(f);
     return 0;
 }
