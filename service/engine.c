@@ -691,6 +691,8 @@ static void monitor_one(md_engine *e, active *a)
         md_warn("migration %s: cannot read job statistics: %s", a->rec.uuid, err.msg);
         return;
     }
+    if (job.ending)
+        return; /* no statistics; the record keeps the last ones seen */
 
     policy_sample x;
     sample_from_job(&job, &x);

@@ -57,6 +57,9 @@ typedef struct md_hv_job {
     uint64_t dirty_rate;              /* bytes/s, 0 = unknown */
     bool post_copy;                   /* the job runs in post-copy */
     int64_t downtime_ms;              /* real downtime of a finished job, -1 = unknown */
+    bool ending;                      /* active, but its migration has ended (failed,
+                                         cancelled, completed) and the hypervisor is
+                                         winding the job up: no statistics */
 } md_hv_job;
 
 typedef struct md_hv_migrate_args {

@@ -25,6 +25,9 @@
  * connection from under a call in flight: the old connection object lives
  * until its last user lets go, and that user simply sees its call fail. An
  * op called while disconnected returns MD_ERR_UNAVAILABLE at once.
+ * migrate() makes its long call on a connection of its own, opened for it
+ * and closed after it: on the shared one, libvirt 9.0's client held other
+ * threads' requests back while the call blocked (see lv_migrate).
  *
  * Noticing loss. virConnectSetKeepAlive(conn, 5, 3) makes libvirt probe the
  * daemon every 5 s and give up after 3 missed answers; a dead socket or a
@@ -914,6 +917,7 @@ static md_status lv_migrate(md_hv *base, const md_hv_migrate_args *a, md_err *er
 {
     md_hv_libvirt *hv = lv_of(base);
     virConnectPtr conn = NULL;
+    virConnectPtr mconn = NULL;
     virDomainPtr dom = NULL;
     virTypedParameterPtr params = NULL;
     int nparams = 0;
@@ -927,9 +931,26 @@ static md_status lv_migrate(md_hv *base, const md_hv_migrate_args *a, md_err *er
     st = lv_conn_get(hv, &conn, err);
     if (st != MD_OK)
         goto cleanup;
-    dom = lv_find(conn, a->uuid);
+    /* The call blocks for the whole migration on a connection of its own.
+     * On a shared connection the thread blocked in it owns the connection's
+     * socket I/O, and libvirt 9.0's client then sometimes leaves another
+     * thread's request unsent until the next message arrives on the socket
+     * (the server's keepalive probe, 5 s later): measured here, the
+     * monitor's job-statistics and control calls stalled 2-20 s each during
+     * every migration, so the policy acted late or not at all. */
+    mconn = virConnectOpen(hv->uri);
+    if (!mconn) {
+        st = md_err_set(err, MD_ERR_HYPERVISOR,
+                        "cannot open a connection to %s for the migration call: %s", hv->uri,
+                        virGetLastErrorMessage());
+        virResetLastError();
+        goto cleanup;
+    }
+    if (virConnectSetKeepAlive(mconn, LV_KEEPALIVE_INTERVAL_S, LV_KEEPALIVE_COUNT) < 0)
+        virResetLastError();
+    dom = lv_find(mconn, a->uuid);
     if (!dom) {
-        st = lv_fail(hv, conn, false, err);
+        st = lv_fail(hv, mconn, false, err);
         goto cleanup;
     }
 
@@ -957,7 +978,7 @@ static md_status lv_migrate(md_hv *base, const md_hv_migrate_args *a, md_err *er
                               VIR_MIGRATE_PARAM_PARALLEL_CONNECTIONS,
                               a->parallel_connections > INT_MAX
                                   ? INT_MAX : (int)a->parallel_connections) < 0)) {
-        st = lv_fail(hv, conn, false, err);
+        st = lv_fail(hv, mconn, false, err);
         goto cleanup;
     }
     if (a->parallel_connections > 1)
@@ -966,13 +987,15 @@ static md_status lv_migrate(md_hv *base, const md_hv_migrate_args *a, md_err *er
     md_debug("migrating %s to %s (migrate URI %s, flags 0x%x)", a->uuid, a->dest_uri,
              a->migrate_uri && a->migrate_uri[0] ? a->migrate_uri : "-", flags);
     /* A refused request (a domain not running, say) is a failed migration
-     * too, hence conflict is false. */
+     * too, hence conflict is false. A lost migration connection is
+     * MD_ERR_UNAVAILABLE (lv_fail): the job may go on without the call. */
     if (virDomainMigrateToURI3(dom, a->dest_uri, params, (unsigned int)nparams, flags) < 0)
-        st = lv_fail(hv, conn, false, err);
+        st = lv_fail(hv, mconn, false, err);
 
 cleanup:
     virTypedParamsFree(params, nparams);
     lv_domain_free(dom);
+    lv_conn_put(mconn);
     lv_conn_put(conn);
     return st;
 }
@@ -996,7 +1019,18 @@ static md_status lv_job(md_hv *base, const char *uuid, md_hv_job *out, md_err *e
     if (st != MD_OK)
         goto cleanup;
     dom = lv_find(conn, uuid);
-    if (!dom || virDomainGetJobStats(dom, &type, &params, &nparams, 0) < 0) {
+    if (!dom) {
+        st = lv_fail(hv, conn, false, err);
+        goto cleanup;
+    }
+    if (virDomainGetJobStats(dom, &type, &params, &nparams, 0) < 0) {
+        /* A domain that is no longer running (the source of a completed
+         * migration, between its stop and its undefinition) has no job. */
+        virErrorPtr e = virGetLastError();
+        if (e && e->code == VIR_ERR_OPERATION_INVALID && virDomainIsActive(dom) == 0) {
+            virResetLastError();
+            goto cleanup;
+        }
         st = lv_fail(hv, conn, false, err);
         goto cleanup;
     }
@@ -1004,6 +1038,13 @@ static md_status lv_job(md_hv *base, const char *uuid, md_hv_job *out, md_err *e
         goto cleanup;
 
     out->active = true;
+    /* After an abort (or a failure) libvirt keeps the job for a second or
+     * more while it cleans up, reporting type FAILED or CANCELLED with every
+     * counter at 0: still a job, but nothing to sample. */
+    if (type != VIR_DOMAIN_JOB_BOUNDED && type != VIR_DOMAIN_JOB_UNBOUNDED) {
+        out->ending = true;
+        goto cleanup;
+    }
     lv_job_from_params(params, nparams, out);
     /* While a job runs, "downtime" is QEMU's expected downtime, not a
      * measured one; downtime_ms stays -1 until JOB_COMPLETED. */
