@@ -59,6 +59,12 @@ bash tests/fuzz/run.sh
 echo "== devstack plugin"
 MIGRATIOND_TEST_BUILD_DIR=build bash devstack/test-plugin.sh
 
+# The end-to-end scenarios: two libvirt hosts in namespaces (hosts.sh, which
+# installs libvirt and QEMU when missing), real guests migrated by the Release
+# build of migrationd and checked through its REST API; about 1 min.
+echo "== end-to-end scenarios on two libvirt hosts"
+bash tests/integration/run.sh
+
 echo "== ASan/UBSan build and tests"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMIGRATIOND_SANITIZE=ON -DMIGRATIOND_TESTS=ON >/dev/null
 cmake --build build-asan -j "$jobs"

@@ -1,0 +1,246 @@
+# shellcheck shell=bash
+# lib.sh - shared by demo.sh and run.sh (sourced, bash): packages, the Release build, the two
+# hosts, guests of tests/guest on host-a, and a migrationd per test with its own configuration.
+#
+# The caller sets `e2e_name` (used in messages) and calls, in this order:
+#   e2e_init            work dir, paths; installs the EXIT trap that cleans everything up
+#   e2e_deps            apt packages (skipped with MD_NO_APT=1) and `hosts.sh deps`
+#   e2e_build           build-release/: migrationd and the guest (CMake, Release)
+#   e2e_up MIBPS        both hosts up, links shaped to MIBPS
+# then per test: guest_start, daemon_start, md (the API client), daemon_stop, guest_remove.
+# Everything a caller starts is stopped by the trap: the daemon (by the pid it recorded),
+# the guests and hosts (`hosts.sh down`), and the work dir is removed.
+#
+# Network: the daemon listens on 127.0.0.1; libvirt and the migration stream run over the
+# private bridge of hosts.sh (10.77.0.0/24 by default) and nowhere else.
+
+e2e_top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+e2e_hosts=$e2e_top/tests/integration/hosts.sh
+e2e_bin=$e2e_top/build-release/migrationd
+e2e_guest=$e2e_top/build-release/tests/guest/guest.elf
+e2e_work=""
+e2e_daemon_pid=""
+e2e_hosts_up=0
+# The Debian packages the build needs (those of tests/run-all.sh) plus python3 for mdctl.py.
+e2e_packages=(build-essential cmake pkg-config libconfig-dev libcmocka-dev libsqlite3-dev
+              libvirt-dev libmicrohttpd-dev libjson-c-dev libcurl4-openssl-dev curl python3)
+
+say() { echo "${e2e_name:-e2e}: $*"; }
+die() { echo "${e2e_name:-e2e}: error: $*" >&2; exit 1; }
+now_s() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now_s)" 'BEGIN { printf "%.1f", b - a }'; }
+
+e2e_py() {
+    if [ -x /usr/bin/python3 ]; then /usr/bin/python3 "$@"; else python3 "$@"; fi
+}
+
+e2e_cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM HUP
+    daemon_stop >/dev/null 2>&1 || true
+    # A daemon started in a subshell (run.sh runs each test in one) left its pid here.
+    if [ -n "$e2e_work" ] && [ -f "$e2e_work/daemon.pid" ]; then
+        e2e_daemon_pid=$(cat "$e2e_work/daemon.pid")
+        if [[ $e2e_daemon_pid =~ ^[0-9]+$ ]] &&
+           tr '\0' ' ' <"/proc/$e2e_daemon_pid/cmdline" 2>/dev/null | grep -qF "$e2e_bin"; then
+            daemon_stop >/dev/null 2>&1 || true
+        fi
+    fi
+    if [ "$e2e_hosts_up" = 1 ]; then
+        "$e2e_hosts" down >/dev/null 2>&1 || "$e2e_hosts" down || true
+    fi
+    if [ -n "$e2e_work" ] && [ -d "$e2e_work" ]; then
+        if [ "$rc" -ne 0 ] && [ -n "${MD_E2E_KEEP:-}" ]; then
+            echo "${e2e_name:-e2e}: kept $e2e_work" >&2
+        else
+            rm -rf "$e2e_work"
+        fi
+    fi
+    exit "$rc"
+}
+
+e2e_init() {
+    export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+    export LC_ALL=C
+    [ "$(id -u)" -eq 0 ] || die "run as root (it installs packages and creates namespaces)"
+    e2e_work=$(mktemp -d /tmp/md-e2e.XXXXXX)
+    chmod 755 "$e2e_work"
+    trap e2e_cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    trap 'exit 129' HUP
+}
+
+e2e_deps() {
+    if [ -n "${MD_NO_APT:-}" ]; then
+        say "MD_NO_APT set: not installing packages"
+    else
+        say "installing Debian packages: ${e2e_packages[*]}"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            -o DPkg::Lock::Timeout=300 "${e2e_packages[@]}" >/dev/null
+    fi
+    "$e2e_hosts" deps
+}
+
+e2e_build() {
+    local t0
+    t0=$(now_s)
+    cmake -S "$e2e_top" -B "$e2e_top/build-release" -DCMAKE_BUILD_TYPE=Release \
+        -DMIGRATIOND_TESTS=OFF >/dev/null
+    cmake --build "$e2e_top/build-release" -j "$(nproc)" --target migrationd md_guest >/dev/null
+    [ -x "$e2e_bin" ] || die "no $e2e_bin after the build"
+    [ -f "$e2e_guest" ] || die "no $e2e_guest after the build"
+    say "built build-release/migrationd and the guest in $(since "$t0") s"
+}
+
+e2e_up() {
+    local env
+    e2e_hosts_up=1
+    env=$("$e2e_hosts" up --bandwidth "$1")
+    eval "$env"
+    # The guests' virtualisation: KVM when /dev/kvm works (MD_VIRT_TYPE=qemu forces TCG).
+    e2e_virt=$MD_VIRT_TYPE
+}
+
+# ------------------------------------------------------------------------------------ guests
+
+# guest_start NAME WS_MIB RATE_MIBPS REPORT_MIB: defines and starts a 256 MiB guest of
+# tests/guest on host-a, its COM1 appended to $e2e_work/NAME.serial (the source and, after a
+# migration, the destination QEMU write the same file: /tmp is shared with the hosts).
+guest_start() {
+    local name=$1 ws=$2 rate=$3 report=$4 xml=$e2e_work/$1.xml
+    cat >"$xml" <<EOF
+<domain type='$e2e_virt'>
+  <name>$name</name>
+  <memory unit='MiB'>256</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+    <kernel>$e2e_guest</kernel>
+    <cmdline>ws_mib=$ws rate_mibps=$rate report_mib=$report</cmdline>
+  </os>
+  <on_poweroff>destroy</on_poweroff><on_reboot>destroy</on_reboot><on_crash>destroy</on_crash>
+  <devices>
+    <serial type='file'><source path='$e2e_work/$name.serial' append='on'/></serial>
+    <controller type='usb' model='none'/><memballoon model='none'/>
+  </devices>
+</domain>
+EOF
+    : >"$e2e_work/$name.serial"
+    virsh -q -c "$MD_HOST_A_URI" define "$xml" >/dev/null
+    virsh -q -c "$MD_HOST_A_URI" start "$name" >/dev/null
+}
+
+# guest_lines NAME: the guest's serial lines (CR stripped, from "guest: " on).
+guest_lines() {
+    tr -d '\r' <"$e2e_work/$1.serial" | sed -n 's/.*\(guest: \)/\1/p'
+}
+
+# guest_wait_running NAME TIMEOUT_S: until the workload reports "guest: running".
+guest_wait_running() {
+    local name=$1 limit=$2 t0
+    t0=$(now_s)
+    while :; do
+        if guest_lines "$name" | grep -q '^guest: running'; then
+            say "guest $name running after $(since "$t0") s ($e2e_virt): $(guest_lines "$name" |
+                grep '^guest: boot' | cut -d' ' -f3-5)"
+            return 0
+        fi
+        if guest_lines "$name" | grep -q '^guest: error'; then
+            guest_lines "$name" >&2
+            die "guest $name failed"
+        fi
+        if awk -v a="$t0" -v b="$(now_s)" -v l="$limit" 'BEGIN { exit !(b - a > l) }'; then
+            die "guest $name did not report 'guest: running' within $limit s"
+        fi
+        sleep 0.2
+    done
+}
+
+# guest_total_mib NAME: MiB written since "running", as last reported (0 before any report).
+guest_total_mib() {
+    guest_lines "$1" | sed -n 's/^guest: gib_ms=.* total_mib=\([0-9]*\).*/\1/p' | tail -n 1 |
+        grep . || echo 0
+}
+
+# dom_state URI NAME: "running", "paused", ... or "absent".
+dom_state() {
+    local s
+    if s=$(virsh -q -c "$1" domstate "$2" 2>/dev/null); then
+        echo "${s%% *}"
+    else
+        echo absent
+    fi
+}
+
+guest_remove() {
+    local u
+    for u in "$MD_HOST_A_URI" "$MD_HOST_B_URI"; do
+        virsh -q -c "$u" destroy "$1" >/dev/null 2>&1 || true
+        virsh -q -c "$u" undefine "$1" >/dev/null 2>&1 || true
+    done
+}
+
+# ------------------------------------------------------------------------------------ daemon
+
+e2e_free_port() {
+    e2e_py -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# daemon_start NAME [LIBVIRT_OPTION=VALUE...]: writes $e2e_work/NAME.conf (source host-a,
+# API on a free loopback port, database in the work dir, the given libvirt options) and
+# starts build-release/migrationd with it; sets e2e_api.
+daemon_start() {
+    local name=$1 conf=$e2e_work/$1.conf port opt
+    shift
+    port=$(e2e_free_port)
+    {
+        echo "# written by ${e2e_name:-e2e} for one test"
+        echo "service = {"
+        echo "    host = \"$MD_HOST_A_NAME\";"
+        echo "    database = \"$e2e_work/$name.db\";"
+        echo "    hypervisor = \"libvirt\";"
+        echo "    log_level = \"info\";"
+        echo "};"
+        echo "api = { listen = \"127.0.0.1:$port\"; auth_strategy = \"noauth\"; };"
+        echo "libvirt = {"
+        echo "    uri = \"$MD_HOST_A_URI\";"
+        echo "    live_migration_scheme = \"tcp\";"
+        for opt in "$@"; do
+            echo "    ${opt%%=*} = ${opt#*=};"
+        done
+        echo "};"
+    } >"$conf"
+    "$e2e_bin" --check-config "$conf" >/dev/null || die "bad configuration $conf"
+    e2e_daemon_log=$e2e_work/$name.log
+    "$e2e_bin" --config "$conf" >"$e2e_daemon_log" 2>&1 &
+    e2e_daemon_pid=$!
+    echo "$e2e_daemon_pid" >"$e2e_work/daemon.pid"
+    e2e_api=http://127.0.0.1:$port
+    for _ in $(seq 1 100); do
+        md health && return 0
+        kill -0 "$e2e_daemon_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    tail -n 20 "$e2e_daemon_log" >&2
+    die "migrationd did not come up at $e2e_api"
+}
+
+# daemon_stop: SIGTERM to the daemon this script started, SIGKILL after 10 s.
+daemon_stop() {
+    local pid=$e2e_daemon_pid
+    [ -n "$pid" ] || return 0
+    e2e_daemon_pid=""
+    rm -f "$e2e_work/daemon.pid"
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for _ in $(seq 1 100); do
+        kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+# md ARGS...: the API client against the running daemon.
+md() { e2e_py "$e2e_top/tests/integration/mdctl.py" "$e2e_api" "$@"; }
