@@ -189,8 +189,10 @@ e2e_free_port() {
 }
 
 # daemon_start NAME [LIBVIRT_OPTION=VALUE...]: writes $e2e_work/NAME.conf (source host-a,
-# API on a free loopback port, database in the work dir, the given libvirt options) and
-# starts build-release/migrationd with it; sets e2e_api.
+# API on a free loopback port, database in the work dir, the given libvirt options; an
+# option written service.KEY=VALUE goes to the service section) and starts
+# build-release/migrationd with it; sets e2e_api. Started again with the same NAME, it
+# reuses the database (a new port).
 daemon_start() {
     local name=$1 conf=$e2e_work/$1.conf port opt
     shift
@@ -202,24 +204,32 @@ daemon_start() {
         echo "    database = \"$e2e_work/$name.db\";"
         echo "    hypervisor = \"libvirt\";"
         echo "    log_level = \"info\";"
+        for opt in "$@"; do
+            case $opt in
+                service.*) opt=${opt#service.}; echo "    ${opt%%=*} = ${opt#*=};" ;;
+            esac
+        done
         echo "};"
         echo "api = { listen = \"127.0.0.1:$port\"; auth_strategy = \"noauth\"; };"
         echo "libvirt = {"
         echo "    uri = \"$MD_HOST_A_URI\";"
         echo "    live_migration_scheme = \"tcp\";"
         for opt in "$@"; do
-            echo "    ${opt%%=*} = ${opt#*=};"
+            case $opt in
+                service.*) ;;
+                *) echo "    ${opt%%=*} = ${opt#*=};" ;;
+            esac
         done
         echo "};"
     } >"$conf"
     "$e2e_bin" --check-config "$conf" >/dev/null || die "bad configuration $conf"
     e2e_daemon_log=$e2e_work/$name.log
-    "$e2e_bin" --config "$conf" >"$e2e_daemon_log" 2>&1 &
+    "$e2e_bin" --config "$conf" >>"$e2e_daemon_log" 2>&1 &
     e2e_daemon_pid=$!
     echo "$e2e_daemon_pid" >"$e2e_work/daemon.pid"
     e2e_api=http://127.0.0.1:$port
     for _ in $(seq 1 100); do
-        md health && return 0
+        md health 2>/dev/null && return 0
         kill -0 "$e2e_daemon_pid" 2>/dev/null || break
         sleep 0.1
     done

@@ -17,6 +17,11 @@ through a proxy (the scripts' traffic stays on loopback).
     mdctl.py URL events UUID                the timeline, one event per line
     mdctl.py URL get UUID FIELD             one field of the record, as JSON
                                             (strings without quotes)
+    mdctl.py URL req METHOD PATH [JSON]     any request; prints "STATUS BODY" (BODY as
+                                            one line of JSON); exit 0 whatever the status
+    mdctl.py URL active                     the statuses of the records in preparing,
+                                            running or post-copy (GET /v1/os-migrations),
+                                            one per line
 """
 import argparse
 import datetime
@@ -159,6 +164,11 @@ def main():
     s = sub.add_parser("get")
     s.add_argument("uuid")
     s.add_argument("field")
+    s = sub.add_parser("req")
+    s.add_argument("method")
+    s.add_argument("path")
+    s.add_argument("body", nargs="?")
+    sub.add_parser("active")
     a = p.parse_args()
 
     try:
@@ -183,6 +193,18 @@ def main():
             t0 = parse_time(events[0]["at"]) if events else None
             for e in events:
                 print("%s %s" % (e["at"][11:23], event_line(e, t0)))
+            return 0
+        if a.cmd == "req":
+            status, doc = request(a.url, a.method, a.path, a.body)
+            print("%s %s" % (status, json.dumps(doc)))
+            return 0
+        if a.cmd == "active":
+            status, doc = request(a.url, "GET", "/v1/os-migrations?limit=1000")
+            if status != 200:
+                raise ApiError("GET /v1/os-migrations: %s %s" % (status, doc))
+            for m in doc["migrations"]:
+                if m["status"] in ("preparing", "running", "running (post-copy)"):
+                    print("%s %s" % (m["uuid"], m["status"]))
             return 0
         if a.cmd == "get":
             v = get_record(a.url, a.uuid).get(a.field)
