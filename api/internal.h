@@ -92,6 +92,12 @@ json_object *md_api_migration_json(const md_api_deps *d, const md_migration *m);
  * clients use Nova's own names) and is a 400 otherwise. */
 bool md_api_list_filter(md_api_ctx *c, md_store_filter *f, bool lenient, bool *nothing);
 
+/* Reads the records f selects (none when nothing is true) into *v (free()
+ * it) and *n. Answers the fault and returns false on failure: 400 for a
+ * marker that names no record, as Nova does. v1.c; shared with nova.c. */
+bool md_api_list_records(md_api_ctx *c, const md_store_filter *f, bool nothing,
+                         md_migration **v, size_t *n);
+
 /* The base URL for links: "http://HOST:PORT" of api.listen. */
 void md_api_base_url(const md_api_deps *d, char out[320]);
 

@@ -933,19 +933,9 @@ static void h_migrations(md_api_ctx *c)
     list_query lq;
     md_migration *v = NULL;
     size_t n = 0;
-    md_err err;
 
-    if (!list_filter(c, &f, &lq))
+    if (!list_filter(c, &f, &lq) || !md_api_list_records(c, &f, lq.nothing, &v, &n))
         return;
-    md_status st = lq.nothing ? MD_OK : md_store_list(c->deps->store, &f, &v, &n, &err);
-    if (st == MD_ERR_NOT_FOUND) {
-        md_api_fault(c->resp, 400, "Marker %s could not be found.", f.marker);
-        return;
-    }
-    if (st != MD_OK) {
-        md_api_fault_err(c->resp, st, &err);
-        return;
-    }
     json_object *o = json_object_new_object(), *arr = json_object_new_array();
     for (size_t i = 0; i < n; i++) {
         if (lq.source_compute && strcmp(v[i].source_compute, lq.source_compute) != 0)

@@ -411,25 +411,37 @@ static void add_next_link(md_api_ctx *c, json_object *o, const char *base_path,
     json_object_object_add(o, "migrations_links", links);
 }
 
+bool md_api_list_records(md_api_ctx *c, const md_store_filter *f, bool nothing,
+                         md_migration **v, size_t *n)
+{
+    md_err err;
+
+    *v = NULL;
+    *n = 0;
+    if (nothing)
+        return true;
+    md_status st = md_store_list(c->deps->store, f, v, n, &err);
+    if (st == MD_ERR_NOT_FOUND) {
+        md_api_fault(c->resp, 400, "Marker %s could not be found.", f->marker);
+        return false;
+    }
+    if (st != MD_OK) {
+        md_api_fault_err(c->resp, st, &err);
+        return false;
+    }
+    return true;
+}
+
 static void h_list(md_api_ctx *c)
 {
     md_store_filter f;
     md_migration *v = NULL;
     size_t n = 0;
     bool nothing;
-    md_err err;
 
-    if (!md_api_list_filter(c, &f, false, &nothing))
+    if (!md_api_list_filter(c, &f, false, &nothing) ||
+        !md_api_list_records(c, &f, nothing, &v, &n))
         return;
-    md_status st = nothing ? MD_OK : md_store_list(c->deps->store, &f, &v, &n, &err);
-    if (st == MD_ERR_NOT_FOUND) {
-        md_api_fault(c->resp, 400, "Marker %s could not be found", f.marker);
-        return;
-    }
-    if (st != MD_OK) {
-        md_api_fault_err(c->resp, st, &err);
-        return;
-    }
     json_object *o = json_object_new_object(), *arr = json_object_new_array();
     for (size_t i = 0; i < n; i++)
         json_object_array_add(arr, md_api_migration_json(c->deps, &v[i]));
