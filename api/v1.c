@@ -18,7 +18,6 @@
 #include <string.h>
 
 #define MAX_LIMIT 1000
-#define MD_VERSION "0.1.0"
 
 /* ---- representations ------------------------------------------------------ */
 

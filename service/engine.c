@@ -1189,6 +1189,18 @@ md_status md_engine_get(md_engine *e, const char *uuid, md_migration *out, md_er
     return st;
 }
 
+md_status md_engine_list(md_engine *e, const md_store_filter *f, md_migration **out, size_t *n,
+                         md_err *err)
+{
+    return md_store_list(e->store, f, out, n, err);
+}
+
+md_status md_engine_events(md_engine *e, const char *uuid, md_event **out, size_t *n,
+                           md_err *err)
+{
+    return md_store_events(e->store, uuid, out, n, err);
+}
+
 void md_engine_counts(md_engine *e, size_t *running, size_t *queued)
 {
     pthread_mutex_lock(&e->lock);

@@ -101,6 +101,19 @@ md_status md_engine_get(md_engine *e, const char *uuid, md_migration *out, md_er
  * free(). Never calls the hypervisor. Any thread. */
 md_status md_engine_domains(md_engine *e, md_hv_domain **out, size_t *n, md_err *err);
 
+/* The records f selects, newest first, as the store holds them (progress
+ * of migrations in progress as of the monitor's last flush), in a new
+ * array the caller frees with free(). Reads the store without the engine
+ * lock: blocks on SQLite, never on the hypervisor. Any thread. */
+md_status md_engine_list(md_engine *e, const md_store_filter *f, md_migration **out, size_t *n,
+                         md_err *err);
+
+/* The timeline of migration uuid, oldest first, in a new array the caller
+ * frees with free(). MD_ERR_NOT_FOUND for an unknown uuid. Reads the store
+ * without the engine lock. Any thread. */
+md_status md_engine_events(md_engine *e, const char *uuid, md_event **out, size_t *n,
+                           md_err *err);
+
 /* How many migrations are running (preparing, running, post-copy) and
  * queued now. Any thread. */
 void md_engine_counts(md_engine *e, size_t *running, size_t *queued);

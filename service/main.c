@@ -24,7 +24,6 @@
 #include "service/status.h"
 #include "service/store.h"
 
-#define MD_VERSION "0.1.0"
 
 /* Exit codes: 0 success, 1 configuration or start-up failure, 2 bad usage. */
 enum { EXIT_USAGE = 2 };
