@@ -1,9 +1,9 @@
 /* monitor_load.c - measures the CPU time and memory migrationd spends watching many migrations.
  *
- * There is no REST API yet, so the benchmark runs the daemon's own engine
- * in-process, wired exactly as service/main.c wires it: md_store_open() on a
- * database in a fresh temporary directory, md_hv_sim_open() with a generated
- * configuration, md_engine_start(); the migrations are created with
+ * The benchmark runs the daemon's own engine in-process, built by the
+ * daemon's composition root (daemon/daemon.h) without the API: the store on
+ * a database in a fresh temporary directory, the simulator with a generated
+ * configuration, the engine; the migrations are created with
  * md_engine_create(). For each count N (1, 100 and 1000 by default) it
  * re-executes itself, so that every N gets a fresh process and a clean peak
  * RSS. A run configures N simulated guests that can never converge (64 GiB
@@ -40,12 +40,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon/daemon.h"
 #include "service/config.h"
 #include "service/engine.h"
 #include "service/hv.h"
 #include "service/log.h"
 #include "service/migration.h"
-#include "service/store.h"
 
 /* The guests: 64 GiB, all of it written at 4 GiB/s, over a 1 GiB/s link.
  * Pre-copy never converges and the first pass alone takes 64 simulated
@@ -269,7 +269,7 @@ static result run_one(long n, int seconds, double time_scale)
     md_config *cfg = calloc(1, sizeof *cfg);
     char (*uuids)[MD_UUID_LEN] = calloc((size_t)(n ? n : 1), sizeof *uuids);
     int64_t *elapsed0 = calloc((size_t)(n ? n : 1), sizeof *elapsed0);
-    md_store *store = NULL;
+    md_daemon *daemon = NULL;
     md_hv *hv = NULL;
     md_engine *eng = NULL;
     tidset before = { 0 }, after = { 0 }, ticker = { 0 }, engine_threads = { 0 }, all = { 0 };
@@ -307,30 +307,29 @@ static result run_one(long n, int seconds, double time_scale)
         d->dirty_mibps = GUEST_DIRTY_MIBPS;
     }
 
-    /* The start order of service/main.c. The simulator's ticker is the
-     * one thread that md_hv_sim_open() starts; the engine's monitor is
-     * found by job_spy(), put in front of the simulator's job-statistics
-     * call (one indirect call more per sample). */
-    if (md_store_open(db, &store, &err) != MD_OK) {
-        fprintf(stderr, "monitor-load: %s\n", err.msg);
-        exit(EXIT_FAILURE);
-    }
+    /* The daemon's own composition root (daemon/daemon.h) without the API.
+     * The simulator's ticker is the one thread that opening starts; the
+     * engine's monitor is found by job_spy(), put in front of the
+     * simulator's job-statistics call (one indirect call more per sample)
+     * between open and start. */
     list_threads(&before);
-    if (md_hv_sim_open(cfg, &hv, &err) != MD_OK) {
-        fprintf(stderr, "monitor-load: cannot open the simulator: %s\n", err.msg);
+    if (md_daemon_open(cfg, &daemon, &err) != MD_OK) {
+        fprintf(stderr, "monitor-load: %s\n", err.msg);
         exit(EXIT_FAILURE);
     }
     list_threads(&after);
     new_threads(&before, &after, &ticker);
+    hv = md_daemon_hv(daemon);
     spy_ops = *hv->ops;
     sim_job_stats = spy_ops.job;
     spy_ops.job = job_spy;
     hv->ops = &spy_ops;
     list_threads(&before);
-    if (md_engine_start(cfg, store, hv, &eng, &err) != MD_OK) {
-        fprintf(stderr, "monitor-load: cannot start the engine: %s\n", err.msg);
+    if (md_daemon_start(daemon, MD_DAEMON_ENGINE, &err) != MD_OK) {
+        fprintf(stderr, "monitor-load: %s\n", err.msg);
         exit(EXIT_FAILURE);
     }
+    eng = md_daemon_engine(daemon);
     list_threads(&after);
     new_threads(&before, &after, &engine_threads);
     if (ticker.n != 1)
@@ -439,9 +438,7 @@ static result run_one(long n, int seconds, double time_scale)
            (double)r.store_bytes / (1024.0 * 1024.0), r.running_end, n, r.stale);
     fflush(stdout);
 
-    if (md_engine_stop(eng))
-        md_hv_close(hv);
-    md_store_close(store);
+    md_daemon_close(daemon);
     unlink(db);
     unlink(wal);
     unlink(shm);
@@ -593,8 +590,8 @@ int main(int argc, char **argv)
     }
 
     printf("monitor-load: migrationd's engine, store and simulated hypervisor in one process,\n"
-           "wired as service/main.c wires them; migrations created with md_engine_create()\n"
-           "(no REST API yet). Policy adaptive, monitor interval 500 ms (default),\n"
+           "built by daemon/daemon.c; migrations created with md_engine_create()\n"
+           "(the engine without the REST API). Policy adaptive, monitor interval 500 ms (default),\n"
            "max_concurrent_live_migrations = N, completion and progress timeouts off (0),\n"
            "guests %d MiB RAM written at %d MiB/s over a %d MiB/s link (never converge),\n"
            "simulator time_scale %g, window %d s, one fresh process per N.\n"

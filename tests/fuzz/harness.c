@@ -10,12 +10,8 @@
 #include <unistd.h>
 
 #include "api/api.h"
-#include "service/config.h"
-#include "service/engine.h"
-#include "service/hv.h"
 #include "service/hv_sim.h"
-#include "service/log.h"
-#include "service/store.h"
+#include "tests/support/stack.h"
 
 #define VM_A "11111111-1111-4111-8111-111111111111"
 
@@ -29,79 +25,37 @@
 #define FIELD_MAX 4096
 
 struct fz_stack {
-    char dir[64];
-    char db[128];
-    md_config *cfg;
-    md_store *store;
-    md_hv *hv;
-    md_engine *eng;
-    md_api *api;
+    md_test_stack st;
     char last_uuid[MD_UUID_LEN];
     unsigned long runs;
     unsigned long creates;
 };
 
-static void add_domain(md_config *c, const char *name, const char *uuid, int ram, int ws,
-                       int dirty)
-{
-    md_config_sim_domain *d = &c->simulator.domains[c->simulator.ndomains++];
-    snprintf(d->name, sizeof d->name, "%s", name);
-    snprintf(d->uuid, sizeof d->uuid, "%s", uuid);
-    d->ram_mib = ram;
-    d->working_set_mib = ws;
-    d->dirty_mibps = dirty;
-}
-
 static void down(fz_stack *s)
 {
-    md_api_free(s->api);
-    s->api = NULL;
-    if (md_engine_stop(s->eng))
-        md_hv_close(s->hv);
-    s->eng = NULL;
-    s->hv = NULL;
-    md_store_close(s->store);
-    s->store = NULL;
-    if (s->dir[0]) {
-        char cmd[160];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", s->dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "fuzz harness: could not remove %s\n", s->dir);
-        s->dir[0] = '\0';
-    }
+    md_test_stack_close(&s->st);
     s->last_uuid[0] = '\0';
     s->creates = 0;
 }
 
+/* The shared test stack (tests/support/stack.h) with the harness's limits
+ * and domains. Idle guests finish in about a simulated second; the busy
+ * one needs the policy (or post-copy); the hot one never converges. */
 static bool up(fz_stack *s)
 {
-    md_err err;
     const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
 
-    snprintf(s->dir, sizeof s->dir, "%s/md-fuzz-XXXXXX", base);
-    if (!mkdtemp(s->dir)) {
-        perror("fuzz harness: mkdtemp");
-        s->dir[0] = '\0';
+    if (md_test_stack_init(&s->st, base, "fuzz") != 0)
         return false;
-    }
-    snprintf(s->db, sizeof s->db, "%s/m.db", s->dir);
-    if (md_store_open(s->db, &s->store, &err) != MD_OK ||
-        md_hv_sim_open(s->cfg, &s->hv, &err) != MD_OK) {
-        fprintf(stderr, "fuzz harness: %s\n", err.msg);
-        return false;
-    }
-    md_hv_sim_set_manual_clock(s->hv, true);
-    if (md_engine_start(s->cfg, s->store, s->hv, &s->eng, &err) != MD_OK) {
-        fprintf(stderr, "fuzz harness: engine: %s\n", err.msg);
-        return false;
-    }
-    md_api_deps deps = { .cfg = s->cfg, .engine = s->eng, .store = s->store,
-                         .hypervisor_name = s->hv->ops->name, .auth = NULL };
-    if (md_api_new(&deps, &s->api, &err) != MD_OK) {
-        fprintf(stderr, "fuzz harness: api: %s\n", err.msg);
-        return false;
-    }
-    return true;
+    s->st.cfg->service.max_concurrent_live_migrations = 1;
+    s->st.cfg->api.max_body_bytes = 1024;
+    md_test_stack_add_domain(&s->st, "vm-a", VM_A, 1024, 0, 0);
+    md_test_stack_add_domain(&s->st, "vm-b", "22222222-2222-4222-8222-222222222222", 1024, 0, 0);
+    md_test_stack_add_domain(&s->st, "vm-busy", "44444444-4444-4444-8444-444444444444", 1024, 512,
+                             2048);
+    md_test_stack_add_domain(&s->st, "vm-hot", "77777777-7777-4777-8777-777777777777", 1024, 1024,
+                             4096);
+    return md_test_stack_open(&s->st) == 0 && md_test_stack_start(&s->st, true) == 0;
 }
 
 fz_stack *fz_stack_new(void)
@@ -110,26 +64,6 @@ fz_stack *fz_stack_new(void)
 
     if (!s)
         return NULL;
-    md_log_init(MD_LOG_ERROR);
-    s->cfg = calloc(1, sizeof *s->cfg);
-    if (!s->cfg) {
-        free(s);
-        return NULL;
-    }
-    md_config_defaults(s->cfg);
-    md_config *c = s->cfg;
-    snprintf(c->service.host, sizeof c->service.host, "node-a");
-    c->service.hypervisor = MD_HYPERVISOR_SIMULATOR;
-    c->service.max_concurrent_live_migrations = 1;
-    c->api.max_body_bytes = 1024;
-    c->libvirt.live_migration_monitor_interval_ms = 50;
-    c->simulator.link_mibps = 1024;
-    /* Idle guests finish in about a simulated second; the busy one needs
-     * the policy (or post-copy); the hot one never converges. */
-    add_domain(c, "vm-a", VM_A, 1024, 0, 0);
-    add_domain(c, "vm-b", "22222222-2222-4222-8222-222222222222", 1024, 0, 0);
-    add_domain(c, "vm-busy", "44444444-4444-4444-8444-444444444444", 1024, 512, 2048);
-    add_domain(c, "vm-hot", "77777777-7777-4777-8777-777777777777", 1024, 1024, 4096);
     if (!up(s)) {
         fz_stack_free(s);
         return NULL;
@@ -142,7 +76,6 @@ void fz_stack_free(fz_stack *s)
     if (!s)
         return;
     down(s);
-    free(s->cfg);
     free(s);
 }
 
@@ -285,7 +218,7 @@ static bool frame(const fz_stack *s, const uint8_t *data, size_t size, framed *f
         f->body = expand(s, data + pos, size - pos, false, &f->body_len);
         if (!f->body)
             return false;
-        if (f->body_len > (size_t)s->cfg->api.max_body_bytes) {
+        if (f->body_len > (size_t)s->st.cfg->api.max_body_bytes) {
             /* api/http.c keeps none of a body that is too large. */
             r->body_too_large = true;
         } else {
@@ -433,7 +366,7 @@ bool fz_run(fz_stack *s, const uint8_t *data, size_t size, int *status, char *wh
         return true; /* out of memory in the harness: not the API's fault */
     }
     memset(&resp, 0, sizeof resp);
-    md_api_handle(s->api, &f.req, &resp);
+    md_api_handle(s->st.api, &f.req, &resp);
     if (status)
         *status = resp.status;
     ok = check(&resp, why, whylen);
@@ -443,7 +376,7 @@ bool fz_run(fz_stack *s, const uint8_t *data, size_t size, int *status, char *wh
     framed_free(&f);
 
     if (++s->runs % STEP_EVERY == 0)
-        md_hv_sim_advance(s->hv, STEP_S);
+        md_hv_sim_advance(s->st.hv, STEP_S);
     if (s->creates >= MAX_CREATES) {
         down(s);
         if (!up(s)) {

@@ -26,10 +26,11 @@
  * that inputs can reach existing records), and "@I" by the UUID of the
  * simulated domain vm-a.
  *
- * THE STACK is the daemon's own, in-process: a configuration with the
+ * THE STACK is the daemon's own, in-process: the shared test stack
+ * (tests/support/stack.h, built by the daemon's composition root) with the
  * hypervisor simulator and a few domains, a store in a fresh temporary
- * directory, md_hv_sim_open() with its clock stopped, md_engine_start()
- * (max_concurrent_live_migrations 1), md_api_new() without auth. Simulated
+ * directory, the simulator's clock stopped, max_concurrent_live_migrations
+ * 1 and the request handler without auth. Simulated
  * time only moves when the harness moves it (a little after every few
  * requests), so records go through every state. After many creations the
  * stack is rebuilt on a fresh database, to keep lists short.

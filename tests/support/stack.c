@@ -49,11 +49,13 @@ int md_test_stack_open(md_test_stack *s)
 {
     md_err err;
 
-    if (md_store_open(s->db, &s->store, &err) != MD_OK ||
-        md_hv_sim_open(s->cfg, &s->hv, &err) != MD_OK) {
+    snprintf(s->cfg->service.database, sizeof s->cfg->service.database, "%s", s->db);
+    if (md_daemon_open(s->cfg, &s->daemon, &err) != MD_OK) {
         fprintf(stderr, "test stack: %s\n", err.msg);
         return -1;
     }
+    s->store = md_daemon_store(s->daemon);
+    s->hv = md_daemon_hv(s->daemon);
     md_hv_sim_set_manual_clock(s->hv, true);
     return 0;
 }
@@ -62,30 +64,20 @@ int md_test_stack_start(md_test_stack *s, bool api)
 {
     md_err err;
 
-    if (md_engine_start(s->cfg, s->store, s->hv, &s->eng, &err) != MD_OK) {
-        fprintf(stderr, "test stack: engine: %s\n", err.msg);
+    if (md_daemon_start(s->daemon, api ? MD_DAEMON_HANDLER : MD_DAEMON_ENGINE, &err) != MD_OK) {
+        fprintf(stderr, "test stack: %s\n", err.msg);
         return -1;
     }
-    if (api) {
-        md_api_deps deps = { .cfg = s->cfg, .engine = s->eng, .store = s->store,
-                             .hypervisor_name = s->hv->ops->name, .auth = NULL };
-        if (md_api_new(&deps, &s->api, &err) != MD_OK) {
-            fprintf(stderr, "test stack: api: %s\n", err.msg);
-            return -1;
-        }
-    }
+    s->eng = md_daemon_engine(s->daemon);
+    s->api = md_daemon_api(s->daemon);
     return 0;
 }
 
 bool md_test_stack_stop(md_test_stack *s)
 {
-    bool clean;
-
-    md_api_free(s->api);
     s->api = NULL;
-    clean = md_engine_stop(s->eng);
     s->eng = NULL;
-    return clean;
+    return md_daemon_stop(s->daemon);
 }
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -98,12 +90,12 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 
 void md_test_stack_close(md_test_stack *s)
 {
-    /* A worker left blocked in the simulator keeps using it: leak it then,
-     * as the daemon does, rather than free it under the worker. */
-    if (md_test_stack_stop(s))
-        md_hv_close(s->hv);
+    /* A worker left blocked in the simulator keeps using it: the daemon
+     * then leaks it rather than free it under the worker. */
+    md_test_stack_stop(s);
+    md_daemon_close(s->daemon);
+    s->daemon = NULL;
     s->hv = NULL;
-    md_store_close(s->store);
     s->store = NULL;
     free(s->cfg);
     s->cfg = NULL;

@@ -4,7 +4,9 @@
  * configuration with the simulated hypervisor, a store in a fresh temporary
  * directory, the simulator with its clock stopped (moved by the test with
  * md_hv_sim_advance), the engine and optionally the API handler. This
- * module builds and tears that down in one place.
+ * module builds and tears that down in one place, through the daemon's own
+ * composition root (daemon/daemon.h), so that tests start and stop the
+ * layers in exactly the daemon's order.
  *
  * Order of use: md_test_stack_init(), md_test_stack_add_domain() for each
  * simulated domain and any change to s->cfg, md_test_stack_open() (store and
@@ -19,6 +21,7 @@
 #include <stdbool.h>
 
 #include "api/api.h"
+#include "daemon/daemon.h"
 #include "service/engine.h"
 #include "service/hv_sim.h"
 
@@ -26,6 +29,7 @@ typedef struct md_test_stack {
     char dir[128];        /* the temporary directory, removed at close */
     char db[192];         /* the store's path inside it */
     md_config *cfg;       /* host node-a, simulator, monitor every 50 ms */
+    md_daemon *daemon;    /* between open and close */
     md_store *store;
     md_hv *hv;
     md_engine *eng;       /* between start and stop */

@@ -1,29 +1,25 @@
 /* main.c - migrationd's entry point: options, configuration, signals.
  *
- * DESIGN: main() owns the process. It loads the configuration (or only
- * checks it, for --check-config), sets up logging, blocks SIGTERM and SIGINT
- * before any thread exists so that every thread started later inherits the
- * mask, and then waits for one of them with sigwait(): the signal is taken
- * as an ordinary value on the main thread, so no handler and no mutable
- * global are needed to stop the daemon.
+ * DESIGN: main() owns the process; daemon/daemon.c builds the daemon. main
+ * loads the configuration (or only checks it, for --check-config), sets up
+ * logging, blocks SIGTERM and SIGINT before any thread exists so that every
+ * thread started later inherits the mask, and then waits for one of them
+ * with sigwait(): the signal is taken as an ordinary value on the main
+ * thread, so no handler and no mutable global are needed to stop the
+ * daemon.
  */
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/api.h"
-#include "api/auth.h"
-#include "api/http.h"
+#include "daemon/daemon.h"
 #include "policy/policy.h"
 #include "service/config.h"
-#include "service/engine.h"
-#include "service/hv.h"
 #include "service/log.h"
 #include "service/status.h"
-#include "service/store.h"
-
 
 /* Exit codes: 0 success, 1 configuration or start-up failure, 2 bad usage. */
 enum { EXIT_USAGE = 2 };
@@ -75,12 +71,7 @@ static int check_config(const char *path)
 static int run(const char *path)
 {
     md_config *cfg = NULL;
-    md_store *store = NULL;
-    md_hv *hv = NULL;
-    md_engine *engine = NULL;
-    md_auth *auth = NULL;
-    md_api *api = NULL;
-    md_http *http = NULL;
+    md_daemon *d = NULL;
     sigset_t stop_signals;
     int sig = 0, rc = EXIT_FAILURE, err;
     md_err e;
@@ -108,30 +99,8 @@ static int run(const char *path)
             policy_kind_str(cfg->libvirt.live_migration_policy),
             cfg->service.max_concurrent_live_migrations, cfg->service.database);
 
-    /* Start order: the store (recovery needs the records), the hypervisor
-     * (recovery needs the jobs), then the engine, which recovers whatever
-     * an earlier run left in progress before it takes new work, and the
-     * REST API last (it stops first). */
-    if (md_store_open(cfg->service.database, &store, &e) != MD_OK) {
+    if (md_daemon_open(cfg, &d, &e) != MD_OK || md_daemon_start(d, MD_DAEMON_FULL, &e) != MD_OK) {
         md_error("%s", e.msg);
-        goto cleanup;
-    }
-    if (md_hv_open(cfg, &hv, &e) != MD_OK) {
-        md_error("cannot open the hypervisor (%s): %s", cfg->libvirt.uri, e.msg);
-        goto cleanup;
-    }
-    if (md_engine_start(cfg, store, hv, &engine, &e) != MD_OK) {
-        md_error("cannot start: %s", e.msg);
-        goto cleanup;
-    }
-    if (cfg->api.auth_strategy == MD_AUTH_KEYSTONE && md_auth_new(cfg, &auth, &e) != MD_OK) {
-        md_error("cannot set up Keystone authentication: %s", e.msg);
-        goto cleanup;
-    }
-    md_api_deps deps = { .cfg = cfg, .engine = engine, .store = store,
-                         .hypervisor_name = hv->ops->name, .auth = auth };
-    if (md_api_new(&deps, &api, &e) != MD_OK || md_http_start(cfg, api, &http, &e) != MD_OK) {
-        md_error("cannot start the API: %s", e.msg);
         goto cleanup;
     }
     md_info("migrationd ready");
@@ -146,15 +115,7 @@ static int run(const char *path)
     rc = EXIT_SUCCESS;
 
 cleanup:
-    /* The API stops first, so that no request arrives at a stopped engine. */
-    md_http_stop(http);
-    md_api_free(api);
-    md_auth_free(auth);
-    /* A worker still blocked in libvirt keeps using the connection: then
-     * leave it open for the process exit to end. */
-    if (md_engine_stop(engine))
-        md_hv_close(hv);
-    md_store_close(store);
+    md_daemon_close(d);
     md_config_free(cfg);
     if (rc == EXIT_SUCCESS)
         md_info("stopped");
