@@ -70,6 +70,7 @@ typedef struct active {
     bool abort_recorded;          /* its "abort" event is written */
     bool cmd_abort, cmd_force, cmd_post_copy, cmd_speed;
     bool sample_now;
+    bool note_postcopy_failed;    /* an event to record (set by the event thread) */
     bool have_final;              /* JOB_COMPLETED statistics arrived */
     md_hv_job final;
     bool dirty;                   /* live fields not yet flushed to the store */
@@ -98,21 +99,36 @@ struct md_engine {
     size_t nstarted;              /* worker threads created */
     md_hv_domain *domains;        /* the node's domains, as last listed */
     size_t ndomains;
-    int64_t domains_at;           /* when (ms), 0 = never */
+    int64_t domains_at;           /* when (monotonic ms), 0 = never */
     size_t workers_alive;
 };
 
-static int64_t now_ms(void)
+/* Wall-clock time, for what a record says (created_at, event times). */
+static int64_t wall_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static struct timespec deadline_in(int64_t ms)
+/* Monotonic time, for everything the engine schedules or waits for: a step
+ * of the wall clock (NTP, an operator) must neither shorten nor stretch a
+ * monitor interval or a wait. */
+static int64_t mono_ms(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The absolute time ms from now on clock clk, as the timed waits take it:
+ * CLOCK_MONOTONIC for the engine's condition variables (created with that
+ * clock in md_engine_start), CLOCK_REALTIME for pthread_timedjoin_np,
+ * which knows no other. */
+static struct timespec deadline_in(clockid_t clk, int64_t ms)
+{
+    struct timespec ts;
+    clock_gettime(clk, &ts);
     ts.tv_sec += ms / 1000;
     ts.tv_nsec += (ms % 1000) * 1000000L;
     if (ts.tv_nsec >= 1000000000L) {
@@ -238,7 +254,7 @@ static void event_init(md_event *ev, const char *kind, int64_t value, const char
                        va_list ap)
 {
     memset(ev, 0, sizeof *ev);
-    ev->at = now_ms();
+    ev->at = wall_ms();
     md_strlcpy(ev->kind, kind, sizeof ev->kind);
     ev->value = value;
     vsnprintf(ev->message, sizeof ev->message, fmt, ap);
@@ -329,7 +345,7 @@ static void apply_stats(active *a, const md_hv_job *j)
     if (j->downtime_ms >= 0)
         r->downtime_ms = j->downtime_ms;
     r->progress = md_migration_progress(r);
-    r->updated_at = now_ms();
+    r->updated_at = wall_ms();
     a->dirty = true;
 }
 
@@ -561,7 +577,7 @@ static void run_migration(md_engine *e, active *a)
     md_hv_location loc = MD_HV_LOC_UNKNOWN;
     if (st == MD_OK) {
         /* The real downtime comes with the JOB_COMPLETED event. */
-        struct timespec until = deadline_in(FINAL_STATS_WAIT_MS);
+        struct timespec until = deadline_in(CLOCK_MONOTONIC, FINAL_STATS_WAIT_MS);
         pthread_mutex_lock(&e->lock);
         while (!a->have_final && !e->stopping &&
                pthread_cond_timedwait(&e->changed, &e->lock, &until) != ETIMEDOUT)
@@ -753,7 +769,7 @@ static void refresh_domains(md_engine *e)
     old = e->domains;
     e->domains = v;
     e->ndomains = n;
-    e->domains_at = now_ms();
+    e->domains_at = mono_ms();
     pthread_mutex_unlock(&e->lock);
     free(old);
 }
@@ -782,23 +798,23 @@ static void *monitor_main(void *arg)
 {
     md_engine *e = arg;
     int64_t interval = e->cfg->libvirt.live_migration_monitor_interval_ms;
-    int64_t next_tick = now_ms() + interval;
+    int64_t next_tick = mono_ms() + interval;
     active **snap = NULL;
     size_t snapcap = 0;
 
     pthread_mutex_lock(&e->lock);
     while (!e->stopping) {
-        struct timespec until = deadline_in(next_tick - now_ms());
-        while (!e->stopping && !e->monitor_wake && now_ms() < next_tick)
+        struct timespec until = deadline_in(CLOCK_MONOTONIC, next_tick - mono_ms());
+        while (!e->stopping && !e->monitor_wake && mono_ms() < next_tick)
             if (pthread_cond_timedwait(&e->wake, &e->lock, &until) == ETIMEDOUT)
                 break;
         if (e->stopping)
             break;
-        bool tick = now_ms() >= next_tick;
+        bool tick = mono_ms() >= next_tick;
         if (tick) {
             next_tick += interval;
-            if (next_tick < now_ms())
-                next_tick = now_ms() + interval; /* fell behind: do not race to catch up */
+            if (next_tick < mono_ms())
+                next_tick = mono_ms() + interval; /* fell behind: do not race to catch up */
         }
         e->monitor_wake = false;
 
@@ -812,6 +828,10 @@ static void *monitor_main(void *arg)
         size_t n = 0;
         for (size_t i = 0; i < e->nact; i++) {
             active *a = e->act[i];
+            if (a->note_postcopy_failed) {
+                a->note_postcopy_failed = false;
+                add_event(e, a, "post_copy_failed", 0, "the hypervisor reports post-copy failed");
+            }
             bool cmd = a->cmd_abort || a->cmd_force || a->cmd_post_copy || a->cmd_speed;
             if (a->attached && (tick || a->sample_now || cmd)) {
                 a->sample_now = false;
@@ -819,7 +839,7 @@ static void *monitor_main(void *arg)
                 snap[n++] = a;
             }
         }
-        bool list_due = tick && now_ms() - e->domains_at >= DOMAIN_REFRESH_MS;
+        bool list_due = tick && mono_ms() - e->domains_at >= DOMAIN_REFRESH_MS;
         pthread_mutex_unlock(&e->lock);
         if (list_due)
             refresh_domains(e);
@@ -841,7 +861,8 @@ static void wake_monitor(md_engine *e)
     pthread_cond_signal(&e->wake);
 }
 
-/* The hypervisor's events: flags and wake-ups only (its thread, no calls back). */
+/* The hypervisor's events: flags and wake-ups only (its thread, no calls
+ * back, no store writes: the monitor records what the flags say). */
 static void on_hv_event(void *ctx, const md_hv_event *ev)
 {
     md_engine *e = ctx;
@@ -862,8 +883,9 @@ static void on_hv_event(void *ctx, const md_hv_event *ev)
                 a->final = ev->job;
                 pthread_cond_broadcast(&e->changed);
             }
+            /* Recorded by the monitor: this thread never waits on SQLite. */
             if (ev->kind == MD_HV_EV_POSTCOPY_FAILED)
-                add_event(e, a, "post_copy_failed", 0, "the hypervisor reports post-copy failed");
+                a->note_postcopy_failed = true;
             a->sample_now = true;
             wake_monitor(e);
         }
@@ -950,7 +972,7 @@ md_status md_engine_create(md_engine *e, const md_engine_request *q, md_migratio
     r.timeout_action = q->timeout_action == -1 ? c->libvirt.live_migration_timeout_action
                                                : (policy_timeout_action)q->timeout_action;
     r.policy = c->libvirt.live_migration_policy;
-    r.created_at = r.updated_at = now_ms();
+    r.created_at = r.updated_at = wall_ms();
 
     pthread_mutex_lock(&e->lock);
     if (e->stopping) {
@@ -1155,7 +1177,7 @@ md_status md_engine_update(md_engine *e, const char *uuid, const md_engine_setti
         next.max_downtime_ms = (uint32_t)s->max_downtime_ms;
     if (s->bandwidth_mibps != -1)
         next.bandwidth_mibps = (uint32_t)s->bandwidth_mibps;
-    next.updated_at = now_ms();
+    next.updated_at = wall_ms();
     st = md_store_update(e->store, &next, err);
     if (st != MD_OK)
         goto unlock;
@@ -1212,7 +1234,7 @@ void md_engine_counts(md_engine *e, size_t *running, size_t *queued)
 md_mig_state md_engine_wait(md_engine *e, const char *uuid, bool (*done)(md_mig_state),
                             int timeout_ms)
 {
-    struct timespec until = deadline_in(timeout_ms);
+    struct timespec until = deadline_in(CLOCK_MONOTONIC, timeout_ms);
     md_migration r;
     md_mig_state s = MD_MIG_ERROR;
 
@@ -1343,9 +1365,13 @@ md_status md_engine_start(const md_config *cfg, md_store *store, md_hv *hv, md_e
     e->store = store;
     e->hv = hv;
     pthread_mutex_init(&e->lock, NULL);
-    pthread_cond_init(&e->work, NULL);
-    pthread_cond_init(&e->wake, NULL);
-    pthread_cond_init(&e->changed, NULL);
+    pthread_condattr_t cattr;
+    pthread_condattr_init(&cattr);
+    pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
+    pthread_cond_init(&e->work, &cattr);
+    pthread_cond_init(&e->wake, &cattr);
+    pthread_cond_init(&e->changed, &cattr);
+    pthread_condattr_destroy(&cattr);
     e->nworkers = (size_t)cfg->service.max_concurrent_live_migrations;
     e->workers = calloc(e->nworkers, sizeof *e->workers);
     if (!e->workers) {
@@ -1411,12 +1437,12 @@ bool md_engine_stop(md_engine *e)
     md_hv_release_waiters(e->hv);
     md_hv_set_event_handler(e->hv, NULL, NULL);
     for (size_t i = 0; i < started; i++) {
-        int64_t give_up = now_ms() + WORKER_JOIN_MS;
+        int64_t give_up = mono_ms() + WORKER_JOIN_MS;
         for (;;) {
-            struct timespec until = deadline_in(WORKER_RELEASE_MS);
+            struct timespec until = deadline_in(CLOCK_REALTIME, WORKER_RELEASE_MS);
             if (pthread_timedjoin_np(e->workers[i], NULL, &until) == 0)
                 break;
-            if (now_ms() >= give_up) {
+            if (mono_ms() >= give_up) {
                 /* Blocked in libvirt's migrate call, which cannot be
                  * interrupted. It will find e->stopping and write nothing. */
                 pthread_detach(e->workers[i]);

@@ -14,6 +14,13 @@
  *
  * Every state change is committed to the store before it is visible through
  * md_engine_get() or the store.
+ *
+ * Locks and blocking: the engine has one lock. A request function takes it,
+ * and where it says "store under the lock" it also reads or writes SQLite
+ * while holding it (a state change must be durable before another thread
+ * can see it), so it blocks for as long as SQLite does and, meanwhile, so do
+ * the monitor and every other request. No function here calls the
+ * hypervisor on the caller's thread.
  */
 #ifndef MD_ENGINE_H
 #define MD_ENGINE_H
@@ -68,7 +75,8 @@ md_status md_engine_start(const md_config *cfg, md_store *store, md_hv *hv, md_e
 bool md_engine_stop(md_engine *e);
 
 /* Queues a migration; *out is the new record (state queued). Returns
- * MD_ERR_INVALID for a bad request (err says which field). Never calls the
+ * MD_ERR_INVALID for a bad request (err says which field). Writes the store
+ * under the lock (the new record and its first event). Never calls the
  * hypervisor. Any thread. */
 md_status md_engine_create(md_engine *e, const md_engine_request *req, md_migration *out,
                            md_err *err);
@@ -76,29 +84,36 @@ md_status md_engine_create(md_engine *e, const md_engine_request *req, md_migrat
 /* Aborts: a queued migration is cancelled at once without touching the
  * hypervisor; a preparing or running one is aborted by the monitor.
  * MD_ERR_CONFLICT in post-copy or when it has already ended,
- * MD_ERR_NOT_FOUND for an unknown uuid. Any thread. */
+ * MD_ERR_NOT_FOUND for an unknown uuid. Store under the lock: reads it for
+ * a uuid that is not in progress, writes the cancellation or the request's
+ * event. Any thread. */
 md_status md_engine_abort(md_engine *e, const char *uuid, md_err *err);
 
 /* Force-complete (Nova's): post-copy when the migration permits it, else
- * pause the guest. MD_ERR_CONFLICT unless running. Any thread. */
+ * pause the guest. MD_ERR_CONFLICT unless running. Store under the lock
+ * (the request's event; a read for a uuid not in progress). Any thread. */
 md_status md_engine_force_complete(md_engine *e, const char *uuid, md_err *err);
 
 /* Switch to post-copy now. MD_ERR_CONFLICT unless running with post-copy
- * permitted. Any thread. */
+ * permitted. Store under the lock, as md_engine_force_complete. Any
+ * thread. */
 md_status md_engine_post_copy(md_engine *e, const char *uuid, md_err *err);
 
 /* Changes settings; MD_ERR_CONFLICT when the state does not allow one of
- * them (permit_post_copy once started; anything once ended). Any thread. */
+ * them (permit_post_copy once started; anything once ended). Store under
+ * the lock (the updated record and its event). Any thread. */
 md_status md_engine_update(md_engine *e, const char *uuid, const md_engine_settings *s,
                            md_err *err);
 
 /* The record with live progress (in-memory for migrations in progress, the
- * store for the rest). MD_ERR_NOT_FOUND if unknown. Any thread. */
+ * store for the rest, read under the lock). MD_ERR_NOT_FOUND if unknown.
+ * Any thread. */
 md_status md_engine_get(md_engine *e, const char *uuid, md_migration *out, md_err *err);
 
 /* The domains of this node as the monitor last listed them (it refreshes
  * the list every few seconds), in a new array the caller frees with
- * free(). Never calls the hypervisor. Any thread. */
+ * free(). In memory, under the lock; never calls the hypervisor. Any
+ * thread. */
 md_status md_engine_domains(md_engine *e, md_hv_domain **out, size_t *n, md_err *err);
 
 /* The records f selects, newest first, as the store holds them (progress
@@ -115,12 +130,13 @@ md_status md_engine_events(md_engine *e, const char *uuid, md_event **out, size_
                            md_err *err);
 
 /* How many migrations are running (preparing, running, post-copy) and
- * queued now. Any thread. */
+ * queued now. In memory, under the lock. Any thread. */
 void md_engine_counts(md_engine *e, size_t *running, size_t *queued);
 
-/* Waits up to timeout_ms for uuid to reach a state for which done(state)
- * is true, and returns the state it has then (MD_MIG_ERROR for an unknown
- * uuid). For tests and tools. Any thread. */
+/* Waits up to timeout_ms (on the monotonic clock) for uuid to reach a
+ * state for which done(state) is true, and returns the state it has then
+ * (MD_MIG_ERROR for an unknown uuid). Reads the store under the lock once
+ * the migration has ended. For tests and tools. Any thread. */
 md_mig_state md_engine_wait(md_engine *e, const char *uuid, bool (*done)(md_mig_state),
                             int timeout_ms);
 
