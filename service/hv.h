@@ -17,6 +17,11 @@
  * others, including while another thread is blocked in migrate(). Domains
  * are named by UUID string. The event handler runs on the boundary's own
  * thread; it must not call back into the boundary and must return quickly.
+ * Each operation below says whether it BLOCKS - a round trip to libvirtd
+ * (milliseconds, or up to libvirt's keepalive timeout when libvirtd or a
+ * peer does not answer) - and which of the engine's threads call it. No
+ * HTTP thread ever calls a blocking operation: the API reads the engine's
+ * view instead (md_engine_domains).
  *
  * Errors: each operation returns MD_OK or a status, and on failure writes
  * the hypervisor's own message into err (which may be NULL).
@@ -24,6 +29,7 @@
 #ifndef MD_HV_H
 #define MD_HV_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -122,32 +128,53 @@ typedef struct md_hv_ops {
 /* The common head of every implementation's struct. */
 struct md_hv {
     const md_hv_ops *ops;
-    md_hv_event_fn on_event;          /* set once, before any job starts */
+    pthread_mutex_t event_lock;       /* one handler call at a time; guards the two below */
+    md_hv_event_fn on_event;
     void *event_ctx;
 };
 
+/* For implementations: md_hv_base_init() at construction (sets ops, no
+ * handler), md_hv_base_fini() when freeing, and md_hv_emit() to deliver an
+ * event from the boundary's own thread. md_hv_emit() holds event_lock
+ * around the handler, so that once md_hv_set_event_handler() has returned
+ * no call of the old handler is running or will start. */
+void md_hv_base_init(md_hv *hv, const md_hv_ops *ops);
+void md_hv_base_fini(md_hv *hv);
+void md_hv_emit(md_hv *hv, const md_hv_event *ev);
+
 /* Opens the boundary that cfg->service.hypervisor names. On MD_OK *out must
- * be closed with md_hv_close(). Blocks (connects to libvirtd). Main thread. */
+ * be closed with md_hv_close(). BLOCKS (connects to libvirtd; the simulator
+ * starts its clock thread). Main thread, before the engine starts. */
 md_status md_hv_open(const md_config *cfg, md_hv **out, md_err *err);
 
-/* The two implementations' constructors (md_hv_open picks one). */
+/* The two implementations' constructors (md_hv_open picks one); as
+ * md_hv_open. */
 md_status md_hv_libvirt_open(const md_config *cfg, md_hv **out, md_err *err);
 md_status md_hv_sim_open(const md_config *cfg, md_hv **out, md_err *err);
 
-/* Sets the event handler; call before the first migrate(). fn may be NULL. */
+/* Sets the event handler; call before the first migrate(), and with NULL
+ * before the handler's context goes away: it waits for a handler call in
+ * progress to return, and no call of the old handler starts after it. Does
+ * not block on libvirtd. Main thread (engine start and stop). fn may be
+ * NULL. */
 void md_hv_set_event_handler(md_hv *hv, md_hv_event_fn fn, void *ctx);
 
-/* Closes the boundary (jobs in libvirtd keep running). Accepts NULL. */
+/* Closes the boundary (jobs in libvirtd keep running): stops its event
+ * thread and closes its connections. Must not be called while a thread is
+ * blocked in an operation (see md_engine_stop). Main thread. Accepts
+ * NULL. */
 void md_hv_close(md_hv *hv);
 
-/* Finds a domain of this node by UUID or name. MD_ERR_NOT_FOUND if none. */
+/* Finds a domain of this node by UUID or name. MD_ERR_NOT_FOUND if none.
+ * BLOCKS. Workers (before a migration starts) and recovery at start. */
 static inline md_status md_hv_lookup(md_hv *hv, const char *id, md_hv_domain *out, md_err *err)
 {
     return hv->ops->lookup(hv, id, out, err);
 }
 
 /* Every domain of this node (active or defined), in a new array the caller
- * frees with free(). */
+ * frees with free(). BLOCKS. The monitor (its periodic refresh) and the
+ * engine's start. */
 static inline md_status md_hv_list(md_hv *hv, md_hv_domain **out, size_t *n, md_err *err)
 {
     return hv->ops->list(hv, out, n, err);
@@ -158,39 +185,46 @@ static inline md_status md_hv_list(md_hv *hv, md_hv_domain **out, size_t *n, md_
  * hypervisor's message; the caller decides the end state from where the
  * domain runs). MD_ERR_UNAVAILABLE: the wait was released by
  * md_hv_release_waiters() or the connection was lost; the job may still run.
- * Worker threads only. */
+ * BLOCKS for the whole migration (seconds to hours). Worker threads only. */
 static inline md_status md_hv_migrate(md_hv *hv, const md_hv_migrate_args *a, md_err *err)
 {
     return hv->ops->migrate(hv, a, err);
 }
 
 /* The running job's statistics; out->active is false when no migration job
- * runs for the domain. MD_ERR_NOT_FOUND if the domain is not on this node. */
+ * runs for the domain. MD_ERR_NOT_FOUND if the domain is not on this node.
+ * BLOCKS. The monitor (every pass) and recovery at start. */
 static inline md_status md_hv_job_stats(md_hv *hv, const char *uuid, md_hv_job *out,
                                         md_err *err)
 {
     return hv->ops->job(hv, uuid, out, err);
 }
 
+/* The job's allowed downtime (QEMU's downtime-limit). BLOCKS. The monitor
+ * (policy actions and operators' settings). */
 static inline md_status md_hv_set_max_downtime(md_hv *hv, const char *uuid, uint32_t ms,
                                                md_err *err)
 {
     return hv->ops->set_max_downtime(hv, uuid, ms, err);
 }
 
-/* 0 = unlimited. */
+/* The job's bandwidth cap, 0 = unlimited. BLOCKS. The monitor. */
 static inline md_status md_hv_set_max_speed(md_hv *hv, const char *uuid, uint32_t mibps,
                                             md_err *err)
 {
     return hv->ops->set_max_speed(hv, uuid, mibps, err);
 }
 
-/* MD_ERR_CONFLICT when the job was not started with post-copy permitted. */
+/* Switches the job to post-copy. MD_ERR_CONFLICT when the job was not
+ * started with post-copy permitted. BLOCKS. The monitor. */
 static inline md_status md_hv_start_post_copy(md_hv *hv, const char *uuid, md_err *err)
 {
     return hv->ops->start_post_copy(hv, uuid, err);
 }
 
+/* Pauses / resumes the guest (force-complete without post-copy, and
+ * resuming a guest that stayed on the source). BLOCKS. The monitor
+ * (suspend) and the workers or recovery (resume, when settling). */
 static inline md_status md_hv_suspend(md_hv *hv, const char *uuid, md_err *err)
 {
     return hv->ops->suspend(hv, uuid, err);
@@ -202,14 +236,18 @@ static inline md_status md_hv_resume(md_hv *hv, const char *uuid, md_err *err)
 }
 
 /* Aborts the migration job. post_copy: force a post-copy job into the
- * paused (recoverable) state, VIR_DOMAIN_ABORT_JOB_POSTCOPY. */
+ * paused (recoverable) state, VIR_DOMAIN_ABORT_JOB_POSTCOPY. BLOCKS. The
+ * monitor. */
 static inline md_status md_hv_abort_job(md_hv *hv, const char *uuid, bool post_copy,
                                         md_err *err)
 {
     return hv->ops->abort_job(hv, uuid, post_copy, err);
 }
 
-/* Where the domain is active now: here, at dest_uri, or nowhere. */
+/* Where the domain is active now: here, at dest_uri, or nowhere. BLOCKS,
+ * and opens a connection to the destination's libvirtd, which may take up
+ * to its connect timeout when the destination does not answer. Workers
+ * (settling a migration's end) and recovery at start. */
 static inline md_status md_hv_locate(md_hv *hv, const char *uuid, const char *dest_uri,
                                      md_hv_location *out, md_err *err)
 {
@@ -218,7 +256,8 @@ static inline md_status md_hv_locate(md_hv *hv, const char *uuid, const char *de
 
 /* Makes every blocked migrate() return MD_ERR_UNAVAILABLE without touching
  * the jobs (graceful stop). libvirt cannot interrupt its migrate call; its
- * implementation does nothing and the caller stops without waiting. */
+ * implementation does nothing and the caller stops without waiting. Does
+ * not block. Main thread (engine stop). */
 static inline void md_hv_release_waiters(md_hv *hv)
 {
     if (hv->ops->release_waiters)

@@ -42,8 +42,9 @@
  * Events. Domain events (migration iteration, job completed, lifecycle
  * changes into or out of post-copy) arrive on the event-loop thread and are
  * translated into md_hv_event. Connection events come from the supervisor.
- * Both go through emit(), which holds hv->emit_mu around the handler so the
- * engine never sees two events at once. libvirt may still be running one of
+ * Both go through md_hv_emit() (hv.c), which holds the boundary's event
+ * lock around the handler so the engine never sees two events at once, and
+ * never one after it has cleared its handler. libvirt may still be running one of
  * our callbacks after virConnectDomainEventDeregisterAny returns; it calls
  * the registration's free function only once no dispatch is in flight, so
  * hv->live_regs counts registrations not yet freed and close() waits for it
@@ -136,7 +137,6 @@ typedef struct md_hv_libvirt {
     pthread_t supervisor;
     bool supervisor_started;
 
-    pthread_mutex_t emit_mu;    /* one event handler call at a time */
 } md_hv_libvirt;
 
 /* ---------------------------------------------------------------------------
@@ -252,10 +252,7 @@ static md_hv_libvirt *lv_of(md_hv *base)
 
 static void lv_emit(md_hv_libvirt *hv, const md_hv_event *ev)
 {
-    pthread_mutex_lock(&hv->emit_mu);
-    if (hv->base.on_event)
-        hv->base.on_event(hv->base.event_ctx, ev);
-    pthread_mutex_unlock(&hv->emit_mu);
+    md_hv_emit(&hv->base, ev);
 }
 
 /* Flags the connection as lost (if it still is the current one) and wakes
@@ -829,7 +826,7 @@ static void lv_close(md_hv *base)
     pthread_mutex_unlock(&hv->mu);
 
     lv_loop_release();
-    pthread_mutex_destroy(&hv->emit_mu);
+    md_hv_base_fini(&hv->base);
     pthread_cond_destroy(&hv->cond);
     pthread_mutex_destroy(&hv->mu);
     free(hv);
@@ -1283,12 +1280,11 @@ md_status md_hv_libvirt_open(const md_config *cfg, md_hv **out, md_err *err)
         st = md_err_set(err, MD_ERR_NOMEM, "out of memory opening libvirt");
         goto cleanup;
     }
-    hv->base.ops = &lv_ops;
+    md_hv_base_init(&hv->base, &lv_ops);
     md_strlcpy(hv->uri, cfg->libvirt.uri[0] ? cfg->libvirt.uri : "qemu:///system",
                sizeof hv->uri);
     memset(hv->cb_ids, -1, sizeof hv->cb_ids);
     pthread_mutex_init(&hv->mu, NULL);
-    pthread_mutex_init(&hv->emit_mu, NULL);
     /* The backoff waits on a monotonic clock: a wall-clock jump must not
      * stretch or skip a retry. */
     pthread_condattr_init(&cattr);

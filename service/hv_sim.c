@@ -211,10 +211,8 @@ static void advance_all(hv_sim *h, double dt, event_buf *b)
 
 static void deliver(hv_sim *h, event_buf *b)
 {
-    for (size_t i = 0; i < b->n; i++) {
-        if (h->base.on_event)
-            h->base.on_event(h->base.event_ctx, &b->ev[i]);
-    }
+    for (size_t i = 0; i < b->n; i++)
+        md_hv_emit(&h->base, &b->ev[i]);
     b->n = 0;
 }
 
@@ -227,7 +225,7 @@ static void *ticker_main(void *arg)
     pthread_mutex_lock(&h->lock);
     while (!h->stopping) {
         struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
+        clock_gettime(CLOCK_MONOTONIC, &ts); /* job_done waits on the monotonic clock */
         ts.tv_nsec += TICK_MS * 1000000L;
         if (ts.tv_nsec >= 1000000000L) {
             ts.tv_sec++;
@@ -528,6 +526,7 @@ static void sim_close(md_hv *hv)
         pthread_join(h->ticker, NULL);
     pthread_cond_destroy(&h->job_done);
     pthread_mutex_destroy(&h->lock);
+    md_hv_base_fini(&h->base);
     free(h->doms);
     free(h);
 }
@@ -557,13 +556,14 @@ md_status md_hv_sim_open(const md_config *cfg, md_hv **out, md_err *err)
     *out = NULL;
     if (!h)
         return md_err_set(err, MD_ERR_NOMEM, "simulator: out of memory");
-    h->base.ops = &sim_ops;
+    md_hv_base_init(&h->base, &sim_ops);
     h->time_scale = cfg->simulator.time_scale;
     h->link_rate = cfg->simulator.link_mibps * MIB;
     md_strlcpy(h->host, cfg->service.host, sizeof h->host);
     h->ndoms = cfg->simulator.ndomains;
     h->doms = calloc(h->ndoms ? h->ndoms : 1, sizeof *h->doms);
     if (!h->doms) {
+        md_hv_base_fini(&h->base);
         free(h);
         return md_err_set(err, MD_ERR_NOMEM, "simulator: out of memory");
     }
@@ -572,7 +572,11 @@ md_status md_hv_sim_open(const md_config *cfg, md_hv **out, md_err *err)
         h->doms[i].here = true;
     }
     pthread_mutex_init(&h->lock, NULL);
-    pthread_cond_init(&h->job_done, NULL);
+    pthread_condattr_t cattr;
+    pthread_condattr_init(&cattr);
+    pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
+    pthread_cond_init(&h->job_done, &cattr);
+    pthread_condattr_destroy(&cattr);
     rc = pthread_create(&h->ticker, NULL, ticker_main, h);
     if (rc != 0) {
         sim_close(&h->base);
