@@ -109,11 +109,12 @@ static json_object *migration_object(md_api_ctx *c, const char *const *allowed)
 
     if (json_object_object_length(c->body) != 1 ||
         !json_object_object_get_ex(c->body, "migration", &m)) {
-        md_api_fault(c->resp, 400, "The body must be {\"migration\": {...}} and nothing else");
+        md_api_fault(c->resp, MD_ERR_INVALID,
+                     "The body must be {\"migration\": {...}} and nothing else");
         return NULL;
     }
     if (!json_object_is_type(m, json_type_object)) {
-        md_api_fault(c->resp, 400, "\"migration\" must be an object");
+        md_api_fault(c->resp, MD_ERR_INVALID, "\"migration\" must be an object");
         return NULL;
     }
     json_object_object_foreach(m, key, val) {
@@ -122,7 +123,7 @@ static json_object *migration_object(md_api_ctx *c, const char *const *allowed)
         for (size_t i = 0; allowed[i] && !ok; i++)
             ok = strcmp(key, allowed[i]) == 0;
         if (!ok) {
-            md_api_fault(c->resp, 400, "Unknown field migration.%.64s", key);
+            md_api_fault(c->resp, MD_ERR_INVALID, "Unknown field migration.%.64s", key);
             return NULL;
         }
     }
@@ -138,14 +139,14 @@ static bool get_string(md_api_ctx *c, json_object *m, const char *key, char *out
     if (!json_object_object_get_ex(m, key, &v))
         return true;
     if (!json_object_is_type(v, json_type_string)) {
-        md_api_fault(c->resp, 400, "migration.%s must be a string", key);
+        md_api_fault(c->resp, MD_ERR_INVALID, "migration.%s must be a string", key);
         return false;
     }
     const char *s = json_object_get_string(v);
     size_t len = (size_t)json_object_get_string_len(v);
     if (len == 0 || len >= max || strlen(s) != len) {
-        md_api_fault(c->resp, 400, "migration.%s must be a string of 1 to %zu characters", key,
-                     max - 1);
+        md_api_fault(c->resp, MD_ERR_INVALID,
+                     "migration.%s must be a string of 1 to %zu characters", key, max - 1);
         return false;
     }
     memcpy(out, s, len + 1);
@@ -160,7 +161,7 @@ static bool get_bool(md_api_ctx *c, json_object *m, const char *key, int *out)
     if (!json_object_object_get_ex(m, key, &v))
         return true;
     if (!json_object_is_type(v, json_type_boolean)) {
-        md_api_fault(c->resp, 400, "migration.%s must be true or false", key);
+        md_api_fault(c->resp, MD_ERR_INVALID, "migration.%s must be true or false", key);
         return false;
     }
     *out = json_object_get_boolean(v) ? 1 : 0;
@@ -178,8 +179,8 @@ static bool get_int(md_api_ctx *c, json_object *m, const char *key, int64_t lo, 
     errno = 0;
     int64_t x = json_object_get_int64(v);
     if (!json_object_is_type(v, json_type_int) || errno == ERANGE || x < lo || x > hi) {
-        md_api_fault(c->resp, 400, "migration.%s must be an integer from %lld to %lld", key,
-                     (long long)lo, (long long)hi);
+        md_api_fault(c->resp, MD_ERR_INVALID, "migration.%s must be an integer from %lld to %lld",
+                     key, (long long)lo, (long long)hi);
         return false;
     }
     *out = x;
@@ -196,7 +197,8 @@ static bool get_timeout_action(md_api_ctx *c, json_object *m, int *out)
     if (!name[0])
         return true;
     if (policy_timeout_action_parse(name, &a) != 0) {
-        md_api_fault(c->resp, 400, "migration.timeout_action must be \"abort\" or "
+        md_api_fault(c->resp, MD_ERR_INVALID,
+                     "migration.timeout_action must be \"abort\" or "
                      "\"force_complete\"");
         return false;
     }
@@ -208,7 +210,8 @@ static bool get_timeout_action(md_api_ctx *c, json_object *m, int *out)
 static const char *path_uuid(md_api_ctx *c)
 {
     if (!md_uuid_valid(c->params[0])) {
-        md_api_fault(c->resp, 400, "Invalid migration id %.64s: not a UUID", c->params[0]);
+        md_api_fault(c->resp, MD_ERR_INVALID, "Invalid migration id %.64s: not a UUID",
+                     c->params[0]);
         return NULL;
     }
     return c->params[0];
@@ -283,22 +286,25 @@ bool md_api_list_filter(md_api_ctx *c, md_store_filter *f, bool lenient, bool *n
         } else if (lenient) {
             *nothing = true;
         } else {
-            md_api_fault(c->resp, 400, "Invalid status '%.64s': expected one of queued, "
+            md_api_fault(c->resp, MD_ERR_INVALID,
+                         "Invalid status '%.64s': expected one of queued, "
                          "preparing, running, running (post-copy), completed, cancelled, "
-                         "failed, error", v);
+                         "failed, error",
+                         v);
             return false;
         }
     }
     if ((v = md_api_query(c, "instance_uuid")) != NULL) {
         if (!md_uuid_valid(v)) {
-            md_api_fault(c->resp, 400, "Invalid instance_uuid '%.64s': not a UUID", v);
+            md_api_fault(c->resp, MD_ERR_INVALID, "Invalid instance_uuid '%.64s': not a UUID", v);
             return false;
         }
         snprintf(f->instance_uuid, sizeof f->instance_uuid, "%s", v);
     }
     if ((v = md_api_query(c, "host")) != NULL) {
         if (!v[0] || strlen(v) >= sizeof f->host) {
-            md_api_fault(c->resp, 400, "Invalid host: 1 to %zu characters", sizeof f->host - 1);
+            md_api_fault(c->resp, MD_ERR_INVALID, "Invalid host: 1 to %zu characters",
+                         sizeof f->host - 1);
             return false;
         }
         snprintf(f->host, sizeof f->host, "%s", v);
@@ -306,7 +312,7 @@ bool md_api_list_filter(md_api_ctx *c, md_store_filter *f, bool lenient, bool *n
     if ((v = md_api_query(c, "migration_type")) != NULL) {
         if (strcmp(v, "live-migration") && strcmp(v, "migration") && strcmp(v, "resize") &&
             strcmp(v, "evacuation")) {
-            md_api_fault(c->resp, 400, "Invalid migration_type '%.64s'", v);
+            md_api_fault(c->resp, MD_ERR_INVALID, "Invalid migration_type '%.64s'", v);
             return false;
         }
         snprintf(f->migration_type, sizeof f->migration_type, "%s", v);
@@ -315,13 +321,16 @@ bool md_api_list_filter(md_api_ctx *c, md_store_filter *f, bool lenient, bool *n
     int64_t *dst[2] = { &f->changes_since, &f->changes_before };
     for (int i = 0; i < 2; i++) {
         if ((v = md_api_query(c, dates[i])) != NULL && !md_api_time_parse(v, dst[i])) {
-            md_api_fault(c->resp, 400, "Invalid %s '%.64s': expected an ISO 8601 date-time "
-                         "such as 2026-11-21T23:51:24Z", dates[i], v);
+            md_api_fault(c->resp, MD_ERR_INVALID,
+                         "Invalid %s '%.64s': expected an ISO 8601 date-time "
+                         "such as 2026-11-21T23:51:24Z",
+                         dates[i], v);
             return false;
         }
     }
     if (f->changes_since && f->changes_before && f->changes_before < f->changes_since) {
-        md_api_fault(c->resp, 400, "changes-before must not be earlier than changes-since");
+        md_api_fault(c->resp, MD_ERR_INVALID,
+                     "changes-before must not be earlier than changes-since");
         return false;
     }
     if ((v = md_api_query(c, "limit")) != NULL) {
@@ -329,8 +338,8 @@ bool md_api_list_filter(md_api_ctx *c, md_store_filter *f, bool lenient, bool *n
         errno = 0;
         long n = strtol(v, &end, 10);
         if (!v[0] || *end || errno || n < 0) {
-            md_api_fault(c->resp, 400, "Invalid limit '%.64s': expected a non-negative integer",
-                         v);
+            md_api_fault(c->resp, MD_ERR_INVALID,
+                         "Invalid limit '%.64s': expected a non-negative integer", v);
             return false;
         }
         /* The store reads limit 0 as "no limit"; a client asking for zero
@@ -343,7 +352,7 @@ bool md_api_list_filter(md_api_ctx *c, md_store_filter *f, bool lenient, bool *n
     }
     if ((v = md_api_query(c, "marker")) != NULL) {
         if (!md_uuid_valid(v)) {
-            md_api_fault(c->resp, 400, "Invalid marker '%.64s': not a UUID", v);
+            md_api_fault(c->resp, MD_ERR_INVALID, "Invalid marker '%.64s': not a UUID", v);
             return false;
         }
         snprintf(f->marker, sizeof f->marker, "%s", v);
@@ -421,7 +430,7 @@ bool md_api_list_records(md_api_ctx *c, const md_store_filter *f, bool nothing,
         return true;
     md_status st = md_store_list(c->deps->store, f, v, n, &err);
     if (st == MD_ERR_NOT_FOUND) {
-        md_api_fault(c->resp, 400, "Marker %s could not be found.", f->marker);
+        md_api_fault(c->resp, MD_ERR_INVALID, "Marker %s could not be found.", f->marker);
         return false;
     }
     if (st != MD_OK) {
@@ -483,16 +492,18 @@ static void h_create(md_api_ctx *c)
         !get_timeout_action(c, j, &q.timeout_action))
         return;
     if (!uuid[0] == !name[0]) {
-        md_api_fault(c->resp, 400, "Give exactly one of migration.instance_uuid and "
+        md_api_fault(c->resp, MD_ERR_INVALID,
+                     "Give exactly one of migration.instance_uuid and "
                      "migration.instance_name");
         return;
     }
     if (uuid[0] && !md_uuid_valid(uuid)) {
-        md_api_fault(c->resp, 400, "migration.instance_uuid '%.64s' is not a UUID", uuid);
+        md_api_fault(c->resp, MD_ERR_INVALID, "migration.instance_uuid '%.64s' is not a UUID",
+                     uuid);
         return;
     }
     if (!q.dest_compute[0]) {
-        md_api_fault(c->resp, 400, "migration.dest_compute is required");
+        md_api_fault(c->resp, MD_ERR_INVALID, "migration.dest_compute is required");
         return;
     }
     q.block_migration = block == 1;
@@ -519,7 +530,7 @@ static void h_show(md_api_ctx *c)
         return;
     md_status st = md_engine_get(c->deps->engine, id, &m, &err);
     if (st == MD_ERR_NOT_FOUND)
-        md_api_fault(c->resp, 404, "Migration %s could not be found", id);
+        md_api_fault(c->resp, MD_ERR_NOT_FOUND, "Migration %s could not be found", id);
     else if (st != MD_OK)
         md_api_fault_err(c->resp, st, &err);
     else
@@ -538,7 +549,7 @@ static void h_events(md_api_ctx *c)
         return;
     md_status st = md_store_events(c->deps->store, id, &ev, &n, &err);
     if (st == MD_ERR_NOT_FOUND) {
-        md_api_fault(c->resp, 404, "Migration %s could not be found", id);
+        md_api_fault(c->resp, MD_ERR_NOT_FOUND, "Migration %s could not be found", id);
         return;
     }
     if (st != MD_OK) {
@@ -568,7 +579,7 @@ static void after_command(md_api_ctx *c, const char *id, md_status st, const md_
     md_err gerr;
 
     if (st == MD_ERR_NOT_FOUND) {
-        md_api_fault(c->resp, 404, "Migration %s could not be found", id);
+        md_api_fault(c->resp, MD_ERR_NOT_FOUND, "Migration %s could not be found", id);
         return;
     }
     if (st != MD_OK) {
@@ -605,11 +616,12 @@ static void h_update(md_api_ctx *c)
     bool settings = s.permit_post_copy != -1 || s.max_downtime_ms != -1 ||
                     s.bandwidth_mibps != -1;
     if (action[0] && settings) {
-        md_api_fault(c->resp, 400, "migration.action cannot be combined with settings");
+        md_api_fault(c->resp, MD_ERR_INVALID, "migration.action cannot be combined with settings");
         return;
     }
     if (!action[0] && !settings) {
-        md_api_fault(c->resp, 400, "Give migration.action (force_complete, post_copy, abort) "
+        md_api_fault(c->resp, MD_ERR_INVALID,
+                     "Give migration.action (force_complete, post_copy, abort) "
                      "or settings (permit_post_copy, max_downtime_ms, bandwidth_mibps)");
         return;
     }
@@ -622,8 +634,10 @@ static void h_update(md_api_ctx *c)
     else if (strcmp(action, "abort") == 0)
         st = md_engine_abort(c->deps->engine, id, &err);
     else {
-        md_api_fault(c->resp, 400, "Unknown migration.action '%s': expected force_complete, "
-                     "post_copy or abort", action);
+        md_api_fault(c->resp, MD_ERR_INVALID,
+                     "Unknown migration.action '%s': expected force_complete, "
+                     "post_copy or abort",
+                     action);
         return;
     }
     after_command(c, id, st, &err);
@@ -638,7 +652,7 @@ static void h_delete(md_api_ctx *c)
         return;
     md_status st = md_engine_abort(c->deps->engine, id, &err);
     if (st == MD_ERR_NOT_FOUND)
-        md_api_fault(c->resp, 404, "Migration %s could not be found", id);
+        md_api_fault(c->resp, MD_ERR_NOT_FOUND, "Migration %s could not be found", id);
     else if (st != MD_OK)
         md_api_fault_err(c->resp, st, &err);
     else
