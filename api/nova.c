@@ -192,7 +192,8 @@ static bool of_server(const md_migration *m, const char *uuid, const char *name)
     return name && name[0] && strcmp(m->instance_name, name) == 0;
 }
 
-/* Every migration in progress on this node, from the store; false after a fault. */
+/* Every migration in progress on this node as the store holds it (read through
+ * the engine); false after a fault. */
 static bool load_in_progress(md_api_ctx *c, md_migration **v, size_t *n)
 {
     md_store_filter f;
@@ -200,7 +201,7 @@ static bool load_in_progress(md_api_ctx *c, md_migration **v, size_t *n)
 
     memset(&f, 0, sizeof f);
     f.in_progress_only = true;
-    md_status st = md_store_list(c->deps->store, &f, v, n, &err);
+    md_status st = md_engine_list(c->deps->engine, &f, v, n, &err);
     if (st != MD_OK) {
         md_api_fault_err(c->resp, st, &err);
         return false;
@@ -508,7 +509,7 @@ static bool find_server(md_api_ctx *c, char uuid[MD_UUID_LEN], char name[MD_NAME
     memset(&f, 0, sizeof f);
     snprintf(f.instance_uuid, sizeof f.instance_uuid, "%s", id);
     f.limit = 1;
-    md_status st = md_store_list(c->deps->store, &f, &mv, &mn, &err);
+    md_status st = md_engine_list(c->deps->engine, &f, &mv, &mn, &err);
     if (st != MD_OK) {
         md_api_fault_err(c->resp, st, &err);
         return false;
@@ -563,7 +564,7 @@ static int find_migration(md_api_ctx *c, const char *uuid, const char *name, md_
         md_store_filter f;
         memset(&f, 0, sizeof f);
         snprintf(f.instance_uuid, sizeof f.instance_uuid, "%s", uuid);
-        md_status st = md_store_list(c->deps->store, &f, &v, &n, &err);
+        md_status st = md_engine_list(c->deps->engine, &f, &v, &n, &err);
         if (st != MD_OK) {
             md_api_fault_err(c->resp, st, &err);
             return -1;

@@ -5,7 +5,7 @@
  * Handlers validate everything a request says before anything happens:
  * unknown fields, wrong JSON types, malformed UUIDs and dates are 400s that
  * name the field. They read records through the engine (live progress for
- * migrations in progress) or the store (lists, events), and they steer
+ * migrations in progress; lists and events as the store holds them), and steer
  * migrations through the engine's command functions, which check the state
  * and return at once; 409 messages come from there, saying why.
  */
@@ -428,7 +428,7 @@ bool md_api_list_records(md_api_ctx *c, const md_store_filter *f, bool nothing,
     *n = 0;
     if (nothing)
         return true;
-    md_status st = md_store_list(c->deps->store, f, v, n, &err);
+    md_status st = md_engine_list(c->deps->engine, f, v, n, &err);
     if (st == MD_ERR_NOT_FOUND) {
         md_api_fault(c->resp, MD_ERR_INVALID, "Marker %s could not be found.", f->marker);
         return false;
@@ -547,7 +547,7 @@ static void h_events(md_api_ctx *c)
 
     if (!id || !md_api_check_query(c, NULL))
         return;
-    md_status st = md_store_events(c->deps->store, id, &ev, &n, &err);
+    md_status st = md_engine_events(c->deps->engine, id, &ev, &n, &err);
     if (st == MD_ERR_NOT_FOUND) {
         md_api_fault(c->resp, MD_ERR_NOT_FOUND, "Migration %s could not be found", id);
         return;

@@ -128,7 +128,7 @@ static int run(const char *path)
         md_error("cannot set up Keystone authentication: %s", e.msg);
         goto cleanup;
     }
-    md_api_deps deps = { .cfg = cfg, .engine = engine, .store = store,
+    md_api_deps deps = { .cfg = cfg, .engine = engine,
                          .hypervisor_name = hv->ops->name, .auth = auth };
     if (md_api_new(&deps, &api, &e) != MD_OK || md_http_start(cfg, api, &http, &e) != MD_OK) {
         md_error("cannot start the API: %s", e.msg);

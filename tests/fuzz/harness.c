@@ -95,7 +95,7 @@ static bool up(fz_stack *s)
         fprintf(stderr, "fuzz harness: engine: %s\n", err.msg);
         return false;
     }
-    md_api_deps deps = { .cfg = s->cfg, .engine = s->eng, .store = s->store,
+    md_api_deps deps = { .cfg = s->cfg, .engine = s->eng,
                          .hypervisor_name = s->hv->ops->name, .auth = NULL };
     if (md_api_new(&deps, &s->api, &err) != MD_OK) {
         fprintf(stderr, "fuzz harness: api: %s\n", err.msg);

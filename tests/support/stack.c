@@ -67,7 +67,7 @@ int md_test_stack_start(md_test_stack *s, bool api)
         return -1;
     }
     if (api) {
-        md_api_deps deps = { .cfg = s->cfg, .engine = s->eng, .store = s->store,
+        md_api_deps deps = { .cfg = s->cfg, .engine = s->eng,
                              .hypervisor_name = s->hv->ops->name, .auth = NULL };
         if (md_api_new(&deps, &s->api, &err) != MD_OK) {
             fprintf(stderr, "test stack: api: %s\n", err.msg);
