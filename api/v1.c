@@ -7,7 +7,8 @@
  * name the field. They read records through the engine (live progress for
  * migrations in progress; lists and events as the store holds them), and steer
  * migrations through the engine's command functions, which check the state
- * and return at once; 409 messages come from there, saying why.
+ * and return at once. A fault for a failed engine call carries the engine's
+ * own message (404, 409, a bad marker's 400), which says why.
  */
 #include "api/internal.h"
 
@@ -429,10 +430,6 @@ bool md_api_list_records(md_api_ctx *c, const md_store_filter *f, bool nothing,
     if (nothing)
         return true;
     md_status st = md_engine_list(c->deps->engine, f, v, n, &err);
-    if (st == MD_ERR_NOT_FOUND) {
-        md_api_fault(c->resp, MD_ERR_INVALID, "Marker %s could not be found.", f->marker);
-        return false;
-    }
     if (st != MD_OK) {
         md_api_fault_err(c->resp, st, &err);
         return false;
@@ -529,9 +526,7 @@ static void h_show(md_api_ctx *c)
     if (!id || !md_api_check_query(c, NULL))
         return;
     md_status st = md_engine_get(c->deps->engine, id, &m, &err);
-    if (st == MD_ERR_NOT_FOUND)
-        md_api_fault(c->resp, MD_ERR_NOT_FOUND, "Migration %s could not be found", id);
-    else if (st != MD_OK)
+    if (st != MD_OK)
         md_api_fault_err(c->resp, st, &err);
     else
         reply_migration(c, 200, &m);
@@ -548,10 +543,6 @@ static void h_events(md_api_ctx *c)
     if (!id || !md_api_check_query(c, NULL))
         return;
     md_status st = md_engine_events(c->deps->engine, id, &ev, &n, &err);
-    if (st == MD_ERR_NOT_FOUND) {
-        md_api_fault(c->resp, MD_ERR_NOT_FOUND, "Migration %s could not be found", id);
-        return;
-    }
     if (st != MD_OK) {
         md_api_fault_err(c->resp, st, &err);
         return;
@@ -578,10 +569,6 @@ static void after_command(md_api_ctx *c, const char *id, md_status st, const md_
     md_migration m;
     md_err gerr;
 
-    if (st == MD_ERR_NOT_FOUND) {
-        md_api_fault(c->resp, MD_ERR_NOT_FOUND, "Migration %s could not be found", id);
-        return;
-    }
     if (st != MD_OK) {
         md_api_fault_err(c->resp, st, err);
         return;
@@ -651,9 +638,7 @@ static void h_delete(md_api_ctx *c)
     if (!id || !md_api_check_query(c, NULL))
         return;
     md_status st = md_engine_abort(c->deps->engine, id, &err);
-    if (st == MD_ERR_NOT_FOUND)
-        md_api_fault(c->resp, MD_ERR_NOT_FOUND, "Migration %s could not be found", id);
-    else if (st != MD_OK)
+    if (st != MD_OK)
         md_api_fault_err(c->resp, st, &err);
     else
         c->resp->status = 202;

@@ -1002,8 +1002,9 @@ unlock:
     return st;
 }
 
-/* Finds uuid among the actives or says why not: NOT_FOUND, or CONFLICT for
- * a record that has already ended. Under e->lock. */
+/* Finds uuid among the actives or says why not: NOT_FOUND for a uuid the
+ * store does not know either (the message the API shows), CONFLICT for a
+ * record that has already ended, or the store's own failure. Under e->lock. */
 static active *find_in_progress(md_engine *e, const char *uuid, const char *what, md_err *err,
                                 md_status *st)
 {
@@ -1013,7 +1014,9 @@ static active *find_in_progress(md_engine *e, const char *uuid, const char *what
     if (a)
         return a;
     *st = md_store_get(e->store, uuid, &r, err);
-    if (*st == MD_OK)
+    if (*st == MD_ERR_NOT_FOUND)
+        *st = md_err_set(err, MD_ERR_NOT_FOUND, "Migration %s could not be found", uuid);
+    else if (*st == MD_OK)
         *st = md_err_set(err, MD_ERR_CONFLICT, "cannot %s migration %s: it has already ended "
                          "(%s)", what, uuid, md_mig_state_str(r.state));
     return NULL;
@@ -1186,19 +1189,32 @@ md_status md_engine_get(md_engine *e, const char *uuid, md_migration *out, md_er
     else
         st = md_store_get(e->store, uuid, out, err);
     pthread_mutex_unlock(&e->lock);
+    /* The store's "no such record" names its file: a client gets the fact. */
+    if (st == MD_ERR_NOT_FOUND)
+        st = md_err_set(err, MD_ERR_NOT_FOUND, "Migration %s could not be found", uuid);
     return st;
 }
 
 md_status md_engine_list(md_engine *e, const md_store_filter *f, md_migration **out, size_t *n,
                          md_err *err)
 {
-    return md_store_list(e->store, f, out, n, err);
+    md_status st = md_store_list(e->store, f, out, n, err);
+
+    /* The only record a list looks up is the marker: one that names none
+     * is a bad request, as in Nova, not a missing resource. */
+    if (st == MD_ERR_NOT_FOUND && f && f->marker[0])
+        st = md_err_set(err, MD_ERR_INVALID, "Marker %s could not be found.", f->marker);
+    return st;
 }
 
 md_status md_engine_events(md_engine *e, const char *uuid, md_event **out, size_t *n,
                            md_err *err)
 {
-    return md_store_events(e->store, uuid, out, n, err);
+    md_status st = md_store_events(e->store, uuid, out, n, err);
+
+    if (st == MD_ERR_NOT_FOUND)
+        st = md_err_set(err, MD_ERR_NOT_FOUND, "Migration %s could not be found", uuid);
+    return st;
 }
 
 void md_engine_counts(md_engine *e, size_t *running, size_t *queued)
