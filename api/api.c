@@ -237,13 +237,15 @@ static bool authorise(md_api_ctx *c, md_api_role role)
         return false;
     }
     md_status st = md_auth_validate(d->auth, c->req->auth_token, &who, &err);
-    if (st == MD_ERR_NOT_FOUND) {
-        md_api_fault(c->resp, MD_ERR_UNAUTHORIZED,
-                     "Authentication required: the token is not valid");
-        return false;
-    }
+    /* auth.h: NOT_FOUND is a token Keystone does not accept, which to a
+     * client is a request without valid credentials. */
+    if (st == MD_ERR_NOT_FOUND)
+        st = MD_ERR_UNAUTHORIZED;
     if (st != MD_OK) {
-        md_api_fault(c->resp, MD_ERR_UNAVAILABLE, "Cannot validate the token: %s", err.msg);
+        md_api_fault(c->resp, st, "%s: %s",
+                     st == MD_ERR_UNAUTHORIZED ? "Authentication required"
+                                               : "Cannot validate the token",
+                     err.msg);
         return false;
     }
     const md_config_roles *need = role == MD_API_WRITE ? &d->cfg->roles.write
