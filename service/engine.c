@@ -266,26 +266,28 @@ static void add_event(md_engine *e, active *a, const char *kind, int64_t value, 
 
 /* Moves a to state `to`, writing record and event in one transaction before
  * anything else can see it. A final state takes a out of the table. On a
- * store failure the change is not made and the status is returned. */
-static md_status transition(md_engine *e, active *a, md_mig_state to, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+ * store failure the change is not made, the failure is logged, and its
+ * status is returned with the store's message in *err (err may be NULL). */
+static md_status vtransition(md_engine *e, active *a, md_mig_state to, md_err *err,
+                             const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
 
-static md_status transition(md_engine *e, active *a, md_mig_state to, const char *fmt, ...)
+static md_status vtransition(md_engine *e, active *a, md_mig_state to, md_err *err,
+                             const char *fmt, va_list ap)
 {
     md_migration next = a->rec;
     md_event ev;
-    md_err err;
+    md_err own;
     md_status st;
-    va_list ap;
 
+    if (!err)
+        err = &own;
     if (!md_mig_transition_allowed(a->rec.state, to)) {
-        md_error("migration %s: refused transition %s -> %s (a bug)", a->rec.uuid,
-                 md_mig_state_str(a->rec.state), md_mig_state_str(to));
-        return MD_ERR_INTERNAL;
+        st = md_err_set(err, MD_ERR_INTERNAL, "migration %s: refused transition %s -> %s (a bug)",
+                        a->rec.uuid, md_mig_state_str(a->rec.state), md_mig_state_str(to));
+        md_error("%s", err->msg);
+        return st;
     }
-    va_start(ap, fmt);
     event_init(&ev, "state", 0, fmt, ap);
-    va_end(ap);
     next.state = to;
     next.updated_at = ev.at;
     if (to == MD_MIG_POSTCOPY)
@@ -295,10 +297,10 @@ static md_status transition(md_engine *e, active *a, md_mig_state to, const char
     if (to == MD_MIG_COMPLETED || to == MD_MIG_CANCELLED || to == MD_MIG_FAILED)
         next.paused = false;
     next.progress = md_migration_progress(&next);
-    st = md_store_update_with_event(e->store, &next, &ev, &err);
+    st = md_store_update_with_event(e->store, &next, &ev, err);
     if (st != MD_OK) {
         md_error("migration %s: cannot record %s -> %s: %s", a->rec.uuid,
-                 md_mig_state_str(a->rec.state), md_mig_state_str(to), err.msg);
+                 md_mig_state_str(a->rec.state), md_mig_state_str(to), err->msg);
         return st;
     }
     md_info("migration %s: %s -> %s: %s", a->rec.uuid, md_mig_state_str(a->rec.state),
@@ -309,6 +311,35 @@ static md_status transition(md_engine *e, active *a, md_mig_state to, const char
         table_remove(e, a);
     pthread_cond_broadcast(&e->changed);
     return MD_OK;
+}
+
+/* vtransition() for the engine's own threads, which log a failure and go on. */
+static md_status transition(md_engine *e, active *a, md_mig_state to, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static md_status transition(md_engine *e, active *a, md_mig_state to, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    md_status st = vtransition(e, a, to, NULL, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+/* vtransition() for a request, whose caller passes the store's reason on. */
+static md_status transition_err(md_engine *e, active *a, md_mig_state to, md_err *err,
+                                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static md_status transition_err(md_engine *e, active *a, md_mig_state to, md_err *err,
+                                const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    md_status st = vtransition(e, a, to, err, fmt, ap);
+    va_end(ap);
+    return st;
 }
 
 /* Copies a job's statistics into the record (live fields only). */
@@ -1034,11 +1065,10 @@ md_status md_engine_abort(md_engine *e, const char *uuid, md_err *err)
     case MD_MIG_QUEUED:
         /* Never started: nothing in the hypervisor to undo. */
         queue_remove(e, a);
-        st = transition(e, a, MD_MIG_CANCELLED, "aborted while queued");
-        if (st != MD_OK) {
+        /* A store that cannot record it says why: err carries its message. */
+        st = transition_err(e, a, MD_MIG_CANCELLED, err, "aborted while queued");
+        if (st != MD_OK)
             queue_push(e, a);
-            md_err_set(err, st, "cannot record the abort of %s", uuid);
-        }
         break;
     case MD_MIG_POSTCOPY:
         st = md_err_set(err, MD_ERR_CONFLICT, "cannot abort migration %s: it is in post-copy, "
