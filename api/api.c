@@ -29,9 +29,6 @@
 
 #include "api/auth.h"
 
-#define NOVA_MIN_MINOR 1
-#define NOVA_MAX_MINOR 80
-
 struct md_api {
     md_api_deps deps;
 };
@@ -169,7 +166,7 @@ static int parse_version(const char *v, int *minor)
     while (*v == ' ')
         v++;
     if (strcasecmp(v, "latest") == 0) {
-        *minor = NOVA_MAX_MINOR;
+        *minor = MD_API_NOVA_MAX_MINOR;
         return 0;
     }
     if (v[0] < '1' || v[0] > '9')
@@ -192,7 +189,7 @@ static bool negotiate(md_api_ctx *c)
 {
     const char *v = NULL;
     char buf[64];
-    int minor = NOVA_MIN_MINOR;
+    int minor = MD_API_NOVA_MIN_MINOR;
 
     if (c->req->openstack_version) {
         /* "compute 2.60"; other services' versions are not ours to judge. */
@@ -208,11 +205,11 @@ static bool negotiate(md_api_ctx *c)
         md_api_fault(c->resp, MD_ERR_INVALID, "Invalid API version request string %.64s", v);
         return false;
     }
-    if (minor < NOVA_MIN_MINOR || minor > NOVA_MAX_MINOR) {
+    if (minor < MD_API_NOVA_MIN_MINOR || minor > MD_API_NOVA_MAX_MINOR) {
         md_api_fault(c->resp, MD_ERR_NOT_ACCEPTABLE,
                      "Version %.64s is not supported by the API. Minimum is 2.%d "
                      "and maximum is 2.%d.",
-                     v ? v : "", NOVA_MIN_MINOR, NOVA_MAX_MINOR);
+                     v ? v : "", MD_API_NOVA_MIN_MINOR, MD_API_NOVA_MAX_MINOR);
         return false;
     }
     c->version_minor = minor;

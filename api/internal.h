@@ -23,6 +23,16 @@ typedef enum md_api_role {
 
 #define MD_API_MAX_PARAMS 4
 
+/* The Nova microversions the /v2.1 routes serve, 2.MIN..2.MAX, as numbers
+ * (api.c negotiates them) and as the strings the version documents show
+ * (v1.c, nova.c). */
+#define MD_API_NOVA_MIN_MINOR 1
+#define MD_API_NOVA_MAX_MINOR 80
+#define MD_API_STR_(x) #x
+#define MD_API_STR(x) MD_API_STR_(x)
+#define MD_API_NOVA_MIN_VERSION "2." MD_API_STR(MD_API_NOVA_MIN_MINOR)
+#define MD_API_NOVA_MAX_VERSION "2." MD_API_STR(MD_API_NOVA_MAX_MINOR)
+
 typedef struct md_api_ctx {
     const md_api_deps *deps;
     const md_api_request *req;

@@ -46,7 +46,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define NOVA_MAX_LIMIT 1000      /* Nova's [api] max_limit default */
+#include "service/limits.h"
 
 /* ---- small helpers ------------------------------------------------------------ */
 
@@ -379,7 +379,8 @@ static bool live_args(md_api_ctx *c, json_object *a, md_engine_request *q)
         strlen(json_object_get_string(v)) != len) {
         md_api_fault(c->resp, MD_ERR_INVALID,
                      "Invalid input for field/attribute host: expected a host "
-                     "name of 1 to 255 characters");
+                     "name of 1 to %zu characters",
+                     sizeof q->dest_compute - 1);
         return false;
     }
     memcpy(q->dest_compute, json_object_get_string(v), len + 1);
@@ -897,7 +898,7 @@ static bool list_filter(md_api_ctx *c, md_store_filter *f, list_query *lq)
     if (!at_least(c, 59))
         return true;
     lq->paged = true;
-    lq->limit = NOVA_MAX_LIMIT;
+    lq->limit = MD_MAX_LIST_LIMIT;
     if ((v = md_api_query(c, "limit")) != NULL) {
         size_t len = strlen(v);
         if (len == 0 || len > 9 || strspn(v, "0123456789") != len) {
@@ -908,7 +909,7 @@ static bool list_filter(md_api_ctx *c, md_store_filter *f, list_query *lq)
             return false;
         }
         long n = strtol(v, NULL, 10);
-        lq->limit = n < NOVA_MAX_LIMIT ? (size_t)n : NOVA_MAX_LIMIT;
+        lq->limit = n < MD_MAX_LIST_LIMIT ? (size_t)n : MD_MAX_LIST_LIMIT;
         if (n == 0)
             lq->nothing = true; /* the store reads limit 0 as no limit */
     }
@@ -1010,8 +1011,8 @@ static void h_version(md_api_ctx *c)
     json_object_object_add(v, "links", links);
     json_object_object_add(v, "media-types", types);
     json_object_object_add(v, "status", json_object_new_string("CURRENT"));
-    json_object_object_add(v, "version", json_object_new_string("2.80"));
-    json_object_object_add(v, "min_version", json_object_new_string("2.1"));
+    json_object_object_add(v, "version", json_object_new_string(MD_API_NOVA_MAX_VERSION));
+    json_object_object_add(v, "min_version", json_object_new_string(MD_API_NOVA_MIN_VERSION));
     json_object_object_add(v, "updated", json_object_new_string("2013-07-23T11:33:21Z"));
     json_object_object_add(o, "version", v);
     md_api_reply(c->resp, 200, o);

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_LIMIT 1000
+#include "service/limits.h"
 
 /* ---- representations ------------------------------------------------------ */
 
@@ -234,8 +234,10 @@ static void h_root(md_api_ctx *c)
         /* Both are current: v1 is migrationd's own, v2.1 Nova's, which
          * its own version document calls CURRENT too. */
         json_object_object_add(v, "status", json_object_new_string("CURRENT"));
-        json_object_object_add(v, "version", json_object_new_string(i ? "2.80" : ""));
-        json_object_object_add(v, "min_version", json_object_new_string(i ? "2.1" : ""));
+        json_object_object_add(v, "version",
+                               json_object_new_string(i ? MD_API_NOVA_MAX_VERSION : ""));
+        json_object_object_add(v, "min_version",
+                               json_object_new_string(i ? MD_API_NOVA_MIN_VERSION : ""));
         snprintf(href, sizeof href, "%s/%s/", url, ids[i]);
         json_object_object_add(self, "rel", json_object_new_string("self"));
         json_object_object_add(self, "href", json_object_new_string(href));
@@ -347,9 +349,9 @@ bool md_api_list_filter(md_api_ctx *c, md_store_filter *f, bool lenient, bool *n
          * records gets none. */
         if (n == 0)
             *nothing = true;
-        f->limit = (size_t)(n > MAX_LIMIT ? MAX_LIMIT : n);
+        f->limit = (size_t)(n > MD_MAX_LIST_LIMIT ? MD_MAX_LIST_LIMIT : n);
     } else {
-        f->limit = MAX_LIMIT;
+        f->limit = MD_MAX_LIST_LIMIT;
     }
     if ((v = md_api_query(c, "marker")) != NULL) {
         if (!md_uuid_valid(v)) {
@@ -484,8 +486,9 @@ static void h_create(md_api_ctx *c)
         !get_string(c, j, "dest_host", q.dest_host, sizeof q.dest_host) ||
         !get_bool(c, j, "block_migration", &block) ||
         !get_bool(c, j, "permit_post_copy", &q.permit_post_copy) ||
-        !get_int(c, j, "max_downtime_ms", POLICY_MIN_DOWNTIME_MS, 600000, &q.max_downtime_ms) ||
-        !get_int(c, j, "bandwidth_mibps", 0, 1048576, &q.bandwidth_mibps) ||
+        !get_int(c, j, "max_downtime_ms", POLICY_MIN_DOWNTIME_MS, MD_MAX_DOWNTIME_MS,
+                 &q.max_downtime_ms) ||
+        !get_int(c, j, "bandwidth_mibps", 0, MD_MAX_BANDWIDTH_MIBPS, &q.bandwidth_mibps) ||
         !get_timeout_action(c, j, &q.timeout_action))
         return;
     if (!uuid[0] == !name[0]) {
@@ -597,8 +600,9 @@ static void h_update(md_api_ctx *c)
         return;
     if (!get_string(c, j, "action", action, sizeof action) ||
         !get_bool(c, j, "permit_post_copy", &s.permit_post_copy) ||
-        !get_int(c, j, "max_downtime_ms", POLICY_MIN_DOWNTIME_MS, 600000, &s.max_downtime_ms) ||
-        !get_int(c, j, "bandwidth_mibps", 0, 1048576, &s.bandwidth_mibps))
+        !get_int(c, j, "max_downtime_ms", POLICY_MIN_DOWNTIME_MS, MD_MAX_DOWNTIME_MS,
+                 &s.max_downtime_ms) ||
+        !get_int(c, j, "bandwidth_mibps", 0, MD_MAX_BANDWIDTH_MIBPS, &s.bandwidth_mibps))
         return;
     bool settings = s.permit_post_copy != -1 || s.max_downtime_ms != -1 ||
                     s.bandwidth_mibps != -1;

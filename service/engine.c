@@ -45,6 +45,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "service/limits.h"
 #include "service/log.h"
 
 /* How long a worker waits, after a successful migrate call, for the
@@ -936,12 +937,14 @@ static md_status validate(const md_engine *e, const md_engine_request *q, md_err
         return md_err_set(err, MD_ERR_INVALID, "dest_compute %s is this node: a migration "
                           "needs another node", q->dest_compute);
     if (q->max_downtime_ms != -1 &&
-        (q->max_downtime_ms < POLICY_MIN_DOWNTIME_MS || q->max_downtime_ms > 600000))
-        return md_err_set(err, MD_ERR_INVALID, "max_downtime_ms must be from %d to 600000, got "
-                          "%lld", POLICY_MIN_DOWNTIME_MS, (long long)q->max_downtime_ms);
-    if (q->bandwidth_mibps != -1 && (q->bandwidth_mibps < 0 || q->bandwidth_mibps > 1048576))
+        (q->max_downtime_ms < POLICY_MIN_DOWNTIME_MS || q->max_downtime_ms > MD_MAX_DOWNTIME_MS))
+        return md_err_set(err, MD_ERR_INVALID, "max_downtime_ms must be from %d to %d, got "
+                          "%lld", POLICY_MIN_DOWNTIME_MS, MD_MAX_DOWNTIME_MS,
+                          (long long)q->max_downtime_ms);
+    if (q->bandwidth_mibps != -1 &&
+        (q->bandwidth_mibps < 0 || q->bandwidth_mibps > MD_MAX_BANDWIDTH_MIBPS))
         return md_err_set(err, MD_ERR_INVALID, "bandwidth_mibps must be from 0 (unlimited) to "
-                          "1048576, got %lld", (long long)q->bandwidth_mibps);
+                          "%d, got %lld", MD_MAX_BANDWIDTH_MIBPS, (long long)q->bandwidth_mibps);
     if (q->timeout_action < -1 || q->timeout_action > POLICY_TIMEOUT_FORCE_COMPLETE)
         return md_err_set(err, MD_ERR_INVALID, "timeout_action must be abort or force_complete");
     if (q->permit_post_copy < -1 || q->permit_post_copy > 1)
@@ -1157,11 +1160,13 @@ md_status md_engine_update(md_engine *e, const char *uuid, const md_engine_setti
     md_status st = MD_OK;
 
     if (s->max_downtime_ms != -1 &&
-        (s->max_downtime_ms < POLICY_MIN_DOWNTIME_MS || s->max_downtime_ms > 600000))
-        return md_err_set(err, MD_ERR_INVALID, "max_downtime_ms must be from %d to 600000",
-                          POLICY_MIN_DOWNTIME_MS);
-    if (s->bandwidth_mibps != -1 && (s->bandwidth_mibps < 0 || s->bandwidth_mibps > 1048576))
-        return md_err_set(err, MD_ERR_INVALID, "bandwidth_mibps must be from 0 to 1048576");
+        (s->max_downtime_ms < POLICY_MIN_DOWNTIME_MS || s->max_downtime_ms > MD_MAX_DOWNTIME_MS))
+        return md_err_set(err, MD_ERR_INVALID, "max_downtime_ms must be from %d to %d",
+                          POLICY_MIN_DOWNTIME_MS, MD_MAX_DOWNTIME_MS);
+    if (s->bandwidth_mibps != -1 &&
+        (s->bandwidth_mibps < 0 || s->bandwidth_mibps > MD_MAX_BANDWIDTH_MIBPS))
+        return md_err_set(err, MD_ERR_INVALID, "bandwidth_mibps must be from 0 to %d",
+                          MD_MAX_BANDWIDTH_MIBPS);
 
     pthread_mutex_lock(&e->lock);
     active *a = find_in_progress(e, uuid, "change", err, &st);
