@@ -88,7 +88,8 @@ void md_api_reply(md_api_response *resp, int status, json_object *obj);
 
 /* ---- JSON helpers (json.c) ---- */
 
-/* Milliseconds since the epoch as Nova writes times: "2026-11-21T23:51:24.847000". */
+/* Milliseconds since the epoch as Nova writes times: "2026-11-21T23:51:24.847000"
+ * (a negative time as the epoch). */
 void md_api_time_str(int64_t ms, char out[32]);
 
 /* Parses an ISO 8601 date-time (with or without fraction, with "Z", an
