@@ -29,9 +29,6 @@
 
 #include "api/auth.h"
 
-#define NOVA_MIN_MINOR 1
-#define NOVA_MAX_MINOR 80
-
 struct md_api {
     md_api_deps deps;
 };
@@ -86,13 +83,16 @@ bool md_api_check_query(md_api_ctx *c, const char *const *allowed)
         for (size_t j = 0; allowed && allowed[j] && !ok; j++)
             ok = strcmp(c->req->query[i].key, allowed[j]) == 0;
         if (!ok) {
-            md_api_fault(c->resp, 400, "Invalid input for query parameters: unknown parameter "
-                         "'%.100s'", c->req->query[i].key);
+            md_api_fault(c->resp, MD_ERR_INVALID,
+                         "Invalid input for query parameters: unknown parameter "
+                         "'%.100s'",
+                         c->req->query[i].key);
             return false;
         }
     }
     if (c->req->too_many_params) {
-        md_api_fault(c->resp, 400, "Invalid input for query parameters: too many parameters");
+        md_api_fault(c->resp, MD_ERR_INVALID,
+                     "Invalid input for query parameters: too many parameters");
         return false;
     }
     return true;
@@ -166,7 +166,7 @@ static int parse_version(const char *v, int *minor)
     while (*v == ' ')
         v++;
     if (strcasecmp(v, "latest") == 0) {
-        *minor = NOVA_MAX_MINOR;
+        *minor = MD_API_NOVA_MAX_MINOR;
         return 0;
     }
     if (v[0] < '1' || v[0] > '9')
@@ -189,7 +189,7 @@ static bool negotiate(md_api_ctx *c)
 {
     const char *v = NULL;
     char buf[64];
-    int minor = NOVA_MIN_MINOR;
+    int minor = MD_API_NOVA_MIN_MINOR;
 
     if (c->req->openstack_version) {
         /* "compute 2.60"; other services' versions are not ours to judge. */
@@ -202,12 +202,14 @@ static bool negotiate(md_api_ctx *c)
     if (!v && c->req->nova_version)
         v = c->req->nova_version;
     if (v && parse_version(v, &minor) != 0) {
-        md_api_fault(c->resp, 400, "Invalid API version request string %.64s", v);
+        md_api_fault(c->resp, MD_ERR_INVALID, "Invalid API version request string %.64s", v);
         return false;
     }
-    if (minor < NOVA_MIN_MINOR || minor > NOVA_MAX_MINOR) {
-        md_api_fault(c->resp, 406, "Version %.64s is not supported by the API. Minimum is 2.%d "
-                     "and maximum is 2.%d.", v ? v : "", NOVA_MIN_MINOR, NOVA_MAX_MINOR);
+    if (minor < MD_API_NOVA_MIN_MINOR || minor > MD_API_NOVA_MAX_MINOR) {
+        md_api_fault(c->resp, MD_ERR_NOT_ACCEPTABLE,
+                     "Version %.64s is not supported by the API. Minimum is 2.%d "
+                     "and maximum is 2.%d.",
+                     v ? v : "", MD_API_NOVA_MIN_MINOR, MD_API_NOVA_MAX_MINOR);
         return false;
     }
     c->version_minor = minor;
@@ -228,23 +230,28 @@ static bool authorise(md_api_ctx *c, md_api_role role)
     if (role == MD_API_PUBLIC || !d->auth)
         return true;
     if (!c->req->auth_token || !c->req->auth_token[0]) {
-        md_api_fault(c->resp, 401, "Authentication required: no X-Auth-Token");
+        md_api_fault(c->resp, MD_ERR_UNAUTHORIZED, "Authentication required: no X-Auth-Token");
         return false;
     }
     md_status st = md_auth_validate(d->auth, c->req->auth_token, &who, &err);
-    if (st == MD_ERR_NOT_FOUND) {
-        md_api_fault(c->resp, 401, "Authentication required: the token is not valid");
-        return false;
-    }
+    /* auth.h: NOT_FOUND is a token Keystone does not accept, which to a
+     * client is a request without valid credentials. */
+    if (st == MD_ERR_NOT_FOUND)
+        st = MD_ERR_UNAUTHORIZED;
     if (st != MD_OK) {
-        md_api_fault(c->resp, 503, "Cannot validate the token: %s", err.msg);
+        md_api_fault(c->resp, st, "%s: %s",
+                     st == MD_ERR_UNAUTHORIZED ? "Authentication required"
+                                               : "Cannot validate the token",
+                     err.msg);
         return false;
     }
     const md_config_roles *need = role == MD_API_WRITE ? &d->cfg->roles.write
                                                        : &d->cfg->roles.read;
     if (!md_auth_has_role(&who, need)) {
-        md_api_fault(c->resp, 403, "Policy does not allow this request to be performed: "
-                     "it needs one of the %s roles", role == MD_API_WRITE ? "write" : "read");
+        md_api_fault(c->resp, MD_ERR_FORBIDDEN,
+                     "Policy does not allow this request to be performed: "
+                     "it needs one of the %s roles",
+                     role == MD_API_WRITE ? "write" : "read");
         return false;
     }
     return true;
@@ -266,17 +273,19 @@ static bool parse_body(md_api_ctx *c)
     const md_api_request *r = c->req;
 
     if (!is_json(r->content_type)) {
-        md_api_fault(c->resp, 415, "The request body must be JSON (Content-Type: "
-                     "application/json), got %.64s", r->content_type ? r->content_type : "none");
+        md_api_fault(c->resp, MD_ERR_MEDIA_TYPE,
+                     "The request body must be JSON (Content-Type: "
+                     "application/json), got %.64s",
+                     r->content_type ? r->content_type : "none");
         return false;
     }
     if (!r->body || r->body_len == 0) {
-        md_api_fault(c->resp, 400, "A JSON request body is required");
+        md_api_fault(c->resp, MD_ERR_INVALID, "A JSON request body is required");
         return false;
     }
     json_tokener *tok = json_tokener_new();
     if (!tok) {
-        md_api_fault(c->resp, 500, "out of memory");
+        md_api_fault(c->resp, MD_ERR_NOMEM, "out of memory");
         return false;
     }
     /* JSON text is UTF-8 (RFC 8259): strings that are not would come back
@@ -289,14 +298,14 @@ static bool parse_body(md_api_ctx *c)
     if (!obj || jerr != json_tokener_success || used != r->body_len) {
         /* Trailing bytes or an incomplete document are as malformed as bad
          * syntax: json-c stops at the end of the first value. */
-        md_api_fault(c->resp, 400, "Malformed request body: %s",
+        md_api_fault(c->resp, MD_ERR_INVALID, "Malformed request body: %s",
                      jerr != json_tokener_success ? json_tokener_error_desc(jerr)
                                                   : "unexpected data after the JSON value");
         json_object_put(obj);
         return false;
     }
     if (!json_object_is_type(obj, json_type_object)) {
-        md_api_fault(c->resp, 400, "Malformed request body: expected a JSON object");
+        md_api_fault(c->resp, MD_ERR_INVALID, "Malformed request body: expected a JSON object");
         json_object_put(obj);
         return false;
     }
@@ -310,7 +319,7 @@ void md_api_handle(md_api *api, const md_api_request *req, md_api_response *resp
     char path[2048], allow[64];
 
     if (!c) {
-        resp->status = 500;
+        resp->status = md_api_status_http(MD_ERR_NOMEM);
         return;
     }
     c->deps = &api->deps;
@@ -318,7 +327,7 @@ void md_api_handle(md_api *api, const md_api_request *req, md_api_response *resp
     c->resp = resp;
 
     if (req->body_too_large) {
-        md_api_fault(resp, 413, "Request body is larger than %d bytes",
+        md_api_fault(resp, MD_ERR_TOO_LARGE, "Request body is larger than %d bytes",
                      api->deps.cfg->api.max_body_bytes);
         goto cleanup;
     }
@@ -331,10 +340,11 @@ void md_api_handle(md_api *api, const md_api_request *req, md_api_response *resp
     const md_api_route *r = route(req->method, path, c, allow, sizeof allow);
     if (!r) {
         if (allow[0]) {
-            md_api_fault(resp, 405, "Method %.16s is not allowed on %.200s", req->method, path);
+            md_api_fault(resp, MD_ERR_METHOD, "Method %.16s is not allowed on %.200s", req->method,
+                         path);
             md_api_response_header(resp, "Allow", allow);
         } else {
-            md_api_fault(resp, 404, "No such resource: %.200s", path);
+            md_api_fault(resp, MD_ERR_NOT_FOUND, "No such resource: %.200s", path);
         }
         goto cleanup;
     }

@@ -6,8 +6,11 @@
  * routing, validation, JSON in and out (json-c), faults - lives behind this
  * interface, so it is tested and fuzzed without sockets.
  *
- * Handlers never call the hypervisor: they read the store or the engine's
- * in-memory view and hand commands to the engine, which returns at once.
+ * Handlers never call the hypervisor, and reach the store only through the
+ * engine: they read records (the engine's in-memory view, or the store
+ * through md_engine_list() and md_engine_events()) and hand commands to the
+ * engine, which returns at once. No file of api/ includes the store's or
+ * the hypervisor's header itself (engine.h brings their types).
  *
  * Threads: md_api_handle() may run on any number of threads at once.
  */
@@ -19,7 +22,6 @@
 
 #include "service/config.h"
 #include "service/engine.h"
-#include "service/store.h"
 
 typedef struct md_api md_api;
 typedef struct md_auth md_auth;
@@ -63,7 +65,6 @@ typedef struct md_api_response {
 typedef struct md_api_deps {
     const md_config *cfg;
     md_engine *engine;
-    md_store *store;
     const char *hypervisor_name;      /* "libvirt" or "simulator", for GET / */
     md_auth *auth;                    /* NULL when auth_strategy is noauth */
 } md_api_deps;

@@ -1,4 +1,4 @@
-/* fault.c - Nova-style fault bodies and the one md_status -> HTTP mapping. */
+/* fault.c - Nova-style fault bodies and the one md_status -> HTTP code and fault name map. */
 #include "api/internal.h"
 
 #include <stdarg.h>
@@ -7,39 +7,49 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Nova's names for fault bodies (nova/api/openstack/wsgi.py). */
-static const char *fault_name(int status)
+/* The one map of md_status to what a client sees: the HTTP status code and
+ * the name Nova gives a fault body with that code (nova/api/openstack/
+ * wsgi.py, Fault._fault_names; computeFault for every 5xx but 503). The
+ * short phrase for each status is md_status_str() (service/status.c), the
+ * fallback message of md_api_fault_err(). Indexed by the status: the
+ * assertion below and tests/unit/test_api_fault.c keep it whole. */
+static const struct fault_kind {
+    int http;
+    const char *name;
+} kinds[] = {
+    [MD_OK] = { 200, NULL },
+    [MD_ERR_INVALID] = { 400, "badRequest" },
+    [MD_ERR_NOT_FOUND] = { 404, "itemNotFound" },
+    [MD_ERR_CONFLICT] = { 409, "conflictingRequest" },
+    [MD_ERR_NOMEM] = { 500, "computeFault" },
+    [MD_ERR_IO] = { 500, "computeFault" },
+    [MD_ERR_HYPERVISOR] = { 500, "computeFault" },
+    [MD_ERR_UNAVAILABLE] = { 503, "serviceUnavailable" },
+    [MD_ERR_INTERNAL] = { 500, "computeFault" },
+    [MD_ERR_UNAUTHORIZED] = { 401, "unauthorized" },
+    [MD_ERR_FORBIDDEN] = { 403, "forbidden" },
+    [MD_ERR_METHOD] = { 405, "badMethod" },
+    [MD_ERR_NOT_ACCEPTABLE] = { 406, "notAcceptable" },
+    [MD_ERR_TOO_LARGE] = { 413, "overLimit" },
+    [MD_ERR_MEDIA_TYPE] = { 415, "badMediaType" },
+};
+_Static_assert(sizeof kinds / sizeof kinds[0] == MD_STATUS_COUNT,
+               "api/fault.c: every md_status needs a row in kinds[]");
+
+/* The row of st; a fault for MD_OK or a value out of range is a bug, and
+ * is answered as one. */
+static const struct fault_kind *kind_of(md_status st)
 {
-    switch (status) {
-    case 400: return "badRequest";
-    case 401: return "unauthorized";
-    case 403: return "forbidden";
-    case 404: return "itemNotFound";
-    case 405: return "badMethod";
-    case 406: return "notAcceptable";
-    case 409: return "conflictingRequest";
-    case 413: return "overLimit";
-    case 415: return "badMediaType";
-    case 501: return "notImplemented";
-    case 503: return "serviceUnavailable";
-    }
-    return "computeFault";
+    if ((unsigned)st >= MD_STATUS_COUNT || !kinds[st].name)
+        st = MD_ERR_INTERNAL;
+    return &kinds[st];
 }
 
 int md_api_status_http(md_status st)
 {
-    switch (st) {
-    case MD_OK: return 200;
-    case MD_ERR_INVALID: return 400;
-    case MD_ERR_NOT_FOUND: return 404;
-    case MD_ERR_CONFLICT: return 409;
-    case MD_ERR_UNAVAILABLE: return 503;
-    case MD_ERR_NOMEM:
-    case MD_ERR_IO:
-    case MD_ERR_HYPERVISOR:
-    case MD_ERR_INTERNAL: return 500;
-    }
-    return 500;
+    if (st == MD_OK)
+        return kinds[MD_OK].http;
+    return kind_of(st)->http;
 }
 
 void md_api_reply(md_api_response *resp, int status, json_object *obj)
@@ -54,7 +64,7 @@ void md_api_reply(md_api_response *resp, int status, json_object *obj)
         resp->body = text ? strdup(text) : NULL;
         json_object_put(obj);
         if (!resp->body)
-            resp->status = 500; /* out of memory: an empty 500 is all that is left */
+            resp->status = md_api_status_http(MD_ERR_NOMEM); /* an empty 500 is all that is left */
     }
 }
 
@@ -93,8 +103,9 @@ static void utf8_sanitize(char *s)
     }
 }
 
-void md_api_fault(md_api_response *resp, int status, const char *fmt, ...)
+void md_api_fault(md_api_response *resp, md_status st, const char *fmt, ...)
 {
+    const struct fault_kind *k = kind_of(st);
     char msg[1024];
     va_list ap;
 
@@ -103,14 +114,14 @@ void md_api_fault(md_api_response *resp, int status, const char *fmt, ...)
     va_end(ap);
     utf8_sanitize(msg);
     json_object *inner = json_object_new_object();
-    json_object_object_add(inner, "code", json_object_new_int(status));
+    json_object_object_add(inner, "code", json_object_new_int(k->http));
     json_object_object_add(inner, "message", json_object_new_string(msg));
     json_object *outer = json_object_new_object();
-    json_object_object_add(outer, fault_name(status), inner);
-    md_api_reply(resp, status, outer);
+    json_object_object_add(outer, k->name, inner);
+    md_api_reply(resp, k->http, outer);
 }
 
 void md_api_fault_err(md_api_response *resp, md_status st, const md_err *err)
 {
-    md_api_fault(resp, md_api_status_http(st), "%s", err->msg[0] ? err->msg : md_status_str(st));
+    md_api_fault(resp, st, "%s", err && err->msg[0] ? err->msg : md_status_str(st));
 }

@@ -23,6 +23,16 @@ typedef enum md_api_role {
 
 #define MD_API_MAX_PARAMS 4
 
+/* The Nova microversions the /v2.1 routes serve, 2.MIN..2.MAX, as numbers
+ * (api.c negotiates them) and as the strings the version documents show
+ * (v1.c, nova.c). */
+#define MD_API_NOVA_MIN_MINOR 1
+#define MD_API_NOVA_MAX_MINOR 80
+#define MD_API_STR_(x) #x
+#define MD_API_STR(x) MD_API_STR_(x)
+#define MD_API_NOVA_MIN_VERSION "2." MD_API_STR(MD_API_NOVA_MIN_MINOR)
+#define MD_API_NOVA_MAX_VERSION "2." MD_API_STR(MD_API_NOVA_MAX_MINOR)
+
 typedef struct md_api_ctx {
     const md_api_deps *deps;
     const md_api_request *req;
@@ -58,15 +68,19 @@ const char *md_api_query(const md_api_ctx *c, const char *key);
 
 /* ---- faults and replies (fault.c) ---- */
 
-/* Sets a Nova fault: {"<name>": {"code": status, "message": "..."}} with
- * Nova's name for the status (badRequest, itemNotFound, ...). */
-void md_api_fault(md_api_response *resp, int status, const char *fmt, ...)
+/* Sets a Nova fault for st: {"<name>": {"code": C, "message": "..."}} with
+ * st's HTTP code C and Nova's name for it (badRequest, itemNotFound, ...),
+ * from the one table in fault.c. The message is cut to 1023 bytes and made
+ * valid UTF-8 ('?' for each byte that is not). st must be a failure: MD_OK
+ * or an unknown value is answered as MD_ERR_INTERNAL (500). */
+void md_api_fault(md_api_response *resp, md_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* The one mapping of md_status to HTTP status codes. */
+/* The HTTP status code of st (200 for MD_OK, 500 for an unknown value). */
 int md_api_status_http(md_status st);
 
-/* A fault for a failed call: the status's HTTP code and err's message. */
+/* A fault for a failed call: st with err's message, passed on unchanged
+ * (md_status_str(st) when err is NULL or its message is empty). */
 void md_api_fault_err(md_api_response *resp, md_status st, const md_err *err);
 
 /* Sets status and a JSON body from obj (which is consumed: put). */
@@ -74,7 +88,8 @@ void md_api_reply(md_api_response *resp, int status, json_object *obj);
 
 /* ---- JSON helpers (json.c) ---- */
 
-/* Milliseconds since the epoch as Nova writes times: "2026-11-21T23:51:24.847000". */
+/* Milliseconds since the epoch as Nova writes times: "2026-11-21T23:51:24.847000"
+ * (a negative time as the epoch). */
 void md_api_time_str(int64_t ms, char out[32]);
 
 /* Parses an ISO 8601 date-time (with or without fraction, with "Z", an

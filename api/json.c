@@ -9,11 +9,13 @@
 
 void md_api_time_str(int64_t ms, char out[32])
 {
-    time_t secs = (time_t)(ms / 1000);
     struct tm tm;
 
+    /* Records are stamped by the clock, never before 1970; were one, it
+     * reads as the epoch (a negative remainder would print ".-01000"). */
     if (ms < 0)
-        secs = 0;
+        ms = 0;
+    time_t secs = (time_t)(ms / 1000);
     gmtime_r(&secs, &tm);
     size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(out + n, 32 - n, ".%06d", (int)(ms % 1000) * 1000);

@@ -46,7 +46,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define NOVA_MAX_LIMIT 1000      /* Nova's [api] max_limit default */
+#include "service/limits.h"
 
 /* ---- small helpers ------------------------------------------------------------ */
 
@@ -60,8 +60,10 @@ static bool need_version(md_api_ctx *c, int minor)
 {
     if (at_least(c, minor))
         return true;
-    md_api_fault(c->resp, 404, "The resource could not be found (it needs microversion 2.%d "
-                 "or later; this request has 2.%d)", minor, c->version_minor);
+    md_api_fault(c->resp, MD_ERR_NOT_FOUND,
+                 "The resource could not be found (it needs microversion 2.%d "
+                 "or later; this request has 2.%d)",
+                 minor, c->version_minor);
     return false;
 }
 
@@ -190,7 +192,8 @@ static bool of_server(const md_migration *m, const char *uuid, const char *name)
     return name && name[0] && strcmp(m->instance_name, name) == 0;
 }
 
-/* Every migration in progress on this node, from the store; false after a fault. */
+/* Every migration in progress on this node as the store holds it (read through
+ * the engine); false after a fault. */
 static bool load_in_progress(md_api_ctx *c, md_migration **v, size_t *n)
 {
     md_store_filter f;
@@ -198,7 +201,7 @@ static bool load_in_progress(md_api_ctx *c, md_migration **v, size_t *n)
 
     memset(&f, 0, sizeof f);
     f.in_progress_only = true;
-    md_status st = md_store_list(c->deps->store, &f, v, n, &err);
+    md_status st = md_engine_list(c->deps->engine, &f, v, n, &err);
     if (st != MD_OK) {
         md_api_fault_err(c->resp, st, &err);
         return false;
@@ -281,7 +284,7 @@ static void h_server_show(md_api_ctx *c)
         return;
     const md_hv_domain *d = find_domain(v, n, c->params[0]);
     if (!d) {
-        md_api_fault(c->resp, 404, "Instance %s could not be found.", c->params[0]);
+        md_api_fault(c->resp, MD_ERR_NOT_FOUND, "Instance %s could not be found.", c->params[0]);
     } else if (load_in_progress(c, &mv, &mn)) {
         json_object *o = json_object_new_object();
         json_object_object_add(o, "server", server_json(c, d, migrating(mv, mn, d), true));
@@ -301,7 +304,8 @@ static void list_servers(md_api_ctx *c, bool detail)
     const char *name = md_api_query(c, "name");
 
     if (c->req->too_many_params) {
-        md_api_fault(c->resp, 400, "Invalid input for query parameters: too many parameters");
+        md_api_fault(c->resp, MD_ERR_INVALID,
+                     "Invalid input for query parameters: too many parameters");
         return;
     }
     if (!load_domains(c, &v, &n))
@@ -340,7 +344,8 @@ static bool live_args(md_api_ctx *c, json_object *a, md_engine_request *q)
     bool b;
 
     if (!json_object_is_type(a, json_type_object)) {
-        md_api_fault(c->resp, 400, "Invalid input for field/attribute os-migrateLive: "
+        md_api_fault(c->resp, MD_ERR_INVALID,
+                     "Invalid input for field/attribute os-migrateLive: "
                      "expected an object");
         return false;
     }
@@ -350,32 +355,39 @@ static bool live_args(md_api_ctx *c, json_object *a, md_engine_request *q)
                   (strcmp(key, "disk_over_commit") == 0 && !at_least(c, 25)) ||
                   (strcmp(key, "force") == 0 && at_least(c, 30) && !at_least(c, 68));
         if (!ok) {
-            md_api_fault(c->resp, 400, "Invalid input for field/attribute os-migrateLive: "
+            md_api_fault(c->resp, MD_ERR_INVALID,
+                         "Invalid input for field/attribute os-migrateLive: "
                          "additional properties are not allowed ('%.64s' was unexpected at "
-                         "microversion 2.%d)", key, c->version_minor);
+                         "microversion 2.%d)",
+                         key, c->version_minor);
             return false;
         }
     }
     if (!json_object_object_get_ex(a, "host", &v)) {
-        md_api_fault(c->resp, 400, "Invalid input for field/attribute os-migrateLive: "
+        md_api_fault(c->resp, MD_ERR_INVALID,
+                     "Invalid input for field/attribute os-migrateLive: "
                      "'host' is a required property");
         return false;
     }
     if (!v) {
-        md_api_fault(c->resp, 400, "host is required: this node cannot choose a destination");
+        md_api_fault(c->resp, MD_ERR_INVALID,
+                     "host is required: this node cannot choose a destination");
         return false;
     }
     size_t len = (size_t)json_object_get_string_len(v);
     if (!json_object_is_type(v, json_type_string) || len == 0 || len >= sizeof q->dest_compute ||
         strlen(json_object_get_string(v)) != len) {
-        md_api_fault(c->resp, 400, "Invalid input for field/attribute host: expected a host "
-                     "name of 1 to 255 characters");
+        md_api_fault(c->resp, MD_ERR_INVALID,
+                     "Invalid input for field/attribute host: expected a host "
+                     "name of 1 to %zu characters",
+                     sizeof q->dest_compute - 1);
         return false;
     }
     memcpy(q->dest_compute, json_object_get_string(v), len + 1);
 
     if (!json_object_object_get_ex(a, "block_migration", &v)) {
-        md_api_fault(c->resp, 400, "Invalid input for field/attribute os-migrateLive: "
+        md_api_fault(c->resp, MD_ERR_INVALID,
+                     "Invalid input for field/attribute os-migrateLive: "
                      "'block_migration' is a required property");
         return false;
     }
@@ -385,8 +397,10 @@ static bool live_args(md_api_ctx *c, json_object *a, md_engine_request *q)
     } else if (nova_bool(v, &b)) {
         q->block_migration = b;
     } else {
-        md_api_fault(c->resp, 400, "Invalid input for field/attribute block_migration: "
-                     "expected a boolean%s", at_least(c, 25) ? " or \"auto\"" : "");
+        md_api_fault(c->resp, MD_ERR_INVALID,
+                     "Invalid input for field/attribute block_migration: "
+                     "expected a boolean%s",
+                     at_least(c, 25) ? " or \"auto\"" : "");
         return false;
     }
     /* disk_over_commit (required by Nova before 2.25; accepted without
@@ -395,8 +409,10 @@ static bool live_args(md_api_ctx *c, json_object *a, md_engine_request *q)
     const char *const bools[] = { "disk_over_commit", "force" };
     for (int i = 0; i < 2; i++) {
         if (json_object_object_get_ex(a, bools[i], &v) && !nova_bool(v, &b)) {
-            md_api_fault(c->resp, 400, "Invalid input for field/attribute %s: expected a "
-                         "boolean", bools[i]);
+            md_api_fault(c->resp, MD_ERR_INVALID,
+                         "Invalid input for field/attribute %s: expected a "
+                         "boolean",
+                         bools[i]);
             return false;
         }
     }
@@ -420,10 +436,12 @@ static void migrate_live(md_api_ctx *c, json_object *a)
         return;
     const md_hv_domain *d = find_domain(v, n, c->params[0]);
     if (!d) {
-        md_api_fault(c->resp, 404, "Instance %s could not be found.", c->params[0]);
+        md_api_fault(c->resp, MD_ERR_NOT_FOUND, "Instance %s could not be found.", c->params[0]);
     } else if (!d->active) {
-        md_api_fault(c->resp, 409, "Cannot 'os-migrateLive' instance %s while it is in "
-                     "vm_state stopped", d->uuid);
+        md_api_fault(c->resp, MD_ERR_CONFLICT,
+                     "Cannot 'os-migrateLive' instance %s while it is in "
+                     "vm_state stopped",
+                     d->uuid);
     } else {
         snprintf(q.instance, sizeof q.instance, "%s", d->uuid);
         md_status st = md_engine_create(c->deps->engine, &q, &m, &err);
@@ -442,7 +460,8 @@ static void h_server_action(md_api_ctx *c)
     if (!md_api_check_query(c, NULL))
         return;
     if (json_object_object_length(c->body) != 1) {
-        md_api_fault(c->resp, 400, "Malformed request body: an action body has exactly one "
+        md_api_fault(c->resp, MD_ERR_INVALID,
+                     "Malformed request body: an action body has exactly one "
                      "key, the action's name");
         return;
     }
@@ -450,8 +469,10 @@ static void h_server_action(md_api_ctx *c)
         if (strcmp(action, "os-migrateLive") == 0)
             migrate_live(c, args);
         else
-            md_api_fault(c->resp, 400, "There is no such action: %.64s (migrationd performs "
-                         "only os-migrateLive)", action);
+            md_api_fault(c->resp, MD_ERR_INVALID,
+                         "There is no such action: %.64s (migrationd performs "
+                         "only os-migrateLive)",
+                         action);
     }
 }
 
@@ -468,7 +489,7 @@ static bool find_server(md_api_ctx *c, char uuid[MD_UUID_LEN], char name[MD_NAME
 
     name[0] = '\0';
     if (!md_uuid_valid(id)) {
-        md_api_fault(c->resp, 404, "Instance %.64s could not be found.", id);
+        md_api_fault(c->resp, MD_ERR_NOT_FOUND, "Instance %.64s could not be found.", id);
         return false;
     }
     if (!load_domains(c, &v, &n))
@@ -489,13 +510,13 @@ static bool find_server(md_api_ctx *c, char uuid[MD_UUID_LEN], char name[MD_NAME
     memset(&f, 0, sizeof f);
     snprintf(f.instance_uuid, sizeof f.instance_uuid, "%s", id);
     f.limit = 1;
-    md_status st = md_store_list(c->deps->store, &f, &mv, &mn, &err);
+    md_status st = md_engine_list(c->deps->engine, &f, &mv, &mn, &err);
     if (st != MD_OK) {
         md_api_fault_err(c->resp, st, &err);
         return false;
     }
     if (mn == 0)
-        md_api_fault(c->resp, 404, "Instance %s could not be found.", id);
+        md_api_fault(c->resp, MD_ERR_NOT_FOUND, "Instance %s could not be found.", id);
     else
         snprintf(uuid, MD_UUID_LEN, "%s", mv[0].instance_uuid);
     free(mv);
@@ -544,7 +565,7 @@ static int find_migration(md_api_ctx *c, const char *uuid, const char *name, md_
         md_store_filter f;
         memset(&f, 0, sizeof f);
         snprintf(f.instance_uuid, sizeof f.instance_uuid, "%s", uuid);
-        md_status st = md_store_list(c->deps->store, &f, &v, &n, &err);
+        md_status st = md_engine_list(c->deps->engine, &f, &v, &n, &err);
         if (st != MD_OK) {
             md_api_fault_err(c->resp, st, &err);
             return -1;
@@ -636,11 +657,12 @@ static void h_server_migration_show(md_api_ctx *c)
     if (found < 0)
         return;
     if (!found) {
-        md_api_fault(c->resp, 404, "In-progress live migration %s is not found for server %s.",
-                     c->params[1], uuid);
+        md_api_fault(c->resp, MD_ERR_NOT_FOUND,
+                     "In-progress live migration %s is not found for server %s.", c->params[1],
+                     uuid);
     } else if (!in_progress(&m)) {
-        md_api_fault(c->resp, 404, "Live migration %s for server %s is not in progress.",
-                     c->params[1], uuid);
+        md_api_fault(c->resp, MD_ERR_NOT_FOUND,
+                     "Live migration %s for server %s is not in progress.", c->params[1], uuid);
     } else {
         json_object *o = json_object_new_object();
         json_object_object_add(o, "migration", server_migration_json(c, &m, uuid));
@@ -657,7 +679,8 @@ static bool command_target(md_api_ctx *c, md_migration *m)
         return false;
     int found = find_migration(c, uuid, name, m);
     if (found == 0)
-        md_api_fault(c->resp, 404, "Migration %s not found for instance %s", c->params[1], uuid);
+        md_api_fault(c->resp, MD_ERR_NOT_FOUND, "Migration %s not found for instance %s",
+                     c->params[1], uuid);
     return found == 1;
 }
 
@@ -680,20 +703,24 @@ static void h_server_migration_action(md_api_ctx *c)
     if (!need_version(c, 22) || !md_api_check_query(c, NULL))
         return;
     if (json_object_object_length(c->body) != 1) {
-        md_api_fault(c->resp, 400, "Malformed request body: an action body has exactly one "
+        md_api_fault(c->resp, MD_ERR_INVALID,
+                     "Malformed request body: an action body has exactly one "
                      "key, the action's name");
         return;
     }
     if (!json_object_object_get_ex(c->body, "force_complete", &v)) {
         json_object_object_foreach(c->body, action, args) {
             (void)args;
-            md_api_fault(c->resp, 400, "There is no such action: %.64s (a migration has only "
-                         "force_complete)", action);
+            md_api_fault(c->resp, MD_ERR_INVALID,
+                         "There is no such action: %.64s (a migration has only "
+                         "force_complete)",
+                         action);
         }
         return;
     }
     if (v) {
-        md_api_fault(c->resp, 400, "Invalid input for field/attribute force_complete: it must "
+        md_api_fault(c->resp, MD_ERR_INVALID,
+                     "Invalid input for field/attribute force_complete: it must "
                      "be null");
         return;
     }
@@ -712,7 +739,8 @@ static void h_server_migration_delete(md_api_ctx *c)
     if (!need_version(c, 24) || !md_api_check_query(c, NULL) || !command_target(c, &m))
         return;
     if (!at_least(c, 65) && (m.state == MD_MIG_QUEUED || m.state == MD_MIG_PREPARING)) {
-        md_api_fault(c->resp, 409, "Aborting live migration %s with status %s is not yet "
+        md_api_fault(c->resp, MD_ERR_CONFLICT,
+                     "Aborting live migration %s with status %s is not yet "
                      "supported for this instance (it needs microversion 2.65 or later).",
                      c->params[1], md_mig_state_str(m.state));
         return;
@@ -794,7 +822,8 @@ static bool list_filter(md_api_ctx *c, md_store_filter *f, list_query *lq)
         if (!md_api_check_query(c, now))
             return false;
     } else if (c->req->too_many_params) {
-        md_api_fault(c->resp, 400, "Invalid input for query parameters: too many parameters");
+        md_api_fault(c->resp, MD_ERR_INVALID,
+                     "Invalid input for query parameters: too many parameters");
         return false;
     }
 
@@ -850,15 +879,18 @@ static bool list_filter(md_api_ctx *c, md_store_filter *f, list_query *lq)
         if (!at_least(c, since[i]) || (v = md_api_query(c, dates[i])) == NULL)
             continue;
         if (!md_api_time_parse(v, dst[i])) {
-            md_api_fault(c->resp, 400, "Invalid input for query parameters %s. Value: %.64s. "
-                         "'%.64s' is not a 'date-time'", dates[i], v, v);
+            md_api_fault(c->resp, MD_ERR_INVALID,
+                         "Invalid input for query parameters %s. Value: %.64s. "
+                         "'%.64s' is not a 'date-time'",
+                         dates[i], v, v);
             return false;
         }
         if (*dst[i] == 0)
             *dst[i] = 1; /* 0 means "no filter" to the store */
     }
     if (f->changes_since && f->changes_before && f->changes_before < f->changes_since) {
-        md_api_fault(c->resp, 400, "The value of changes-since must be less than or equal to "
+        md_api_fault(c->resp, MD_ERR_INVALID,
+                     "The value of changes-since must be less than or equal to "
                      "changes-before.");
         return false;
     }
@@ -866,23 +898,25 @@ static bool list_filter(md_api_ctx *c, md_store_filter *f, list_query *lq)
     if (!at_least(c, 59))
         return true;
     lq->paged = true;
-    lq->limit = NOVA_MAX_LIMIT;
+    lq->limit = MD_MAX_LIST_LIMIT;
     if ((v = md_api_query(c, "limit")) != NULL) {
         size_t len = strlen(v);
         if (len == 0 || len > 9 || strspn(v, "0123456789") != len) {
-            md_api_fault(c->resp, 400, "Invalid input for query parameters limit. Value: %.64s. "
-                         "'%.64s' is not a non-negative integer", v, v);
+            md_api_fault(c->resp, MD_ERR_INVALID,
+                         "Invalid input for query parameters limit. Value: %.64s. "
+                         "'%.64s' is not a non-negative integer",
+                         v, v);
             return false;
         }
         long n = strtol(v, NULL, 10);
-        lq->limit = n < NOVA_MAX_LIMIT ? (size_t)n : NOVA_MAX_LIMIT;
+        lq->limit = n < MD_MAX_LIST_LIMIT ? (size_t)n : MD_MAX_LIST_LIMIT;
         if (n == 0)
             lq->nothing = true; /* the store reads limit 0 as no limit */
     }
     f->limit = lq->limit;
     if ((v = md_api_query(c, "marker")) != NULL) {
         if (strlen(v) >= sizeof f->marker) {
-            md_api_fault(c->resp, 400, "Marker %.64s could not be found.", v);
+            md_api_fault(c->resp, MD_ERR_INVALID, "Marker %.64s could not be found.", v);
             return false;
         }
         snprintf(f->marker, sizeof f->marker, "%s", v);
@@ -977,8 +1011,8 @@ static void h_version(md_api_ctx *c)
     json_object_object_add(v, "links", links);
     json_object_object_add(v, "media-types", types);
     json_object_object_add(v, "status", json_object_new_string("CURRENT"));
-    json_object_object_add(v, "version", json_object_new_string("2.80"));
-    json_object_object_add(v, "min_version", json_object_new_string("2.1"));
+    json_object_object_add(v, "version", json_object_new_string(MD_API_NOVA_MAX_VERSION));
+    json_object_object_add(v, "min_version", json_object_new_string(MD_API_NOVA_MIN_VERSION));
     json_object_object_add(v, "updated", json_object_new_string("2013-07-23T11:33:21Z"));
     json_object_object_add(o, "version", v);
     md_api_reply(c->resp, 200, o);

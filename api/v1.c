@@ -5,9 +5,10 @@
  * Handlers validate everything a request says before anything happens:
  * unknown fields, wrong JSON types, malformed UUIDs and dates are 400s that
  * name the field. They read records through the engine (live progress for
- * migrations in progress) or the store (lists, events), and they steer
+ * migrations in progress; lists and events as the store holds them), and steer
  * migrations through the engine's command functions, which check the state
- * and return at once; 409 messages come from there, saying why.
+ * and return at once. A fault for a failed engine call carries the engine's
+ * own message (404, 409, a bad marker's 400), which says why.
  */
 #include "api/internal.h"
 
@@ -17,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_LIMIT 1000
+#include "service/limits.h"
 
 /* ---- representations ------------------------------------------------------ */
 
@@ -109,11 +110,12 @@ static json_object *migration_object(md_api_ctx *c, const char *const *allowed)
 
     if (json_object_object_length(c->body) != 1 ||
         !json_object_object_get_ex(c->body, "migration", &m)) {
-        md_api_fault(c->resp, 400, "The body must be {\"migration\": {...}} and nothing else");
+        md_api_fault(c->resp, MD_ERR_INVALID,
+                     "The body must be {\"migration\": {...}} and nothing else");
         return NULL;
     }
     if (!json_object_is_type(m, json_type_object)) {
-        md_api_fault(c->resp, 400, "\"migration\" must be an object");
+        md_api_fault(c->resp, MD_ERR_INVALID, "\"migration\" must be an object");
         return NULL;
     }
     json_object_object_foreach(m, key, val) {
@@ -122,7 +124,7 @@ static json_object *migration_object(md_api_ctx *c, const char *const *allowed)
         for (size_t i = 0; allowed[i] && !ok; i++)
             ok = strcmp(key, allowed[i]) == 0;
         if (!ok) {
-            md_api_fault(c->resp, 400, "Unknown field migration.%.64s", key);
+            md_api_fault(c->resp, MD_ERR_INVALID, "Unknown field migration.%.64s", key);
             return NULL;
         }
     }
@@ -138,14 +140,14 @@ static bool get_string(md_api_ctx *c, json_object *m, const char *key, char *out
     if (!json_object_object_get_ex(m, key, &v))
         return true;
     if (!json_object_is_type(v, json_type_string)) {
-        md_api_fault(c->resp, 400, "migration.%s must be a string", key);
+        md_api_fault(c->resp, MD_ERR_INVALID, "migration.%s must be a string", key);
         return false;
     }
     const char *s = json_object_get_string(v);
     size_t len = (size_t)json_object_get_string_len(v);
     if (len == 0 || len >= max || strlen(s) != len) {
-        md_api_fault(c->resp, 400, "migration.%s must be a string of 1 to %zu characters", key,
-                     max - 1);
+        md_api_fault(c->resp, MD_ERR_INVALID,
+                     "migration.%s must be a string of 1 to %zu characters", key, max - 1);
         return false;
     }
     memcpy(out, s, len + 1);
@@ -160,7 +162,7 @@ static bool get_bool(md_api_ctx *c, json_object *m, const char *key, int *out)
     if (!json_object_object_get_ex(m, key, &v))
         return true;
     if (!json_object_is_type(v, json_type_boolean)) {
-        md_api_fault(c->resp, 400, "migration.%s must be true or false", key);
+        md_api_fault(c->resp, MD_ERR_INVALID, "migration.%s must be true or false", key);
         return false;
     }
     *out = json_object_get_boolean(v) ? 1 : 0;
@@ -178,8 +180,8 @@ static bool get_int(md_api_ctx *c, json_object *m, const char *key, int64_t lo, 
     errno = 0;
     int64_t x = json_object_get_int64(v);
     if (!json_object_is_type(v, json_type_int) || errno == ERANGE || x < lo || x > hi) {
-        md_api_fault(c->resp, 400, "migration.%s must be an integer from %lld to %lld", key,
-                     (long long)lo, (long long)hi);
+        md_api_fault(c->resp, MD_ERR_INVALID, "migration.%s must be an integer from %lld to %lld",
+                     key, (long long)lo, (long long)hi);
         return false;
     }
     *out = x;
@@ -196,7 +198,8 @@ static bool get_timeout_action(md_api_ctx *c, json_object *m, int *out)
     if (!name[0])
         return true;
     if (policy_timeout_action_parse(name, &a) != 0) {
-        md_api_fault(c->resp, 400, "migration.timeout_action must be \"abort\" or "
+        md_api_fault(c->resp, MD_ERR_INVALID,
+                     "migration.timeout_action must be \"abort\" or "
                      "\"force_complete\"");
         return false;
     }
@@ -208,7 +211,8 @@ static bool get_timeout_action(md_api_ctx *c, json_object *m, int *out)
 static const char *path_uuid(md_api_ctx *c)
 {
     if (!md_uuid_valid(c->params[0])) {
-        md_api_fault(c->resp, 400, "Invalid migration id %.64s: not a UUID", c->params[0]);
+        md_api_fault(c->resp, MD_ERR_INVALID, "Invalid migration id %.64s: not a UUID",
+                     c->params[0]);
         return NULL;
     }
     return c->params[0];
@@ -230,8 +234,10 @@ static void h_root(md_api_ctx *c)
         /* Both are current: v1 is migrationd's own, v2.1 Nova's, which
          * its own version document calls CURRENT too. */
         json_object_object_add(v, "status", json_object_new_string("CURRENT"));
-        json_object_object_add(v, "version", json_object_new_string(i ? "2.80" : ""));
-        json_object_object_add(v, "min_version", json_object_new_string(i ? "2.1" : ""));
+        json_object_object_add(v, "version",
+                               json_object_new_string(i ? MD_API_NOVA_MAX_VERSION : ""));
+        json_object_object_add(v, "min_version",
+                               json_object_new_string(i ? MD_API_NOVA_MIN_VERSION : ""));
         snprintf(href, sizeof href, "%s/%s/", url, ids[i]);
         json_object_object_add(self, "rel", json_object_new_string("self"));
         json_object_object_add(self, "href", json_object_new_string(href));
@@ -283,22 +289,25 @@ bool md_api_list_filter(md_api_ctx *c, md_store_filter *f, bool lenient, bool *n
         } else if (lenient) {
             *nothing = true;
         } else {
-            md_api_fault(c->resp, 400, "Invalid status '%.64s': expected one of queued, "
+            md_api_fault(c->resp, MD_ERR_INVALID,
+                         "Invalid status '%.64s': expected one of queued, "
                          "preparing, running, running (post-copy), completed, cancelled, "
-                         "failed, error", v);
+                         "failed, error",
+                         v);
             return false;
         }
     }
     if ((v = md_api_query(c, "instance_uuid")) != NULL) {
         if (!md_uuid_valid(v)) {
-            md_api_fault(c->resp, 400, "Invalid instance_uuid '%.64s': not a UUID", v);
+            md_api_fault(c->resp, MD_ERR_INVALID, "Invalid instance_uuid '%.64s': not a UUID", v);
             return false;
         }
         snprintf(f->instance_uuid, sizeof f->instance_uuid, "%s", v);
     }
     if ((v = md_api_query(c, "host")) != NULL) {
         if (!v[0] || strlen(v) >= sizeof f->host) {
-            md_api_fault(c->resp, 400, "Invalid host: 1 to %zu characters", sizeof f->host - 1);
+            md_api_fault(c->resp, MD_ERR_INVALID, "Invalid host: 1 to %zu characters",
+                         sizeof f->host - 1);
             return false;
         }
         snprintf(f->host, sizeof f->host, "%s", v);
@@ -306,7 +315,7 @@ bool md_api_list_filter(md_api_ctx *c, md_store_filter *f, bool lenient, bool *n
     if ((v = md_api_query(c, "migration_type")) != NULL) {
         if (strcmp(v, "live-migration") && strcmp(v, "migration") && strcmp(v, "resize") &&
             strcmp(v, "evacuation")) {
-            md_api_fault(c->resp, 400, "Invalid migration_type '%.64s'", v);
+            md_api_fault(c->resp, MD_ERR_INVALID, "Invalid migration_type '%.64s'", v);
             return false;
         }
         snprintf(f->migration_type, sizeof f->migration_type, "%s", v);
@@ -315,13 +324,16 @@ bool md_api_list_filter(md_api_ctx *c, md_store_filter *f, bool lenient, bool *n
     int64_t *dst[2] = { &f->changes_since, &f->changes_before };
     for (int i = 0; i < 2; i++) {
         if ((v = md_api_query(c, dates[i])) != NULL && !md_api_time_parse(v, dst[i])) {
-            md_api_fault(c->resp, 400, "Invalid %s '%.64s': expected an ISO 8601 date-time "
-                         "such as 2026-11-21T23:51:24Z", dates[i], v);
+            md_api_fault(c->resp, MD_ERR_INVALID,
+                         "Invalid %s '%.64s': expected an ISO 8601 date-time "
+                         "such as 2026-11-21T23:51:24Z",
+                         dates[i], v);
             return false;
         }
     }
     if (f->changes_since && f->changes_before && f->changes_before < f->changes_since) {
-        md_api_fault(c->resp, 400, "changes-before must not be earlier than changes-since");
+        md_api_fault(c->resp, MD_ERR_INVALID,
+                     "changes-before must not be earlier than changes-since");
         return false;
     }
     if ((v = md_api_query(c, "limit")) != NULL) {
@@ -329,21 +341,21 @@ bool md_api_list_filter(md_api_ctx *c, md_store_filter *f, bool lenient, bool *n
         errno = 0;
         long n = strtol(v, &end, 10);
         if (!v[0] || *end || errno || n < 0) {
-            md_api_fault(c->resp, 400, "Invalid limit '%.64s': expected a non-negative integer",
-                         v);
+            md_api_fault(c->resp, MD_ERR_INVALID,
+                         "Invalid limit '%.64s': expected a non-negative integer", v);
             return false;
         }
         /* The store reads limit 0 as "no limit"; a client asking for zero
          * records gets none. */
         if (n == 0)
             *nothing = true;
-        f->limit = (size_t)(n > MAX_LIMIT ? MAX_LIMIT : n);
+        f->limit = (size_t)(n > MD_MAX_LIST_LIMIT ? MD_MAX_LIST_LIMIT : n);
     } else {
-        f->limit = MAX_LIMIT;
+        f->limit = MD_MAX_LIST_LIMIT;
     }
     if ((v = md_api_query(c, "marker")) != NULL) {
         if (!md_uuid_valid(v)) {
-            md_api_fault(c->resp, 400, "Invalid marker '%.64s': not a UUID", v);
+            md_api_fault(c->resp, MD_ERR_INVALID, "Invalid marker '%.64s': not a UUID", v);
             return false;
         }
         snprintf(f->marker, sizeof f->marker, "%s", v);
@@ -419,11 +431,7 @@ bool md_api_list_records(md_api_ctx *c, const md_store_filter *f, bool nothing,
     *n = 0;
     if (nothing)
         return true;
-    md_status st = md_store_list(c->deps->store, f, v, n, &err);
-    if (st == MD_ERR_NOT_FOUND) {
-        md_api_fault(c->resp, 400, "Marker %s could not be found.", f->marker);
-        return false;
-    }
+    md_status st = md_engine_list(c->deps->engine, f, v, n, &err);
     if (st != MD_OK) {
         md_api_fault_err(c->resp, st, &err);
         return false;
@@ -478,21 +486,24 @@ static void h_create(md_api_ctx *c)
         !get_string(c, j, "dest_host", q.dest_host, sizeof q.dest_host) ||
         !get_bool(c, j, "block_migration", &block) ||
         !get_bool(c, j, "permit_post_copy", &q.permit_post_copy) ||
-        !get_int(c, j, "max_downtime_ms", POLICY_MIN_DOWNTIME_MS, 600000, &q.max_downtime_ms) ||
-        !get_int(c, j, "bandwidth_mibps", 0, 1048576, &q.bandwidth_mibps) ||
+        !get_int(c, j, "max_downtime_ms", POLICY_MIN_DOWNTIME_MS, MD_MAX_DOWNTIME_MS,
+                 &q.max_downtime_ms) ||
+        !get_int(c, j, "bandwidth_mibps", 0, MD_MAX_BANDWIDTH_MIBPS, &q.bandwidth_mibps) ||
         !get_timeout_action(c, j, &q.timeout_action))
         return;
     if (!uuid[0] == !name[0]) {
-        md_api_fault(c->resp, 400, "Give exactly one of migration.instance_uuid and "
+        md_api_fault(c->resp, MD_ERR_INVALID,
+                     "Give exactly one of migration.instance_uuid and "
                      "migration.instance_name");
         return;
     }
     if (uuid[0] && !md_uuid_valid(uuid)) {
-        md_api_fault(c->resp, 400, "migration.instance_uuid '%.64s' is not a UUID", uuid);
+        md_api_fault(c->resp, MD_ERR_INVALID, "migration.instance_uuid '%.64s' is not a UUID",
+                     uuid);
         return;
     }
     if (!q.dest_compute[0]) {
-        md_api_fault(c->resp, 400, "migration.dest_compute is required");
+        md_api_fault(c->resp, MD_ERR_INVALID, "migration.dest_compute is required");
         return;
     }
     q.block_migration = block == 1;
@@ -518,9 +529,7 @@ static void h_show(md_api_ctx *c)
     if (!id || !md_api_check_query(c, NULL))
         return;
     md_status st = md_engine_get(c->deps->engine, id, &m, &err);
-    if (st == MD_ERR_NOT_FOUND)
-        md_api_fault(c->resp, 404, "Migration %s could not be found", id);
-    else if (st != MD_OK)
+    if (st != MD_OK)
         md_api_fault_err(c->resp, st, &err);
     else
         reply_migration(c, 200, &m);
@@ -536,11 +545,7 @@ static void h_events(md_api_ctx *c)
 
     if (!id || !md_api_check_query(c, NULL))
         return;
-    md_status st = md_store_events(c->deps->store, id, &ev, &n, &err);
-    if (st == MD_ERR_NOT_FOUND) {
-        md_api_fault(c->resp, 404, "Migration %s could not be found", id);
-        return;
-    }
+    md_status st = md_engine_events(c->deps->engine, id, &ev, &n, &err);
     if (st != MD_OK) {
         md_api_fault_err(c->resp, st, &err);
         return;
@@ -567,10 +572,6 @@ static void after_command(md_api_ctx *c, const char *id, md_status st, const md_
     md_migration m;
     md_err gerr;
 
-    if (st == MD_ERR_NOT_FOUND) {
-        md_api_fault(c->resp, 404, "Migration %s could not be found", id);
-        return;
-    }
     if (st != MD_OK) {
         md_api_fault_err(c->resp, st, err);
         return;
@@ -599,17 +600,19 @@ static void h_update(md_api_ctx *c)
         return;
     if (!get_string(c, j, "action", action, sizeof action) ||
         !get_bool(c, j, "permit_post_copy", &s.permit_post_copy) ||
-        !get_int(c, j, "max_downtime_ms", POLICY_MIN_DOWNTIME_MS, 600000, &s.max_downtime_ms) ||
-        !get_int(c, j, "bandwidth_mibps", 0, 1048576, &s.bandwidth_mibps))
+        !get_int(c, j, "max_downtime_ms", POLICY_MIN_DOWNTIME_MS, MD_MAX_DOWNTIME_MS,
+                 &s.max_downtime_ms) ||
+        !get_int(c, j, "bandwidth_mibps", 0, MD_MAX_BANDWIDTH_MIBPS, &s.bandwidth_mibps))
         return;
     bool settings = s.permit_post_copy != -1 || s.max_downtime_ms != -1 ||
                     s.bandwidth_mibps != -1;
     if (action[0] && settings) {
-        md_api_fault(c->resp, 400, "migration.action cannot be combined with settings");
+        md_api_fault(c->resp, MD_ERR_INVALID, "migration.action cannot be combined with settings");
         return;
     }
     if (!action[0] && !settings) {
-        md_api_fault(c->resp, 400, "Give migration.action (force_complete, post_copy, abort) "
+        md_api_fault(c->resp, MD_ERR_INVALID,
+                     "Give migration.action (force_complete, post_copy, abort) "
                      "or settings (permit_post_copy, max_downtime_ms, bandwidth_mibps)");
         return;
     }
@@ -622,8 +625,10 @@ static void h_update(md_api_ctx *c)
     else if (strcmp(action, "abort") == 0)
         st = md_engine_abort(c->deps->engine, id, &err);
     else {
-        md_api_fault(c->resp, 400, "Unknown migration.action '%s': expected force_complete, "
-                     "post_copy or abort", action);
+        md_api_fault(c->resp, MD_ERR_INVALID,
+                     "Unknown migration.action '%s': expected force_complete, "
+                     "post_copy or abort",
+                     action);
         return;
     }
     after_command(c, id, st, &err);
@@ -637,9 +642,7 @@ static void h_delete(md_api_ctx *c)
     if (!id || !md_api_check_query(c, NULL))
         return;
     md_status st = md_engine_abort(c->deps->engine, id, &err);
-    if (st == MD_ERR_NOT_FOUND)
-        md_api_fault(c->resp, 404, "Migration %s could not be found", id);
-    else if (st != MD_OK)
+    if (st != MD_OK)
         md_api_fault_err(c->resp, st, &err);
     else
         c->resp->status = 202;

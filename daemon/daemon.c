@@ -80,7 +80,7 @@ md_status md_daemon_start(md_daemon *d, md_daemon_layers layers, md_err *err)
             goto cleanup;
         }
     }
-    md_api_deps deps = { .cfg = d->cfg, .engine = d->engine, .store = d->store,
+    md_api_deps deps = { .cfg = d->cfg, .engine = d->engine,
                          .hypervisor_name = d->hv->ops->name, .auth = d->auth };
     st = md_api_new(&deps, &d->api, &e);
     if (st != MD_OK) {

@@ -15,6 +15,7 @@
  * alone because nothing after it can be trusted.
  */
 #include "service/config.h"
+#include "service/limits.h"
 #include "service/migration.h"
 
 #include <arpa/inet.h>
@@ -137,7 +138,8 @@ static const config_key config_keys[] = {
 
     STRING_KEY(libvirt, uri, "qemu:///system", 1, NULL),
     STRING_KEY(libvirt, live_migration_scheme, "tcp", 1, check_scheme),
-    INT_KEY(libvirt, live_migration_downtime, 500, POLICY_MIN_DOWNTIME_MS, 600000, "ms"),
+    INT_KEY(libvirt, live_migration_downtime, 500, POLICY_MIN_DOWNTIME_MS, MD_MAX_DOWNTIME_MS,
+            "ms"),
     INT_KEY(libvirt, live_migration_downtime_steps, 10, POLICY_MIN_DOWNTIME_STEPS,
             POLICY_MAX_STEPS, NULL),
     INT_KEY(libvirt, live_migration_downtime_delay, 75, POLICY_MIN_DOWNTIME_DELAY_S, 86400,
@@ -148,7 +150,7 @@ static const config_key config_keys[] = {
              parse_timeout_action, "abort, force_complete"),
     BOOL_KEY(libvirt, live_migration_permit_post_copy, false),
     BOOL_KEY(libvirt, live_migration_permit_auto_converge, false),
-    INT_KEY(libvirt, live_migration_bandwidth, 0, 0, 1048576, "MiB/s"),
+    INT_KEY(libvirt, live_migration_bandwidth, 0, 0, MD_MAX_BANDWIDTH_MIBPS, "MiB/s"),
     INT_KEY(libvirt, live_migration_parallel_connections, 1, 1, 255, NULL),
     BOOL_KEY(libvirt, live_migration_with_native_tls, false),
     INT_KEY(libvirt, live_migration_monitor_interval_ms, 500, 50, 60000, "ms"),
@@ -156,7 +158,7 @@ static const config_key config_keys[] = {
              "nova, adaptive"),
 
     DOUBLE_KEY(simulator, time_scale, 20.0, 0.001, 100000.0, "simulated s per s"),
-    INT_KEY(simulator, link_mibps, 1024, 1, 10485760, "MiB/s"),
+    INT_KEY(simulator, link_mibps, 1024, 1, MD_SIM_MAX_MIBPS, "MiB/s"),
     SIM_DOMAINS_KEY(simulator, domains),
 };
 
@@ -734,7 +736,7 @@ static void load_sim_domains(load_ctx *lc, md_config *c, const char *key,
         bool ws_ok = sim_int(lc, d, elem, "working_set_mib", 0, 16777216, 0,
                              &dom.working_set_mib);
         ok &= name_ok && uuid_ok && ram_ok && ws_ok;
-        ok &= sim_int(lc, d, elem, "dirty_mibps", 0, 10485760, 0, &dom.dirty_mibps);
+        ok &= sim_int(lc, d, elem, "dirty_mibps", 0, MD_SIM_MAX_MIBPS, 0, &dom.dirty_mibps);
         if (ram_ok && ws_ok && dom.working_set_mib > dom.ram_mib) {
             snprintf(full, sizeof full, "%s.working_set_mib", elem);
             snprintf(why, sizeof why, "%d is larger than ram_mib %d", dom.working_set_mib,

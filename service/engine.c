@@ -45,6 +45,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "service/limits.h"
 #include "service/log.h"
 
 /* How long a worker waits, after a successful migrate call, for the
@@ -282,26 +283,28 @@ static void add_event(md_engine *e, active *a, const char *kind, int64_t value, 
 
 /* Moves a to state `to`, writing record and event in one transaction before
  * anything else can see it. A final state takes a out of the table. On a
- * store failure the change is not made and the status is returned. */
-static md_status transition(md_engine *e, active *a, md_mig_state to, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+ * store failure the change is not made, the failure is logged, and its
+ * status is returned with the store's message in *err (err may be NULL). */
+static md_status vtransition(md_engine *e, active *a, md_mig_state to, md_err *err,
+                             const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
 
-static md_status transition(md_engine *e, active *a, md_mig_state to, const char *fmt, ...)
+static md_status vtransition(md_engine *e, active *a, md_mig_state to, md_err *err,
+                             const char *fmt, va_list ap)
 {
     md_migration next = a->rec;
     md_event ev;
-    md_err err;
+    md_err own;
     md_status st;
-    va_list ap;
 
+    if (!err)
+        err = &own;
     if (!md_mig_transition_allowed(a->rec.state, to)) {
-        md_error("migration %s: refused transition %s -> %s (a bug)", a->rec.uuid,
-                 md_mig_state_str(a->rec.state), md_mig_state_str(to));
-        return MD_ERR_INTERNAL;
+        st = md_err_set(err, MD_ERR_INTERNAL, "migration %s: refused transition %s -> %s (a bug)",
+                        a->rec.uuid, md_mig_state_str(a->rec.state), md_mig_state_str(to));
+        md_error("%s", err->msg);
+        return st;
     }
-    va_start(ap, fmt);
     event_init(&ev, "state", 0, fmt, ap);
-    va_end(ap);
     next.state = to;
     next.updated_at = ev.at;
     if (to == MD_MIG_POSTCOPY)
@@ -311,10 +314,10 @@ static md_status transition(md_engine *e, active *a, md_mig_state to, const char
     if (to == MD_MIG_COMPLETED || to == MD_MIG_CANCELLED || to == MD_MIG_FAILED)
         next.paused = false;
     next.progress = md_migration_progress(&next);
-    st = md_store_update_with_event(e->store, &next, &ev, &err);
+    st = md_store_update_with_event(e->store, &next, &ev, err);
     if (st != MD_OK) {
         md_error("migration %s: cannot record %s -> %s: %s", a->rec.uuid,
-                 md_mig_state_str(a->rec.state), md_mig_state_str(to), err.msg);
+                 md_mig_state_str(a->rec.state), md_mig_state_str(to), err->msg);
         return st;
     }
     md_info("migration %s: %s -> %s: %s", a->rec.uuid, md_mig_state_str(a->rec.state),
@@ -325,6 +328,35 @@ static md_status transition(md_engine *e, active *a, md_mig_state to, const char
         table_remove(e, a);
     pthread_cond_broadcast(&e->changed);
     return MD_OK;
+}
+
+/* vtransition() for the engine's own threads, which log a failure and go on. */
+static md_status transition(md_engine *e, active *a, md_mig_state to, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static md_status transition(md_engine *e, active *a, md_mig_state to, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    md_status st = vtransition(e, a, to, NULL, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+/* vtransition() for a request, whose caller passes the store's reason on. */
+static md_status transition_err(md_engine *e, active *a, md_mig_state to, md_err *err,
+                                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static md_status transition_err(md_engine *e, active *a, md_mig_state to, md_err *err,
+                                const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    md_status st = vtransition(e, a, to, err, fmt, ap);
+    va_end(ap);
+    return st;
 }
 
 /* Copies a job's statistics into the record (live fields only). */
@@ -927,12 +959,14 @@ static md_status validate(const md_engine *e, const md_engine_request *q, md_err
         return md_err_set(err, MD_ERR_INVALID, "dest_compute %s is this node: a migration "
                           "needs another node", q->dest_compute);
     if (q->max_downtime_ms != -1 &&
-        (q->max_downtime_ms < POLICY_MIN_DOWNTIME_MS || q->max_downtime_ms > 600000))
-        return md_err_set(err, MD_ERR_INVALID, "max_downtime_ms must be from %d to 600000, got "
-                          "%lld", POLICY_MIN_DOWNTIME_MS, (long long)q->max_downtime_ms);
-    if (q->bandwidth_mibps != -1 && (q->bandwidth_mibps < 0 || q->bandwidth_mibps > 1048576))
+        (q->max_downtime_ms < POLICY_MIN_DOWNTIME_MS || q->max_downtime_ms > MD_MAX_DOWNTIME_MS))
+        return md_err_set(err, MD_ERR_INVALID, "max_downtime_ms must be from %d to %d, got "
+                          "%lld", POLICY_MIN_DOWNTIME_MS, MD_MAX_DOWNTIME_MS,
+                          (long long)q->max_downtime_ms);
+    if (q->bandwidth_mibps != -1 &&
+        (q->bandwidth_mibps < 0 || q->bandwidth_mibps > MD_MAX_BANDWIDTH_MIBPS))
         return md_err_set(err, MD_ERR_INVALID, "bandwidth_mibps must be from 0 (unlimited) to "
-                          "1048576, got %lld", (long long)q->bandwidth_mibps);
+                          "%d, got %lld", MD_MAX_BANDWIDTH_MIBPS, (long long)q->bandwidth_mibps);
     if (q->timeout_action < -1 || q->timeout_action > POLICY_TIMEOUT_FORCE_COMPLETE)
         return md_err_set(err, MD_ERR_INVALID, "timeout_action must be abort or force_complete");
     if (q->permit_post_copy < -1 || q->permit_post_copy > 1)
@@ -1024,8 +1058,9 @@ unlock:
     return st;
 }
 
-/* Finds uuid among the actives or says why not: NOT_FOUND, or CONFLICT for
- * a record that has already ended. Under e->lock. */
+/* Finds uuid among the actives or says why not: NOT_FOUND for a uuid the
+ * store does not know either (the message the API shows), CONFLICT for a
+ * record that has already ended, or the store's own failure. Under e->lock. */
 static active *find_in_progress(md_engine *e, const char *uuid, const char *what, md_err *err,
                                 md_status *st)
 {
@@ -1035,7 +1070,9 @@ static active *find_in_progress(md_engine *e, const char *uuid, const char *what
     if (a)
         return a;
     *st = md_store_get(e->store, uuid, &r, err);
-    if (*st == MD_OK)
+    if (*st == MD_ERR_NOT_FOUND)
+        *st = md_err_set(err, MD_ERR_NOT_FOUND, "Migration %s could not be found", uuid);
+    else if (*st == MD_OK)
         *st = md_err_set(err, MD_ERR_CONFLICT, "cannot %s migration %s: it has already ended "
                          "(%s)", what, uuid, md_mig_state_str(r.state));
     return NULL;
@@ -1053,11 +1090,10 @@ md_status md_engine_abort(md_engine *e, const char *uuid, md_err *err)
     case MD_MIG_QUEUED:
         /* Never started: nothing in the hypervisor to undo. */
         queue_remove(e, a);
-        st = transition(e, a, MD_MIG_CANCELLED, "aborted while queued");
-        if (st != MD_OK) {
+        /* A store that cannot record it says why: err carries its message. */
+        st = transition_err(e, a, MD_MIG_CANCELLED, err, "aborted while queued");
+        if (st != MD_OK)
             queue_push(e, a);
-            md_err_set(err, st, "cannot record the abort of %s", uuid);
-        }
         break;
     case MD_MIG_POSTCOPY:
         st = md_err_set(err, MD_ERR_CONFLICT, "cannot abort migration %s: it is in post-copy, "
@@ -1146,11 +1182,13 @@ md_status md_engine_update(md_engine *e, const char *uuid, const md_engine_setti
     md_status st = MD_OK;
 
     if (s->max_downtime_ms != -1 &&
-        (s->max_downtime_ms < POLICY_MIN_DOWNTIME_MS || s->max_downtime_ms > 600000))
-        return md_err_set(err, MD_ERR_INVALID, "max_downtime_ms must be from %d to 600000",
-                          POLICY_MIN_DOWNTIME_MS);
-    if (s->bandwidth_mibps != -1 && (s->bandwidth_mibps < 0 || s->bandwidth_mibps > 1048576))
-        return md_err_set(err, MD_ERR_INVALID, "bandwidth_mibps must be from 0 to 1048576");
+        (s->max_downtime_ms < POLICY_MIN_DOWNTIME_MS || s->max_downtime_ms > MD_MAX_DOWNTIME_MS))
+        return md_err_set(err, MD_ERR_INVALID, "max_downtime_ms must be from %d to %d",
+                          POLICY_MIN_DOWNTIME_MS, MD_MAX_DOWNTIME_MS);
+    if (s->bandwidth_mibps != -1 &&
+        (s->bandwidth_mibps < 0 || s->bandwidth_mibps > MD_MAX_BANDWIDTH_MIBPS))
+        return md_err_set(err, MD_ERR_INVALID, "bandwidth_mibps must be from 0 to %d",
+                          MD_MAX_BANDWIDTH_MIBPS);
 
     pthread_mutex_lock(&e->lock);
     active *a = find_in_progress(e, uuid, "change", err, &st);
@@ -1208,19 +1246,32 @@ md_status md_engine_get(md_engine *e, const char *uuid, md_migration *out, md_er
     else
         st = md_store_get(e->store, uuid, out, err);
     pthread_mutex_unlock(&e->lock);
+    /* The store's "no such record" names its file: a client gets the fact. */
+    if (st == MD_ERR_NOT_FOUND)
+        st = md_err_set(err, MD_ERR_NOT_FOUND, "Migration %s could not be found", uuid);
     return st;
 }
 
 md_status md_engine_list(md_engine *e, const md_store_filter *f, md_migration **out, size_t *n,
                          md_err *err)
 {
-    return md_store_list(e->store, f, out, n, err);
+    md_status st = md_store_list(e->store, f, out, n, err);
+
+    /* The only record a list looks up is the marker: one that names none
+     * is a bad request, as in Nova, not a missing resource. */
+    if (st == MD_ERR_NOT_FOUND && f && f->marker[0])
+        st = md_err_set(err, MD_ERR_INVALID, "Marker %s could not be found.", f->marker);
+    return st;
 }
 
 md_status md_engine_events(md_engine *e, const char *uuid, md_event **out, size_t *n,
                            md_err *err)
 {
-    return md_store_events(e->store, uuid, out, n, err);
+    md_status st = md_store_events(e->store, uuid, out, n, err);
+
+    if (st == MD_ERR_NOT_FOUND)
+        st = md_err_set(err, MD_ERR_NOT_FOUND, "Migration %s could not be found", uuid);
+    return st;
 }
 
 void md_engine_counts(md_engine *e, size_t *running, size_t *queued)

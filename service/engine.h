@@ -118,8 +118,9 @@ md_status md_engine_domains(md_engine *e, md_hv_domain **out, size_t *n, md_err 
 
 /* The records f selects, newest first, as the store holds them (progress
  * of migrations in progress as of the monitor's last flush), in a new
- * array the caller frees with free(). Reads the store without the engine
- * lock: blocks on SQLite, never on the hypervisor. Any thread. */
+ * array the caller frees with free(). MD_ERR_INVALID for a marker that
+ * names no record. Reads the store without the engine lock: blocks on
+ * SQLite, never on the hypervisor. Any thread. */
 md_status md_engine_list(md_engine *e, const md_store_filter *f, md_migration **out, size_t *n,
                          md_err *err);
 

@@ -16,6 +16,13 @@ const char *md_status_str(md_status st)
     case MD_ERR_HYPERVISOR: return "hypervisor error";
     case MD_ERR_UNAVAILABLE: return "service unavailable";
     case MD_ERR_INTERNAL: return "internal error";
+    case MD_ERR_UNAUTHORIZED: return "unauthorized";
+    case MD_ERR_FORBIDDEN: return "forbidden";
+    case MD_ERR_METHOD: return "method not allowed";
+    case MD_ERR_NOT_ACCEPTABLE: return "not acceptable";
+    case MD_ERR_TOO_LARGE: return "request too large";
+    case MD_ERR_MEDIA_TYPE: return "unsupported media type";
+    case MD_STATUS_COUNT: break;
     }
     return "unknown status";
 }

@@ -2,9 +2,10 @@
  *
  * Every function that can fail returns an md_status. MD_OK is zero so that
  * `if (st != MD_OK)` and `if (st)` both read naturally. The REST layer maps
- * each value to an HTTP code exactly once (api/), and md_status_str() gives
- * the short English phrase used in logs. The detailed message belongs to the
- * place that detected the error: it reports it once, there.
+ * each value to an HTTP code and a Nova fault name exactly once (the table
+ * in api/fault.c), and md_status_str() gives the short English phrase used
+ * in logs. The detailed message belongs to the place that detected the
+ * error: it reports it once, there.
  */
 #ifndef MD_STATUS_H
 #define MD_STATUS_H
@@ -19,6 +20,14 @@ typedef enum md_status {
     MD_ERR_HYPERVISOR,  /* libvirt (or the simulator) refused or failed */
     MD_ERR_UNAVAILABLE, /* a dependency (Keystone, libvirtd) is unreachable */
     MD_ERR_INTERNAL,    /* a bug: an invariant did not hold */
+    /* What only a request can be refused for (the REST layer detects them): */
+    MD_ERR_UNAUTHORIZED,   /* no credentials, or credentials that are not valid */
+    MD_ERR_FORBIDDEN,      /* valid credentials without the right to do this */
+    MD_ERR_METHOD,         /* the resource exists, not for this (HTTP) method */
+    MD_ERR_NOT_ACCEPTABLE, /* the version or form of answer asked for is not served */
+    MD_ERR_TOO_LARGE,      /* the request is larger than allowed */
+    MD_ERR_MEDIA_TYPE,     /* the request's body is not of a type that is read */
+    MD_STATUS_COUNT,       /* not a status: how many there are (for tables) */
 } md_status;
 
 /* Returns a static, never-NULL string naming st ("invalid input", ...).
