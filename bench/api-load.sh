@@ -42,12 +42,10 @@ done
 # The targets of the issue (2 cores).
 T_SHOW=10000 T_LIST=2000 T_P99_MS=10 T_RSS_MIB=50
 
-packages=(build-essential cmake pkg-config libconfig-dev libsqlite3-dev libvirt-dev
-          libmicrohttpd-dev libjson-c-dev libcurl4-openssl-dev wrk curl python3)
+# shellcheck source=tests/support/packages.sh
+. tests/support/packages.sh
 if [ -z "${MD_NO_APT:-}" ]; then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        "${packages[@]}" >/dev/null
+    md_install_groups build bench
 fi
 cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DMIGRATIOND_TESTS=OFF >/dev/null
 cmake --build build-release -j "$(nproc)" --target migrationd api-fill >/dev/null

@@ -9,11 +9,11 @@ set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
+# What the build needs (tests/support/packages.sh).
+# shellcheck source=tests/support/packages.sh
+. tests/support/packages.sh
 if [ -z "${MD_NO_APT:-}" ]; then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        build-essential cmake pkg-config libconfig-dev libsqlite3-dev libvirt-dev \
-        libmicrohttpd-dev libjson-c-dev libcurl4-openssl-dev >/dev/null
+    md_install_groups build
 fi
 cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DMIGRATIOND_TESTS=OFF >/dev/null
 cmake --build build-release -j "$(nproc)" --target policy-matrix >/dev/null

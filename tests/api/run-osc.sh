@@ -14,11 +14,9 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:?usage: run-osc.sh BUILD_DIR}
 build=$(cd "$build" && pwd)
 
-if [ ! -x /usr/bin/openstack ]; then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        python3-openstackclient >/dev/null
-fi
+# shellcheck source=tests/support/packages.sh
+. "$top/tests/support/packages.sh"
+md_install_groups osc
 
 dir=$(mktemp -d /tmp/md-osc.XXXXXX)
 pid=

@@ -23,6 +23,9 @@ cd "$top"
 seconds=${FUZZ_SECONDS:-60}
 case $seconds in ''|*[!0-9]*) echo "run.sh: FUZZ_SECONDS must be a number" >&2; exit 2 ;; esac
 
+# shellcheck source=tests/support/packages.sh
+. tests/support/packages.sh
+
 have_fuzzer() {
     command -v clang >/dev/null &&
         compgen -G "/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a" >/dev/null
@@ -33,10 +36,8 @@ if ! have_fuzzer; then
              "install them" >&2
         exit 2
     fi
-    echo "== installing clang libclang-rt-14-dev"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        clang libclang-rt-14-dev >/dev/null
+    echo "== installing ${md_pkgs_fuzz[*]}"
+    md_install_groups fuzz
 fi
 
 build=build-fuzz

@@ -43,7 +43,9 @@ wait_s=${MD_HOSTS_WAIT:-30}
 hosts=(a b)
 mountpoints=(/run /etc/libvirt /var/lib/libvirt /var/log/libvirt /var/cache/libvirt)
 subdirs=(run etc lib log cache)     # same order as mountpoints
-packages=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 iproute2)
+# shellcheck source=tests/support/packages.sh
+. "$(dirname "$self")/../support/packages.sh"
+packages=("${md_pkgs_hosts[@]}")
 
 say() { echo "hosts.sh: $*" >&2; }
 die() { say "$*"; exit 1; }
@@ -138,12 +140,9 @@ stop_system_daemon() {
 
 cmd_deps() {
     need_root
-    local t0 p missing=() made_policy=0
+    local t0 p missing made_policy=0
     t0=$(now)
-    for p in "${packages[@]}"; do
-        dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
-            missing+=("$p")
-    done
+    mapfile -t missing < <(md_missing_packages "${packages[@]}")
     if [ ${#missing[@]} -gt 0 ]; then
         # No service may start from a postinst (there is no systemd here, and a system
         # libvirtd would only get in the way).
@@ -153,10 +152,8 @@ cmd_deps() {
             made_policy=1
             trap 'rm -f /usr/sbin/policy-rc.d' EXIT
         fi
-        say "installing ${packages[*]} (about a minute)"
-        apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=300 \
-            --no-install-recommends "${packages[@]}" >/dev/null
+        say "installing ${missing[*]} (about a minute)"
+        md_install_packages "${missing[@]}"
         if [ "$made_policy" -eq 1 ]; then
             rm -f /usr/sbin/policy-rc.d
             trap - EXIT

@@ -21,9 +21,11 @@ e2e_guest=$e2e_top/build-release/tests/guest/guest.elf
 e2e_work=""
 e2e_daemon_pid=""
 e2e_hosts_up=0
-# The Debian packages the build needs (those of tests/run-all.sh) plus python3 for mdctl.py.
-e2e_packages=(build-essential cmake pkg-config libconfig-dev libcmocka-dev libsqlite3-dev
-              libvirt-dev libmicrohttpd-dev libjson-c-dev libcurl4-openssl-dev curl python3)
+# The Debian packages (tests/support/packages.sh): those the build and the tests need, as in
+# tests/run-all.sh, plus python3 for mdctl.py.
+# shellcheck source=tests/support/packages.sh
+. "$e2e_top/tests/support/packages.sh"
+e2e_packages=("${md_pkgs_build[@]}" "${md_pkgs_test[@]}" "${md_pkgs_e2e[@]}")
 
 say() { echo "${e2e_name:-e2e}: $*"; }
 die() { echo "${e2e_name:-e2e}: error: $*" >&2; exit 1; }
@@ -75,10 +77,8 @@ e2e_deps() {
     if [ -n "${MD_NO_APT:-}" ]; then
         say "MD_NO_APT set: not installing packages"
     else
-        say "installing Debian packages: ${e2e_packages[*]}"
-        apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-            -o DPkg::Lock::Timeout=300 "${e2e_packages[@]}" >/dev/null
+        say "Debian packages: ${e2e_packages[*]}"
+        md_install_packages "${e2e_packages[@]}"
     fi
     "$e2e_hosts" deps
 }

@@ -31,16 +31,14 @@ py=/usr/bin/python3
 say() { echo "keystone.sh: $*" >&2; }
 die() { say "$*"; exit 1; }
 
+# shellcheck source=tests/support/packages.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../support/packages.sh"
+
 install_keystone() {
-    if command -v keystone-manage >/dev/null && command -v uwsgi >/dev/null &&
-       command -v curl >/dev/null; then
-        return 0
-    fi
+    [ -n "$(md_missing_packages "${md_pkgs_keystone[@]}")" ] || return 0
     [ "$(id -u)" -eq 0 ] || die "keystone is not installed and we are not root"
     say "installing keystone (about 75 s)"
-    apt-get update -qq
-    apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends \
-        keystone uwsgi-plugin-python3 python3-openstackclient curl >/dev/null
+    md_install_groups keystone >&2
 }
 
 # json_get KEY1 KEY2 ...: prints stdin's JSON value at that path.

@@ -19,16 +19,15 @@ cd "$top"
 ks=$top/tests/keystone/keystone.sh
 t0=$SECONDS
 
-if ! command -v keystone-manage >/dev/null || ! command -v uwsgi >/dev/null ||
-   ! command -v curl >/dev/null; then
+# shellcheck source=tests/support/packages.sh
+. "$top/tests/support/packages.sh"
+if [ -n "$(md_missing_packages "${md_pkgs_keystone[@]}")" ]; then
     if [ "$(id -u)" -ne 0 ]; then
         echo "run.sh: keystone is not installed; run as root to install it" >&2
         exit 2
     fi
     echo "== installing keystone (about 75 s)"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=300 \
-        --no-install-recommends keystone uwsgi-plugin-python3 python3-openstackclient curl >/dev/null
+    md_install_groups keystone
 fi
 
 port_is_free() {
