@@ -44,6 +44,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "api/internal.h"
 #include "api/token_cache.h"
 #include "service/log.h"
 
@@ -105,46 +106,6 @@ static md_token_time token_time_now(void)
 {
     md_token_time t = { .mono_ms = now_mono_ms(), .real_ms = now_real_ms() };
     return t;
-}
-
-/* Parses Keystone's ISO 8601 UTC time ("2026-11-21T23:51:24.000000Z", the
- * fraction optional, "Z" or "+00:00") into ms since the epoch. Returns false
- * for anything else. */
-static bool parse_iso8601_ms(const char *s, int64_t *out)
-{
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (p == NULL) {
-        return false;
-    }
-    int64_t ms = 0;
-    if (*p == '.') {
-        p++;
-        int digits = 0;
-        while (*p >= '0' && *p <= '9') {
-            if (digits < 3) {
-                ms = ms * 10 + (*p - '0');
-            }
-            digits++;
-            p++;
-        }
-        if (digits == 0) {
-            return false;
-        }
-        for (; digits < 3; digits++) {
-            ms *= 10;
-        }
-    }
-    if (strcmp(p, "Z") != 0 && strcmp(p, "+00:00") != 0 && strcmp(p, "") != 0) {
-        return false;
-    }
-    time_t t = timegm(&tm);
-    if (t == (time_t)-1) {
-        return false;
-    }
-    *out = (int64_t)t * 1000 + ms;
-    return true;
 }
 
 static bool token_is_acceptable(const char *token, size_t len)
@@ -313,7 +274,7 @@ static md_status token_expiry(md_auth *a, json_object *token, int64_t *out, md_e
     json_object *v = NULL;
     if (!json_object_object_get_ex(token, "expires_at", &v) ||
         !json_object_is_type(v, json_type_string) ||
-        !parse_iso8601_ms(json_object_get_string(v), out)) {
+        !md_api_time_parse(json_object_get_string(v), out)) {
         return md_err_set(err, MD_ERR_UNAVAILABLE,
                           "Keystone at %s sent a token without a valid expires_at",
                           a->cfg->keystone.auth_url);
