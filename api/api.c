@@ -234,10 +234,6 @@ static bool authorise(md_api_ctx *c, md_api_role role)
         return false;
     }
     md_status st = md_auth_validate(d->auth, c->req->auth_token, &who, &err);
-    /* auth.h: NOT_FOUND is a token Keystone does not accept, which to a
-     * client is a request without valid credentials. */
-    if (st == MD_ERR_NOT_FOUND)
-        st = MD_ERR_UNAUTHORIZED;
     if (st != MD_OK) {
         md_api_fault(c->resp, st, "%s: %s",
                      st == MD_ERR_UNAUTHORIZED ? "Authentication required"

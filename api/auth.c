@@ -1,4 +1,4 @@
-/* auth.c - Keystone v3 token validation with a bounded, mutex-protected cache (libcurl, json-c).
+/* auth.c - Keystone v3 token validation through libcurl and json-c, with a token cache.
  *
  * DESIGN: every Keystone call is one libcurl easy handle made for it and
  * freed after it, with "Connection: close" (uwsgi's http-socket, which
@@ -18,20 +18,16 @@
  * number tells a thread that saw a 401 whether someone has renewed since it
  * copied the token.
  *
- * Valid answers are cached in a set-associative table: CACHE_SETS sets of
- * CACHE_WAYS entries, the set chosen by an FNV-1a hash of the token. An
- * entry holds a full copy of the token (compared with memcmp, so a hash
- * collision can never hand one caller's roles to another), the result, and
- * its end of validity: the token's own expires_at (wall clock) and
- * fetched_at + cache_seconds (monotonic clock), whichever comes first.
- * A new entry replaces an empty or expired way, else the least recently
- * used one of its set: memory is bounded by CACHE_SETS * CACHE_WAYS tokens
- * of at most MAX_TOKEN_LEN bytes. Failures are never cached. cache_lock is
- * never held across HTTP: a miss looks up, unlocks, asks Keystone, and
- * locks again to insert (two threads missing on the same token at once
- * both ask; the second insert finds the first's entry and refreshes it).
+ * Valid answers are kept in the token cache of api/token_cache.h (CACHE_SETS
+ * sets of CACHE_WAYS entries), each until the token's own expires_at (wall
+ * clock) or fetched_at + cache_seconds (monotonic clock), whichever comes
+ * first; this file reads both clocks and passes them in. Failures are never
+ * cached. The cache's lock is never held across HTTP: a miss looks up,
+ * asks Keystone, and inserts (two threads missing on the same token at
+ * once both ask; the second insert finds the first's entry and refreshes
+ * it). With cache_seconds = 0 the cache is not used at all.
  *
- * A token longer than MAX_TOKEN_LEN or with a byte outside printable ASCII
+ * A token longer than MD_TOKEN_MAX_LEN or with a byte outside printable ASCII
  * is refused without asking Keystone: real tokens are short base64url
  * strings, and a CR or LF would otherwise end up inside a request header.
  */
@@ -41,28 +37,21 @@
 #include <json-c/json.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
+#include "api/internal.h"
+#include "api/token_cache.h"
 #include "service/log.h"
 
 #define CACHE_SETS 256
 #define CACHE_WAYS 4
-#define MAX_TOKEN_LEN 8192
 #define MAX_REPLY_BYTES (1024 * 1024)
 #define RENEW_MARGIN_MS 60000
-
-typedef struct cache_entry {
-    uint64_t hash;
-    char *token;                /* NULL when the way is empty */
-    size_t token_len;
-    int64_t cached_until_mono;  /* ms, CLOCK_MONOTONIC */
-    uint64_t last_used;         /* md_auth.tick when last returned or stored */
-    md_auth_result result;
-} cache_entry;
 
 struct md_auth {
     const md_config *cfg;
@@ -75,10 +64,8 @@ struct md_auth {
     int64_t svc_expires_at;     /* ms since the epoch */
     uint64_t svc_generation;    /* incremented at each renewal */
 
-    pthread_mutex_t cache_lock; /* guards cache, tick and stats (never held across HTTP) */
-    uint64_t tick;
-    md_auth_stats stats;
-    cache_entry cache[CACHE_SETS][CACHE_WAYS];
+    md_token_cache *cache;      /* valid answers; used only when cache_seconds > 0 */
+    atomic_uint_fast64_t keystone_requests; /* md_auth_stats.keystone_requests */
 };
 
 /* One HTTP exchange with Keystone. */
@@ -115,59 +102,15 @@ static int64_t now_mono_ms(void)
     return clock_ms(CLOCK_MONOTONIC);
 }
 
-/* Parses Keystone's ISO 8601 UTC time ("2026-11-21T23:51:24.000000Z", the
- * fraction optional, "Z" or "+00:00") into ms since the epoch. Returns false
- * for anything else. */
-static bool parse_iso8601_ms(const char *s, int64_t *out)
+static md_token_time token_time_now(void)
 {
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (p == NULL) {
-        return false;
-    }
-    int64_t ms = 0;
-    if (*p == '.') {
-        p++;
-        int digits = 0;
-        while (*p >= '0' && *p <= '9') {
-            if (digits < 3) {
-                ms = ms * 10 + (*p - '0');
-            }
-            digits++;
-            p++;
-        }
-        if (digits == 0) {
-            return false;
-        }
-        for (; digits < 3; digits++) {
-            ms *= 10;
-        }
-    }
-    if (strcmp(p, "Z") != 0 && strcmp(p, "+00:00") != 0 && strcmp(p, "") != 0) {
-        return false;
-    }
-    time_t t = timegm(&tm);
-    if (t == (time_t)-1) {
-        return false;
-    }
-    *out = (int64_t)t * 1000 + ms;
-    return true;
-}
-
-static uint64_t fnv1a(const char *s, size_t n)
-{
-    uint64_t h = 14695981039346656037ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
+    md_token_time t = { .mono_ms = now_mono_ms(), .real_ms = now_real_ms() };
+    return t;
 }
 
 static bool token_is_acceptable(const char *token, size_t len)
 {
-    if (len == 0 || len > MAX_TOKEN_LEN) {
+    if (len == 0 || len > MD_TOKEN_MAX_LEN) {
         return false;
     }
     for (size_t i = 0; i < len; i++) {
@@ -234,9 +177,7 @@ static md_status http_call(md_auth *a, const char *url, const char *post_body,
     md_status st = MD_OK;
     struct curl_slist *headers = NULL;
     char errbuf[CURL_ERROR_SIZE] = "";
-    pthread_mutex_lock(&a->cache_lock);
-    a->stats.keystone_requests++;
-    pthread_mutex_unlock(&a->cache_lock);
+    atomic_fetch_add(&a->keystone_requests, 1);
     CURL *h = curl_easy_init();
     if (h == NULL) {
         st = md_err_set(err, MD_ERR_NOMEM, "cannot create a libcurl handle");
@@ -333,7 +274,7 @@ static md_status token_expiry(md_auth *a, json_object *token, int64_t *out, md_e
     json_object *v = NULL;
     if (!json_object_object_get_ex(token, "expires_at", &v) ||
         !json_object_is_type(v, json_type_string) ||
-        !parse_iso8601_ms(json_object_get_string(v), out)) {
+        !md_api_time_parse(json_object_get_string(v), out)) {
         return md_err_set(err, MD_ERR_UNAVAILABLE,
                           "Keystone at %s sent a token without a valid expires_at",
                           a->cfg->keystone.auth_url);
@@ -490,89 +431,6 @@ cleanup:
     return st;
 }
 
-/* Looks token up in the cache. Returns true and fills *out on a hit. */
-static bool cache_lookup(md_auth *a, const char *token, size_t len, uint64_t hash,
-                         md_auth_result *out)
-{
-    bool hit = false;
-    cache_entry *set = a->cache[hash % CACHE_SETS];
-    int64_t mono = now_mono_ms();
-    int64_t real = now_real_ms();
-    pthread_mutex_lock(&a->cache_lock);
-    for (size_t w = 0; w < CACHE_WAYS; w++) {
-        cache_entry *e = &set[w];
-        if (e->token == NULL || e->hash != hash || e->token_len != len ||
-            memcmp(e->token, token, len) != 0) {
-            continue;
-        }
-        if (e->cached_until_mono <= mono || e->result.expires_at <= real) {
-            free(e->token);
-            memset(e, 0, sizeof *e);
-            break;
-        }
-        e->last_used = ++a->tick;
-        *out = e->result;
-        hit = true;
-        break;
-    }
-    if (hit) {
-        a->stats.cache_hits++;
-    } else {
-        a->stats.cache_misses++;
-    }
-    pthread_mutex_unlock(&a->cache_lock);
-    return hit;
-}
-
-/* Stores a valid result. A failure to allocate only means no caching. */
-static void cache_insert(md_auth *a, const char *token, size_t len, uint64_t hash,
-                         const md_auth_result *r)
-{
-    char *copy = malloc(len);
-    if (copy == NULL) {
-        return;
-    }
-    memcpy(copy, token, len);
-    int64_t mono = now_mono_ms();
-    int64_t real = now_real_ms();
-    int64_t until = mono + (int64_t)a->cfg->keystone.cache_seconds * 1000;
-    cache_entry *set = a->cache[hash % CACHE_SETS];
-
-    pthread_mutex_lock(&a->cache_lock);
-    /* The same token (another thread stored it meanwhile), else an empty or
-     * expired way, else the least recently used one. */
-    cache_entry *victim = NULL;
-    for (size_t w = 0; w < CACHE_WAYS && victim == NULL; w++) {
-        cache_entry *e = &set[w];
-        if (e->token != NULL && e->hash == hash && e->token_len == len &&
-            memcmp(e->token, token, len) == 0) {
-            victim = e;
-        }
-    }
-    for (size_t w = 0; w < CACHE_WAYS && victim == NULL; w++) {
-        cache_entry *e = &set[w];
-        if (e->token == NULL || e->cached_until_mono <= mono || e->result.expires_at <= real) {
-            victim = e;
-        }
-    }
-    if (victim == NULL) {
-        victim = &set[0];
-        for (size_t w = 1; w < CACHE_WAYS; w++) {
-            if (set[w].last_used < victim->last_used) {
-                victim = &set[w];
-            }
-        }
-    }
-    free(victim->token);
-    victim->hash = hash;
-    victim->token = copy;
-    victim->token_len = len;
-    victim->cached_until_mono = until;
-    victim->last_used = ++a->tick;
-    victim->result = *r;
-    pthread_mutex_unlock(&a->cache_lock);
-}
-
 /* Asks Keystone about token once with the service token svc. Sets *refused
  * when Keystone answered 401 (it does not accept svc; the caller renews and
  * retries). */
@@ -597,7 +455,7 @@ static md_status validate_once(md_auth *a, const char *svc, const char *token,
         }
         break;
     case 404:
-        st = md_err_set(err, MD_ERR_NOT_FOUND, "token is not valid");
+        st = md_err_set(err, MD_ERR_UNAUTHORIZED, "token is not valid");
         break;
     case 401:
         *refused = true;
@@ -716,8 +574,13 @@ md_status md_auth_new(const md_config *cfg, md_auth **out, md_err *err)
         goto cleanup;
     }
     a->cfg = cfg;
+    atomic_init(&a->keystone_requests, 0);
     pthread_mutex_init(&a->svc_lock, NULL);
-    pthread_mutex_init(&a->cache_lock, NULL);
+    st = md_token_cache_new(CACHE_SETS, CACHE_WAYS, (int64_t)cfg->keystone.cache_seconds * 1000,
+                            &a->cache, err);
+    if (st != MD_OK) {
+        goto cleanup;
+    }
     if (asprintf(&a->tokens_url, "%.*s/auth/tokens", (int)url_len, url) < 0) {
         a->tokens_url = NULL;
     }
@@ -742,11 +605,7 @@ void md_auth_free(md_auth *a)
     if (a == NULL) {
         return;
     }
-    for (size_t s = 0; s < CACHE_SETS; s++) {
-        for (size_t w = 0; w < CACHE_WAYS; w++) {
-            free(a->cache[s][w].token);
-        }
-    }
+    md_token_cache_free(a->cache);
     if (a->login_body != NULL) {
         explicit_bzero(a->login_body, strlen(a->login_body));
     }
@@ -755,7 +614,6 @@ void md_auth_free(md_auth *a)
     free(a->tokens_url);
     free(a->validate_url);
     pthread_mutex_destroy(&a->svc_lock);
-    pthread_mutex_destroy(&a->cache_lock);
     free(a);
 }
 
@@ -765,15 +623,14 @@ md_status md_auth_validate(md_auth *a, const char *token, md_auth_result *out, m
     char *svc = NULL;
     uint64_t gen = 0;
     bool refused = false;
-    size_t len = token != NULL ? strnlen(token, MAX_TOKEN_LEN + 1) : 0;
+    size_t len = token != NULL ? strnlen(token, MD_TOKEN_MAX_LEN + 1) : 0;
 
     if (!token_is_acceptable(token, len)) {
-        st = md_err_set(err, MD_ERR_NOT_FOUND, "token is not valid");
+        st = md_err_set(err, MD_ERR_UNAUTHORIZED, "token is not valid");
         goto cleanup;
     }
     bool caching = a->cfg->keystone.cache_seconds > 0;
-    uint64_t hash = fnv1a(token, len);
-    if (caching && cache_lookup(a, token, len, hash, out)) {
+    if (caching && md_token_cache_lookup(a->cache, token, len, token_time_now(), out)) {
         goto cleanup;
     }
     st = get_service_token(a, 0, &svc, &gen, err);
@@ -791,7 +648,7 @@ md_status md_auth_validate(md_auth *a, const char *token, md_auth_result *out, m
         }
     }
     if (st == MD_OK && caching) {
-        cache_insert(a, token, len, hash, out);
+        md_token_cache_insert(a->cache, token, len, out, token_time_now());
     }
 
 cleanup:
@@ -816,7 +673,10 @@ bool md_auth_has_role(const md_auth_result *r, const md_config_roles *allowed)
 
 void md_auth_get_stats(md_auth *a, md_auth_stats *out)
 {
-    pthread_mutex_lock(&a->cache_lock);
-    *out = a->stats;
-    pthread_mutex_unlock(&a->cache_lock);
+    md_token_cache_stats cs;
+    md_token_cache_get_stats(a->cache, &cs);
+    memset(out, 0, sizeof *out);
+    out->cache_hits = cs.hits;
+    out->cache_misses = cs.misses;
+    out->keystone_requests = atomic_load(&a->keystone_requests);
 }

@@ -43,7 +43,7 @@ md_status md_auth_new(const md_config *cfg, md_auth **out, md_err *err);
 /* Accepts NULL. */
 void md_auth_free(md_auth *a);
 
-/* Validates token. Returns MD_OK with *out filled; MD_ERR_NOT_FOUND when
+/* Validates token. Returns MD_OK with *out filled; MD_ERR_UNAUTHORIZED when
  * Keystone says the token is not valid (expired, revoked, unknown: the API
  * answers 401); MD_ERR_UNAVAILABLE when Keystone cannot be asked or the
  * service's own credentials are refused (503). err says which. */

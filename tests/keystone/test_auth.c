@@ -418,27 +418,27 @@ static void test_invalid_tokens_are_not_found(void **state)
     md_auth_result r;
     md_err err = { "" };
 
-    assert_int_equal(md_auth_validate(a, "gAAAAABgarbage", &r, &err), MD_ERR_NOT_FOUND);
+    assert_int_equal(md_auth_validate(a, "gAAAAABgarbage", &r, &err), MD_ERR_UNAUTHORIZED);
     assert_string_equal(err.msg, "token is not valid");
     /* Failures are not cached: the second one asks again. */
     uint64_t before = requests(a);
-    assert_int_equal(md_auth_validate(a, "gAAAAABgarbage", &r, &err), MD_ERR_NOT_FOUND);
+    assert_int_equal(md_auth_validate(a, "gAAAAABgarbage", &r, &err), MD_ERR_UNAUTHORIZED);
     assert_int_equal(requests(a), before + 1);
 
     /* These never reach Keystone. */
     before = requests(a);
-    assert_int_equal(md_auth_validate(a, NULL, &r, &err), MD_ERR_NOT_FOUND);
-    assert_int_equal(md_auth_validate(a, "", &r, &err), MD_ERR_NOT_FOUND);
+    assert_int_equal(md_auth_validate(a, NULL, &r, &err), MD_ERR_UNAUTHORIZED);
+    assert_int_equal(md_auth_validate(a, "", &r, &err), MD_ERR_UNAUTHORIZED);
     char *crlf = malloc(strlen(f->bob) + 32);
     assert_non_null(crlf);
     sprintf(crlf, "%s\r\nX-Injected: 1", f->bob);
-    assert_int_equal(md_auth_validate(a, crlf, &r, &err), MD_ERR_NOT_FOUND);
+    assert_int_equal(md_auth_validate(a, crlf, &r, &err), MD_ERR_UNAUTHORIZED);
     free(crlf);
     char *longer = malloc(8194);
     assert_non_null(longer);
     memset(longer, 'A', 8193);
     longer[8193] = '\0';
-    assert_int_equal(md_auth_validate(a, longer, &r, &err), MD_ERR_NOT_FOUND);
+    assert_int_equal(md_auth_validate(a, longer, &r, &err), MD_ERR_UNAUTHORIZED);
     assert_string_equal(err.msg, "token is not valid");
     free(longer);
     assert_int_equal(requests(a), before);
@@ -459,7 +459,7 @@ static void test_revoked_token_is_not_found(void **state)
 
     md_auth_result r;
     md_err err = { "" };
-    assert_int_equal(md_auth_validate(a, f->alice_revoked, &r, &err), MD_ERR_NOT_FOUND);
+    assert_int_equal(md_auth_validate(a, f->alice_revoked, &r, &err), MD_ERR_UNAUTHORIZED);
     assert_string_equal(err.msg, "token is not valid");
     /* The other token of the same user stays valid. */
     validate_ok(a, f->alice);

@@ -8,6 +8,8 @@
  * never a 5xx, a well-formed Nova fault for every 4xx, valid UTF-8 JSON
  * everywhere. Regressions run twice, before and after the seeds have
  * created records, so that inputs naming "the last migration" meet one.
+ * A directory that is missing, unreadable or holds no input fails the
+ * test: replaying nothing would pass while checking nothing.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -44,7 +46,8 @@ static int by_name(const struct dirent **a, const struct dirent **b)
     return strcmp((*a)->d_name, (*b)->d_name);
 }
 
-/* Replays every file of tests/fuzz/<sub>; returns how many. */
+/* Replays every file of tests/fuzz/<sub>; returns how many (fails the
+ * test when there are none). */
 static int replay_dir(const char *sub)
 {
     const char *src = getenv("MD_SOURCE_DIR");
@@ -77,13 +80,15 @@ static int replay_dir(const char *sub)
         count++;
     }
     free(names);
+    if (count == 0)
+        fail_msg("%s holds no input to replay (is MD_SOURCE_DIR right?)", dir);
     return count;
 }
 
 static void test_regressions_fresh(void **state)
 {
     (void)state;
-    replay_dir("regressions");
+    assert_true(replay_dir("regressions") > 0);
 }
 
 static void test_corpus(void **state)
@@ -95,7 +100,7 @@ static void test_corpus(void **state)
 static void test_regressions_after_corpus(void **state)
 {
     (void)state;
-    replay_dir("regressions");
+    assert_true(replay_dir("regressions") > 0);
 }
 
 int main(void)

@@ -1,0 +1,712 @@
+/* test_hv_sim.c - the simulated hypervisor behind the hv.h boundary (service/hv_sim.c).
+ *
+ * Each test opens the simulator on its own configuration and stops its
+ * clock (md_hv_sim_set_manual_clock), so a migration moves only when the
+ * test calls md_hv_sim_advance(). md_hv_migrate() blocks like libvirt's
+ * call, so it runs on a thread of the test; the test waits (bounded, only
+ * reached on failure) until the job exists, and joins the thread when the
+ * job has ended. Expected numbers come from the model of policy/sim.h:
+ * over the 1 GiB/s link, with QEMU's default 300 ms downtime limit, an idle
+ * 1 GiB guest sends 700 MiB in 0.7 s, then stops for the last 300 MiB
+ * (300 ms) plus 5 ms of switch-over, and runs on the destination at
+ * 1.005 s. A busy guest, writing 4 GiB/s over all of its 1 GiB, never
+ * converges in pre-copy.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "service/hv.h"
+#include "service/hv_sim.h"
+
+#define IDLE "11111111-1111-4111-8111-111111111111"
+#define BUSY "22222222-2222-4222-8222-222222222222"
+#define SPARE "cccccccc-cccc-4ccc-8ccc-cccccccccccc"
+#define GHOST "66666666-6666-4666-8666-666666666666" /* in no configuration */
+#define HOST "node-a"
+#define DEST "node-b"
+#define MIB (1024ULL * 1024ULL)
+#define GIB (1024ULL * MIB)
+
+/* Long enough for a thread to start on a loaded machine; reached only when
+ * a test fails. */
+#define WAIT_MS 10000
+#define MAX_EVENTS 256
+#define MAX_MIGRATIONS 4
+
+typedef struct migration migration;
+
+typedef struct fixture {
+    md_config *cfg;
+    md_hv *hv;
+    pthread_t main_thread;
+    pthread_mutex_t lock;  /* guards the events */
+    md_hv_event events[MAX_EVENTS];
+    size_t nevents;
+    size_t off_thread;     /* events delivered on another thread than the test's */
+    migration *unjoined[MAX_MIGRATIONS]; /* for teardown, when a test failed */
+} fixture;
+
+/* One md_hv_migrate() call on its own thread. */
+struct migration {
+    fixture *f;
+    md_hv_migrate_args args;
+    pthread_t thread;
+    atomic_bool returned;
+    md_status st;
+    md_err err;
+};
+
+static void add_domain(md_config *c, const char *name, const char *uuid, int ram_mib, int ws_mib,
+                       int dirty_mibps)
+{
+    md_config_sim_domain *d = &c->simulator.domains[c->simulator.ndomains++];
+    snprintf(d->name, sizeof d->name, "%s", name);
+    snprintf(d->uuid, sizeof d->uuid, "%s", uuid);
+    d->ram_mib = ram_mib;
+    d->working_set_mib = ws_mib;
+    d->dirty_mibps = dirty_mibps;
+}
+
+static void on_event(void *ctx, const md_hv_event *ev)
+{
+    fixture *f = ctx;
+    pthread_mutex_lock(&f->lock);
+    if (!pthread_equal(pthread_self(), f->main_thread))
+        f->off_thread++;
+    if (f->nevents < MAX_EVENTS)
+        f->events[f->nevents++] = *ev;
+    pthread_mutex_unlock(&f->lock);
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    md_err err;
+
+    assert_non_null(f);
+    f->cfg = calloc(1, sizeof *f->cfg);
+    assert_non_null(f->cfg);
+    md_config_defaults(f->cfg);
+    f->cfg->service.hypervisor = MD_HYPERVISOR_SIMULATOR;
+    snprintf(f->cfg->service.host, sizeof f->cfg->service.host, "%s", HOST);
+    f->cfg->simulator.time_scale = 1.0;
+    f->cfg->simulator.link_mibps = 1024;
+    f->cfg->simulator.ndomains = 0;
+    add_domain(f->cfg, "vm-idle", IDLE, 1024, 0, 0);
+    add_domain(f->cfg, "vm-busy", BUSY, 1024, 1024, 4096);
+    add_domain(f->cfg, "vm-spare", SPARE, 2048, 0, 0);
+    pthread_mutex_init(&f->lock, NULL);
+    f->main_thread = pthread_self();
+    if (md_hv_sim_open(f->cfg, &f->hv, &err) != MD_OK)
+        fail_msg("md_hv_sim_open: %s", err.msg);
+    md_hv_sim_set_manual_clock(f->hv, true);
+    md_hv_set_event_handler(f->hv, on_event, f);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+
+    /* A test that failed may have left a migrate() blocked: release it
+     * before the simulator goes away under it. */
+    md_hv_release_waiters(f->hv);
+    for (size_t i = 0; i < MAX_MIGRATIONS; i++) {
+        if (f->unjoined[i])
+            pthread_join(f->unjoined[i]->thread, NULL);
+    }
+    md_hv_close(f->hv);
+    pthread_mutex_destroy(&f->lock);
+    free(f->cfg);
+    free(f);
+    return 0;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    nanosleep(&ts, NULL);
+}
+
+static void *migrate_main(void *arg)
+{
+    migration *m = arg;
+    m->st = md_hv_migrate(m->f->hv, &m->args, &m->err);
+    atomic_store(&m->returned, true);
+    return NULL;
+}
+
+static md_hv_job job_of(fixture *f, const char *uuid)
+{
+    md_hv_job j;
+    md_err err;
+    if (md_hv_job_stats(f->hv, uuid, &j, &err) != MD_OK)
+        fail_msg("job stats of %s: %s", uuid, err.msg);
+    return j;
+}
+
+/* Starts md_hv_migrate() of uuid to DEST, at most bandwidth_mibps (0: the
+ * link's speed), on a thread and returns once the simulator has its job. */
+static void start_migration_at(fixture *f, migration *m, const char *uuid, bool post_copy,
+                               uint32_t bandwidth_mibps)
+{
+    memset(m, 0, sizeof *m);
+    m->f = f;
+    m->args.uuid = uuid;
+    m->args.dest_name = DEST;
+    m->args.dest_uri = "qemu+tcp://" DEST "/system";
+    m->args.migrate_uri = "tcp://" DEST;
+    m->args.parallel_connections = 1;
+    m->args.post_copy = post_copy;
+    m->args.bandwidth_mibps = bandwidth_mibps;
+    atomic_init(&m->returned, false);
+    assert_int_equal(pthread_create(&m->thread, NULL, migrate_main, m), 0);
+    for (size_t i = 0; i < MAX_MIGRATIONS; i++) {
+        if (!f->unjoined[i]) {
+            f->unjoined[i] = m;
+            break;
+        }
+    }
+    for (int waited = 0; !job_of(f, uuid).active; waited++) {
+        if (waited >= WAIT_MS || atomic_load(&m->returned))
+            fail_msg("the migration of %s did not start: %s", uuid, m->err.msg);
+        sleep_ms(1);
+    }
+}
+
+static void start_migration(fixture *f, migration *m, const char *uuid, bool post_copy)
+{
+    start_migration_at(f, m, uuid, post_copy, 0);
+}
+
+/* Waits until md_hv_migrate() has returned (its job must have ended or
+ * been released: a migrate() still blocked fails the test), joins its
+ * thread and returns what it returned. */
+static md_status finish_migration(migration *m)
+{
+    for (int waited = 0; !atomic_load(&m->returned); waited++) {
+        if (waited >= WAIT_MS)
+            fail_msg("md_hv_migrate(%s) has not returned", m->args.uuid);
+        sleep_ms(1);
+    }
+    for (size_t i = 0; i < MAX_MIGRATIONS; i++) {
+        if (m->f->unjoined[i] == m)
+            m->f->unjoined[i] = NULL;
+    }
+    assert_int_equal(pthread_join(m->thread, NULL), 0);
+    assert_true(atomic_load(&m->returned));
+    return m->st;
+}
+
+static size_t count_events(fixture *f, md_hv_event_kind kind, const char *uuid,
+                           md_hv_event *last)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&f->lock);
+    for (size_t i = 0; i < f->nevents; i++) {
+        if (f->events[i].kind == kind && strcmp(f->events[i].uuid, uuid) == 0) {
+            n++;
+            if (last)
+                *last = f->events[i];
+        }
+    }
+    pthread_mutex_unlock(&f->lock);
+    return n;
+}
+
+static md_hv_location locate(fixture *f, const char *uuid)
+{
+    md_hv_location loc = MD_HV_LOC_UNKNOWN;
+    md_err err;
+    assert_int_equal(md_hv_locate(f->hv, uuid, "qemu+tcp://" DEST "/system", &loc, &err),
+                     MD_OK);
+    return loc;
+}
+
+/* ---- lookup and list ---- */
+
+static void test_lookup_finds_a_domain_by_name_and_by_uuid(void **state)
+{
+    fixture *f = *state;
+    md_hv_domain d;
+    md_err err;
+
+    assert_int_equal(md_hv_lookup(f->hv, "vm-spare", &d, &err), MD_OK);
+    assert_string_equal(d.uuid, SPARE);
+    assert_string_equal(d.name, "vm-spare");
+    assert_int_equal(d.ram_bytes, 2 * GIB);
+    assert_true(d.active);
+    assert_false(d.paused);
+
+    memset(&d, 0, sizeof d);
+    assert_int_equal(md_hv_lookup(f->hv, IDLE, &d, &err), MD_OK);
+    assert_string_equal(d.name, "vm-idle");
+    assert_int_equal(d.ram_bytes, 1 * GIB);
+    /* UUIDs compare without regard to case, as libvirt parses them. */
+    memset(&d, 0, sizeof d);
+    assert_int_equal(md_hv_lookup(f->hv, "CCCCCCCC-CCCC-4CCC-8CCC-CCCCCCCCCCCC", &d, &err),
+                     MD_OK);
+    assert_string_equal(d.name, "vm-spare");
+    assert_string_equal(d.uuid, SPARE);
+    assert_int_equal(md_hv_lookup(f->hv, "AAAA", &d, &err), MD_ERR_NOT_FOUND);
+}
+
+static void test_lookup_of_an_unknown_domain_is_not_found_with_its_name(void **state)
+{
+    fixture *f = *state;
+    md_hv_domain d;
+    md_err err = { "" };
+
+    assert_int_equal(md_hv_lookup(f->hv, GHOST, &d, &err), MD_ERR_NOT_FOUND);
+    assert_non_null(strstr(err.msg, GHOST));
+    /* A name is matched exactly. */
+    assert_int_equal(md_hv_lookup(f->hv, "VM-IDLE", &d, &err), MD_ERR_NOT_FOUND);
+}
+
+static void test_list_returns_the_domains_on_this_node_in_order(void **state)
+{
+    fixture *f = *state;
+    md_hv_domain *v = NULL;
+    size_t n = 0;
+    md_err err;
+
+    assert_int_equal(md_hv_list(f->hv, &v, &n, &err), MD_OK);
+    assert_int_equal(n, 3);
+    assert_string_equal(v[0].uuid, IDLE);
+    assert_string_equal(v[1].uuid, BUSY);
+    assert_string_equal(v[2].uuid, SPARE);
+    assert_string_equal(v[2].name, "vm-spare");
+    assert_true(v[1].active);
+    free(v);
+
+    /* A domain taken away by someone else is no longer listed. */
+    assert_true(md_hv_sim_set_here(f->hv, BUSY, false));
+    assert_false(md_hv_sim_set_here(f->hv, GHOST, false));
+    assert_int_equal(md_hv_list(f->hv, &v, &n, &err), MD_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(v[0].uuid, IDLE);
+    assert_string_equal(v[1].uuid, SPARE);
+    free(v);
+    md_hv_domain d;
+    assert_int_equal(md_hv_lookup(f->hv, BUSY, &d, &err), MD_ERR_NOT_FOUND);
+    assert_int_equal(locate(f, BUSY), MD_HV_LOC_DEST);
+
+    assert_true(md_hv_sim_set_here(f->hv, BUSY, true));
+    assert_int_equal(locate(f, BUSY), MD_HV_LOC_SOURCE);
+    assert_int_equal(md_hv_list(f->hv, &v, &n, &err), MD_OK);
+    assert_int_equal(n, 3);
+    free(v);
+}
+
+/* ---- a migration ---- */
+
+static void test_idle_migration_completes_as_the_clock_moves(void **state)
+{
+    fixture *f = *state;
+    migration m;
+    md_hv_domain d;
+    md_err err;
+
+    assert_int_equal(locate(f, IDLE), MD_HV_LOC_SOURCE);
+    start_migration(f, &m, IDLE, false);
+
+    md_hv_job j = job_of(f, IDLE);
+    assert_true(j.active);
+    assert_int_equal(j.elapsed_ms, 0);
+    assert_int_equal(j.iteration, 1);
+    assert_int_equal(j.mem_total, 1 * GIB);
+    assert_int_equal(j.mem_processed, 0);
+    assert_int_equal(j.mem_remaining, 1 * GIB);
+    assert_int_equal(j.transfer_rate, 1 * GIB);
+    assert_false(j.post_copy);
+    assert_int_equal(j.downtime_ms, -1);
+
+    /* A stopped clock moves nothing. */
+    sleep_ms(120);
+    assert_int_equal(job_of(f, IDLE).elapsed_ms, 0);
+
+    md_hv_sim_advance(f->hv, 0.25);
+    j = job_of(f, IDLE);
+    assert_true(j.active);
+    assert_int_equal(j.elapsed_ms, 250);
+    assert_int_equal(j.mem_processed, 256 * MIB);
+    assert_int_equal(j.mem_remaining, 768 * MIB);
+    /* The other domains have no job. */
+    assert_false(job_of(f, SPARE).active);
+    assert_false(atomic_load(&m.returned));
+    assert_int_equal(count_events(f, MD_HV_EV_JOB_COMPLETED, IDLE, NULL), 0);
+
+    md_hv_sim_advance(f->hv, 0.25);
+    assert_int_equal(job_of(f, IDLE).elapsed_ms, 500);
+    assert_int_equal(job_of(f, IDLE).mem_processed, 512 * MIB);
+
+    /* 0.7 s of sending, then the 305 ms stop. */
+    md_hv_sim_advance(f->hv, 1.0);
+    assert_int_equal(finish_migration(&m), MD_OK);
+
+    md_hv_event ev;
+    assert_int_equal(count_events(f, MD_HV_EV_JOB_COMPLETED, IDLE, &ev), 1);
+    assert_false(ev.job.active);
+    /* 1.005 s, truncated to ms after floating-point sums: 1004 or 1005. */
+    assert_in_range(ev.job.elapsed_ms, 1004, 1005);
+    assert_int_equal(ev.job.mem_processed, 1 * GIB);
+    assert_int_equal(ev.job.mem_remaining, 0);
+    assert_int_equal(ev.job.downtime_ms, 305);
+    /* Converged in the first pass: no pass ended without completing. */
+    assert_int_equal(count_events(f, MD_HV_EV_ITERATION, IDLE, NULL), 0);
+
+    /* The domain now runs on the destination, as with UNDEFINE_SOURCE. */
+    assert_int_equal(md_hv_lookup(f->hv, IDLE, &d, &err), MD_ERR_NOT_FOUND);
+    assert_int_equal(md_hv_job_stats(f->hv, IDLE, &j, &err), MD_ERR_NOT_FOUND);
+    assert_int_equal(locate(f, IDLE), MD_HV_LOC_DEST);
+    md_hv_domain *v = NULL;
+    size_t n = 0;
+    assert_int_equal(md_hv_list(f->hv, &v, &n, &err), MD_OK);
+    assert_int_equal(n, 2);
+    free(v);
+    /* Moving the clock further delivers nothing more. */
+    md_hv_sim_advance(f->hv, 5.0);
+    assert_int_equal(count_events(f, MD_HV_EV_JOB_COMPLETED, IDLE, NULL), 1);
+}
+
+static void test_events_arrive_on_the_thread_that_moves_the_clock(void **state)
+{
+    fixture *f = *state;
+    migration m;
+    md_hv_event ev;
+
+    start_migration(f, &m, BUSY, false);
+    md_hv_sim_advance(f->hv, 0.5);
+    assert_int_equal(count_events(f, MD_HV_EV_ITERATION, BUSY, NULL), 0);
+    /* Pass 1 ends at 0.7 s with far more than 300 ms of data pending. */
+    md_hv_sim_advance(f->hv, 0.5);
+    assert_int_equal(count_events(f, MD_HV_EV_ITERATION, BUSY, &ev), 1);
+    assert_int_equal(ev.iteration, 2);
+    assert_string_equal(ev.uuid, BUSY);
+    assert_int_equal(job_of(f, BUSY).iteration, 2);
+
+    /* One event per pass, numbered as QEMU counts, however big the step. */
+    md_hv_sim_advance(f->hv, 10.0);
+    size_t passes = count_events(f, MD_HV_EV_ITERATION, BUSY, &ev);
+    assert_true(passes > 2);
+    assert_int_equal(ev.iteration, passes + 1);
+    assert_int_equal(job_of(f, BUSY).iteration, passes + 1);
+    md_hv_job j = job_of(f, BUSY);
+    assert_true(j.active);
+    assert_true(j.dirty_rate > 0);
+    assert_true(j.mem_processed > 1 * GIB);
+
+    assert_int_equal(md_hv_abort_job(f->hv, BUSY, false, NULL), MD_OK);
+    assert_int_equal(finish_migration(&m), MD_ERR_HYPERVISOR);
+    pthread_mutex_lock(&f->lock);
+    size_t off = f->off_thread;
+    pthread_mutex_unlock(&f->lock);
+    assert_int_equal(off, 0);
+}
+
+static void test_migration_is_refused_to_itself_nowhere_and_twice(void **state)
+{
+    fixture *f = *state;
+    md_hv_migrate_args a;
+    md_err err = { "" };
+    migration m;
+
+    memset(&a, 0, sizeof a);
+    a.uuid = IDLE;
+    a.dest_name = HOST;
+    assert_int_equal(md_hv_migrate(f->hv, &a, &err), MD_ERR_HYPERVISOR);
+    assert_non_null(strstr(err.msg, "same host"));
+    a.dest_name = "";
+    assert_int_equal(md_hv_migrate(f->hv, &a, &err), MD_ERR_INVALID);
+    a.uuid = GHOST;
+    a.dest_name = DEST;
+    assert_int_equal(md_hv_migrate(f->hv, &a, &err), MD_ERR_NOT_FOUND);
+
+    start_migration(f, &m, IDLE, false);
+    a.uuid = IDLE;
+    assert_int_equal(md_hv_migrate(f->hv, &a, &err), MD_ERR_CONFLICT);
+    md_hv_sim_advance(f->hv, 2.0);
+    assert_int_equal(finish_migration(&m), MD_OK);
+}
+
+static void test_speed_and_downtime_act_on_the_running_job(void **state)
+{
+    fixture *f = *state;
+    migration m;
+
+    /* Without a job there is nothing to set. */
+    assert_int_equal(md_hv_set_max_speed(f->hv, IDLE, 100, NULL), MD_ERR_CONFLICT);
+    assert_int_equal(md_hv_set_max_downtime(f->hv, IDLE, 500, NULL), MD_ERR_CONFLICT);
+
+    start_migration(f, &m, IDLE, false);
+    assert_int_equal(md_hv_set_max_speed(f->hv, IDLE, 256, NULL), MD_OK);
+    assert_int_equal(job_of(f, IDLE).transfer_rate, 256 * MIB);
+    md_hv_sim_advance(f->hv, 1.0);
+    assert_int_equal(job_of(f, IDLE).mem_processed, 256 * MIB);
+    /* At 256 MiB/s, 1 s of downtime allows 256 MiB: with 768 MiB left of
+     * pass 1, the next 2 s bring it to the switch-over test, which passes. */
+    assert_int_equal(md_hv_set_max_downtime(f->hv, IDLE, 1000, NULL), MD_OK);
+    md_hv_sim_advance(f->hv, 1.9);
+    assert_true(job_of(f, IDLE).active);
+    md_hv_sim_advance(f->hv, 0.2);
+    assert_int_equal(finish_migration(&m), MD_OK);
+    md_hv_event ev;
+    assert_int_equal(count_events(f, MD_HV_EV_JOB_COMPLETED, IDLE, &ev), 1);
+    assert_int_equal(ev.job.downtime_ms, 1005);
+}
+
+static void test_migration_starts_at_the_bandwidth_it_is_given(void **state)
+{
+    fixture *f = *state;
+    migration m;
+
+    start_migration_at(f, &m, IDLE, false, 512);
+    assert_int_equal(job_of(f, IDLE).transfer_rate, 512 * MIB);
+    md_hv_sim_advance(f->hv, 0.5);
+    assert_int_equal(job_of(f, IDLE).mem_processed, 256 * MIB);
+    /* Unlimited from now on: the link's 1 GiB/s. */
+    assert_int_equal(md_hv_set_max_speed(f->hv, IDLE, 0, NULL), MD_OK);
+    assert_int_equal(job_of(f, IDLE).transfer_rate, 1 * GIB);
+    md_hv_sim_advance(f->hv, 0.25);
+    assert_int_equal(job_of(f, IDLE).mem_processed, 512 * MIB);
+    md_hv_sim_advance(f->hv, 1.0);
+    assert_int_equal(finish_migration(&m), MD_OK);
+}
+
+/* ---- post-copy ---- */
+
+static void test_post_copy_starts_when_permitted_and_completes(void **state)
+{
+    fixture *f = *state;
+    migration m;
+    md_err err = { "" };
+
+    start_migration(f, &m, BUSY, true);
+    md_hv_sim_advance(f->hv, 2.0);
+    assert_false(job_of(f, BUSY).post_copy);
+    assert_int_equal(count_events(f, MD_HV_EV_POSTCOPY, BUSY, NULL), 0);
+
+    assert_int_equal(md_hv_start_post_copy(f->hv, BUSY, &err), MD_OK);
+    md_hv_event ev;
+    assert_int_equal(count_events(f, MD_HV_EV_POSTCOPY, BUSY, &ev), 1);
+    assert_true(job_of(f, BUSY).post_copy);
+    assert_true(job_of(f, BUSY).active);
+    /* Once in post-copy, neither a second switch nor an abort is possible. */
+    assert_int_equal(md_hv_start_post_copy(f->hv, BUSY, &err), MD_ERR_CONFLICT);
+    assert_int_equal(md_hv_abort_job(f->hv, BUSY, false, &err), MD_ERR_CONFLICT);
+
+    /* At most 1 GiB is left, at 1 GiB/s. */
+    md_hv_sim_advance(f->hv, 1.5);
+    assert_int_equal(finish_migration(&m), MD_OK);
+    assert_int_equal(count_events(f, MD_HV_EV_JOB_COMPLETED, BUSY, &ev), 1);
+    assert_false(ev.job.active);
+    assert_int_equal(count_events(f, MD_HV_EV_POSTCOPY, BUSY, NULL), 1);
+    assert_int_equal(locate(f, BUSY), MD_HV_LOC_DEST);
+}
+
+static void test_post_copy_is_refused_when_not_permitted(void **state)
+{
+    fixture *f = *state;
+    migration m;
+    md_err err = { "" };
+
+    /* No job: nothing to switch. */
+    assert_int_equal(md_hv_start_post_copy(f->hv, BUSY, &err), MD_ERR_CONFLICT);
+    start_migration(f, &m, BUSY, false);
+    assert_int_equal(md_hv_start_post_copy(f->hv, BUSY, &err), MD_ERR_CONFLICT);
+    assert_non_null(strstr(err.msg, "post-copy"));
+    md_hv_sim_advance(f->hv, 1.0);
+    assert_false(job_of(f, BUSY).post_copy);
+    assert_int_equal(count_events(f, MD_HV_EV_POSTCOPY, BUSY, NULL), 0);
+    assert_int_equal(md_hv_abort_job(f->hv, BUSY, false, &err), MD_OK);
+    assert_int_equal(finish_migration(&m), MD_ERR_HYPERVISOR);
+}
+
+/* ---- suspend and resume ---- */
+
+static void test_suspend_and_resume_toggle_a_domain_without_a_job(void **state)
+{
+    fixture *f = *state;
+    md_hv_domain d;
+    md_err err = { "" };
+
+    assert_int_equal(md_hv_resume(f->hv, SPARE, &err), MD_ERR_CONFLICT);
+    assert_int_equal(md_hv_suspend(f->hv, SPARE, &err), MD_OK);
+    assert_int_equal(md_hv_lookup(f->hv, SPARE, &d, NULL), MD_OK);
+    assert_true(d.paused);
+    assert_true(d.active);
+    assert_int_equal(md_hv_suspend(f->hv, SPARE, &err), MD_ERR_CONFLICT);
+    assert_non_null(strstr(err.msg, "already paused"));
+    assert_int_equal(md_hv_resume(f->hv, SPARE, &err), MD_OK);
+    assert_int_equal(md_hv_lookup(f->hv, SPARE, &d, NULL), MD_OK);
+    assert_false(d.paused);
+    assert_int_equal(md_hv_suspend(f->hv, GHOST, &err), MD_ERR_NOT_FOUND);
+}
+
+static void test_suspending_a_busy_guest_lets_its_migration_complete(void **state)
+{
+    fixture *f = *state;
+    migration m;
+    md_hv_domain d;
+
+    start_migration(f, &m, BUSY, false);
+    md_hv_sim_advance(f->hv, 5.0);
+    assert_true(job_of(f, BUSY).active);
+
+    /* A paused guest dirties nothing: the next passes shrink to nothing. */
+    assert_int_equal(md_hv_suspend(f->hv, BUSY, NULL), MD_OK);
+    assert_int_equal(md_hv_lookup(f->hv, BUSY, &d, NULL), MD_OK);
+    assert_true(d.paused);
+    md_hv_sim_advance(f->hv, 5.0);
+    assert_int_equal(finish_migration(&m), MD_OK);
+    md_hv_event ev;
+    assert_int_equal(count_events(f, MD_HV_EV_JOB_COMPLETED, BUSY, &ev), 1);
+    /* The guest was stopped from the pause to the end: more than a stop's
+     * 300 ms, less than the 5 s the clock moved. */
+    assert_true(ev.job.downtime_ms > 300);
+    assert_true(ev.job.downtime_ms < 5000);
+    assert_int_equal(locate(f, BUSY), MD_HV_LOC_DEST);
+}
+
+static void test_resumed_guest_keeps_migrating_and_dirtying(void **state)
+{
+    fixture *f = *state;
+    migration m;
+    md_hv_domain d;
+
+    start_migration(f, &m, BUSY, false);
+    md_hv_sim_advance(f->hv, 1.0);
+    assert_int_equal(md_hv_suspend(f->hv, BUSY, NULL), MD_OK);
+    assert_int_equal(md_hv_resume(f->hv, BUSY, NULL), MD_OK);
+    assert_int_equal(md_hv_lookup(f->hv, BUSY, &d, NULL), MD_OK);
+    assert_false(d.paused);
+    md_hv_sim_advance(f->hv, 5.0);
+    assert_true(job_of(f, BUSY).active);
+    assert_false(atomic_load(&m.returned));
+    assert_int_equal(md_hv_abort_job(f->hv, BUSY, false, NULL), MD_OK);
+    assert_int_equal(finish_migration(&m), MD_ERR_HYPERVISOR);
+}
+
+/* ---- abort and release ---- */
+
+static void test_abort_ends_the_job_and_leaves_the_domain_here(void **state)
+{
+    fixture *f = *state;
+    migration m;
+    md_hv_domain d;
+    md_err err = { "" };
+
+    assert_int_equal(md_hv_abort_job(f->hv, BUSY, false, &err), MD_ERR_CONFLICT);
+    start_migration(f, &m, BUSY, false);
+    md_hv_sim_advance(f->hv, 1.0);
+    assert_int_equal(locate(f, BUSY), MD_HV_LOC_SOURCE);
+
+    assert_int_equal(md_hv_abort_job(f->hv, BUSY, false, &err), MD_OK);
+    /* The abort's caller gets the completion event, on its own thread. */
+    md_hv_event ev;
+    assert_int_equal(count_events(f, MD_HV_EV_JOB_COMPLETED, BUSY, &ev), 1);
+    assert_false(ev.job.active);
+    assert_int_equal(ev.job.downtime_ms, -1);
+    assert_int_equal(finish_migration(&m), MD_ERR_HYPERVISOR);
+    assert_non_null(strstr(m.err.msg, "canceled"));
+
+    assert_int_equal(md_hv_lookup(f->hv, BUSY, &d, &err), MD_OK);
+    assert_true(d.active);
+    assert_int_equal(locate(f, BUSY), MD_HV_LOC_SOURCE);
+    assert_false(job_of(f, BUSY).active);
+    assert_int_equal(md_hv_abort_job(f->hv, BUSY, false, &err), MD_ERR_CONFLICT);
+
+    /* A new migration of the same domain starts from scratch. */
+    start_migration(f, &m, BUSY, false);
+    assert_int_equal(job_of(f, BUSY).elapsed_ms, 0);
+    assert_int_equal(job_of(f, BUSY).iteration, 1);
+    assert_int_equal(md_hv_abort_job(f->hv, BUSY, false, &err), MD_OK);
+    assert_int_equal(finish_migration(&m), MD_ERR_HYPERVISOR);
+}
+
+static void test_release_waiters_returns_migrate_but_the_job_goes_on(void **state)
+{
+    fixture *f = *state;
+    migration m;
+
+    start_migration(f, &m, BUSY, false);
+    md_hv_sim_advance(f->hv, 1.0);
+    md_hv_release_waiters(f->hv);
+    assert_int_equal(finish_migration(&m), MD_ERR_UNAVAILABLE);
+    assert_non_null(strstr(m.err.msg, "goes on"));
+
+    md_hv_job j = job_of(f, BUSY);
+    assert_true(j.active);
+    assert_int_equal(j.elapsed_ms, 1000);
+    md_hv_sim_advance(f->hv, 1.0);
+    assert_int_equal(job_of(f, BUSY).elapsed_ms, 2000);
+    assert_int_equal(count_events(f, MD_HV_EV_JOB_COMPLETED, BUSY, NULL), 0);
+    assert_int_equal(md_hv_abort_job(f->hv, BUSY, false, NULL), MD_OK);
+    assert_int_equal(count_events(f, MD_HV_EV_JOB_COMPLETED, BUSY, NULL), 1);
+}
+
+static void test_locate_follows_the_domain(void **state)
+{
+    fixture *f = *state;
+    migration m;
+
+    assert_int_equal(locate(f, IDLE), MD_HV_LOC_SOURCE);
+    assert_int_equal(locate(f, GHOST), MD_HV_LOC_NOWHERE);
+    start_migration(f, &m, IDLE, false);
+    /* During the migration the guest still runs here. */
+    md_hv_sim_advance(f->hv, 0.5);
+    assert_int_equal(locate(f, IDLE), MD_HV_LOC_SOURCE);
+    md_hv_sim_advance(f->hv, 1.0);
+    assert_int_equal(finish_migration(&m), MD_OK);
+    assert_int_equal(locate(f, IDLE), MD_HV_LOC_DEST);
+    assert_int_equal(locate(f, SPARE), MD_HV_LOC_SOURCE);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_lookup_finds_a_domain_by_name_and_by_uuid, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            test_lookup_of_an_unknown_domain_is_not_found_with_its_name, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_returns_the_domains_on_this_node_in_order,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idle_migration_completes_as_the_clock_moves, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_events_arrive_on_the_thread_that_moves_the_clock,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_is_refused_to_itself_nowhere_and_twice,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_speed_and_downtime_act_on_the_running_job, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_migration_starts_at_the_bandwidth_it_is_given,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_post_copy_starts_when_permitted_and_completes,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_post_copy_is_refused_when_not_permitted, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_suspend_and_resume_toggle_a_domain_without_a_job,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_suspending_a_busy_guest_lets_its_migration_complete,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resumed_guest_keeps_migrating_and_dirtying, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_abort_ends_the_job_and_leaves_the_domain_here,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_release_waiters_returns_migrate_but_the_job_goes_on,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_locate_follows_the_domain, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
