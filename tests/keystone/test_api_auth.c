@@ -34,45 +34,48 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <arpa/inet.h>
-#include <curl/curl.h>
-#include <dirent.h>
-#include <fcntl.h>
 #include <json-c/json.h>
-#include <netinet/in.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
+
+#include "tests/support/check.h"
+#include "tests/support/http.h"
 
 #define IDLE1 "11111111-1111-4111-8111-111111111111"
 #define IDLE2 "22222222-2222-4222-8222-222222222222"
 #define BUSY1 "44444444-4444-4444-8444-444444444444"
 
-#define REQUEST_TIMEOUT_MS 5000
-#define START_TIMEOUT_MS 10000
-#define STOP_TIMEOUT_MS 10000
-#define WAIT_MS 15000
 #define NOVA_VERSION "OpenStack-API-Version: compute 2.80"
+#define TOKEN_MAX 8192
+
+static void write_keystone_sections(FILE *f);
+
+/* The simulator's domains. */
+static const char domains[] =
+    "        { name = \"vm-idle-1\"; uuid = \"" IDLE1 "\"; ram_mib = 1024; },\n"
+    "        { name = \"vm-idle-2\"; uuid = \"" IDLE2 "\"; ram_mib = 1024; },\n"
+    /* It dirties all its memory faster than the link copies it. */
+    "        { name = \"vm-busy-1\"; uuid = \"" BUSY1 "\"; ram_mib = 4096;\n"
+    "          working_set_mib = 4096; dirty_mibps = 8192; }\n";
+
+static const md_test_daemon_config config = {
+    .max_concurrent = 1,
+    .api = "auth_strategy = \"keystone\";",
+    .sections = write_keystone_sections,
+    .domains = domains,
+};
 
 static struct {
     bool on;                        /* KS_URL is set: the daemon runs */
     char *alice, *alice_revoked, *bob, *carol, *dave;
-    char dir[64];
-    char config[128];
-    char log[128];
-    char base[64];                  /* http://127.0.0.1:PORT */
-    pid_t pid;
-    CURL *curl;
+    md_test_daemon d;
     char m1[37];                    /* BUSY1's migration: running (alice) */
     char m2[37];                    /* IDLE2's migration: queued behind m1 */
 } g;
+
+typedef md_test_http_resp resp;
 
 static const char *env(const char *name)
 {
@@ -80,111 +83,27 @@ static const char *env(const char *name)
     return v ? v : "";
 }
 
-static int64_t now_ms(void)
+/* ---- Keystone, called by the test itself --------------------------------------------- */
+
+/* One request to Keystone on a connection of its own. */
+static resp keystone(const char *method, const char *const *headers, const char *body)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+    char url[1024];
+    md_test_http *c = md_test_http_new(NULL);
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
-}
-
-/* ---- HTTP ---------------------------------------------------------------------------- */
-
-typedef struct buf {
-    char *p;
-    size_t len;
-} buf;
-
-static size_t collect(char *data, size_t size, size_t n, void *userdata)
-{
-    buf *b = userdata;
-    size_t add = size * n;
-    char *p = realloc(b->p, b->len + add + 1);
-
-    if (!p)
-        return 0;
-    memcpy(p + b->len, data, add);
-    b->p = p;
-    b->len += add;
-    b->p[b->len] = '\0';
-    return add;
-}
-
-typedef struct resp {
-    long status;                    /* 0 when the request itself failed */
-    CURLcode rc;
-    buf body;
-    buf headers;
-    char *subject_token;            /* Keystone's X-Subject-Token */
-    json_object *json;
-} resp;
-
-static void resp_free(resp *r)
-{
-    free(r->body.p);
-    free(r->headers.p);
-    free(r->subject_token);
-    json_object_put(r->json);
-    memset(r, 0, sizeof *r);
-}
-
-/* One request to url on handle h; headers is NULL-terminated (or NULL).
- * Never asserts. */
-static resp http(CURL *h, const char *method, const char *url, const char *const *headers,
-                 const char *body)
-{
-    struct curl_slist *hl = NULL;
-    resp r;
-
-    memset(&r, 0, sizeof r);
-    curl_easy_reset(h);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)REQUEST_TIMEOUT_MS);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &r.body);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, collect);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, &r.headers);
-    hl = curl_slist_append(hl, "Expect:");
-    for (size_t i = 0; headers && headers[i]; i++)
-        hl = curl_slist_append(hl, headers[i]);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
-    if (body) {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-    }
-    if (strcmp(method, "GET") == 0 && !body)
-        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-    else if (strcmp(method, "POST") != 0)
-        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-    r.rc = curl_easy_perform(h);
-    if (r.rc == CURLE_OK) {
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.status);
-        struct curl_header *hdr = NULL;
-        if (curl_easy_header(h, "X-Subject-Token", 0, CURLH_HEADER, -1, &hdr) == CURLHE_OK)
-            r.subject_token = strdup(hdr->value);
-    }
-    curl_slist_free_all(hl);
-    if (r.body.len)
-        r.json = json_tokener_parse(r.body.p);
+    assert_non_null(c);
+    snprintf(url, sizeof url, "%s/auth/tokens", env("KS_URL"));
+    resp r = md_test_http_request(c, method, url, headers, body, body ? strlen(body) : 0);
+    md_test_http_free(c);
     return r;
 }
-
-/* ---- Keystone, called by the test itself --------------------------------------------- */
 
 /* A new project-scoped token of user (password from env var pw_var). */
 static char *get_token(const char *user, const char *pw_var)
 {
-    char url[1024], body[1024];
+    char body[1024], token[TOKEN_MAX];
     const char *h[] = { "Connection: close", "Content-Type: application/json", NULL };
-    CURL *c = curl_easy_init();
 
-    assert_non_null(c);
     json_object *pw = json_object_new_string(env(pw_var));
     snprintf(body, sizeof body,
              "{\"auth\": {\"identity\": {\"methods\": [\"password\"], \"password\": "
@@ -194,241 +113,31 @@ static char *get_token(const char *user, const char *pw_var)
              user, json_object_to_json_string(pw), env("KS_PROJECT")[0] ? env("KS_PROJECT")
                                                                          : "demo");
     json_object_put(pw);
-    snprintf(url, sizeof url, "%s/auth/tokens", env("KS_URL"));
-    resp r = http(c, "POST", url, h, body);
-    curl_easy_cleanup(c);
-    if (r.status != 201 || !r.subject_token)
-        fail_msg("token for %s: %s, HTTP %ld %s", user, curl_easy_strerror(r.rc), r.status,
+    resp r = keystone("POST", h, body);
+    if (r.status != 201 || !md_test_http_header(&r, "X-Subject-Token", token, sizeof token))
+        fail_msg("token for %s: %s, HTTP %ld %s", user, md_test_http_error(&r), r.status,
                  r.body.p ? r.body.p : "");
-    char *t = r.subject_token;
-    r.subject_token = NULL;
-    resp_free(&r);
-    return t;
+    md_test_http_resp_free(&r);
+    if (strlen(token) == sizeof token - 1)
+        fail_msg("token for %s: longer than %zu bytes", user, sizeof token - 2);
+    return strdup(token);
 }
 
 /* Revokes token (DELETE /v3/auth/tokens, the token revoking itself). */
 static void revoke_token(const char *token)
 {
-    char url[1024], auth[9000], subject[9000];
-    CURL *c = curl_easy_init();
+    char auth[TOKEN_MAX + 16], subject[TOKEN_MAX + 16];
 
-    assert_non_null(c);
-    snprintf(url, sizeof url, "%s/auth/tokens", env("KS_URL"));
     snprintf(auth, sizeof auth, "X-Auth-Token: %s", token);
     snprintf(subject, sizeof subject, "X-Subject-Token: %s", token);
     const char *h[] = { "Connection: close", auth, subject, NULL };
-    resp r = http(c, "DELETE", url, h, NULL);
-    curl_easy_cleanup(c);
+    resp r = keystone("DELETE", h, NULL);
     if (r.status != 204)
-        fail_msg("revoking a token: %s, HTTP %ld", curl_easy_strerror(r.rc), r.status);
-    resp_free(&r);
-}
-
-/* ---- the daemon's API ---------------------------------------------------------------- */
-
-static void dump_log(void)
-{
-    char line[1024];
-    FILE *f = fopen(g.log, "r");
-
-    if (!f)
-        return;
-    fprintf(stderr, "---- %s ----\n", g.log);
-    while (fgets(line, sizeof line, f))
-        fputs(line, stderr);
-    fclose(f);
-}
-
-static const char *fault_name(long status)
-{
-    switch (status) {
-    case 400: return "badRequest";
-    case 401: return "unauthorized";
-    case 403: return "forbidden";
-    case 404: return "itemNotFound";
-    case 405: return "badMethod";
-    case 409: return "conflictingRequest";
-    case 415: return "badMediaType";
-    case 503: return "serviceUnavailable";
-    }
-    return NULL;
-}
-
-/* A request to the daemon as the holder of token (NULL: no X-Auth-Token).
- * A body goes as application/json; /v2.1 requests ask for microversion
- * 2.80. Checks what every answer must be: no transport error, JSON bodies,
- * and a Nova fault of the right name for every error. */
-static resp call(const char *method, const char *path, const char *token, const char *body)
-{
-    char url[2048], auth[9000];
-    const char *h[4] = { NULL };
-    size_t n = 0;
-
-    snprintf(url, sizeof url, "%s%s", g.base, path);
-    if (token) {
-        snprintf(auth, sizeof auth, "X-Auth-Token: %s", token);
-        h[n++] = auth;
-    }
-    if (body)
-        h[n++] = "Content-Type: application/json";
-    if (strncmp(path, "/v2.1", 5) == 0)
-        h[n++] = NOVA_VERSION;
-    resp r = http(g.curl, method, url, h, body);
-    if (r.rc != CURLE_OK) {
-        dump_log();
-        fail_msg("%s %s: %s", method, path, curl_easy_strerror(r.rc));
-    }
-    if (r.body.len && !r.json)
-        fail_msg("%s %s: %ld with a body that is not JSON: %s", method, path, r.status, r.body.p);
-    if (r.status >= 400) {
-        const char *name = fault_name(r.status);
-        json_object *inner, *code, *msg;
-        if (!name || !r.json || json_object_object_length(r.json) != 1 ||
-            !json_object_object_get_ex(r.json, name, &inner) ||
-            !json_object_object_get_ex(inner, "code", &code) ||
-            json_object_get_int(code) != r.status ||
-            !json_object_object_get_ex(inner, "message", &msg) ||
-            !json_object_is_type(msg, json_type_string) || json_object_get_string_len(msg) == 0)
-            fail_msg("%s %s: %ld is not a Nova %s fault: %s", method, path, r.status,
-                     name ? name : "?", r.body.p ? r.body.p : "(no body)");
-    }
-    return r;
-}
-
-static void expect(const char *method, const char *path, const char *token, const char *body,
-                   long status)
-{
-    resp r = call(method, path, token, body);
-    if (r.status != status)
-        fail_msg("%s %s: answered %ld, want %ld: %s", method, path, r.status, status,
-                 r.body.p ? r.body.p : "");
-    resp_free(&r);
-}
-
-static json_object *get(json_object *o, const char *key)
-{
-    json_object *v = NULL;
-    if (!json_object_object_get_ex(o, key, &v))
-        fail_msg("no key \"%s\" in %s", key, json_object_to_json_string(o));
-    return v;
-}
-
-static const char *get_str(json_object *o, const char *key)
-{
-    json_object *v = get(o, key);
-    if (!json_object_is_type(v, json_type_string))
-        fail_msg("\"%s\" is not a string in %s", key, json_object_to_json_string(o));
-    return json_object_get_string(v);
-}
-
-static const char *fault_message(const resp *r)
-{
-    return get_str(get(r->json, fault_name(r->status)), "message");
-}
-
-/* The number of migration records, as token's holder lists them. */
-static size_t count_as(const char *token)
-{
-    resp r = call("GET", "/v1/os-migrations", token, NULL);
-    if (r.status != 200)
-        fail_msg("list: %ld %s", r.status, r.body.p);
-    size_t n = json_object_array_length(get(r.json, "migrations"));
-    resp_free(&r);
-    return n;
-}
-
-static size_t count(void)
-{
-    return count_as(g.alice);
-}
-
-/* The record of migration uuid as alice sees it, as a JSON string (malloc). */
-static char *record(const char *uuid)
-{
-    char path[128];
-
-    snprintf(path, sizeof path, "/v1/os-migrations/%s", uuid);
-    resp r = call("GET", path, g.alice, NULL);
-    if (r.status != 200)
-        fail_msg("show %s: %ld %s", uuid, r.status, r.body.p);
-    char *s = strdup(json_object_to_json_string_ext(get(r.json, "migration"),
-                                                    JSON_C_TO_STRING_PLAIN));
-    resp_free(&r);
-    return s;
-}
-
-/* A field of migration uuid's record (as alice sees it), into out. */
-static void field(const char *uuid, const char *key, char *out, size_t len)
-{
-    char path[128];
-
-    snprintf(path, sizeof path, "/v1/os-migrations/%s", uuid);
-    resp r = call("GET", path, g.alice, NULL);
-    if (r.status != 200)
-        fail_msg("show %s: %ld %s", uuid, r.status, r.body.p);
-    snprintf(out, len, "%s", json_object_get_string(get(get(r.json, "migration"), key)));
-    resp_free(&r);
-}
-
-static bool in_progress(const char *s)
-{
-    return strcmp(s, "queued") == 0 || strcmp(s, "preparing") == 0 ||
-           strcmp(s, "running") == 0 || strcmp(s, "running (post-copy)") == 0;
-}
-
-/* Waits until migration uuid's status is want (NULL: any final one). */
-static void wait_status(const char *uuid, const char *want)
-{
-    char got[64] = "";
-    int64_t until = now_ms() + WAIT_MS;
-
-    while (now_ms() < until) {
-        field(uuid, "status", got, sizeof got);
-        if (want ? strcmp(got, want) == 0 : !in_progress(got))
-            return;
-        sleep_ms(20);
-    }
-    fail_msg("migration %s is %s after %d ms, want %s", uuid, got, WAIT_MS,
-             want ? want : "a final state");
-}
-
-/* POST /v1/os-migrations as alice: 202 with the record; its uuid. */
-static void create(const char *instance_uuid, char uuid[37])
-{
-    char body[256];
-
-    snprintf(body, sizeof body,
-             "{\"migration\": {\"instance_uuid\": \"%s\", \"dest_compute\": \"node-b\"}}",
-             instance_uuid);
-    resp r = call("POST", "/v1/os-migrations", g.alice, body);
-    if (r.status != 202)
-        fail_msg("create %s as alice: %ld %s", instance_uuid, r.status, r.body.p);
-    snprintf(uuid, 37, "%s", get_str(get(r.json, "migration"), "uuid"));
-    assert_string_equal(get_str(get(r.json, "migration"), "instance_uuid"), instance_uuid);
-    resp_free(&r);
+        fail_msg("revoking a token: %s, HTTP %ld", md_test_http_error(&r), r.status);
+    md_test_http_resp_free(&r);
 }
 
 /* ---- the daemon ---------------------------------------------------------------------- */
-
-static int free_port(void)
-{
-    struct sockaddr_in a;
-    socklen_t len = sizeof a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-    if (fd < 0)
-        return -1;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
-        close(fd);
-        return -1;
-    }
-    close(fd);
-    return ntohs(a.sin_port);
-}
 
 /* A libconfig string: the value quoted, with " and \ escaped. */
 static void put_string(FILE *f, const char *key, const char *value)
@@ -442,19 +151,11 @@ static void put_string(FILE *f, const char *key, const char *value)
     fprintf(f, "\";\n");
 }
 
-static bool write_config(int port)
+/* The Keystone and the service account of the environment; alice's admin
+ * role writes, bob's reader role reads. */
+static void write_keystone_sections(FILE *f)
 {
-    FILE *f = fopen(g.config, "w");
-
-    if (!f)
-        return false;
-    fprintf(f,
-            "service = { host = \"node-a\"; database = \"%s/migrationd.db\";\n"
-            "            hypervisor = \"simulator\"; max_concurrent_live_migrations = 1;\n"
-            "            log_level = \"info\"; };\n"
-            "api = { listen = \"127.0.0.1:%d\"; auth_strategy = \"keystone\"; };\n"
-            "keystone = {\n",
-            g.dir, port);
+    fprintf(f, "keystone = {\n");
     put_string(f, "auth_url", env("KS_URL"));
     put_string(f, "username", env("KS_SERVICE_USER"));
     put_string(f, "password", env("KS_SERVICE_PASSWORD"));
@@ -465,123 +166,7 @@ static bool write_config(int port)
             "    cache_seconds = 300;\n"
             "    timeout_ms = 3000;\n"
             "};\n"
-            "roles = { read = [ \"reader\", \"admin\" ]; write = [ \"admin\" ]; };\n"
-            /* No timeouts: the busy guest runs until it is aborted. */
-            "libvirt = { live_migration_monitor_interval_ms = 100;\n"
-            "            live_migration_completion_timeout = 0;\n"
-            "            live_migration_progress_timeout = 0; };\n"
-            "simulator = {\n"
-            "    time_scale = 50.0;\n"
-            "    link_mibps = 1024;\n"
-            "    domains = (\n"
-            "        { name = \"vm-idle-1\"; uuid = \"" IDLE1 "\"; ram_mib = 1024; },\n"
-            "        { name = \"vm-idle-2\"; uuid = \"" IDLE2 "\"; ram_mib = 1024; },\n"
-            /* It dirties all its memory faster than the link copies it. */
-            "        { name = \"vm-busy-1\"; uuid = \"" BUSY1 "\"; ram_mib = 4096;\n"
-            "          working_set_mib = 4096; dirty_mibps = 8192; }\n"
-            "    );\n"
-            "};\n");
-    if (fclose(f) != 0)
-        return false;
-    snprintf(g.base, sizeof g.base, "http://127.0.0.1:%d", port);
-    return true;
-}
-
-/* Starts the daemon and waits (bounded) until GET /healthcheck answers 200
- * without a token. Returns false (having said why) when it does not. */
-static bool start_daemon(void)
-{
-    char bin[4096];
-    int port = free_port();
-
-    snprintf(bin, sizeof bin, "%s/migrationd", getenv("MD_BINARY_DIR") ? env("MD_BINARY_DIR")
-                                                                       : ".");
-    if (access(bin, X_OK) != 0) {
-        fprintf(stderr, "%s is not an executable: set MD_BINARY_DIR to the build directory\n",
-                bin);
-        return false;
-    }
-    if (port < 0 || !write_config(port)) {
-        fprintf(stderr, "cannot write %s or find a free port\n", g.config);
-        return false;
-    }
-    g.pid = fork();
-    if (g.pid < 0)
-        return false;
-    if (g.pid == 0) {
-        int fd = open(g.log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        execl(bin, bin, "--config", g.config, (char *)NULL);
-        _exit(127);
-    }
-    char url[128];
-    snprintf(url, sizeof url, "%s/healthcheck", g.base);
-    int64_t until = now_ms() + START_TIMEOUT_MS;
-    for (;;) {
-        int status;
-        if (waitpid(g.pid, &status, WNOHANG) == g.pid) {
-            g.pid = 0;
-            dump_log();
-            fprintf(stderr, "migrationd exited during start-up (status %d)\n", status);
-            return false;
-        }
-        resp r = http(g.curl, "GET", url, NULL, NULL);
-        long st = r.status;
-        resp_free(&r);
-        if (st == 200)
-            return true;
-        if (now_ms() > until) {
-            dump_log();
-            fprintf(stderr, "migrationd did not answer GET /healthcheck within %d ms\n",
-                    START_TIMEOUT_MS);
-            return false;
-        }
-        sleep_ms(50);
-    }
-}
-
-/* SIGTERM; returns the wait status, or -1 when the daemon did not exit
- * within STOP_TIMEOUT_MS (it is then killed). */
-static int stop_daemon(void)
-{
-    int status = -1;
-
-    if (g.pid <= 0)
-        return 0;
-    kill(g.pid, SIGTERM);
-    int64_t until = now_ms() + STOP_TIMEOUT_MS;
-    while (now_ms() < until) {
-        if (waitpid(g.pid, &status, WNOHANG) == g.pid) {
-            g.pid = 0;
-            return status;
-        }
-        sleep_ms(20);
-    }
-    kill(g.pid, SIGKILL);
-    waitpid(g.pid, &status, 0);
-    g.pid = 0;
-    return -1;
-}
-
-static void remove_dir(const char *path)
-{
-    DIR *dir = opendir(path);
-    struct dirent *e;
-    char p[512];
-
-    if (!dir)
-        return;
-    while ((e = readdir(dir)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(p, sizeof p, "%s/%s", path, e->d_name);
-        unlink(p);
-    }
-    closedir(dir);
-    rmdir(path);
+            "roles = { read = [ \"reader\", \"admin\" ]; write = [ \"admin\" ]; };\n");
 }
 
 static int group_setup(void **state)
@@ -590,14 +175,10 @@ static int group_setup(void **state)
     memset(&g, 0, sizeof g);
     if (!getenv("KS_URL"))
         return 0;
-    g.curl = curl_easy_init();
-    if (!g.curl)
+    /* 503 is an answer here: Keystone is stopped on purpose. */
+    if (md_test_daemon_init(&g.d, "api-auth", &config) != 0)
         return -1;
-    snprintf(g.dir, sizeof g.dir, "/tmp/md-api-auth-XXXXXX");
-    if (!mkdtemp(g.dir))
-        return -1;
-    snprintf(g.config, sizeof g.config, "%s/migrationd.conf", g.dir);
-    snprintf(g.log, sizeof g.log, "%s/migrationd.log", g.dir);
+    g.d.server_errors_ok = true;
     g.alice = get_token("alice", "KS_ALICE_PASSWORD");
     g.alice_revoked = get_token("alice", "KS_ALICE_PASSWORD");
     g.bob = get_token("bob", "KS_BOB_PASSWORD");
@@ -605,7 +186,7 @@ static int group_setup(void **state)
     g.dave = get_token("dave", "KS_DAVE_PASSWORD");
     /* Revoked before the daemon ever sees it, so it is in no cache. */
     revoke_token(g.alice_revoked);
-    if (!start_daemon())
+    if (md_test_daemon_start(&g.d) != 0)
         return -1;
     g.on = true;
     return 0;
@@ -614,14 +195,7 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
-    if (g.pid > 0) {
-        kill(g.pid, SIGKILL);
-        waitpid(g.pid, NULL, 0);
-        g.pid = 0;
-    }
-    if (g.dir[0])
-        remove_dir(g.dir);
-    curl_easy_cleanup(g.curl);
+    md_test_daemon_close(&g.d);
     free(g.alice);
     free(g.alice_revoked);
     free(g.bob);
@@ -634,6 +208,116 @@ static void need_daemon(void)
 {
     if (!g.on)
         skip();
+}
+
+/* ---- the daemon's API ---------------------------------------------------------------- */
+
+/* Room for the headers of a request to the daemon. */
+typedef struct headers {
+    char auth[TOKEN_MAX + 16];
+    const char *h[3];
+} headers;
+
+/* The headers of a request as the holder of token (NULL: no X-Auth-Token),
+ * in hs; /v2.1 requests ask for microversion 2.80. */
+static const char *const *as(headers *hs, const char *path, const char *token)
+{
+    size_t n = 0;
+
+    memset(hs->h, 0, sizeof hs->h);
+    if (token) {
+        snprintf(hs->auth, sizeof hs->auth, "X-Auth-Token: %s", token);
+        hs->h[n++] = hs->auth;
+    }
+    if (strncmp(path, "/v2.1", 5) == 0)
+        hs->h[n++] = NOVA_VERSION;
+    return hs->h;
+}
+
+/* A request to the daemon as the holder of token, checked as
+ * md_test_daemon_call() does. */
+static resp call(const char *method, const char *path, const char *token, const char *body)
+{
+    headers hs;
+
+    return md_test_daemon_call(&g.d, method, path, as(&hs, path, token), body);
+}
+
+static void expect(const char *method, const char *path, const char *token, const char *body,
+                   long status)
+{
+    headers hs;
+
+    md_test_daemon_expect(&g.d, method, path, as(&hs, path, token), body, status);
+}
+
+static const char *fault_message(const resp *r)
+{
+    return md_test_fault_message(r->json, r->status);
+}
+
+/* The number of migration records, as token's holder lists them. */
+static size_t count_as(const char *token)
+{
+    resp r = call("GET", "/v1/os-migrations", token, NULL);
+    if (r.status != 200)
+        fail_msg("list: %ld %s", r.status, r.body.p);
+    size_t n = json_object_array_length(md_test_json_get(r.json, "migrations"));
+    md_test_http_resp_free(&r);
+    return n;
+}
+
+static size_t count(void)
+{
+    return count_as(g.alice);
+}
+
+/* The record of migration uuid as alice sees it, as a JSON string (malloc). */
+static char *record(const char *uuid)
+{
+    headers hs;
+    resp r;
+    json_object *m = md_test_daemon_show(&g.d, as(&hs, "/v1", g.alice), uuid, &r);
+    char *s = strdup(json_object_to_json_string_ext(m, JSON_C_TO_STRING_PLAIN));
+
+    md_test_http_resp_free(&r);
+    return s;
+}
+
+/* A field of migration uuid's record (as alice sees it), into out. */
+static void field(const char *uuid, const char *key, char *out, size_t len)
+{
+    headers hs;
+    resp r;
+    json_object *m = md_test_daemon_show(&g.d, as(&hs, "/v1", g.alice), uuid, &r);
+
+    snprintf(out, len, "%s", json_object_get_string(md_test_json_get(m, key)));
+    md_test_http_resp_free(&r);
+}
+
+/* Waits until migration uuid's status is want (NULL: any final one). */
+static void wait_status(const char *uuid, const char *want)
+{
+    headers hs;
+
+    md_test_daemon_wait_status(&g.d, as(&hs, "/v1", g.alice), uuid, want);
+}
+
+/* POST /v1/os-migrations as alice: 202 with the record; its uuid. */
+static void create(const char *instance_uuid, char uuid[37])
+{
+    char body[256];
+
+    snprintf(body, sizeof body,
+             "{\"migration\": {\"instance_uuid\": \"%s\", \"dest_compute\": \"node-b\"}}",
+             instance_uuid);
+    resp r = call("POST", "/v1/os-migrations", g.alice, body);
+    if (r.status != 202)
+        fail_msg("create %s as alice: %ld %s", instance_uuid, r.status, r.body.p);
+    json_object *m = md_test_json_get(r.json, "migration");
+    snprintf(uuid, 37, "%s", md_test_json_str(m, "uuid"));
+    assert_string_equal(md_test_json_str(m, "instance_uuid"), instance_uuid);
+    md_test_http_resp_free(&r);
 }
 
 /* ---- the tests ----------------------------------------------------------------------- */
@@ -663,9 +347,9 @@ static void missing_or_invalid_token_is_401(void **state)
         if (r.status != 401)
             fail_msg("GET /v1/os-migrations with %s: %ld, want 401: %s", what[i], r.status,
                      r.body.p);
-        assert_non_null(get(r.json, "unauthorized"));
+        assert_non_null(md_test_json_get(r.json, "unauthorized"));
         assert_non_null(strstr(fault_message(&r), "Authentication required"));
-        resp_free(&r);
+        md_test_http_resp_free(&r);
         expect("GET", "/v2.1/os-migrations", bad[i], NULL, 401);
         expect("POST", "/v1/os-migrations", bad[i],
                "{\"migration\": {\"instance_uuid\": \"" IDLE1 "\", \"dest_compute\": \"node-b\"}}",
@@ -694,15 +378,15 @@ static void admin_reads_and_writes(void **state)
     resp r = call("PUT", path, g.alice,
                   "{\"migration\": {\"max_downtime_ms\": 400, \"bandwidth_mibps\": 900}}");
     assert_int_equal(r.status, 202);
-    json_object *m = get(r.json, "migration");
-    assert_int_equal(json_object_get_int(get(m, "max_downtime_ms")), 400);
-    assert_int_equal(json_object_get_int(get(m, "bandwidth_mibps")), 900);
-    resp_free(&r);
+    json_object *m = md_test_json_get(r.json, "migration");
+    assert_int_equal(json_object_get_int(md_test_json_get(m, "max_downtime_ms")), 400);
+    assert_int_equal(json_object_get_int(md_test_json_get(m, "bandwidth_mibps")), 900);
+    md_test_http_resp_free(&r);
     /* post_copy on a migration that does not permit it: the state says 409. */
     r = call("PUT", path, g.alice, "{\"migration\": {\"action\": \"post_copy\"}}");
     assert_int_equal(r.status, 409);
     assert_non_null(strstr(fault_message(&r), "post-copy"));
-    resp_free(&r);
+    md_test_http_resp_free(&r);
 
     /* One migration at a time: the next ones wait. */
     create(IDLE1, m0);
@@ -741,9 +425,9 @@ static void refused_write(const char *method, const char *path, const char *body
     resp r = call(method, path, g.bob, body);
     if (r.status != 403)
         fail_msg("%s %s as bob (reader): %ld, want 403: %s", method, path, r.status, r.body.p);
-    assert_non_null(get(r.json, "forbidden"));
+    assert_non_null(md_test_json_get(r.json, "forbidden"));
     assert_non_null(strstr(fault_message(&r), "write"));
-    resp_free(&r);
+    md_test_http_resp_free(&r);
 
     assert_int_equal(count(), n);
     char *m2_after = record(g.m2);
@@ -768,8 +452,8 @@ static void reader_reads_but_cannot_write(void **state)
     snprintf(path, sizeof path, "/v1/os-migrations/%s", g.m2);
     resp r = call("GET", path, g.bob, NULL);
     assert_int_equal(r.status, 200);
-    assert_string_equal(get_str(get(r.json, "migration"), "uuid"), g.m2);
-    resp_free(&r);
+    assert_string_equal(md_test_json_str(md_test_json_get(r.json, "migration"), "uuid"), g.m2);
+    md_test_http_resp_free(&r);
     snprintf(path, sizeof path, "/v1/os-migrations/%s/events", g.m1);
     expect("GET", path, g.bob, NULL, 200);
     expect("GET", "/v1/os-migrations?status=queued", g.bob, NULL, 200);
@@ -799,7 +483,7 @@ static void observer_gets_nothing(void **state)
     resp r = call("GET", "/v1/os-migrations", g.dave, NULL);
     assert_int_equal(r.status, 403);
     assert_non_null(strstr(fault_message(&r), "read"));
-    resp_free(&r);
+    md_test_http_resp_free(&r);
     snprintf(path, sizeof path, "/v1/os-migrations/%s", g.m2);
     expect("GET", path, g.dave, NULL, 403);
     expect("GET", "/v2.1/os-migrations", g.dave, NULL, 403);
@@ -848,10 +532,10 @@ static void nova_routes_obey_the_same_rules(void **state)
     assert_int_equal(count(), n + 1);
     resp r = call("GET", "/v1/os-migrations?instance_uuid=" IDLE1 "&status=queued", g.alice, NULL);
     assert_int_equal(r.status, 200);
-    json_object *list = get(r.json, "migrations");
+    json_object *list = md_test_json_get(r.json, "migrations");
     assert_int_equal(json_object_array_length(list), 1);
-    snprintf(m3, sizeof m3, "%s", get_str(json_object_array_get_idx(list, 0), "uuid"));
-    resp_free(&r);
+    snprintf(m3, sizeof m3, "%s", md_test_json_str(json_object_array_get_idx(list, 0), "uuid"));
+    md_test_http_resp_free(&r);
     snprintf(path, sizeof path, "/v2.1/servers/" IDLE1 "/migrations/%s", m3);
     expect("DELETE", path, g.alice, NULL, 202);
     wait_status(m3, "cancelled");
@@ -880,11 +564,11 @@ static void keystone_down_is_503_and_cache_still_answers(void **state)
                  r.body.p);
     const char *msg = fault_message(&r);
     print_message("503: %s\n", msg);
-    assert_non_null(get(r.json, "serviceUnavailable"));
+    assert_non_null(md_test_json_get(r.json, "serviceUnavailable"));
     assert_non_null(strstr(msg, "Keystone"));
     assert_non_null(strstr(msg, env("KS_URL")));
     assert_null(strstr(msg, env("KS_SERVICE_PASSWORD")));
-    resp_free(&r);
+    md_test_http_resp_free(&r);
 
     /* A write with it: 503, nothing written. */
     expect("POST", "/v1/os-migrations", g.carol,
@@ -913,42 +597,21 @@ static void keystone_down_is_503_and_cache_still_answers(void **state)
     expect("GET", "/healthcheck", NULL, NULL, 200);
 }
 
-/* Last: SIGTERM; the daemon exits 0 within STOP_TIMEOUT_MS, and its log
- * holds no sanitizer report. */
+/* Last: SIGTERM; the daemon exits 0 within MD_TEST_DAEMON_STOP_MS, and its
+ * log holds no sanitizer report. */
 static void sigterm_exits_zero(void **state)
 {
-    char line[2048];
-
     (void)state;
     need_daemon();
-    int64_t t0 = now_ms();
-    int status = stop_daemon();
-    if (status == -1) {
-        dump_log();
-        fail_msg("migrationd did not exit within %d ms of SIGTERM", STOP_TIMEOUT_MS);
-    }
-    print_message("migrationd exited %lld ms after SIGTERM\n", (long long)(now_ms() - t0));
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        dump_log();
-        fail_msg("migrationd's wait status after SIGTERM: %d (want exit 0)", status);
-    }
-    FILE *f = fopen(g.log, "r");
-    assert_non_null(f);
-    bool clean = true;
-    while (fgets(line, sizeof line, f)) {
-        if (strstr(line, "Sanitizer") || strstr(line, "runtime error:"))
-            clean = false;
-    }
-    fclose(f);
-    if (!clean) {
-        dump_log();
-        fail_msg("the daemon's log has a sanitizer report");
-    }
+    int64_t t0 = md_test_now_ms();
+    md_test_daemon_expect_clean_stop(&g.d);
+    print_message("migrationd exited %lld ms after SIGTERM\n",
+                  (long long)(md_test_now_ms() - t0));
 }
 
 int main(void)
 {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
+    md_test_http_global_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(public_routes_need_no_token),
         cmocka_unit_test(missing_or_invalid_token_is_401),
@@ -961,6 +624,6 @@ int main(void)
         cmocka_unit_test(sigterm_exits_zero),
     };
     int failed = cmocka_run_group_tests(tests, group_setup, group_teardown);
-    curl_global_cleanup();
+    md_test_http_global_cleanup();
     return failed;
 }

@@ -14,66 +14,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "service/engine.h"
 #include "service/hv_sim.h"
-#include "tests/support/stack.h"
-
-#define IDLE_A "11111111-1111-4111-8111-111111111111"
-#define IDLE_B "22222222-2222-4222-8222-222222222222"
-#define IDLE_C "33333333-3333-4333-8333-333333333333"
-#define BUSY "44444444-4444-4444-8444-444444444444"
-#define BUSY2 "55555555-5555-4555-8555-555555555555"
-#define HOT "77777777-7777-4777-8777-777777777777"
-#define GHOST "66666666-6666-4666-8666-666666666666" /* known to no hypervisor */
-
-/* Long enough for any reaction of the engine's threads on a loaded machine;
- * reached only when a test fails. */
-#define WAIT_MS 10000
+#include "tests/support/check.h"
+#include "tests/support/fixture.h"
 
 /* The engine's tests use the stack without the API. */
 typedef md_test_stack fixture;
 
-static void engine_up(fixture *f)
-{
-    assert_int_equal(md_test_stack_start(f, false), 0);
-}
-
-static void engine_down(fixture *f)
-{
-    md_test_stack_stop(f);
-}
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-
-    assert_int_equal(md_test_stack_init(f, "/tmp", "engine"), 0);
-    /* 1 GiB idle guests finish in about one simulated second; the busy
-     * ones write 2 GiB/s over 512 MiB and never converge at 50 ms. */
-    md_test_stack_add_domain(f, "vm-a", IDLE_A, 1024, 0, 0);
-    md_test_stack_add_domain(f, "vm-b", IDLE_B, 1024, 0, 0);
-    md_test_stack_add_domain(f, "vm-c", IDLE_C, 1024, 0, 0);
-    md_test_stack_add_domain(f, "vm-busy", BUSY, 1024, 512, 2048);
-    md_test_stack_add_domain(f, "vm-busy2", BUSY2, 1024, 512, 2048);
-    /* Writes 4 GiB/s over all of its RAM: pre-copy cannot finish even at
-     * the maximum downtime (adaptive would raise it and finish vm-busy). */
-    md_test_stack_add_domain(f, "vm-hot", HOT, 1024, 1024, 4096);
-    assert_int_equal(md_test_stack_open(f), 0);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-
-    md_test_stack_close(f);
-    free(f);
-    return 0;
-}
+/* Every test's fixture: a new stack with these domains. */
+static md_test_fixture_spec spec = {
+    .tag = "engine",
+    .vms = MD_TEST_VM_A | MD_TEST_VM_B | MD_TEST_VM_C | MD_TEST_VM_BUSY | MD_TEST_VM_BUSY2 |
+           MD_TEST_VM_HOT,
+};
 
 static md_migration create(fixture *f, const char *instance, md_status want)
 {
@@ -95,76 +50,9 @@ static md_migration create(fixture *f, const char *instance, md_status want)
     return m;
 }
 
-static md_migration get(fixture *f, const char *uuid)
-{
-    md_migration m;
-    md_err err;
-    if (md_engine_get(f->eng, uuid, &m, &err) != MD_OK)
-        fail_msg("get %s: %s", uuid, err.msg);
-    return m;
-}
-
-static bool is_running(md_mig_state s)
-{
-    return s == MD_MIG_RUNNING;
-}
-
-static bool is_post_copy(md_mig_state s)
-{
-    return s == MD_MIG_POSTCOPY;
-}
-
-static bool is_final(md_mig_state s)
-{
-    return !md_mig_state_in_progress(s);
-}
-
-static void expect_state(fixture *f, const char *uuid, bool (*done)(md_mig_state),
-                         md_mig_state want)
-{
-    md_mig_state s = md_engine_wait(f->eng, uuid, done, WAIT_MS);
-    if (s != want)
-        fail_msg("migration %s is %s, want %s", uuid, md_mig_state_str(s), md_mig_state_str(want));
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
-}
-
-/* Moves simulated time in steps, giving the monitor time to sample, until
- * pred holds for the migration or WAIT_MS of real time have passed. */
-static md_migration drive_until(fixture *f, const char *uuid, double step_s,
-                                bool (*pred)(const md_migration *))
-{
-    md_migration m = get(f, uuid);
-    for (int waited = 0; !pred(&m) && waited < WAIT_MS; waited += 20) {
-        md_hv_sim_advance(f->hv, step_s);
-        sleep_ms(20);
-        m = get(f, uuid);
-    }
-    return m;
-}
-
-static bool ended(const md_migration *m)
-{
-    return !md_mig_state_in_progress(m->state);
-}
-
-static bool downtime_set(const md_migration *m)
-{
-    return m->current_downtime_ms != 0;
-}
-
 static bool in_post_copy_or_done(const md_migration *m)
 {
-    return m->state == MD_MIG_POSTCOPY || ended(m);
-}
-
-static bool paused_or_done(const md_migration *m)
-{
-    return m->paused || ended(m);
+    return m->state == MD_MIG_POSTCOPY || md_test_ended(m);
 }
 
 /* True if the migration's timeline has an event of kind whose message
@@ -195,31 +83,31 @@ static void queue_runs_migrations_one_at_a_time_in_fifo_order(void **state)
 {
     fixture *f = *state;
 
-    engine_up(f);
-    md_migration a = create(f, IDLE_A, MD_OK);
+    md_test_fixture_start(f, false);
+    md_migration a = create(f, MD_TEST_IDLE_A, MD_OK);
     md_migration b = create(f, "vm-b", MD_OK); /* by name */
-    md_migration c = create(f, IDLE_C, MD_OK);
+    md_migration c = create(f, MD_TEST_IDLE_C, MD_OK);
     assert_int_equal(a.state, MD_MIG_QUEUED);
 
-    expect_state(f, a.uuid, is_running, MD_MIG_RUNNING);
-    assert_int_equal(get(f, b.uuid).state, MD_MIG_QUEUED);
-    assert_int_equal(get(f, c.uuid).state, MD_MIG_QUEUED);
+    md_test_expect_state(f, a.uuid, md_test_is_running, MD_MIG_RUNNING);
+    assert_int_equal(md_test_migration(f, b.uuid).state, MD_MIG_QUEUED);
+    assert_int_equal(md_test_migration(f, c.uuid).state, MD_MIG_QUEUED);
 
-    drive_until(f, a.uuid, 0.5, ended);
-    expect_state(f, a.uuid, is_final, MD_MIG_COMPLETED);
-    expect_state(f, b.uuid, is_running, MD_MIG_RUNNING);
-    assert_int_equal(get(f, c.uuid).state, MD_MIG_QUEUED);
+    md_test_drive_until(f, a.uuid, 0.5, md_test_ended);
+    md_test_expect_state(f, a.uuid, md_test_is_final, MD_MIG_COMPLETED);
+    md_test_expect_state(f, b.uuid, md_test_is_running, MD_MIG_RUNNING);
+    assert_int_equal(md_test_migration(f, c.uuid).state, MD_MIG_QUEUED);
 
-    drive_until(f, b.uuid, 0.5, ended);
-    expect_state(f, b.uuid, is_final, MD_MIG_COMPLETED);
-    drive_until(f, c.uuid, 0.5, ended);
-    expect_state(f, c.uuid, is_final, MD_MIG_COMPLETED);
+    md_test_drive_until(f, b.uuid, 0.5, md_test_ended);
+    md_test_expect_state(f, b.uuid, md_test_is_final, MD_MIG_COMPLETED);
+    md_test_drive_until(f, c.uuid, 0.5, md_test_ended);
+    md_test_expect_state(f, c.uuid, md_test_is_final, MD_MIG_COMPLETED);
 
     /* Completed migrations moved their domains away; names got resolved. */
     md_hv_domain d;
-    assert_int_equal(md_hv_lookup(f->hv, IDLE_A, &d, NULL), MD_ERR_NOT_FOUND);
-    assert_string_equal(get(f, b.uuid).instance_uuid, IDLE_B);
-    md_migration done = get(f, a.uuid);
+    assert_int_equal(md_hv_lookup(f->hv, MD_TEST_IDLE_A, &d, NULL), MD_ERR_NOT_FOUND);
+    assert_string_equal(md_test_migration(f, b.uuid).instance_uuid, MD_TEST_IDLE_B);
+    md_migration done = md_test_migration(f, a.uuid);
     assert_int_equal(done.progress, 100);
     assert_true(done.downtime_ms > 0);
 }
@@ -229,14 +117,14 @@ static void concurrency_cap_allows_that_many_at_once(void **state)
     fixture *f = *state;
 
     f->cfg->service.max_concurrent_live_migrations = 2;
-    engine_up(f);
-    md_migration a = create(f, BUSY, MD_OK);
-    md_migration b = create(f, BUSY2, MD_OK);
-    md_migration c = create(f, IDLE_C, MD_OK);
-    expect_state(f, a.uuid, is_running, MD_MIG_RUNNING);
-    expect_state(f, b.uuid, is_running, MD_MIG_RUNNING);
-    sleep_ms(200);
-    assert_int_equal(get(f, c.uuid).state, MD_MIG_QUEUED);
+    md_test_fixture_start(f, false);
+    md_migration a = create(f, MD_TEST_BUSY, MD_OK);
+    md_migration b = create(f, MD_TEST_BUSY2, MD_OK);
+    md_migration c = create(f, MD_TEST_IDLE_C, MD_OK);
+    md_test_expect_state(f, a.uuid, md_test_is_running, MD_MIG_RUNNING);
+    md_test_expect_state(f, b.uuid, md_test_is_running, MD_MIG_RUNNING);
+    md_test_sleep_ms(200);
+    assert_int_equal(md_test_migration(f, c.uuid).state, MD_MIG_QUEUED);
     size_t running, queued;
     md_engine_counts(f->eng, &running, &queued);
     assert_int_equal(running, 2);
@@ -250,7 +138,7 @@ static void create_refuses_bad_requests(void **state)
     md_migration m;
     md_err err;
 
-    engine_up(f);
+    md_test_fixture_start(f, false);
     memset(&q, 0, sizeof q);
     q.permit_post_copy = q.timeout_action = -1;
     q.max_downtime_ms = q.bandwidth_mibps = -1;
@@ -267,18 +155,18 @@ static void create_refuses_bad_requests(void **state)
     assert_int_equal(md_engine_create(f->eng, &q, &m, &err), MD_ERR_INVALID);
     q.max_downtime_ms = -1;
     /* A second migration of the same instance while one is in progress. */
-    create(f, BUSY, MD_OK);
-    create(f, BUSY, MD_ERR_CONFLICT);
+    create(f, MD_TEST_BUSY, MD_OK);
+    create(f, MD_TEST_BUSY, MD_ERR_CONFLICT);
 }
 
 static void unknown_domain_ends_failed_with_the_reason(void **state)
 {
     fixture *f = *state;
 
-    engine_up(f);
+    md_test_fixture_start(f, false);
     md_migration m = create(f, "no-such-vm", MD_OK);
-    expect_state(f, m.uuid, is_final, MD_MIG_FAILED);
-    assert_non_null(strstr(get(f, m.uuid).error, "no-such-vm"));
+    md_test_expect_state(f, m.uuid, md_test_is_final, MD_MIG_FAILED);
+    assert_non_null(strstr(md_test_migration(f, m.uuid).error, "no-such-vm"));
 }
 
 /* ---- aborts ------------------------------------------------------------------- */
@@ -288,14 +176,14 @@ static void abort_of_a_queued_migration_never_touches_the_hypervisor(void **stat
     fixture *f = *state;
     md_err err;
 
-    engine_up(f);
-    md_migration a = create(f, BUSY, MD_OK);
-    md_migration b = create(f, BUSY2, MD_OK);
-    expect_state(f, a.uuid, is_running, MD_MIG_RUNNING);
+    md_test_fixture_start(f, false);
+    md_migration a = create(f, MD_TEST_BUSY, MD_OK);
+    md_migration b = create(f, MD_TEST_BUSY2, MD_OK);
+    md_test_expect_state(f, a.uuid, md_test_is_running, MD_MIG_RUNNING);
     assert_int_equal(md_engine_abort(f->eng, b.uuid, &err), MD_OK);
     /* Final at once, before any simulated time has passed. */
-    assert_int_equal(get(f, b.uuid).state, MD_MIG_CANCELLED);
-    assert_false(job_active(f, BUSY2));
+    assert_int_equal(md_test_migration(f, b.uuid).state, MD_MIG_CANCELLED);
+    assert_false(job_active(f, MD_TEST_BUSY2));
     assert_false(has_event(f, b.uuid, "state", "worker"));
     /* Aborting it again: it has ended. */
     assert_int_equal(md_engine_abort(f->eng, b.uuid, &err), MD_ERR_CONFLICT);
@@ -306,14 +194,14 @@ static void abort_of_a_running_migration_returns_the_guest_to_the_source(void **
     fixture *f = *state;
     md_err err;
 
-    engine_up(f);
-    md_migration a = create(f, BUSY, MD_OK);
-    expect_state(f, a.uuid, is_running, MD_MIG_RUNNING);
-    drive_until(f, a.uuid, 0.2, downtime_set);
+    md_test_fixture_start(f, false);
+    md_migration a = create(f, MD_TEST_BUSY, MD_OK);
+    md_test_expect_state(f, a.uuid, md_test_is_running, MD_MIG_RUNNING);
+    md_test_drive_until(f, a.uuid, 0.2, md_test_downtime_set);
     assert_int_equal(md_engine_abort(f->eng, a.uuid, &err), MD_OK);
-    expect_state(f, a.uuid, is_final, MD_MIG_CANCELLED);
+    md_test_expect_state(f, a.uuid, md_test_is_final, MD_MIG_CANCELLED);
     md_hv_domain d;
-    assert_int_equal(md_hv_lookup(f->hv, BUSY, &d, NULL), MD_OK);
+    assert_int_equal(md_hv_lookup(f->hv, MD_TEST_BUSY, &d, NULL), MD_OK);
     assert_true(d.active);
     assert_true(has_event(f, a.uuid, "abort", NULL));
 }
@@ -324,18 +212,18 @@ static void abort_is_refused_in_post_copy(void **state)
     md_err err;
 
     f->cfg->libvirt.live_migration_permit_post_copy = true;
-    engine_up(f);
-    md_migration a = create(f, BUSY, MD_OK);
-    expect_state(f, a.uuid, is_running, MD_MIG_RUNNING);
-    drive_until(f, a.uuid, 0.2, downtime_set);
+    md_test_fixture_start(f, false);
+    md_migration a = create(f, MD_TEST_BUSY, MD_OK);
+    md_test_expect_state(f, a.uuid, md_test_is_running, MD_MIG_RUNNING);
+    md_test_drive_until(f, a.uuid, 0.2, md_test_downtime_set);
     assert_int_equal(md_engine_post_copy(f->eng, a.uuid, &err), MD_OK);
     /* No simulated time passes, so post-copy cannot finish meanwhile. */
-    expect_state(f, a.uuid, is_post_copy, MD_MIG_POSTCOPY);
+    md_test_expect_state(f, a.uuid, md_test_is_post_copy, MD_MIG_POSTCOPY);
     assert_int_equal(md_engine_abort(f->eng, a.uuid, &err), MD_ERR_CONFLICT);
     assert_non_null(strstr(err.msg, "post-copy"));
     assert_int_equal(md_engine_force_complete(f->eng, a.uuid, &err), MD_ERR_CONFLICT);
-    drive_until(f, a.uuid, 0.2, ended);
-    expect_state(f, a.uuid, is_final, MD_MIG_COMPLETED);
+    md_test_drive_until(f, a.uuid, 0.2, md_test_ended);
+    md_test_expect_state(f, a.uuid, md_test_is_final, MD_MIG_COMPLETED);
 }
 
 /* ---- policy and operator actions ---------------------------------------------- */
@@ -345,18 +233,18 @@ static void adaptive_policy_switches_a_hot_guest_to_post_copy(void **state)
     fixture *f = *state;
 
     f->cfg->libvirt.live_migration_permit_post_copy = true;
-    engine_up(f);
-    md_migration a = create(f, HOT, MD_OK);
-    expect_state(f, a.uuid, is_running, MD_MIG_RUNNING);
-    md_migration m = drive_until(f, a.uuid, 0.1, downtime_set);
+    md_test_fixture_start(f, false);
+    md_migration a = create(f, MD_TEST_HOT, MD_OK);
+    md_test_expect_state(f, a.uuid, md_test_is_running, MD_MIG_RUNNING);
+    md_migration m = md_test_drive_until(f, a.uuid, 0.1, md_test_downtime_set);
     assert_int_equal(m.current_downtime_ms, 50); /* Nova's step 0 */
     assert_true(has_event(f, a.uuid, "set_downtime", "downtime step 0"));
-    m = drive_until(f, a.uuid, 0.1, in_post_copy_or_done);
-    drive_until(f, a.uuid, 0.1, ended);
-    expect_state(f, a.uuid, is_final, MD_MIG_COMPLETED);
+    m = md_test_drive_until(f, a.uuid, 0.1, in_post_copy_or_done);
+    md_test_drive_until(f, a.uuid, 0.1, md_test_ended);
+    md_test_expect_state(f, a.uuid, md_test_is_final, MD_MIG_COMPLETED);
     assert_true(has_event(f, a.uuid, "post_copy", "will not converge"));
     assert_true(has_event(f, a.uuid, "state", "post-copy"));
-    assert_true(get(f, a.uuid).post_copy);
+    assert_true(md_test_migration(f, a.uuid).post_copy);
 }
 
 static void adaptive_policy_finishes_a_busy_guest_in_pre_copy_by_raising_downtime(void **state)
@@ -364,12 +252,12 @@ static void adaptive_policy_finishes_a_busy_guest_in_pre_copy_by_raising_downtim
     fixture *f = *state;
 
     f->cfg->libvirt.live_migration_permit_post_copy = true;
-    engine_up(f);
-    md_migration a = create(f, BUSY, MD_OK);
-    expect_state(f, a.uuid, is_running, MD_MIG_RUNNING);
-    drive_until(f, a.uuid, 0.1, ended);
-    expect_state(f, a.uuid, is_final, MD_MIG_COMPLETED);
-    md_migration m = get(f, a.uuid);
+    md_test_fixture_start(f, false);
+    md_migration a = create(f, MD_TEST_BUSY, MD_OK);
+    md_test_expect_state(f, a.uuid, md_test_is_running, MD_MIG_RUNNING);
+    md_test_drive_until(f, a.uuid, 0.1, md_test_ended);
+    md_test_expect_state(f, a.uuid, md_test_is_final, MD_MIG_COMPLETED);
+    md_migration m = md_test_migration(f, a.uuid);
     /* Nova's ramp would still be at 50 ms (its next step is at 150 s). */
     assert_false(m.post_copy);
     assert_true(m.current_downtime_ms > 50 && m.current_downtime_ms <= 450);
@@ -383,14 +271,14 @@ static void nova_policy_aborts_at_the_completion_timeout(void **state)
 
     f->cfg->libvirt.live_migration_policy = POLICY_NOVA;
     f->cfg->libvirt.live_migration_completion_timeout = 3; /* 3 s x 2 GiB = 6 s */
-    engine_up(f);
-    md_migration a = create(f, BUSY, MD_OK);
-    expect_state(f, a.uuid, is_running, MD_MIG_RUNNING);
-    drive_until(f, a.uuid, 0.25, ended);
-    expect_state(f, a.uuid, is_final, MD_MIG_CANCELLED);
+    md_test_fixture_start(f, false);
+    md_migration a = create(f, MD_TEST_BUSY, MD_OK);
+    md_test_expect_state(f, a.uuid, md_test_is_running, MD_MIG_RUNNING);
+    md_test_drive_until(f, a.uuid, 0.25, md_test_ended);
+    md_test_expect_state(f, a.uuid, md_test_is_final, MD_MIG_CANCELLED);
     assert_true(has_event(f, a.uuid, "abort", "not completed after 6 s"));
     md_hv_domain d;
-    assert_int_equal(md_hv_lookup(f->hv, BUSY, &d, NULL), MD_OK);
+    assert_int_equal(md_hv_lookup(f->hv, MD_TEST_BUSY, &d, NULL), MD_OK);
 }
 
 static void force_complete_without_post_copy_pauses_the_guest(void **state)
@@ -398,17 +286,17 @@ static void force_complete_without_post_copy_pauses_the_guest(void **state)
     fixture *f = *state;
     md_err err;
 
-    engine_up(f);
-    md_migration a = create(f, BUSY, MD_OK);
-    expect_state(f, a.uuid, is_running, MD_MIG_RUNNING);
-    drive_until(f, a.uuid, 0.2, downtime_set);
+    md_test_fixture_start(f, false);
+    md_migration a = create(f, MD_TEST_BUSY, MD_OK);
+    md_test_expect_state(f, a.uuid, md_test_is_running, MD_MIG_RUNNING);
+    md_test_drive_until(f, a.uuid, 0.2, md_test_downtime_set);
     assert_int_equal(md_engine_force_complete(f->eng, a.uuid, &err), MD_OK);
-    md_migration m = drive_until(f, a.uuid, 0.0, paused_or_done);
+    md_migration m = md_test_drive_until(f, a.uuid, 0.0, md_test_paused_or_ended);
     assert_true(m.paused);
     assert_true(has_event(f, a.uuid, "pause", "not permitted"));
-    drive_until(f, a.uuid, 0.2, ended);
-    expect_state(f, a.uuid, is_final, MD_MIG_COMPLETED);
-    assert_false(get(f, a.uuid).paused);
+    md_test_drive_until(f, a.uuid, 0.2, md_test_ended);
+    md_test_expect_state(f, a.uuid, md_test_is_final, MD_MIG_COMPLETED);
+    assert_false(md_test_migration(f, a.uuid).paused);
 }
 
 static void post_copy_request_needs_post_copy_permitted_and_a_running_job(void **state)
@@ -416,15 +304,15 @@ static void post_copy_request_needs_post_copy_permitted_and_a_running_job(void *
     fixture *f = *state;
     md_err err;
 
-    engine_up(f);
-    md_migration a = create(f, BUSY, MD_OK);
-    md_migration b = create(f, BUSY2, MD_OK);
-    expect_state(f, a.uuid, is_running, MD_MIG_RUNNING);
+    md_test_fixture_start(f, false);
+    md_migration a = create(f, MD_TEST_BUSY, MD_OK);
+    md_migration b = create(f, MD_TEST_BUSY2, MD_OK);
+    md_test_expect_state(f, a.uuid, md_test_is_running, MD_MIG_RUNNING);
     assert_int_equal(md_engine_post_copy(f->eng, a.uuid, &err), MD_ERR_CONFLICT);
     assert_non_null(strstr(err.msg, "without post-copy"));
     assert_int_equal(md_engine_post_copy(f->eng, b.uuid, &err), MD_ERR_CONFLICT);
     assert_non_null(strstr(err.msg, "queued"));
-    assert_int_equal(md_engine_post_copy(f->eng, GHOST, &err), MD_ERR_NOT_FOUND);
+    assert_int_equal(md_engine_post_copy(f->eng, MD_TEST_GHOST, &err), MD_ERR_NOT_FOUND);
 }
 
 static void settings_change_while_queued_and_running(void **state)
@@ -434,13 +322,13 @@ static void settings_change_while_queued_and_running(void **state)
                              .bandwidth_mibps = 100 };
     md_err err;
 
-    engine_up(f);
-    md_migration a = create(f, BUSY, MD_OK);
-    md_migration b = create(f, BUSY2, MD_OK);
-    expect_state(f, a.uuid, is_running, MD_MIG_RUNNING);
+    md_test_fixture_start(f, false);
+    md_migration a = create(f, MD_TEST_BUSY, MD_OK);
+    md_migration b = create(f, MD_TEST_BUSY2, MD_OK);
+    md_test_expect_state(f, a.uuid, md_test_is_running, MD_MIG_RUNNING);
     /* Queued: everything may change. */
     assert_int_equal(md_engine_update(f->eng, b.uuid, &s, &err), MD_OK);
-    md_migration mb = get(f, b.uuid);
+    md_migration mb = md_test_migration(f, b.uuid);
     assert_true(mb.permit_post_copy);
     assert_int_equal(mb.max_downtime_ms, 300);
     assert_int_equal(mb.bandwidth_mibps, 100);
@@ -448,9 +336,9 @@ static void settings_change_while_queued_and_running(void **state)
     assert_int_equal(md_engine_update(f->eng, a.uuid, &s, &err), MD_ERR_CONFLICT);
     s.permit_post_copy = -1;
     assert_int_equal(md_engine_update(f->eng, a.uuid, &s, &err), MD_OK);
-    assert_int_equal(get(f, a.uuid).bandwidth_mibps, 100);
-    for (int i = 0; i < WAIT_MS / 20 && !has_event(f, a.uuid, "set_bandwidth", NULL); i++)
-        sleep_ms(20);
+    assert_int_equal(md_test_migration(f, a.uuid).bandwidth_mibps, 100);
+    for (int i = 0; i < MD_TEST_WAIT_MS / 20 && !has_event(f, a.uuid, "set_bandwidth", NULL); i++)
+        md_test_sleep_ms(20);
     assert_true(has_event(f, a.uuid, "set_bandwidth", "100 MiB/s"));
     s.max_downtime_ms = 50;
     assert_int_equal(md_engine_update(f->eng, a.uuid, &s, &err), MD_ERR_INVALID);
@@ -463,11 +351,11 @@ static void stop_leaves_the_job_running_and_the_record_in_progress(void **state)
     fixture *f = *state;
     md_migration r;
 
-    engine_up(f);
-    md_migration a = create(f, BUSY, MD_OK);
-    expect_state(f, a.uuid, is_running, MD_MIG_RUNNING);
-    engine_down(f);
-    assert_true(job_active(f, BUSY));
+    md_test_fixture_start(f, false);
+    md_migration a = create(f, MD_TEST_BUSY, MD_OK);
+    md_test_expect_state(f, a.uuid, md_test_is_running, MD_MIG_RUNNING);
+    md_test_stack_stop(f);
+    assert_true(job_active(f, MD_TEST_BUSY));
     assert_int_equal(md_store_get(f->store, a.uuid, &r, NULL), MD_OK);
     assert_int_equal(r.state, MD_MIG_RUNNING);
 }
@@ -478,42 +366,42 @@ static void recovery_reattaches_a_running_job_and_sees_it_finish(void **state)
     md_err err;
 
     f->cfg->libvirt.live_migration_permit_post_copy = true;
-    engine_up(f);
-    md_migration a = create(f, BUSY, MD_OK);
-    expect_state(f, a.uuid, is_running, MD_MIG_RUNNING);
-    engine_down(f);
+    md_test_fixture_start(f, false);
+    md_migration a = create(f, MD_TEST_BUSY, MD_OK);
+    md_test_expect_state(f, a.uuid, md_test_is_running, MD_MIG_RUNNING);
+    md_test_stack_stop(f);
 
-    engine_up(f);
+    md_test_fixture_start(f, false);
     assert_true(has_event(f, a.uuid, "recovered", "re-attached"));
-    assert_int_equal(get(f, a.uuid).state, MD_MIG_RUNNING);
+    assert_int_equal(md_test_migration(f, a.uuid).state, MD_MIG_RUNNING);
     /* The re-attached job is steered like any other. */
     assert_int_equal(md_engine_post_copy(f->eng, a.uuid, &err), MD_OK);
-    drive_until(f, a.uuid, 0.2, ended);
-    expect_state(f, a.uuid, is_final, MD_MIG_COMPLETED);
+    md_test_drive_until(f, a.uuid, 0.2, md_test_ended);
+    md_test_expect_state(f, a.uuid, md_test_is_final, MD_MIG_COMPLETED);
 }
 
 static void recovery_requeues_queued_migrations_in_order(void **state)
 {
     fixture *f = *state;
 
-    engine_up(f);
-    md_migration a = create(f, BUSY, MD_OK);
-    md_migration b = create(f, IDLE_B, MD_OK);
-    md_migration c = create(f, IDLE_C, MD_OK);
-    expect_state(f, a.uuid, is_running, MD_MIG_RUNNING);
-    engine_down(f);
+    md_test_fixture_start(f, false);
+    md_migration a = create(f, MD_TEST_BUSY, MD_OK);
+    md_migration b = create(f, MD_TEST_IDLE_B, MD_OK);
+    md_migration c = create(f, MD_TEST_IDLE_C, MD_OK);
+    md_test_expect_state(f, a.uuid, md_test_is_running, MD_MIG_RUNNING);
+    md_test_stack_stop(f);
     md_err err;
     md_hv_job j;
-    assert_int_equal(md_hv_job_stats(f->hv, BUSY, &j, &err), MD_OK);
+    assert_int_equal(md_hv_job_stats(f->hv, MD_TEST_BUSY, &j, &err), MD_OK);
 
-    engine_up(f);
+    md_test_fixture_start(f, false);
     assert_true(has_event(f, b.uuid, "recovered", "queued again"));
     assert_int_equal(md_engine_abort(f->eng, a.uuid, &err), MD_OK);
-    drive_until(f, a.uuid, 0.2, ended);
-    expect_state(f, a.uuid, is_final, MD_MIG_CANCELLED);
+    md_test_drive_until(f, a.uuid, 0.2, md_test_ended);
+    md_test_expect_state(f, a.uuid, md_test_is_final, MD_MIG_CANCELLED);
     /* b was queued first, so it runs first. */
-    expect_state(f, b.uuid, is_running, MD_MIG_RUNNING);
-    assert_int_equal(get(f, c.uuid).state, MD_MIG_QUEUED);
+    md_test_expect_state(f, b.uuid, md_test_is_running, MD_MIG_RUNNING);
+    assert_int_equal(md_test_migration(f, c.uuid).state, MD_MIG_QUEUED);
 }
 
 /* Writes a record in `state` as a daemon that died would have left it. */
@@ -542,11 +430,11 @@ typedef enum where { AT_SOURCE, AT_DEST, NOWHERE } where;
  * has ended with the domain `w`; the engine must settle it to `want`. */
 static void recovery_case(fixture *f, md_mig_state state, where w, md_mig_state want)
 {
-    const char *dom = w == NOWHERE ? GHOST : BUSY;
+    const char *dom = w == NOWHERE ? MD_TEST_GHOST : MD_TEST_BUSY;
     if (w == AT_DEST)
-        assert_true(md_hv_sim_set_here(f->hv, BUSY, false));
+        assert_true(md_hv_sim_set_here(f->hv, MD_TEST_BUSY, false));
     md_migration m = left_behind(f, dom, state);
-    engine_up(f);
+    md_test_fixture_start(f, false);
     md_migration r;
     assert_int_equal(md_store_get(f->store, m.uuid, &r, NULL), MD_OK);
     if (r.state != want)
@@ -554,8 +442,8 @@ static void recovery_case(fixture *f, md_mig_state state, where w, md_mig_state 
                  w == AT_SOURCE ? "at the source" : w == AT_DEST ? "at the destination"
                                                                : "nowhere",
                  md_mig_state_str(r.state), md_mig_state_str(want));
-    engine_down(f);
-    md_hv_sim_set_here(f->hv, BUSY, true);
+    md_test_stack_stop(f);
+    md_hv_sim_set_here(f->hv, MD_TEST_BUSY, true);
 }
 
 static void recovery_settles_ended_jobs_from_where_the_domain_runs(void **state)
@@ -578,17 +466,17 @@ static void recovery_moves_a_preparing_record_with_a_live_job_to_running(void **
     fixture *f = *state;
     md_migration r;
 
-    engine_up(f);
-    md_migration a = create(f, BUSY, MD_OK);
-    expect_state(f, a.uuid, is_running, MD_MIG_RUNNING);
-    engine_down(f);
+    md_test_fixture_start(f, false);
+    md_migration a = create(f, MD_TEST_BUSY, MD_OK);
+    md_test_expect_state(f, a.uuid, md_test_is_running, MD_MIG_RUNNING);
+    md_test_stack_stop(f);
     /* The daemon died between starting the job and recording "running". */
     assert_int_equal(md_store_get(f->store, a.uuid, &r, NULL), MD_OK);
     r.state = MD_MIG_PREPARING;
     assert_int_equal(md_store_update(f->store, &r, NULL), MD_OK);
 
-    engine_up(f);
-    assert_int_equal(get(f, a.uuid).state, MD_MIG_RUNNING);
+    md_test_fixture_start(f, false);
+    assert_int_equal(md_test_migration(f, a.uuid).state, MD_MIG_RUNNING);
     assert_true(has_event(f, a.uuid, "recovered", NULL));
 }
 
@@ -598,22 +486,22 @@ static void recovery_keeps_a_post_copy_job_in_post_copy(void **state)
     md_err err;
 
     f->cfg->libvirt.live_migration_permit_post_copy = true;
-    engine_up(f);
-    md_migration a = create(f, BUSY, MD_OK);
-    expect_state(f, a.uuid, is_running, MD_MIG_RUNNING);
-    drive_until(f, a.uuid, 0.1, downtime_set);
+    md_test_fixture_start(f, false);
+    md_migration a = create(f, MD_TEST_BUSY, MD_OK);
+    md_test_expect_state(f, a.uuid, md_test_is_running, MD_MIG_RUNNING);
+    md_test_drive_until(f, a.uuid, 0.1, md_test_downtime_set);
     assert_int_equal(md_engine_post_copy(f->eng, a.uuid, &err), MD_OK);
-    expect_state(f, a.uuid, is_post_copy, MD_MIG_POSTCOPY);
-    engine_down(f);
+    md_test_expect_state(f, a.uuid, md_test_is_post_copy, MD_MIG_POSTCOPY);
+    md_test_stack_stop(f);
 
-    engine_up(f);
-    assert_int_equal(get(f, a.uuid).state, MD_MIG_POSTCOPY);
+    md_test_fixture_start(f, false);
+    assert_int_equal(md_test_migration(f, a.uuid).state, MD_MIG_POSTCOPY);
     assert_int_equal(md_engine_abort(f->eng, a.uuid, &err), MD_ERR_CONFLICT);
-    drive_until(f, a.uuid, 0.2, ended);
-    expect_state(f, a.uuid, is_final, MD_MIG_COMPLETED);
+    md_test_drive_until(f, a.uuid, 0.2, md_test_ended);
+    md_test_expect_state(f, a.uuid, md_test_is_final, MD_MIG_COMPLETED);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) MD_TEST_FIXTURE(fn, &spec)
 
 int main(void)
 {
