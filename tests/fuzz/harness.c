@@ -11,6 +11,7 @@
 
 #include "api/api.h"
 #include "service/hv_sim.h"
+#include "tests/support/faults.h"
 #include "tests/support/stack.h"
 
 #define VM_A "11111111-1111-4111-8111-111111111111"
@@ -267,22 +268,6 @@ static json_object *parse_strict(const char *text, const char **error)
     return o;
 }
 
-static const char *fault_name(int status)
-{
-    switch (status) {
-    case 400: return "badRequest";
-    case 401: return "unauthorized";
-    case 403: return "forbidden";
-    case 404: return "itemNotFound";
-    case 405: return "badMethod";
-    case 406: return "notAcceptable";
-    case 409: return "conflictingRequest";
-    case 413: return "overLimit";
-    case 415: return "badMediaType";
-    }
-    return NULL;
-}
-
 static bool has_header(const md_api_response *r, const char *name)
 {
     for (size_t i = 0; i < r->nheaders; i++)
@@ -321,9 +306,9 @@ static bool check(const md_api_response *r, char *why, size_t whylen)
     json_object *inner = NULL, *code = NULL, *msg = NULL;
     if (!json_object_is_type(o, json_type_object) || json_object_object_length(o) != 1)
         fail(why, whylen, "%d fault is not an object of one key: %.300s", st, r->body);
-    else if (!json_object_object_get_ex(o, fault_name(st), &inner) ||
+    else if (!json_object_object_get_ex(o, md_test_fault_name(st), &inner) ||
              !json_object_is_type(inner, json_type_object))
-        fail(why, whylen, "%d fault is not {\"%s\": {...}}: %.300s", st, fault_name(st), r->body);
+        fail(why, whylen, "%d fault is not {\"%s\": {...}}: %.300s", st, md_test_fault_name(st), r->body);
     else if (!json_object_object_get_ex(inner, "code", &code) ||
              !json_object_is_type(code, json_type_int) || json_object_get_int(code) != st)
         fail(why, whylen, "%d fault has no integer code %d: %.300s", st, st, r->body);

@@ -60,23 +60,6 @@ bool md_test_json_bool(json_object *o, const char *key)
     return json_object_get_boolean(v);
 }
 
-const char *md_test_fault_name(long status)
-{
-    switch (status) {
-    case 400: return "badRequest";
-    case 401: return "unauthorized";
-    case 403: return "forbidden";
-    case 404: return "itemNotFound";
-    case 405: return "badMethod";
-    case 406: return "notAcceptable";
-    case 409: return "conflictingRequest";
-    case 413: return "overLimit";
-    case 415: return "badMediaType";
-    case 503: return "serviceUnavailable";
-    }
-    return NULL;
-}
-
 void md_test_check_fault(const char *what, long status, json_object *body, const char *text)
 {
     const char *name = md_test_fault_name(status);

@@ -18,6 +18,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "tests/support/faults.h"
+
 /* CLOCK_MONOTONIC in milliseconds, for bounding waits. Any thread. */
 int64_t md_test_now_ms(void);
 
@@ -34,9 +36,6 @@ const char *md_test_json_str(json_object *o, const char *key);
 int64_t md_test_json_int(json_object *o, const char *key);
 bool md_test_json_bool(json_object *o, const char *key);
 
-/* Nova's fault name for an HTTP status ("badRequest" for 400, ...), or
- * NULL for a status that has none. Static storage; any thread. */
-const char *md_test_fault_name(long status);
 
 /* Fails the test unless body is exactly one Nova fault: an object with the
  * single key md_test_fault_name(status), holding an object whose "code" is
