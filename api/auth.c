@@ -46,6 +46,7 @@
 
 #include "api/internal.h"
 #include "api/token_cache.h"
+#include "service/clock.h"
 #include "service/log.h"
 
 #define CACHE_SETS 256
@@ -85,21 +86,14 @@ static void curl_init_once(void)
     curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-static int64_t clock_ms(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int64_t now_real_ms(void)
 {
-    return clock_ms(CLOCK_REALTIME);
+    return md_clock_ms(CLOCK_REALTIME);
 }
 
 static int64_t now_mono_ms(void)
 {
-    return clock_ms(CLOCK_MONOTONIC);
+    return md_clock_ms(CLOCK_MONOTONIC);
 }
 
 static md_token_time token_time_now(void)

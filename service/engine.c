@@ -46,6 +46,7 @@
 #include <time.h>
 
 #include "service/limits.h"
+#include "service/clock.h"
 #include "service/log.h"
 
 /* How long a worker waits, after a successful migrate call, for the
@@ -107,36 +108,14 @@ struct md_engine {
 /* Wall-clock time, for what a record says (created_at, event times). */
 static int64_t wall_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return md_clock_ms(CLOCK_REALTIME);
 }
 
-/* Monotonic time, for everything the engine schedules or waits for: a step
- * of the wall clock (NTP, an operator) must neither shorten nor stretch a
- * monitor interval or a wait. */
+/* Monotonic time, for everything the engine schedules or waits for (see
+ * service/clock.h). */
 static int64_t mono_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* The absolute time ms from now on clock clk, as the timed waits take it:
- * CLOCK_MONOTONIC for the engine's condition variables (created with that
- * clock in md_engine_start), CLOCK_REALTIME for pthread_timedjoin_np,
- * which knows no other. */
-static struct timespec deadline_in(clockid_t clk, int64_t ms)
-{
-    struct timespec ts;
-    clock_gettime(clk, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
+    return md_clock_ms(CLOCK_MONOTONIC);
 }
 
 /* ---- the table of actives (all under e->lock) ---------------------------- */
@@ -609,7 +588,7 @@ static void run_migration(md_engine *e, active *a)
     md_hv_location loc = MD_HV_LOC_UNKNOWN;
     if (st == MD_OK) {
         /* The real downtime comes with the JOB_COMPLETED event. */
-        struct timespec until = deadline_in(CLOCK_MONOTONIC, FINAL_STATS_WAIT_MS);
+        struct timespec until = md_deadline_in(CLOCK_MONOTONIC, FINAL_STATS_WAIT_MS);
         pthread_mutex_lock(&e->lock);
         while (!a->have_final && !e->stopping &&
                pthread_cond_timedwait(&e->changed, &e->lock, &until) != ETIMEDOUT)
@@ -836,7 +815,7 @@ static void *monitor_main(void *arg)
 
     pthread_mutex_lock(&e->lock);
     while (!e->stopping) {
-        struct timespec until = deadline_in(CLOCK_MONOTONIC, next_tick - mono_ms());
+        struct timespec until = md_deadline_in(CLOCK_MONOTONIC, next_tick - mono_ms());
         while (!e->stopping && !e->monitor_wake && mono_ms() < next_tick)
             if (pthread_cond_timedwait(&e->wake, &e->lock, &until) == ETIMEDOUT)
                 break;
@@ -1285,7 +1264,7 @@ void md_engine_counts(md_engine *e, size_t *running, size_t *queued)
 md_mig_state md_engine_wait(md_engine *e, const char *uuid, bool (*done)(md_mig_state),
                             int timeout_ms)
 {
-    struct timespec until = deadline_in(CLOCK_MONOTONIC, timeout_ms);
+    struct timespec until = md_deadline_in(CLOCK_MONOTONIC, timeout_ms);
     md_migration r;
     md_mig_state s = MD_MIG_ERROR;
 
@@ -1416,13 +1395,9 @@ md_status md_engine_start(const md_config *cfg, md_store *store, md_hv *hv, md_e
     e->store = store;
     e->hv = hv;
     pthread_mutex_init(&e->lock, NULL);
-    pthread_condattr_t cattr;
-    pthread_condattr_init(&cattr);
-    pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
-    pthread_cond_init(&e->work, &cattr);
-    pthread_cond_init(&e->wake, &cattr);
-    pthread_cond_init(&e->changed, &cattr);
-    pthread_condattr_destroy(&cattr);
+    md_cond_init_monotonic(&e->work);
+    md_cond_init_monotonic(&e->wake);
+    md_cond_init_monotonic(&e->changed);
     e->nworkers = (size_t)cfg->service.max_concurrent_live_migrations;
     e->workers = calloc(e->nworkers, sizeof *e->workers);
     if (!e->workers) {
@@ -1490,7 +1465,7 @@ bool md_engine_stop(md_engine *e)
     for (size_t i = 0; i < started; i++) {
         int64_t give_up = mono_ms() + WORKER_JOIN_MS;
         for (;;) {
-            struct timespec until = deadline_in(CLOCK_REALTIME, WORKER_RELEASE_MS);
+            struct timespec until = md_deadline_in(CLOCK_REALTIME, WORKER_RELEASE_MS);
             if (pthread_timedjoin_np(e->workers[i], NULL, &until) == 0)
                 break;
             if (mono_ms() >= give_up) {

@@ -92,6 +92,7 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
+#include "service/clock.h"
 #include "service/log.h"
 
 /* Keepalive: a probe every 5 s, the connection is dead after 3 unanswered. */
@@ -715,16 +716,9 @@ static md_status lv_connect(md_hv_libvirt *hv, md_err *err)
 /* Waits ms milliseconds or until close() begins; true when closing. */
 static bool lv_backoff_wait(md_hv_libvirt *hv, long ms)
 {
-    struct timespec deadline;
+    struct timespec deadline = md_deadline_in(CLOCK_MONOTONIC, ms);
     bool closing;
 
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += ms / 1000;
-    deadline.tv_nsec += (ms % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
     pthread_mutex_lock(&hv->mu);
     while (!hv->closing) {
         if (pthread_cond_timedwait(&hv->cond, &hv->mu, &deadline) == ETIMEDOUT)
@@ -1261,7 +1255,6 @@ static const md_hv_ops lv_ops = {
 md_status md_hv_libvirt_open(const md_config *cfg, md_hv **out, md_err *err)
 {
     md_hv_libvirt *hv = NULL;
-    pthread_condattr_t cattr;
     bool loop_held = false;
     md_status st;
     int rc;
@@ -1287,10 +1280,7 @@ md_status md_hv_libvirt_open(const md_config *cfg, md_hv **out, md_err *err)
     pthread_mutex_init(&hv->mu, NULL);
     /* The backoff waits on a monotonic clock: a wall-clock jump must not
      * stretch or skip a retry. */
-    pthread_condattr_init(&cattr);
-    pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
-    pthread_cond_init(&hv->cond, &cattr);
-    pthread_condattr_destroy(&cattr);
+    md_cond_init_monotonic(&hv->cond);
 
     st = lv_connect(hv, err);
     if (st != MD_OK)

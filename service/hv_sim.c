@@ -31,6 +31,7 @@
 #include <time.h>
 
 #include "policy/sim.h"
+#include "service/clock.h"
 #include "service/log.h"
 
 #define TICK_MS 50
@@ -224,13 +225,7 @@ static void *ticker_main(void *arg)
 
     pthread_mutex_lock(&h->lock);
     while (!h->stopping) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts); /* job_done waits on the monotonic clock */
-        ts.tv_nsec += TICK_MS * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        struct timespec ts = md_deadline_in(CLOCK_MONOTONIC, TICK_MS);
         pthread_cond_timedwait(&h->job_done, &h->lock, &ts);
         if (h->stopping)
             break;
@@ -572,11 +567,7 @@ md_status md_hv_sim_open(const md_config *cfg, md_hv **out, md_err *err)
         h->doms[i].here = true;
     }
     pthread_mutex_init(&h->lock, NULL);
-    pthread_condattr_t cattr;
-    pthread_condattr_init(&cattr);
-    pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
-    pthread_cond_init(&h->job_done, &cattr);
-    pthread_condattr_destroy(&cattr);
+    md_cond_init_monotonic(&h->job_done);
     rc = pthread_create(&h->ticker, NULL, ticker_main, h);
     if (rc != 0) {
         sim_close(&h->base);
