@@ -206,6 +206,24 @@ static void abort_of_a_running_migration_returns_the_guest_to_the_source(void **
     assert_true(has_event(f, a.uuid, "abort", NULL));
 }
 
+static void post_copy_failed_event_reaches_the_timeline_through_the_monitor(void **state)
+{
+    fixture *f = *state;
+    md_hv_event ev = { .kind = MD_HV_EV_POSTCOPY_FAILED, .uuid = MD_TEST_BUSY };
+
+    md_test_fixture_start(f, false);
+    md_migration a = create(f, MD_TEST_BUSY, MD_OK);
+    md_test_expect_state(f, a.uuid, md_test_is_running, MD_MIG_RUNNING);
+    /* Delivered as the boundary's event thread would: the handler only
+     * flags it, and the monitor's next pass writes the event. */
+    md_hv_emit(f->hv, &ev);
+    int64_t until = md_test_now_ms() + MD_TEST_WAIT_MS;
+    while (!has_event(f, a.uuid, "post_copy_failed", "post-copy failed") &&
+           md_test_now_ms() < until)
+        md_test_sleep_ms(10);
+    assert_true(has_event(f, a.uuid, "post_copy_failed", "post-copy failed"));
+}
+
 static void abort_is_refused_in_post_copy(void **state)
 {
     fixture *f = *state;
@@ -512,6 +530,7 @@ int main(void)
         T(unknown_domain_ends_failed_with_the_reason),
         T(abort_of_a_queued_migration_never_touches_the_hypervisor),
         T(abort_of_a_running_migration_returns_the_guest_to_the_source),
+        T(post_copy_failed_event_reaches_the_timeline_through_the_monitor),
         T(abort_is_refused_in_post_copy),
         T(adaptive_policy_switches_a_hot_guest_to_post_copy),
         T(adaptive_policy_finishes_a_busy_guest_in_pre_copy_by_raising_downtime),
