@@ -133,8 +133,8 @@ typedef struct table {
 
 /* Finds the route; with none for this method, collects the methods the
  * path has into allow (for 405). */
-static const md_api_route *route(const char *method, const char *path, md_api_ctx *c,
-                                 char *allow, size_t allowlen)
+static const md_api_route *route(const char *method, const char *path, md_api_ctx *c, char *allow,
+                                 size_t allowlen)
 {
     const table tables[] = { { md_api_v1_routes, md_api_v1_nroutes },
                              { md_api_nova_routes, md_api_nova_nroutes } };
@@ -241,8 +241,7 @@ static bool authorise(md_api_ctx *c, md_api_role role)
                      err.msg);
         return false;
     }
-    const md_config_roles *need = role == MD_API_WRITE ? &d->cfg->roles.write
-                                                       : &d->cfg->roles.read;
+    const md_config_roles *need = role == MD_API_WRITE ? &d->cfg->roles.write : &d->cfg->roles.read;
     if (!md_auth_has_role(&who, need)) {
         md_api_fault(c->resp, MD_ERR_FORBIDDEN,
                      "Policy does not allow this request to be performed: "

@@ -30,23 +30,23 @@ typedef struct md_auth md_auth;
 #define MD_API_MAX_HEADERS 8
 
 typedef struct md_api_param {
-    const char *key;                  /* decoded */
-    const char *value;                /* decoded; "" for a key without '=' */
+    const char *key;   /* decoded */
+    const char *value; /* decoded; "" for a key without '=' */
 } md_api_param;
 
 typedef struct md_api_request {
-    const char *method;               /* "GET", "POST", ... */
-    const char *path;                 /* decoded path without the query */
+    const char *method; /* "GET", "POST", ... */
+    const char *path;   /* decoded path without the query */
     size_t nquery;
     md_api_param query[MD_API_MAX_QUERY];
-    bool too_many_params;             /* more than MD_API_MAX_QUERY were given */
-    const char *auth_token;           /* X-Auth-Token, or NULL */
-    const char *content_type;         /* Content-Type, or NULL */
-    const char *nova_version;         /* X-OpenStack-Nova-API-Version, or NULL */
-    const char *openstack_version;    /* OpenStack-API-Version, or NULL */
-    const char *body;                 /* not NUL-terminated; NULL if none */
+    bool too_many_params;          /* more than MD_API_MAX_QUERY were given */
+    const char *auth_token;        /* X-Auth-Token, or NULL */
+    const char *content_type;      /* Content-Type, or NULL */
+    const char *nova_version;      /* X-OpenStack-Nova-API-Version, or NULL */
+    const char *openstack_version; /* OpenStack-API-Version, or NULL */
+    const char *body;              /* not NUL-terminated; NULL if none */
     size_t body_len;
-    bool body_too_large;              /* longer than api.max_body_bytes (not kept) */
+    bool body_too_large; /* longer than api.max_body_bytes (not kept) */
 } md_api_request;
 
 typedef struct md_api_header {
@@ -55,8 +55,8 @@ typedef struct md_api_header {
 } md_api_header;
 
 typedef struct md_api_response {
-    int status;                       /* HTTP status code */
-    char *body;                       /* JSON text (malloc), or NULL for none */
+    int status; /* HTTP status code */
+    char *body; /* JSON text (malloc), or NULL for none */
     size_t nheaders;
     md_api_header headers[MD_API_MAX_HEADERS];
 } md_api_response;
@@ -65,8 +65,8 @@ typedef struct md_api_response {
 typedef struct md_api_deps {
     const md_config *cfg;
     md_engine *engine;
-    const char *hypervisor_name;      /* "libvirt" or "simulator", for GET / */
-    md_auth *auth;                    /* NULL when auth_strategy is noauth */
+    const char *hypervisor_name; /* "libvirt" or "simulator", for GET / */
+    md_auth *auth;               /* NULL when auth_strategy is noauth */
 } md_api_deps;
 
 /* Creates the request handler. On MD_OK *out is freed with md_api_free(). */

@@ -56,26 +56,26 @@
 
 struct md_auth {
     const md_config *cfg;
-    char *tokens_url;           /* {auth_url}/auth/tokens */
-    char *validate_url;         /* tokens_url?nocatalog */
-    char *login_body;           /* the password-method request, JSON */
+    char *tokens_url;   /* {auth_url}/auth/tokens */
+    char *validate_url; /* tokens_url?nocatalog */
+    char *login_body;   /* the password-method request, JSON */
 
-    pthread_mutex_t svc_lock;   /* guards the four svc_ fields */
-    char *svc_token;            /* NULL until the first request */
-    int64_t svc_expires_at;     /* ms since the epoch */
-    uint64_t svc_generation;    /* incremented at each renewal */
+    pthread_mutex_t svc_lock; /* guards the four svc_ fields */
+    char *svc_token;          /* NULL until the first request */
+    int64_t svc_expires_at;   /* ms since the epoch */
+    uint64_t svc_generation;  /* incremented at each renewal */
 
-    md_token_cache *cache;      /* valid answers; used only when cache_seconds > 0 */
+    md_token_cache *cache;                  /* valid answers; used only when cache_seconds > 0 */
     atomic_uint_fast64_t keystone_requests; /* md_auth_stats.keystone_requests */
 };
 
 /* One HTTP exchange with Keystone. */
 typedef struct http_reply {
     long status;
-    char *body;                 /* NUL-terminated, or NULL when empty */
+    char *body; /* NUL-terminated, or NULL when empty */
     size_t len;
     bool too_large;
-    char *subject_token;        /* X-Subject-Token of the answer, or NULL */
+    char *subject_token; /* X-Subject-Token of the answer, or NULL */
 } http_reply;
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -129,7 +129,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
     size_t n = size * nmemb;
     if (r->len + n > MAX_REPLY_BYTES) {
         r->too_large = true;
-        return 0;  /* makes curl fail with CURLE_WRITE_ERROR */
+        return 0; /* makes curl fail with CURLE_WRITE_ERROR */
     }
     char *grown = realloc(r->body, r->len + n + 1);
     if (grown == NULL) {
@@ -165,8 +165,8 @@ static bool add_header(struct curl_slist **list, const char *name, const char *v
  * (whatever the status, which is in rep->status), MD_ERR_UNAVAILABLE when
  * it could not be reached in time, MD_ERR_NOMEM. */
 static md_status http_call(md_auth *a, const char *url, const char *post_body,
-                           const char *auth_token, const char *subject_token,
-                           http_reply *rep, md_err *err)
+                           const char *auth_token, const char *subject_token, http_reply *rep,
+                           md_err *err)
 {
     md_status st = MD_OK;
     struct curl_slist *headers = NULL;
@@ -278,8 +278,8 @@ static md_status token_expiry(md_auth *a, json_object *token, int64_t *out, md_e
 
 /* Copies token.<obj>.id into buf ("" when the object is absent, as for
  * the project of an unscoped or domain-scoped token). */
-static md_status copy_id(md_auth *a, json_object *token, const char *obj, bool required,
-                         char *buf, size_t size, md_err *err)
+static md_status copy_id(md_auth *a, json_object *token, const char *obj, bool required, char *buf,
+                         size_t size, md_err *err)
 {
     json_object *o = NULL;
     json_object *id = NULL;
@@ -317,10 +317,11 @@ static md_status fill_result(md_auth *a, json_object *token, md_auth_result *out
     }
     json_object *roles = NULL;
     if (!json_object_object_get_ex(token, "roles", &roles)) {
-        return MD_OK;  /* an unscoped token has no roles */
+        return MD_OK; /* an unscoped token has no roles */
     }
     if (!json_object_is_type(roles, json_type_array)) {
-        return md_err_set(err, MD_ERR_UNAVAILABLE, "Keystone at %s sent token.roles that is not a list",
+        return md_err_set(err, MD_ERR_UNAVAILABLE,
+                          "Keystone at %s sent token.roles that is not a list",
                           a->cfg->keystone.auth_url);
     }
     size_t n = json_object_array_length(roles);
@@ -370,7 +371,8 @@ static md_status renew_service_token(md_auth *a, md_err *err)
                         a->cfg->keystone.auth_url, rep.status);
         goto cleanup;
     }
-    if (rep.subject_token == NULL || !token_is_acceptable(rep.subject_token, strlen(rep.subject_token))) {
+    if (rep.subject_token == NULL ||
+        !token_is_acceptable(rep.subject_token, strlen(rep.subject_token))) {
         st = md_err_set(err, MD_ERR_UNAVAILABLE,
                         "Keystone at %s issued no usable X-Subject-Token to the service login",
                         a->cfg->keystone.auth_url);
@@ -428,8 +430,8 @@ cleanup:
 /* Asks Keystone about token once with the service token svc. Sets *refused
  * when Keystone answered 401 (it does not accept svc; the caller renews and
  * retries). */
-static md_status validate_once(md_auth *a, const char *svc, const char *token,
-                               md_auth_result *out, bool *refused, md_err *err)
+static md_status validate_once(md_auth *a, const char *svc, const char *token, md_auth_result *out,
+                               bool *refused, md_err *err)
 {
     md_status st = MD_OK;
     http_reply rep = { 0 };
@@ -448,9 +450,7 @@ static md_status validate_once(md_auth *a, const char *svc, const char *token,
             st = fill_result(a, tok, out, err);
         }
         break;
-    case 404:
-        st = md_err_set(err, MD_ERR_UNAUTHORIZED, "token is not valid");
-        break;
+    case 404: st = md_err_set(err, MD_ERR_UNAUTHORIZED, "token is not valid"); break;
     case 401:
         *refused = true;
         st = md_err_set(err, MD_ERR_UNAVAILABLE,
@@ -522,8 +522,7 @@ static char *build_login_body(const md_config *cfg)
     json_object *scope = add_child(auth, "scope", false);
     json_object *project = scope != NULL ? add_child(scope, "project", false) : NULL;
     json_object *pdomain = project != NULL ? add_child(project, "domain", false) : NULL;
-    if (udomain == NULL || pdomain == NULL ||
-        !add_string(user, "name", cfg->keystone.username) ||
+    if (udomain == NULL || pdomain == NULL || !add_string(user, "name", cfg->keystone.username) ||
         !add_string(user, "password", cfg->keystone.password) ||
         !add_string(udomain, "name", cfg->keystone.user_domain_name) ||
         !add_string(project, "name", cfg->keystone.project_name) ||

@@ -33,8 +33,8 @@ typedef struct md_auth_result {
     char user_id[128];
     char project_id[128];
     size_t nroles;
-    char roles[MD_AUTH_MAX_ROLES][64];  /* role names */
-    int64_t expires_at;                 /* ms since the epoch */
+    char roles[MD_AUTH_MAX_ROLES][64]; /* role names */
+    int64_t expires_at;                /* ms since the epoch */
 } md_auth_result;
 
 /* Creates the validator (no network I/O yet). cfg is borrowed. */
@@ -61,9 +61,9 @@ bool md_auth_has_role(const md_auth_result *r, const md_config_roles *allowed);
 
 /* Counters since md_auth_new(), for tests and metrics. */
 typedef struct md_auth_stats {
-    uint64_t cache_hits;         /* validations answered from the cache */
-    uint64_t cache_misses;       /* with caching on: lookups that found nothing valid */
-    uint64_t keystone_requests;  /* HTTP requests sent to Keystone (logins included) */
+    uint64_t cache_hits;        /* validations answered from the cache */
+    uint64_t cache_misses;      /* with caching on: lookups that found nothing valid */
+    uint64_t keystone_requests; /* HTTP requests sent to Keystone (logins included) */
 } md_auth_stats;
 
 /* Copies the counters into *out. Any thread. */

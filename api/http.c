@@ -74,9 +74,8 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, md_api_respons
 }
 
 static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const char *url,
-                                 const char *method, const char *version,
-                                 const char *upload_data, size_t *upload_data_size,
-                                 void **con_cls)
+                                 const char *method, const char *version, const char *upload_data,
+                                 size_t *upload_data_size, void **con_cls)
 {
     md_http *h = cls;
     req_state *st = *con_cls;
@@ -152,8 +151,7 @@ static bool is_loopback(const struct sockaddr *sa)
         return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
     if (sa->sa_family == AF_INET6) {
         const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-        return IN6_IS_ADDR_LOOPBACK(a) ||
-               (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+        return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
     }
     return false;
 }
@@ -173,8 +171,8 @@ md_status md_http_start(const md_config *cfg, md_api *api, md_http **out, md_err
     snprintf(port, sizeof port, "%d", cfg->api.listen_port);
     int rc = getaddrinfo(cfg->api.listen_host, port, &hints, &ai);
     if (rc != 0) {
-        st = md_err_set(err, MD_ERR_INVALID, "api.listen %s: %s", cfg->api.listen,
-                        gai_strerror(rc));
+        st =
+            md_err_set(err, MD_ERR_INVALID, "api.listen %s: %s", cfg->api.listen, gai_strerror(rc));
         goto cleanup;
     }
     /* No authentication is only safe where no one else can connect. */
@@ -199,13 +197,15 @@ md_status md_http_start(const md_config *cfg, md_api *api, md_http **out, md_err
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TURBO;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    h->daemon = MHD_start_daemon(
-        flags, (uint16_t)cfg->api.listen_port, NULL, NULL, access_cb, h, MHD_OPTION_SOCK_ADDR,
-        ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, pool, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)60, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, h, MHD_OPTION_END);
+    h->daemon = MHD_start_daemon(flags, (uint16_t)cfg->api.listen_port, NULL, NULL, access_cb, h,
+                                 MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE,
+                                 pool, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+                                 MHD_OPTION_NOTIFY_COMPLETED, completed_cb, h, MHD_OPTION_END);
     if (!h->daemon) {
-        st = md_err_set(err, MD_ERR_IO, "cannot listen on %s (in use, or not an address of "
-                        "this node?)", cfg->api.listen);
+        st = md_err_set(err, MD_ERR_IO,
+                        "cannot listen on %s (in use, or not an address of "
+                        "this node?)",
+                        cfg->api.listen);
         goto cleanup;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);

@@ -16,9 +16,9 @@
 #include "api/api.h"
 
 typedef enum md_api_role {
-    MD_API_PUBLIC = 0,   /* no token needed: version documents, healthcheck */
-    MD_API_READ,         /* roles.read */
-    MD_API_WRITE,        /* roles.write */
+    MD_API_PUBLIC = 0, /* no token needed: version documents, healthcheck */
+    MD_API_READ,       /* roles.read */
+    MD_API_WRITE,      /* roles.write */
 } md_api_role;
 
 #define MD_API_MAX_PARAMS 4
@@ -39,8 +39,8 @@ typedef struct md_api_ctx {
     md_api_response *resp;
     const char *params[MD_API_MAX_PARAMS]; /* path segments matched by "{}" */
     char param_buf[MD_API_MAX_PARAMS][256];
-    json_object *body;                     /* the parsed body, or NULL if none */
-    int version_minor;                     /* /v2.1: negotiated 2.N microversion */
+    json_object *body; /* the parsed body, or NULL if none */
+    int version_minor; /* /v2.1: negotiated 2.N microversion */
 } md_api_ctx;
 
 typedef void (*md_api_handler)(md_api_ctx *c);
@@ -49,7 +49,7 @@ typedef struct md_api_route {
     const char *method;
     const char *pattern;
     md_api_role role;
-    bool json_body;                        /* POST/PUT that takes a JSON object */
+    bool json_body; /* POST/PUT that takes a JSON object */
     md_api_handler handler;
 } md_api_route;
 
@@ -110,8 +110,8 @@ bool md_api_list_filter(md_api_ctx *c, md_store_filter *f, bool lenient, bool *n
 /* Reads the records f selects (none when nothing is true) into *v (free()
  * it) and *n. Answers the fault and returns false on failure: 400 for a
  * marker that names no record, as Nova does. v1.c; shared with nova.c. */
-bool md_api_list_records(md_api_ctx *c, const md_store_filter *f, bool nothing,
-                         md_migration **v, size_t *n);
+bool md_api_list_records(md_api_ctx *c, const md_store_filter *f, bool nothing, md_migration **v,
+                         size_t *n);
 
 /* The base URL for links: "http://HOST:PORT" of api.listen. */
 void md_api_base_url(const md_api_deps *d, char out[320]);

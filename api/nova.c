@@ -116,10 +116,10 @@ static bool in_progress(const md_migration *m)
 /* Nova's parameter_types.boolean: true/false or one of their string forms. */
 static bool nova_bool(json_object *v, bool *out)
 {
-    static const char *const yes[] = { "True", "TRUE", "true", "1", "ON", "On", "on",
-                                       "YES", "Yes", "yes", NULL };
-    static const char *const no[] = { "False", "FALSE", "false", "0", "OFF", "Off", "off",
-                                      "NO", "No", "no", NULL };
+    static const char *const yes[] = { "True", "TRUE", "true", "1",   "ON", "On",
+                                       "on",   "YES",  "Yes",  "yes", NULL };
+    static const char *const no[] = { "False", "FALSE", "false", "0",  "OFF", "Off",
+                                      "off",   "NO",    "No",    "no", NULL };
 
     if (json_object_is_type(v, json_type_boolean)) {
         *out = json_object_get_boolean(v);
@@ -220,8 +220,7 @@ static bool migrating(const md_migration *v, size_t n, const md_hv_domain *d)
 
 /* A server as Nova shows one: {id, name, links}, and with detail the
  * status, placement and a minimal flavor. */
-static json_object *server_json(const md_api_ctx *c, const md_hv_domain *d, bool busy,
-                                bool detail)
+static json_object *server_json(const md_api_ctx *c, const md_hv_domain *d, bool busy, bool detail)
 {
     char path[128];
     json_object *o = json_object_new_object();
@@ -236,8 +235,10 @@ static json_object *server_json(const md_api_ctx *c, const md_hv_domain *d, bool
     /* Nova's status = f(vm_state, task_state); power_state 1 running,
      * 3 paused, 4 shutdown. */
     const char *vm_state = !d->active ? "stopped" : d->paused ? "paused" : "active";
-    const char *status = busy ? "MIGRATING" : !d->active ? "SHUTOFF" : d->paused ? "PAUSED"
-                                                                                  : "ACTIVE";
+    const char *status = busy         ? "MIGRATING"
+                         : !d->active ? "SHUTOFF"
+                         : d->paused  ? "PAUSED"
+                                      : "ACTIVE";
     int power = !d->active ? 4 : d->paused ? 3 : 1;
     const char *host = c->deps->cfg->service.host;
     json_object_object_add(o, "status", json_object_new_string(status));
@@ -246,8 +247,7 @@ static json_object *server_json(const md_api_ctx *c, const md_hv_domain *d, bool
                            busy ? json_object_new_string("migrating") : NULL);
     json_object_object_add(o, "OS-EXT-STS:power_state", json_object_new_int(power));
     json_object_object_add(o, "OS-EXT-SRV-ATTR:host", json_object_new_string(host));
-    json_object_object_add(o, "OS-EXT-SRV-ATTR:hypervisor_hostname",
-                           json_object_new_string(host));
+    json_object_object_add(o, "OS-EXT-SRV-ATTR:hypervisor_hostname", json_object_new_string(host));
     json_object_object_add(o, "OS-EXT-SRV-ATTR:instance_name", json_object_new_string(d->name));
 
     /* The flavor: before 2.47 a reference, from 2.47 the sizes themselves
@@ -791,10 +791,10 @@ static json_object *list_item_json(const md_api_ctx *c, const md_migration *m)
 
 /* What a list request asks beyond the store's filter. */
 typedef struct list_query {
-    bool nothing;                 /* a filter no record can match */
-    const char *source_compute;   /* filter after the store, or NULL */
-    bool paged;                   /* 2.59: limit/marker apply, next link */
-    size_t limit;                 /* the page size asked (paged) */
+    bool nothing;               /* a filter no record can match */
+    const char *source_compute; /* filter after the store, or NULL */
+    bool paged;                 /* 2.59: limit/marker apply, next link */
+    size_t limit;               /* the page size asked (paged) */
 } list_query;
 
 /* Reads os-migrations' query as Nova's schema of this microversion does;
@@ -802,11 +802,18 @@ typedef struct list_query {
 static bool list_filter(md_api_ctx *c, md_store_filter *f, list_query *lq)
 {
     /* In the order the microversions added them. */
-    static const char *const allowed[] = { "hidden", "host", "instance_uuid", "source_compute",
-                                           "status", "migration_type",
-                                           "limit", "marker", "changes-since",  /* 2.59 */
-                                           "changes-before",                    /* 2.66 */
-                                           "user_id", "project_id",             /* 2.80 */
+    static const char *const allowed[] = { "hidden",
+                                           "host",
+                                           "instance_uuid",
+                                           "source_compute",
+                                           "status",
+                                           "migration_type",
+                                           "limit",
+                                           "marker",
+                                           "changes-since",  /* 2.59 */
+                                           "changes-before", /* 2.66 */
+                                           "user_id",
+                                           "project_id", /* 2.80 */
                                            NULL };
     const char *v;
 
@@ -1028,8 +1035,7 @@ const md_api_route md_api_nova_routes[] = {
     { "POST", "/v2.1/servers/{}/action", MD_API_WRITE, true, h_server_action },
     { "GET", "/v2.1/servers/{}/migrations", MD_API_READ, false, h_server_migrations },
     { "GET", "/v2.1/servers/{}/migrations/{}", MD_API_READ, false, h_server_migration_show },
-    { "DELETE", "/v2.1/servers/{}/migrations/{}", MD_API_WRITE, false,
-      h_server_migration_delete },
+    { "DELETE", "/v2.1/servers/{}/migrations/{}", MD_API_WRITE, false, h_server_migration_delete },
     { "POST", "/v2.1/servers/{}/migrations/{}/action", MD_API_WRITE, true,
       h_server_migration_action },
     { "GET", "/v2.1/os-migrations", MD_API_READ, false, h_migrations },

@@ -19,10 +19,10 @@
 
 typedef struct cache_entry {
     uint64_t hash;
-    char *token;                /* NULL when the way is empty */
+    char *token; /* NULL when the way is empty */
     size_t token_len;
-    int64_t cached_until_mono;  /* ms, on md_token_time.mono_ms's clock */
-    uint64_t last_used;         /* tick when last returned or stored */
+    int64_t cached_until_mono; /* ms, on md_token_time.mono_ms's clock */
+    uint64_t last_used;        /* tick when last returned or stored */
     md_auth_result result;
 } cache_entry;
 
@@ -30,10 +30,10 @@ struct md_token_cache {
     size_t sets;
     size_t ways;
     int64_t cache_ms;
-    pthread_mutex_t lock;       /* guards entries, tick and stats */
+    pthread_mutex_t lock; /* guards entries, tick and stats */
     uint64_t tick;
     md_token_cache_stats stats;
-    cache_entry *entries;       /* sets * ways; set s is entries[s * ways ...] */
+    cache_entry *entries; /* sets * ways; set s is entries[s * ways ...] */
 };
 
 static uint64_t fnv1a(const char *s, size_t n)

@@ -42,14 +42,14 @@ typedef struct md_token_cache md_token_cache;
 
 /* The two clocks the cache compares with, read by the caller. */
 typedef struct md_token_time {
-    int64_t mono_ms;  /* CLOCK_MONOTONIC, ms: for cache_ms */
-    int64_t real_ms;  /* CLOCK_REALTIME, ms since the epoch: for expires_at */
+    int64_t mono_ms; /* CLOCK_MONOTONIC, ms: for cache_ms */
+    int64_t real_ms; /* CLOCK_REALTIME, ms since the epoch: for expires_at */
 } md_token_time;
 
 /* Counters since md_token_cache_new(). */
 typedef struct md_token_cache_stats {
-    uint64_t hits;    /* lookups that found a valid entry */
-    uint64_t misses;  /* lookups that found none (or only an expired one) */
+    uint64_t hits;   /* lookups that found a valid entry */
+    uint64_t misses; /* lookups that found none (or only an expired one) */
 } md_token_cache_stats;
 
 /* Creates an empty cache of sets * ways entries (both > 0) that keeps an

@@ -274,9 +274,9 @@ static void h_healthcheck(md_api_ctx *c)
 
 bool md_api_list_filter(md_api_ctx *c, md_store_filter *f, bool lenient, bool *nothing)
 {
-    static const char *const allowed[] = { "status", "instance_uuid", "host", "migration_type",
-                                           "changes-since", "changes-before", "limit",
-                                           "marker", NULL };
+    static const char *const allowed[] = { "status",         "instance_uuid", "host",
+                                           "migration_type", "changes-since", "changes-before",
+                                           "limit",          "marker",        NULL };
     const char *v;
 
     memset(f, 0, sizeof *f);
@@ -422,8 +422,8 @@ static void add_next_link(md_api_ctx *c, json_object *o, const char *base_path,
     json_object_object_add(o, "migrations_links", links);
 }
 
-bool md_api_list_records(md_api_ctx *c, const md_store_filter *f, bool nothing,
-                         md_migration **v, size_t *n)
+bool md_api_list_records(md_api_ctx *c, const md_store_filter *f, bool nothing, md_migration **v,
+                         size_t *n)
 {
     md_err err;
 
@@ -446,8 +446,7 @@ static void h_list(md_api_ctx *c)
     size_t n = 0;
     bool nothing;
 
-    if (!md_api_list_filter(c, &f, false, &nothing) ||
-        !md_api_list_records(c, &f, nothing, &v, &n))
+    if (!md_api_list_filter(c, &f, false, &nothing) || !md_api_list_records(c, &f, nothing, &v, &n))
         return;
     json_object *o = json_object_new_object(), *arr = json_object_new_array();
     for (size_t i = 0; i < n; i++)
@@ -460,10 +459,11 @@ static void h_list(md_api_ctx *c)
 
 static void h_create(md_api_ctx *c)
 {
-    static const char *const allowed[] = { "instance_uuid", "instance_name", "dest_compute",
-                                           "dest_host", "block_migration", "permit_post_copy",
+    static const char *const allowed[] = { "instance_uuid",   "instance_name",
+                                           "dest_compute",    "dest_host",
+                                           "block_migration", "permit_post_copy",
                                            "max_downtime_ms", "bandwidth_mibps",
-                                           "timeout_action", NULL };
+                                           "timeout_action",  NULL };
     md_engine_request q;
     char uuid[MD_UUID_LEN] = "", name[MD_NAME_LEN] = "";
     int block = 0;
@@ -587,8 +587,7 @@ static void h_update(md_api_ctx *c)
     static const char *const allowed[] = { "action", "permit_post_copy", "max_downtime_ms",
                                            "bandwidth_mibps", NULL };
     char action[32] = "";
-    md_engine_settings s = { .permit_post_copy = -1, .max_downtime_ms = -1,
-                             .bandwidth_mibps = -1 };
+    md_engine_settings s = { .permit_post_copy = -1, .max_downtime_ms = -1, .bandwidth_mibps = -1 };
     md_err err;
     md_status st;
     const char *id = path_uuid(c);
@@ -604,8 +603,7 @@ static void h_update(md_api_ctx *c)
                  &s.max_downtime_ms) ||
         !get_int(c, j, "bandwidth_mibps", 0, MD_MAX_BANDWIDTH_MIBPS, &s.bandwidth_mibps))
         return;
-    bool settings = s.permit_post_copy != -1 || s.max_downtime_ms != -1 ||
-                    s.bandwidth_mibps != -1;
+    bool settings = s.permit_post_copy != -1 || s.max_downtime_ms != -1 || s.bandwidth_mibps != -1;
     if (action[0] && settings) {
         md_api_fault(c->resp, MD_ERR_INVALID, "migration.action cannot be combined with settings");
         return;

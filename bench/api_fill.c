@@ -51,8 +51,8 @@ int main(int argc, char **argv)
             return 1;
         }
         /* Instance UUIDs derived from the index, so that they repeat. */
-        snprintf(m.instance_uuid, sizeof m.instance_uuid, "%08lx-0000-4000-8000-%012lx",
-                 inst, inst);
+        snprintf(m.instance_uuid, sizeof m.instance_uuid, "%08lx-0000-4000-8000-%012lx", inst,
+                 inst);
         snprintf(m.instance_name, sizeof m.instance_name, "vm-%04ld", inst);
         snprintf(m.source_compute, sizeof m.source_compute, "compute-%02ld", i % NHOSTS);
         snprintf(m.dest_compute, sizeof m.dest_compute, "compute-%02ld", (i + 7) % NHOSTS);
@@ -74,8 +74,10 @@ int main(int argc, char **argv)
             m.state = MD_MIG_FAILED;
             m.memory_remaining_bytes = ram / 3;
             m.progress = 66;
-            snprintf(m.error, sizeof m.error, "unable to connect to server at 'compute-%02ld': "
-                     "Connection refused", (i + 7) % NHOSTS);
+            snprintf(m.error, sizeof m.error,
+                     "unable to connect to server at 'compute-%02ld': "
+                     "Connection refused",
+                     (i + 7) % NHOSTS);
         } else if (i % 10 == 3) {
             m.state = MD_MIG_CANCELLED;
             m.memory_remaining_bytes = ram / 4;

@@ -197,8 +197,8 @@ static double thread_cpu_s(pid_t tid)
     /* The command name may hold spaces and parentheses: fields are counted
      * from the last ')'. utime and stime are fields 14 and 15. */
     char *p = strrchr(buf, ')');
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime,
-                     &stime) != 2)
+    if (!p ||
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2)
         return 0;
     return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
 }
@@ -267,7 +267,7 @@ static result run_one(long n, int seconds, double time_scale)
     char dir[] = "/tmp/md-monitor-load-XXXXXX";
     char db[64], wal[72], shm[72];
     md_config *cfg = calloc(1, sizeof *cfg);
-    char (*uuids)[MD_UUID_LEN] = calloc((size_t)(n ? n : 1), sizeof *uuids);
+    char(*uuids)[MD_UUID_LEN] = calloc((size_t)(n ? n : 1), sizeof *uuids);
     int64_t *elapsed0 = calloc((size_t)(n ? n : 1), sizeof *elapsed0);
     md_daemon *daemon = NULL;
     md_hv *hv = NULL;
@@ -401,8 +401,8 @@ static result run_one(long n, int seconds, double time_scale)
     /* Every migration must still be running, and the monitor must have
      * kept its progress fresh: the job's elapsed time, as last sampled,
      * must have moved with the window (less two intervals of slack). */
-    double want_ms = (r.window_s * 1000.0 - 2.0 * cfg->libvirt.live_migration_monitor_interval_ms)
-                     * time_scale;
+    double want_ms = (r.window_s * 1000.0 - 2.0 * cfg->libvirt.live_migration_monitor_interval_ms) *
+                     time_scale;
     for (long i = 0; i < n; i++) {
         md_migration m;
         if (md_engine_get(eng, uuids[i], &m, &err) != MD_OK) {
@@ -475,8 +475,8 @@ static bool run_child(const char *self, long n, int seconds, double time_scale, 
         die("fork failed");
     if (pid == 0) {
         close(fds[0]);
-        execl(self, self, "--one", nbuf, "--seconds", sbuf, "--time-scale", tbuf,
-              "--result-fd", fdbuf, (char *)NULL);
+        execl(self, self, "--one", nbuf, "--seconds", sbuf, "--time-scale", tbuf, "--result-fd",
+              fdbuf, (char *)NULL);
         perror("monitor-load: exec");
         _exit(127);
     }
@@ -538,10 +538,12 @@ int main(int argc, char **argv)
             ncounts = 0;
             for (char *p = optarg; *p; p = *end ? end + 1 : end) {
                 long v = strtol(p, &end, 10);
-                if (end == p || (*end && *end != ',') || v < 0 ||
-                    v > MD_CONFIG_MAX_SIM_DOMAINS || ncounts == MAX_COUNTS) {
-                    fprintf(stderr, "monitor-load: --counts: up to %d numbers 0..%d, "
-                            "separated by commas\n", MAX_COUNTS, MD_CONFIG_MAX_SIM_DOMAINS);
+                if (end == p || (*end && *end != ',') || v < 0 || v > MD_CONFIG_MAX_SIM_DOMAINS ||
+                    ncounts == MAX_COUNTS) {
+                    fprintf(stderr,
+                            "monitor-load: --counts: up to %d numbers 0..%d, "
+                            "separated by commas\n",
+                            MAX_COUNTS, MD_CONFIG_MAX_SIM_DOMAINS);
                     return 2;
                 }
                 counts[ncounts++] = v;
@@ -554,18 +556,10 @@ int main(int argc, char **argv)
                 return 2;
             }
             break;
-        case 'o':
-            one = atol(optarg);
-            break;
-        case 'r':
-            result_fd = atoi(optarg);
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
+        case 'o': one = atol(optarg); break;
+        case 'r': result_fd = atoi(optarg); break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
         }
     }
     if (optind < argc || ncounts == 0) {
@@ -589,14 +583,15 @@ int main(int argc, char **argv)
         return r.running_end == r.n ? EXIT_SUCCESS : EXIT_FAILURE;
     }
 
-    printf("monitor-load: migrationd's engine, store and simulated hypervisor in one process,\n"
-           "built by daemon/daemon.c; migrations created with md_engine_create()\n"
-           "(the engine without the REST API). Policy adaptive, monitor interval 500 ms (default),\n"
-           "max_concurrent_live_migrations = N, completion and progress timeouts off (0),\n"
-           "guests %d MiB RAM written at %d MiB/s over a %d MiB/s link (never converge),\n"
-           "simulator time_scale %g, window %d s, one fresh process per N.\n"
-           "CPU includes the simulator's ticker thread advancing all N simulated migrations.\n\n",
-           GUEST_RAM_MIB, GUEST_DIRTY_MIBPS, LINK_MIBPS, time_scale, seconds);
+    printf(
+        "monitor-load: migrationd's engine, store and simulated hypervisor in one process,\n"
+        "built by daemon/daemon.c; migrations created with md_engine_create()\n"
+        "(the engine without the REST API). Policy adaptive, monitor interval 500 ms (default),\n"
+        "max_concurrent_live_migrations = N, completion and progress timeouts off (0),\n"
+        "guests %d MiB RAM written at %d MiB/s over a %d MiB/s link (never converge),\n"
+        "simulator time_scale %g, window %d s, one fresh process per N.\n"
+        "CPU includes the simulator's ticker thread advancing all N simulated migrations.\n\n",
+        GUEST_RAM_MIB, GUEST_DIRTY_MIBPS, LINK_MIBPS, time_scale, seconds);
 
     result rs[MAX_COUNTS];
     bool ok[MAX_COUNTS];
@@ -633,8 +628,8 @@ int main(int argc, char **argv)
                    r->n, r->window_s, r->cpu_s, pct, "-", r->ticker_s, "-", "-", peak,
                    (double)r->rss_kib / 1024.0, (double)r->store_bytes / (1024.0 * 1024.0));
         if (r->stale)
-            printf("  (N=%ld: %ld migrations' progress was not kept fresh by the monitor)\n",
-                   r->n, r->stale);
+            printf("  (N=%ld: %ld migrations' progress was not kept fresh by the monitor)\n", r->n,
+                   r->stale);
         if (r->n == TARGET_N) {
             have_target = true;
             target_cpu = pct;

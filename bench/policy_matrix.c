@@ -42,7 +42,8 @@ typedef struct run {
 
 static void scenario(size_t i, sim_params *p)
 {
-    size_t pc = i % 2, l = (i / 2) % NLINK, d = (i / 2 / NLINK) % NDIRTY, m = i / 2 / NLINK / NDIRTY;
+    size_t pc = i % 2, l = (i / 2) % NLINK, d = (i / 2 / NLINK) % NDIRTY,
+           m = i / 2 / NLINK / NDIRTY;
 
     memset(p, 0, sizeof *p);
     p->ram_bytes = ram_gib[m] * GIB;
@@ -115,16 +116,21 @@ static void print_row(const char *name, const run *runs, size_t n, int pc, uint3
         else if (x->r.downtime_ms > max_dt)
             over++;
     }
-    printf("| %-8s | %-4s | %3zu/%-3zu %5.1f%% | %6.2f | %6.2f | %7.0f | %8.0f | %6zu | %5.2f | %4zu | %8.1f |\n",
-           name, pc < 0 ? "all" : pc ? "yes" : "no", nt, total, 100.0 * (double)nt / (double)total,
-           pct(t, nt, 0.5), pct(t, nt, 0.95), pct(dt, nt, 0.5), maxdt, over, pct(bytes, nt, 0.5),
-           npost, pct(post, npost, 0.5));
+    printf(
+        "| %-8s | %-4s | %3zu/%-3zu %5.1f%% | %6.2f | %6.2f | %7.0f | %8.0f | %6zu | %5.2f | %4zu | %8.1f |\n",
+        name,
+        pc < 0 ? "all"
+        : pc   ? "yes"
+               : "no",
+        nt, total, 100.0 * (double)nt / (double)total, pct(t, nt, 0.5), pct(t, nt, 0.95),
+        pct(dt, nt, 0.5), maxdt, over, pct(bytes, nt, 0.5), npost, pct(post, npost, 0.5));
 }
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: policy-matrix [--csv]\n"
-                    "       policy-matrix --trace none|nova|adaptive RAM_GIB DIRTY_X LINK_GBIT 0|1\n");
+    fprintf(stderr,
+            "usage: policy-matrix [--csv]\n"
+            "       policy-matrix --trace none|nova|adaptive RAM_GIB DIRTY_X LINK_GBIT 0|1\n");
     return 2;
 }
 
@@ -145,8 +151,9 @@ static int trace(char **argv)
     if (!(p.ram_bytes > 0) || !(p.link_rate > 0) || p.dirty_rate < 0)
         return usage();
     printf("policy %s: RAM %.0f GiB, working set %.0f%%, dirty %.2f x link, link %.1f Gbit/s, "
-           "post-copy %s\n", policy_kind_str(kind), p.ram_bytes / GIB, WORKING_SET_SHARE * 100,
-           atof(argv[2]), atof(argv[3]), p.permit_post_copy ? "permitted" : "not permitted");
+           "post-copy %s\n",
+           policy_kind_str(kind), p.ram_bytes / GIB, WORKING_SET_SHARE * 100, atof(argv[2]),
+           atof(argv[3]), p.permit_post_copy ? "permitted" : "not permitted");
     run_one(kind, &p, print_action, &r);
     printf("%s after %.1f s (%.2f x floor), downtime %.0f ms, sent %.2f x RAM, %u iterations, "
            "post-copy %.1f s, guest stall %.1f s, throttle %.0f%%\n",
@@ -182,8 +189,8 @@ int main(int argc, char **argv)
                 printf("%s,%.0f,%.2f,%.0f,%d,%d,%.1f,%.3f,%.1f,%.3f,%.1f,%u\n",
                        policy_kind_str(kinds[k]), p.ram_bytes / GIB, p.dirty_rate / p.link_rate,
                        p.link_rate * 8 / 1e9, p.permit_post_copy, r->completed, r->total_s,
-                       r->total_s / runs[k][i].floor_s, r->downtime_ms,
-                       r->bytes_sent / p.ram_bytes, r->postcopy_s, r->iterations);
+                       r->total_s / runs[k][i].floor_s, r->downtime_ms, r->bytes_sent / p.ram_bytes,
+                       r->postcopy_s, r->iterations);
         }
     }
     if (csv)
@@ -208,6 +215,7 @@ int main(int argc, char **argv)
     printf("\nT = total time / (RAM / link); dt = guest-visible downtime in ms (final stop + time "
            "paused);\ndt>max = pre-copy completions whose downtime exceeded 500 ms; B/RAM = bytes "
            "sent / RAM;\np-c# = runs that used post-copy, med p-c = their median seconds in "
-           "post-copy.\nScenarios nova completed and adaptive did not: %zu\n", missed);
+           "post-copy.\nScenarios nova completed and adaptive did not: %zu\n",
+           missed);
     return 0;
 }

@@ -20,7 +20,7 @@ struct md_daemon {
     md_store *store;
     md_hv *hv;
     bool started;
-    bool hv_busy;     /* an engine worker was left blocked in the hypervisor */
+    bool hv_busy; /* an engine worker was left blocked in the hypervisor */
     md_engine *engine;
     md_auth *auth;
     md_api *api;
@@ -80,8 +80,9 @@ md_status md_daemon_start(md_daemon *d, md_daemon_layers layers, md_err *err)
             goto cleanup;
         }
     }
-    md_api_deps deps = { .cfg = d->cfg, .engine = d->engine,
-                         .hypervisor_name = d->hv->ops->name, .auth = d->auth };
+    md_api_deps deps = {
+        .cfg = d->cfg, .engine = d->engine, .hypervisor_name = d->hv->ops->name, .auth = d->auth
+    };
     st = md_api_new(&deps, &d->api, &e);
     if (st != MD_OK) {
         md_err_set(err, st, "cannot start the API: %s", e.msg);

@@ -50,8 +50,7 @@ static md_config *load_config(const char *path)
     if (st != MD_OK) {
         md_config_errors_print(&errs, stderr);
         if (st == MD_ERR_NOMEM)
-            fprintf(stderr, "%s: %s while loading the configuration\n", path,
-                    md_status_str(st));
+            fprintf(stderr, "%s: %s while loading the configuration\n", path, md_status_str(st));
     }
     md_config_errors_free(&errs);
     return cfg;
@@ -93,9 +92,8 @@ static int run(const char *path)
     md_log_init(cfg->service.log_level);
     md_info("migrationd %s starting: config %s, host %s, hypervisor %s, listen %s, auth %s, "
             "policy %s, max_concurrent_live_migrations %d, database %s",
-            MD_VERSION, path, cfg->service.host,
-            md_config_hypervisor_str(cfg->service.hypervisor), cfg->api.listen,
-            md_config_auth_strategy_str(cfg->api.auth_strategy),
+            MD_VERSION, path, cfg->service.host, md_config_hypervisor_str(cfg->service.hypervisor),
+            cfg->api.listen, md_config_auth_strategy_str(cfg->api.auth_strategy),
             policy_kind_str(cfg->libvirt.live_migration_policy),
             cfg->service.max_concurrent_live_migrations, cfg->service.database);
 
@@ -111,7 +109,8 @@ static int run(const char *path)
         goto cleanup;
     }
     md_info("stopping on %s: migrations in flight keep running and are recovered at the "
-            "next start", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+            "next start",
+            sig == SIGTERM ? "SIGTERM" : "SIGINT");
     rc = EXIT_SUCCESS;
 
 cleanup:
@@ -137,18 +136,10 @@ int main(int argc, char **argv)
 
     while ((opt = getopt_long(argc, argv, "c:t:hV", options, NULL)) != -1) {
         switch (opt) {
-        case 'c':
-            config_path = optarg;
-            break;
-        case 't':
-            check_path = optarg;
-            break;
-        case 'h':
-            usage(stdout);
-            return EXIT_SUCCESS;
-        case 'V':
-            printf("migrationd %s\n", MD_VERSION);
-            return EXIT_SUCCESS;
+        case 'c': config_path = optarg; break;
+        case 't': check_path = optarg; break;
+        case 'h': usage(stdout); return EXIT_SUCCESS;
+        case 'V': printf("migrationd %s\n", MD_VERSION); return EXIT_SUCCESS;
         default:
             /* getopt_long has already named the bad option. */
             usage(stderr);

@@ -120,7 +120,7 @@ void policy_update(policy *p, uint32_t max_downtime_ms, bool permit_post_copy)
 {
     if (max_downtime_ms != 0) {
         p->set.downtime_ms = max_downtime_ms < POLICY_MIN_DOWNTIME_MS ? POLICY_MIN_DOWNTIME_MS
-                                                                       : max_downtime_ms;
+                                                                      : max_downtime_ms;
         /* A lower maximum also lowers adaptive's floor. */
         uint32_t cap = (uint32_t)(p->set.downtime_ms * ADAPTIVE_DOWNTIME_HEADROOM);
         if (p->adaptive_floor_ms > cap)
@@ -129,11 +129,11 @@ void policy_update(policy *p, uint32_t max_downtime_ms, bool permit_post_copy)
     p->set.permit_post_copy = permit_post_copy;
 }
 
-static policy_action action_make(policy_action_kind kind, uint32_t downtime_ms,
-                                 const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static policy_action action_make(policy_action_kind kind, uint32_t downtime_ms, const char *fmt,
+                                 ...) __attribute__((format(printf, 3, 4)));
 
-static policy_action action_make(policy_action_kind kind, uint32_t downtime_ms,
-                                 const char *fmt, ...)
+static policy_action action_make(policy_action_kind kind, uint32_t downtime_ms, const char *fmt,
+                                 ...)
 {
     policy_action a;
     va_list ap;
@@ -260,8 +260,8 @@ static policy_action adaptive_at_boundary(policy *p, const policy_sample *s)
                            "pre-copy will not converge: at iteration %u the guest dirties "
                            "%.0f MiB/s against %.0f MiB/s sent, leaving about %.0f MiB per "
                            "pass where %u ms allows %.0f MiB; switching to post-copy",
-                           s->iteration, dirty / MIB, rate / MIB, next / MIB,
-                           p->set.downtime_ms, rate * p->set.downtime_ms / 1000.0 / MIB);
+                           s->iteration, dirty / MIB, rate / MIB, next / MIB, p->set.downtime_ms,
+                           rate * p->set.downtime_ms / 1000.0 / MIB);
     }
     return action_none();
 }
@@ -325,8 +325,8 @@ policy_action policy_step_sample(policy *p, const policy_sample *s)
 
     if (boundary) {
         act = progress_at_boundary(p, s);
-        if (act.kind == POLICY_ACT_NONE && p->set.kind == POLICY_ADAPTIVE &&
-            s->iteration >= 2 && p->have_boundary && !p->paused)
+        if (act.kind == POLICY_ACT_NONE && p->set.kind == POLICY_ADAPTIVE && s->iteration >= 2 &&
+            p->have_boundary && !p->paused)
             act = adaptive_at_boundary(p, s);
         p->have_boundary = true;
         p->boundary_at_s = s->elapsed_s;

@@ -65,32 +65,32 @@ typedef struct policy_settings {
     uint32_t completion_timeout_s; /* per GiB of data; 0 = off */
     uint32_t progress_timeout_s;   /* seconds without a new low; 0 = off */
     policy_timeout_action timeout_action;
-    bool permit_post_copy;         /* the job was started with POSTCOPY */
-    double data_gib;               /* from policy_data_gib() */
+    bool permit_post_copy; /* the job was started with POSTCOPY */
+    double data_gib;       /* from policy_data_gib() */
 } policy_settings;
 
 typedef struct policy_sample {
-    double elapsed_s;         /* seconds since the migration started */
-    uint32_t iteration;       /* QEMU's memory iteration (dirty sync count); 0 = not started */
+    double elapsed_s;   /* seconds since the migration started */
+    uint32_t iteration; /* QEMU's memory iteration (dirty sync count); 0 = not started */
     uint64_t mem_total, mem_processed, mem_remaining;    /* bytes */
     uint64_t disk_total, disk_processed, disk_remaining; /* bytes */
-    double transfer_rate;     /* bytes/s as reported; 0 = unknown */
-    double dirty_rate;        /* bytes/s as reported; 0 = unknown or idle */
-    bool post_copy;           /* the job has switched to post-copy */
+    double transfer_rate;                                /* bytes/s as reported; 0 = unknown */
+    double dirty_rate; /* bytes/s as reported; 0 = unknown or idle */
+    bool post_copy;    /* the job has switched to post-copy */
 } policy_sample;
 
 typedef enum policy_action_kind {
     POLICY_ACT_NONE = 0,
-    POLICY_ACT_SET_DOWNTIME,   /* set max downtime to action.downtime_ms */
-    POLICY_ACT_POST_COPY,      /* start post-copy */
-    POLICY_ACT_PAUSE,          /* suspend the guest so pre-copy can finish */
-    POLICY_ACT_ABORT,          /* abort the job; the guest stays on the source */
+    POLICY_ACT_SET_DOWNTIME, /* set max downtime to action.downtime_ms */
+    POLICY_ACT_POST_COPY,    /* start post-copy */
+    POLICY_ACT_PAUSE,        /* suspend the guest so pre-copy can finish */
+    POLICY_ACT_ABORT,        /* abort the job; the guest stays on the source */
 } policy_action_kind;
 
 typedef struct policy_action {
     policy_action_kind kind;
-    uint32_t downtime_ms;      /* for POLICY_ACT_SET_DOWNTIME */
-    char reason[200];          /* one English sentence, no trailing period */
+    uint32_t downtime_ms; /* for POLICY_ACT_SET_DOWNTIME */
+    char reason[200];     /* one English sentence, no trailing period */
 } policy_action;
 
 /* One downtime step of the Nova ramp: at more than after_s seconds elapsed
@@ -119,8 +119,8 @@ typedef struct policy {
     uint64_t low_remaining;
     double low_at_s;
     bool have_boundary;
-    double boundary_at_s;          /* elapsed at the previous boundary */
-    uint64_t boundary_processed;   /* processed at the previous boundary */
+    double boundary_at_s;        /* elapsed at the previous boundary */
+    uint64_t boundary_processed; /* processed at the previous boundary */
 } policy;
 
 /* Nova's data size in GiB: RAM plus every copied disk, each at least

@@ -37,56 +37,56 @@
 
 typedef struct sim_params {
     double ram_bytes;
-    double working_set_bytes;   /* the pages the guest writes, <= RAM */
-    double dirty_rate;          /* bytes/s the guest writes (random pages in the working set) */
-    double link_rate;           /* bytes/s the link carries */
-    double disk_bytes;          /* copied disk data (block migration); 0 = shared storage */
-    double bandwidth_limit;     /* bytes/s cap set on the job; 0 = none */
-    bool permit_post_copy;      /* started with VIR_MIGRATE_POSTCOPY */
-    bool auto_converge;         /* started with VIR_MIGRATE_AUTO_CONVERGE */
+    double working_set_bytes; /* the pages the guest writes, <= RAM */
+    double dirty_rate;        /* bytes/s the guest writes (random pages in the working set) */
+    double link_rate;         /* bytes/s the link carries */
+    double disk_bytes;        /* copied disk data (block migration); 0 = shared storage */
+    double bandwidth_limit;   /* bytes/s cap set on the job; 0 = none */
+    bool permit_post_copy;    /* started with VIR_MIGRATE_POSTCOPY */
+    bool auto_converge;       /* started with VIR_MIGRATE_AUTO_CONVERGE */
 } sim_params;
 
 typedef enum sim_state {
-    SIM_DISK = 0,    /* copying disks */
-    SIM_PRECOPY,     /* pre-copy passes over RAM */
-    SIM_POSTCOPY,    /* guest runs on the destination, pages follow */
-    SIM_COMPLETED,   /* guest runs on the destination */
-    SIM_CANCELLED,   /* aborted; guest runs on the source */
+    SIM_DISK = 0,  /* copying disks */
+    SIM_PRECOPY,   /* pre-copy passes over RAM */
+    SIM_POSTCOPY,  /* guest runs on the destination, pages follow */
+    SIM_COMPLETED, /* guest runs on the destination */
+    SIM_CANCELLED, /* aborted; guest runs on the source */
 } sim_state;
 
 typedef struct sim {
     sim_params p;
     sim_state state;
-    double now;                 /* virtual seconds since the start */
-    uint32_t iteration;         /* dirty bitmap syncs so far (QEMU's count) */
-    uint32_t downtime_ms;       /* current max downtime */
+    double now;           /* virtual seconds since the start */
+    uint32_t iteration;   /* dirty bitmap syncs so far (QEMU's count) */
+    uint32_t downtime_ms; /* current max downtime */
     double disk_remaining;
     double disk_sent;
-    double pass_remaining;      /* bytes still to send in this pass */
-    double dirtied;             /* distinct bytes dirtied since the last sync */
-    double mem_sent;            /* memory bytes put on the wire */
+    double pass_remaining; /* bytes still to send in this pass */
+    double dirtied;        /* distinct bytes dirtied since the last sync */
+    double mem_sent;       /* memory bytes put on the wire */
     bool paused;
     double paused_since;
-    double paused_total;        /* seconds the guest spent paused */
-    double throttle;            /* auto-converge CPU throttle, 0..0.99 */
+    double paused_total; /* seconds the guest spent paused */
+    double throttle;     /* auto-converge CPU throttle, 0..0.99 */
     int dirty_high_count;
     double period_start, period_sent, period_dirtied;
-    double dirty_rate_seen;     /* bytes/s in the last >= 1 s sync period */
+    double dirty_rate_seen; /* bytes/s in the last >= 1 s sync period */
     double postcopy_start;
-    double ws_missing;          /* working-set bytes not yet on the destination */
-    double guest_stall_s;       /* guest time lost to throttle and faults */
-    double downtime_ms_real;    /* the final stop, or the post-copy hand-over */
-    bool stopped_while_paused;  /* the final stop fell inside a pause */
+    double ws_missing;         /* working-set bytes not yet on the destination */
+    double guest_stall_s;      /* guest time lost to throttle and faults */
+    double downtime_ms_real;   /* the final stop, or the post-copy hand-over */
+    bool stopped_while_paused; /* the final stop fell inside a pause */
     double end;
 } sim;
 
 typedef struct sim_result {
     bool completed;
-    bool cancelled;             /* aborted (by policy or caller) */
-    double total_s;             /* until completed, cancelled, or the time cap */
-    double downtime_ms;         /* guest-visible: final stop + time paused */
+    bool cancelled;     /* aborted (by policy or caller) */
+    double total_s;     /* until completed, cancelled, or the time cap */
+    double downtime_ms; /* guest-visible: final stop + time paused */
     double bytes_sent;
-    double postcopy_s;          /* time in post-copy, 0 if never */
+    double postcopy_s; /* time in post-copy, 0 if never */
     double guest_stall_s;
     uint32_t iterations;
     double max_throttle;

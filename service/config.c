@@ -31,12 +31,12 @@
 #include <unistd.h>
 
 typedef enum key_type {
-    KEY_INT,     /* int member; min/max bound the value */
-    KEY_BOOL,    /* bool member */
-    KEY_STRING,  /* char array member; min/max bound the length */
-    KEY_ENUM,    /* enum member, set from a string by parse() */
-    KEY_ROLES,   /* md_config_roles member; min/max bound the count */
-    KEY_DOUBLE,  /* double member; dmin/dmax bound the value */
+    KEY_INT,         /* int member; min/max bound the value */
+    KEY_BOOL,        /* bool member */
+    KEY_STRING,      /* char array member; min/max bound the length */
+    KEY_ENUM,        /* enum member, set from a string by parse() */
+    KEY_ROLES,       /* md_config_roles member; min/max bound the count */
+    KEY_DOUBLE,      /* double member; dmin/dmax bound the value */
     KEY_SIM_DOMAINS, /* the simulator's list of domain groups */
 } key_type;
 
@@ -47,55 +47,66 @@ typedef struct config_key {
     const char *section;
     const char *name;
     key_type type;
-    size_t offset;        /* of the member in md_config */
-    size_t size;          /* of the member: the capacity of a string */
-    long long min, max;   /* see key_type */
+    size_t offset;                 /* of the member in md_config */
+    size_t size;                   /* of the member: the capacity of a string */
+    long long min, max;            /* see key_type */
     double dmin, dmax, def_double; /* KEY_DOUBLE */
-    const char *unit;     /* KEY_INT: named in range messages; may be NULL */
-    long long def_int;    /* KEY_INT, KEY_BOOL */
+    const char *unit;              /* KEY_INT: named in range messages; may be NULL */
+    long long def_int;             /* KEY_INT, KEY_BOOL */
     /* KEY_STRING, KEY_ENUM: the default as written in a file; KEY_ROLES: the
      * names separated by commas; NULL: computed by md_config_defaults(). */
     const char *def_str;
-    int (*parse)(const char *text, void *member);  /* KEY_ENUM: 0 or -1 */
-    const char *choices;                           /* KEY_ENUM: for messages */
-    string_check_fn check;                         /* KEY_STRING: optional */
+    int (*parse)(const char *text, void *member); /* KEY_ENUM: 0 or -1 */
+    const char *choices;                          /* KEY_ENUM: for messages */
+    string_check_fn check;                        /* KEY_STRING: optional */
 } config_key;
 
 /* The offset of c->sec.key, which must have type T: a row that names the
  * wrong type does not compile. */
-#define MEMBER(sec, key, T) _Generic(((md_config *)0)->sec.key, T: offsetof(md_config, sec.key))
+#define MEMBER(sec, key, T) _Generic(((md_config *)0)->sec.key, T : offsetof(md_config, sec.key))
 #define MEMBER_SIZE(sec, key) sizeof(((md_config *)0)->sec.key)
 
-#define INT_KEY(sec, key, def, lo, hi, unit_)                                    \
-    { .section = #sec, .name = #key, .type = KEY_INT, .offset = MEMBER(sec, key, int), \
-      .size = MEMBER_SIZE(sec, key), .min = (lo), .max = (hi), .unit = (unit_),  \
-      .def_int = (def) }
-#define BOOL_KEY(sec, key, def)                                                   \
-    { .section = #sec, .name = #key, .type = KEY_BOOL,                           \
-      .offset = MEMBER(sec, key, bool), .size = MEMBER_SIZE(sec, key), .def_int = (def) }
+#define INT_KEY(sec, key, def, lo, hi, unit_)                                                      \
+    {                                                                                              \
+        .section = #sec, .name = #key, .type = KEY_INT, .offset = MEMBER(sec, key, int),           \
+        .size = MEMBER_SIZE(sec, key), .min = (lo), .max = (hi), .unit = (unit_), .def_int = (def) \
+    }
+#define BOOL_KEY(sec, key, def)                                                            \
+    {                                                                                      \
+        .section = #sec, .name = #key, .type = KEY_BOOL, .offset = MEMBER(sec, key, bool), \
+        .size = MEMBER_SIZE(sec, key), .def_int = (def)                                    \
+    }
 /* The longest string is the member's capacity less its NUL. */
-#define STRING_KEY(sec, key, def, minlen, check_)                                 \
-    { .section = #sec, .name = #key, .type = KEY_STRING,                         \
-      .offset = MEMBER(sec, key, char *), .size = MEMBER_SIZE(sec, key),         \
-      .min = (minlen), .max = (long long)MEMBER_SIZE(sec, key) - 1,              \
-      .def_str = (def), .check = (check_) }
-#define ENUM_KEY(sec, key, T, def, parse_, choices_)                              \
-    { .section = #sec, .name = #key, .type = KEY_ENUM, .offset = MEMBER(sec, key, T), \
-      .size = MEMBER_SIZE(sec, key), .def_str = (def), .parse = (parse_),        \
-      .choices = (choices_) }
-#define ROLES_KEY(sec, key, def)                                                  \
-    { .section = #sec, .name = #key, .type = KEY_ROLES,                          \
-      .offset = MEMBER(sec, key, md_config_roles), .size = MEMBER_SIZE(sec, key), \
-      .min = 1, .max = MD_CONFIG_MAX_ROLES, .def_str = (def) }
+#define STRING_KEY(sec, key, def, minlen, check_)                                              \
+    {                                                                                          \
+        .section = #sec, .name = #key, .type = KEY_STRING, .offset = MEMBER(sec, key, char *), \
+        .size = MEMBER_SIZE(sec, key), .min = (minlen),                                        \
+        .max = (long long)MEMBER_SIZE(sec, key) - 1, .def_str = (def), .check = (check_)       \
+    }
+#define ENUM_KEY(sec, key, T, def, parse_, choices_)                                              \
+    {                                                                                             \
+        .section = #sec, .name = #key, .type = KEY_ENUM, .offset = MEMBER(sec, key, T),           \
+        .size = MEMBER_SIZE(sec, key), .def_str = (def), .parse = (parse_), .choices = (choices_) \
+    }
+#define ROLES_KEY(sec, key, def)                                                              \
+    {                                                                                         \
+        .section = #sec, .name = #key, .type = KEY_ROLES,                                     \
+        .offset = MEMBER(sec, key, md_config_roles), .size = MEMBER_SIZE(sec, key), .min = 1, \
+        .max = MD_CONFIG_MAX_ROLES, .def_str = (def)                                          \
+    }
 
-#define DOUBLE_KEY(sec, key, def, lo, hi, unit_)                                  \
-    { .section = #sec, .name = #key, .type = KEY_DOUBLE,                         \
-      .offset = MEMBER(sec, key, double), .size = MEMBER_SIZE(sec, key),         \
-      .dmin = (lo), .dmax = (hi), .unit = (unit_), .def_double = (def) }
-#define SIM_DOMAINS_KEY(sec, key)                                                 \
-    { .section = #sec, .name = #key, .type = KEY_SIM_DOMAINS,                    \
-      .offset = offsetof(md_config, sec.key), .size = MEMBER_SIZE(sec, key),     \
-      .min = 0, .max = MD_CONFIG_MAX_SIM_DOMAINS }
+#define DOUBLE_KEY(sec, key, def, lo, hi, unit_)                                               \
+    {                                                                                          \
+        .section = #sec, .name = #key, .type = KEY_DOUBLE, .offset = MEMBER(sec, key, double), \
+        .size = MEMBER_SIZE(sec, key), .dmin = (lo), .dmax = (hi), .unit = (unit_),            \
+        .def_double = (def)                                                                    \
+    }
+#define SIM_DOMAINS_KEY(sec, key)                                                        \
+    {                                                                                    \
+        .section = #sec, .name = #key, .type = KEY_SIM_DOMAINS,                          \
+        .offset = offsetof(md_config, sec.key), .size = MEMBER_SIZE(sec, key), .min = 0, \
+        .max = MD_CONFIG_MAX_SIM_DOMAINS                                                 \
+    }
 
 static int parse_log_level(const char *text, void *member);
 static int parse_hypervisor(const char *text, void *member);
@@ -140,8 +151,8 @@ static const config_key config_keys[] = {
     STRING_KEY(libvirt, live_migration_scheme, "tcp", 1, check_scheme),
     INT_KEY(libvirt, live_migration_downtime, 500, POLICY_MIN_DOWNTIME_MS, MD_MAX_DOWNTIME_MS,
             "ms"),
-    INT_KEY(libvirt, live_migration_downtime_steps, 10, POLICY_MIN_DOWNTIME_STEPS,
-            POLICY_MAX_STEPS, NULL),
+    INT_KEY(libvirt, live_migration_downtime_steps, 10, POLICY_MIN_DOWNTIME_STEPS, POLICY_MAX_STEPS,
+            NULL),
     INT_KEY(libvirt, live_migration_downtime_delay, 75, POLICY_MIN_DOWNTIME_DELAY_S, 86400,
             "s per GiB"),
     INT_KEY(libvirt, live_migration_completion_timeout, 800, 0, 86400, "s per GiB"),
@@ -263,21 +274,18 @@ static bool check_listen(md_config *c, const char *value, char *why, size_t whyl
     } else {
         const char *colon = strrchr(value, ':');
         if (!colon) {
-            snprintf(why, whylen, "\"%s\" has no port: expected HOST:PORT or [IPV6]:PORT",
-                     value);
+            snprintf(why, whylen, "\"%s\" has no port: expected HOST:PORT or [IPV6]:PORT", value);
             return false;
         }
         host = value;
         hostlen = (size_t)(colon - value);
         port = colon + 1;
         if (hostlen == 0) {
-            snprintf(why, whylen, "\"%s\" has no host: expected HOST:PORT or [IPV6]:PORT",
-                     value);
+            snprintf(why, whylen, "\"%s\" has no host: expected HOST:PORT or [IPV6]:PORT", value);
             return false;
         }
         if (memchr(host, ':', hostlen)) {
-            snprintf(why, whylen, "\"%s\": an IPv6 address needs brackets: [IPV6]:PORT",
-                     value);
+            snprintf(why, whylen, "\"%s\": an IPv6 address needs brackets: [IPV6]:PORT", value);
             return false;
         }
         for (size_t i = 0; i < hostlen; i++) {
@@ -290,8 +298,8 @@ static bool check_listen(md_config *c, const char *value, char *why, size_t whyl
     /* At most five digits, so that the value cannot overflow before the
      * range check. */
     size_t ndigits = strspn(port, "0123456789");
-    if (ndigits == 0 || port[ndigits] != '\0' || ndigits > 5 ||
-        (p = strtol(port, NULL, 10)) < 1 || p > 65535) {
+    if (ndigits == 0 || port[ndigits] != '\0' || ndigits > 5 || (p = strtol(port, NULL, 10)) < 1 ||
+        p > 65535) {
         snprintf(why, whylen, "\"%s\": the port must be a number from 1 to 65535", value);
         return false;
     }
@@ -339,13 +347,11 @@ static bool set_int(md_config *c, const config_key *k, long long v, char *why, s
     const char *close = k->unit ? ")" : "";
 
     if (v < k->min) {
-        snprintf(why, whylen, "%lld is below the minimum %lld%s%s%s", v, k->min, open, unit,
-                 close);
+        snprintf(why, whylen, "%lld is below the minimum %lld%s%s%s", v, k->min, open, unit, close);
         return false;
     }
     if (v > k->max) {
-        snprintf(why, whylen, "%lld is above the maximum %lld%s%s%s", v, k->max, open, unit,
-                 close);
+        snprintf(why, whylen, "%lld is above the maximum %lld%s%s%s", v, k->max, open, unit, close);
         return false;
     }
     /* Every maximum in the table fits in an int. */
@@ -364,8 +370,7 @@ static bool set_double(md_config *c, const config_key *k, double v, char *why, s
     return true;
 }
 
-static bool set_string(md_config *c, const config_key *k, const char *v, char *why,
-                       size_t whylen)
+static bool set_string(md_config *c, const config_key *k, const char *v, char *why, size_t whylen)
 {
     size_t len = strlen(v);
 
@@ -385,8 +390,7 @@ static bool set_string(md_config *c, const config_key *k, const char *v, char *w
     return true;
 }
 
-static bool set_enum(md_config *c, const config_key *k, const char *v, char *why,
-                     size_t whylen)
+static bool set_enum(md_config *c, const config_key *k, const char *v, char *why, size_t whylen)
 {
     if (k->parse(v, member_of(c, k)) == 0)
         return true;
@@ -436,22 +440,13 @@ static bool set_roles_default(md_config *c, const config_key *k, char *why, size
 static bool set_default(md_config *c, const config_key *k, char *why, size_t whylen)
 {
     switch (k->type) {
-    case KEY_INT:
-        return set_int(c, k, k->def_int, why, whylen);
-    case KEY_BOOL:
-        *(bool *)member_of(c, k) = k->def_int != 0;
-        return true;
-    case KEY_STRING:
-        return k->def_str ? set_string(c, k, k->def_str, why, whylen) : true;
-    case KEY_ENUM:
-        return set_enum(c, k, k->def_str, why, whylen);
-    case KEY_ROLES:
-        return set_roles_default(c, k, why, whylen);
-    case KEY_DOUBLE:
-        return set_double(c, k, k->def_double, why, whylen);
-    case KEY_SIM_DOMAINS:
-        c->simulator.ndomains = 0;
-        return true;
+    case KEY_INT: return set_int(c, k, k->def_int, why, whylen);
+    case KEY_BOOL: *(bool *)member_of(c, k) = k->def_int != 0; return true;
+    case KEY_STRING: return k->def_str ? set_string(c, k, k->def_str, why, whylen) : true;
+    case KEY_ENUM: return set_enum(c, k, k->def_str, why, whylen);
+    case KEY_ROLES: return set_roles_default(c, k, why, whylen);
+    case KEY_DOUBLE: return set_double(c, k, k->def_double, why, whylen);
+    case KEY_SIM_DOMAINS: c->simulator.ndomains = 0; return true;
     }
     return false;
 }
@@ -489,17 +484,16 @@ void md_config_defaults(md_config *c)
     if (gethostname(host, sizeof host) != 0)
         host[0] = '\0';
     host[sizeof host - 1] = '\0';
-    if (!set_string(c, find_key("service", "host"), host[0] ? host : "localhost", why,
-                    sizeof why))
+    if (!set_string(c, find_key("service", "host"), host[0] ? host : "localhost", why, sizeof why))
         set_string(c, find_key("service", "host"), "localhost", why, sizeof why);
 }
 
 /* ---- loading a file ---- */
 
 typedef struct load_ctx {
-    const char *path;        /* the file given to md_config_load() */
-    const char *dir;         /* its directory, the include directory */
-    md_config_errors *errs;  /* may be NULL: errors are only counted */
+    const char *path;       /* the file given to md_config_load() */
+    const char *dir;        /* its directory, the include directory */
+    md_config_errors *errs; /* may be NULL: errors are only counted */
     size_t nerrors;
     bool nomem;
 } load_ctx;
@@ -630,8 +624,8 @@ static bool sim_int(load_ctx *lc, const config_setting_t *d, const char *key, co
 }
 
 /* One string member of a simulated domain: present, a string, well formed. */
-static bool sim_string(load_ctx *lc, const config_setting_t *d, const char *key,
-                       const char *name, char *out, size_t outlen)
+static bool sim_string(load_ctx *lc, const config_setting_t *d, const char *key, const char *name,
+                       char *out, size_t outlen)
 {
     const config_setting_t *s = config_setting_get_member(d, name);
     char full[192];
@@ -733,8 +727,7 @@ static void load_sim_domains(load_ctx *lc, md_config *c, const char *key,
         bool name_ok = sim_string(lc, d, elem, "name", dom.name, sizeof dom.name);
         bool uuid_ok = sim_string(lc, d, elem, "uuid", dom.uuid, sizeof dom.uuid);
         bool ram_ok = sim_int(lc, d, elem, "ram_mib", 1, 16777216, -1, &dom.ram_mib);
-        bool ws_ok = sim_int(lc, d, elem, "working_set_mib", 0, 16777216, 0,
-                             &dom.working_set_mib);
+        bool ws_ok = sim_int(lc, d, elem, "working_set_mib", 0, 16777216, 0, &dom.working_set_mib);
         ok &= name_ok && uuid_ok && ram_ok && ws_ok;
         ok &= sim_int(lc, d, elem, "dirty_mibps", 0, MD_SIM_MAX_MIBPS, 0, &dom.dirty_mibps);
         if (ram_ok && ws_ok && dom.working_set_mib > dom.ram_mib) {
@@ -756,13 +749,16 @@ static void load_sim_domains(load_ctx *lc, md_config *c, const char *key,
 }
 
 /* Checks s's type against k and stores its value, or reports why not. */
-static void load_setting(load_ctx *lc, md_config *c, const config_key *k,
-                         const config_setting_t *s)
+static void load_setting(load_ctx *lc, md_config *c, const config_key *k, const config_setting_t *s)
 {
     static const char *const expected[] = {
-        [KEY_INT] = "an integer", [KEY_BOOL] = "a boolean", [KEY_STRING] = "a string",
-        [KEY_ENUM] = "a string", [KEY_ROLES] = "an array of strings",
-        [KEY_DOUBLE] = "a number", [KEY_SIM_DOMAINS] = "a list of groups",
+        [KEY_INT] = "an integer",
+        [KEY_BOOL] = "a boolean",
+        [KEY_STRING] = "a string",
+        [KEY_ENUM] = "a string",
+        [KEY_ROLES] = "an array of strings",
+        [KEY_DOUBLE] = "a number",
+        [KEY_SIM_DOMAINS] = "a list of groups",
     };
     char key[128], why[512];
     int type = config_setting_type(s);
@@ -809,9 +805,7 @@ static void load_setting(load_ctx *lc, md_config *c, const config_key *k,
         if (ok)
             load_sim_domains(lc, c, key, s);
         break;
-    default:
-        ok = false;
-        break;
+    default: ok = false; break;
     }
     if (!ok) {
         snprintf(why, sizeof why, "expected %s, got %s", expected[k->type], type_name(type));

@@ -27,8 +27,8 @@
 
 /* api.auth_strategy: who may call the REST API. */
 typedef enum md_auth_strategy {
-    MD_AUTH_NOAUTH = 0,  /* no authentication: for loopback or a trusted network */
-    MD_AUTH_KEYSTONE,    /* X-Auth-Token validated against Keystone, roles checked */
+    MD_AUTH_NOAUTH = 0, /* no authentication: for loopback or a trusted network */
+    MD_AUTH_KEYSTONE,   /* X-Auth-Token validated against Keystone, roles checked */
 } md_auth_strategy;
 
 /* Limits of roles.read / roles.write: at most this many names, each shorter
@@ -38,8 +38,8 @@ typedef enum md_auth_strategy {
 
 /* service.hypervisor: what the daemon migrates with. */
 typedef enum md_hypervisor_kind {
-    MD_HYPERVISOR_LIBVIRT = 0,  /* real guests through libvirtd */
-    MD_HYPERVISOR_SIMULATOR,    /* the migration simulator, for tests and benchmarks */
+    MD_HYPERVISOR_LIBVIRT = 0, /* real guests through libvirtd */
+    MD_HYPERVISOR_SIMULATOR,   /* the migration simulator, for tests and benchmarks */
 } md_hypervisor_kind;
 
 /* One simulated domain of the [simulator] section. */
@@ -57,7 +57,7 @@ typedef struct md_config_sim_domain {
 #define MD_CONFIG_DEFAULT_PATH "/etc/migrationd/migrationd.conf"
 
 typedef struct md_config_roles {
-    size_t count;                                       /* 1..MD_CONFIG_MAX_ROLES */
+    size_t count; /* 1..MD_CONFIG_MAX_ROLES */
     char names[MD_CONFIG_MAX_ROLES][MD_CONFIG_ROLE_LEN];
 } md_config_roles;
 
@@ -73,12 +73,12 @@ typedef struct md_config {
         md_hypervisor_kind hypervisor;
     } service;
     struct {
-        char listen[300];          /* as written: "HOST:PORT" or "[IPV6]:PORT" */
-        char listen_host[256];     /* derived: HOST, or IPV6 without brackets */
-        int listen_port;           /* derived: 1..65535 */
+        char listen[300];      /* as written: "HOST:PORT" or "[IPV6]:PORT" */
+        char listen_host[256]; /* derived: HOST, or IPV6 without brackets */
+        int listen_port;       /* derived: 1..65535 */
         md_auth_strategy auth_strategy;
         int max_body_bytes;
-        bool allow_insecure_noauth;  /* noauth on a non-loopback address */
+        bool allow_insecure_noauth; /* noauth on a non-loopback address */
     } api;
     struct {
         char auth_url[1024];
@@ -97,23 +97,23 @@ typedef struct md_config {
     struct {
         char uri[1024];
         char live_migration_scheme[32];
-        int live_migration_downtime;             /* ms */
+        int live_migration_downtime; /* ms */
         int live_migration_downtime_steps;
-        int live_migration_downtime_delay;       /* s per GiB */
-        int live_migration_completion_timeout;   /* s per GiB; 0 = off */
-        int live_migration_progress_timeout;     /* s; 0 = off */
+        int live_migration_downtime_delay;     /* s per GiB */
+        int live_migration_completion_timeout; /* s per GiB; 0 = off */
+        int live_migration_progress_timeout;   /* s; 0 = off */
         policy_timeout_action live_migration_timeout_action;
         bool live_migration_permit_post_copy;
         bool live_migration_permit_auto_converge;
-        int live_migration_bandwidth;            /* MiB/s; 0 = unlimited */
+        int live_migration_bandwidth; /* MiB/s; 0 = unlimited */
         int live_migration_parallel_connections;
         bool live_migration_with_native_tls;
         int live_migration_monitor_interval_ms;
-        policy_kind live_migration_policy;       /* POLICY_NOVA or POLICY_ADAPTIVE */
+        policy_kind live_migration_policy; /* POLICY_NOVA or POLICY_ADAPTIVE */
     } libvirt;
     struct {
-        double time_scale;                       /* simulated seconds per real second */
-        int link_mibps;                          /* the simulated link */
+        double time_scale; /* simulated seconds per real second */
+        int link_mibps;    /* the simulated link */
         size_t ndomains;
         md_config_sim_domain domains[MD_CONFIG_MAX_SIM_DOMAINS];
     } simulator;
@@ -128,7 +128,10 @@ typedef struct md_config_errors {
     char **lines;
 } md_config_errors;
 
-#define MD_CONFIG_ERRORS_INIT { 0, NULL }
+#define MD_CONFIG_ERRORS_INIT \
+    {                         \
+        0, NULL               \
+    }
 
 /* Fills *c with every default of DESIGN.md section 4; service.host becomes
  * this node's name from gethostname() ("localhost" if that fails). Never

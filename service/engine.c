@@ -63,20 +63,20 @@ typedef struct active {
     int refs;
     md_migration rec;
     policy pol;
-    char domain[MD_UUID_LEN];     /* the domain's UUID once resolved, else "" */
+    char domain[MD_UUID_LEN]; /* the domain's UUID once resolved, else "" */
     char dest_uri[600];
     char migrate_uri[300];
-    bool attached;                /* the monitor samples its job */
-    bool recovered;               /* re-attached after a restart: no worker waits on it */
-    bool abort_requested;         /* an operator or the policy asked to abort */
-    bool abort_recorded;          /* its "abort" event is written */
+    bool attached;        /* the monitor samples its job */
+    bool recovered;       /* re-attached after a restart: no worker waits on it */
+    bool abort_requested; /* an operator or the policy asked to abort */
+    bool abort_recorded;  /* its "abort" event is written */
     bool cmd_abort, cmd_force, cmd_post_copy, cmd_speed;
     bool sample_now;
-    bool note_postcopy_failed;    /* an event to record (set by the event thread) */
-    bool have_final;              /* JOB_COMPLETED statistics arrived */
+    bool note_postcopy_failed; /* an event to record (set by the event thread) */
+    bool have_final;           /* JOB_COMPLETED statistics arrived */
     md_hv_job final;
-    bool dirty;                   /* live fields not yet flushed to the store */
-    bool done;                    /* reached a final state and left the table */
+    bool dirty; /* live fields not yet flushed to the store */
+    bool done;  /* reached a final state and left the table */
     struct active *qnext;
 } active;
 
@@ -85,9 +85,9 @@ struct md_engine {
     md_store *store;
     md_hv *hv;
     pthread_mutex_t lock;
-    pthread_cond_t work;          /* workers: the queue is not empty, or stop */
-    pthread_cond_t wake;          /* monitor: something to do now, or stop */
-    pthread_cond_t changed;       /* a record changed state, final stats came */
+    pthread_cond_t work;    /* workers: the queue is not empty, or stop */
+    pthread_cond_t wake;    /* monitor: something to do now, or stop */
+    pthread_cond_t changed; /* a record changed state, final stats came */
     bool stopping;
     bool monitor_wake;
     active **act;
@@ -98,10 +98,10 @@ struct md_engine {
     bool monitor_started;
     pthread_t *workers;
     size_t nworkers;
-    size_t nstarted;              /* worker threads created */
-    md_hv_domain *domains;        /* the node's domains, as last listed */
+    size_t nstarted;       /* worker threads created */
+    md_hv_domain *domains; /* the node's domains, as last listed */
     size_t ndomains;
-    int64_t domains_at;           /* when (monotonic ms), 0 = never */
+    int64_t domains_at; /* when (monotonic ms), 0 = never */
     size_t workers_alive;
 };
 
@@ -227,11 +227,10 @@ static void queue_remove(md_engine *e, active *a)
 
 /* ---- records and events (under e->lock) ----------------------------------- */
 
-static void event_init(md_event *ev, const char *kind, int64_t value, const char *fmt,
-                       va_list ap) __attribute__((format(printf, 4, 0)));
+static void event_init(md_event *ev, const char *kind, int64_t value, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
 
-static void event_init(md_event *ev, const char *kind, int64_t value, const char *fmt,
-                       va_list ap)
+static void event_init(md_event *ev, const char *kind, int64_t value, const char *fmt, va_list ap)
 {
     memset(ev, 0, sizeof *ev);
     ev->at = wall_ms();
@@ -264,11 +263,11 @@ static void add_event(md_engine *e, active *a, const char *kind, int64_t value, 
  * anything else can see it. A final state takes a out of the table. On a
  * store failure the change is not made, the failure is logged, and its
  * status is returned with the store's message in *err (err may be NULL). */
-static md_status vtransition(md_engine *e, active *a, md_mig_state to, md_err *err,
-                             const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+static md_status vtransition(md_engine *e, active *a, md_mig_state to, md_err *err, const char *fmt,
+                             va_list ap) __attribute__((format(printf, 5, 0)));
 
-static md_status vtransition(md_engine *e, active *a, md_mig_state to, md_err *err,
-                             const char *fmt, va_list ap)
+static md_status vtransition(md_engine *e, active *a, md_mig_state to, md_err *err, const char *fmt,
+                             va_list ap)
 {
     md_migration next = a->rec;
     md_event ev;
@@ -418,17 +417,10 @@ static void apply_action(md_engine *e, active *a, const policy_action *act, cons
     case POLICY_ACT_SET_DOWNTIME:
         st = md_hv_set_max_downtime(e->hv, a->domain, act->downtime_ms, &err);
         break;
-    case POLICY_ACT_POST_COPY:
-        st = md_hv_start_post_copy(e->hv, a->domain, &err);
-        break;
-    case POLICY_ACT_PAUSE:
-        st = md_hv_suspend(e->hv, a->domain, &err);
-        break;
-    case POLICY_ACT_ABORT:
-        st = md_hv_abort_job(e->hv, a->domain, false, &err);
-        break;
-    default:
-        return;
+    case POLICY_ACT_POST_COPY: st = md_hv_start_post_copy(e->hv, a->domain, &err); break;
+    case POLICY_ACT_PAUSE: st = md_hv_suspend(e->hv, a->domain, &err); break;
+    case POLICY_ACT_ABORT: st = md_hv_abort_job(e->hv, a->domain, false, &err); break;
+    default: return;
     }
     pthread_mutex_lock(&e->lock);
     if (st == MD_ERR_CONFLICT && act->kind == POLICY_ACT_ABORT && !a->done) {
@@ -436,8 +428,7 @@ static void apply_action(md_engine *e, active *a, const policy_action *act, cons
          * not exist yet: try again at the next pass rather than lose it. */
         a->cmd_abort = true;
     } else if (st != MD_OK) {
-        add_event(e, a, "error", 0, "%s %s failed: %s", who, policy_action_str(act->kind),
-                  err.msg);
+        add_event(e, a, "error", 0, "%s %s failed: %s", who, policy_action_str(act->kind), err.msg);
     } else if (act->kind != POLICY_ACT_ABORT) {
         if (act->kind == POLICY_ACT_SET_DOWNTIME)
             a->rec.current_downtime_ms = act->downtime_ms;
@@ -497,8 +488,7 @@ static md_hv_location locate_and_resume(md_engine *e, active *a, char *msg, size
 
     if (md_hv_locate(e->hv, a->domain, a->dest_uri, &loc, &err) != MD_OK) {
         size_t len = strlen(msg);
-        snprintf(msg + len, msglen - len, "%swhere the domain runs: %s", len ? "; " : "",
-                 err.msg);
+        snprintf(msg + len, msglen - len, "%swhere the domain runs: %s", len ? "; " : "", err.msg);
         return MD_HV_LOC_UNKNOWN;
     }
     pthread_mutex_lock(&e->lock);
@@ -575,8 +565,8 @@ static void run_migration(md_engine *e, active *a)
     args.block_migration = a->rec.block_migration;
     /* Running before the call: the call blocks for the whole migration, and
      * the monitor must watch it from the start. */
-    if (transition(e, a, MD_MIG_RUNNING, "migrating %s to %s (%s, policy %s)", dom.name,
-                   dest_name, dest_uri, policy_kind_str(a->rec.policy)) != MD_OK) {
+    if (transition(e, a, MD_MIG_RUNNING, "migrating %s to %s (%s, policy %s)", dom.name, dest_name,
+                   dest_uri, policy_kind_str(a->rec.policy)) != MD_OK) {
         transition(e, a, MD_MIG_ERROR, "cannot record the start of the migration");
         goto unlock;
     }
@@ -604,8 +594,7 @@ static void run_migration(md_engine *e, active *a)
             a->sample_now = true;
             e->monitor_wake = true;
             pthread_cond_signal(&e->wake);
-            add_event(e, a, "detached", 0, "lost the migrate call (%s); watching the job",
-                      err.msg);
+            add_event(e, a, "detached", 0, "lost the migrate call (%s); watching the job", err.msg);
         }
         goto unlock;
     } else {
@@ -699,8 +688,8 @@ static void monitor_one(md_engine *e, active *a)
         st = md_hv_set_max_speed(e->hv, a->domain, bandwidth, &err);
         pthread_mutex_lock(&e->lock);
         if (st == MD_OK)
-            add_event(e, a, "set_bandwidth", bandwidth, "operator: bandwidth %u MiB/s%s",
-                      bandwidth, bandwidth ? "" : " (unlimited)");
+            add_event(e, a, "set_bandwidth", bandwidth, "operator: bandwidth %u MiB/s%s", bandwidth,
+                      bandwidth ? "" : " (unlimited)");
         else
             add_event(e, a, "error", 0, "operator set bandwidth failed: %s", err.msg);
         pthread_mutex_unlock(&e->lock);
@@ -932,20 +921,28 @@ static md_status validate(const md_engine *e, const md_engine_request *q, md_err
                           "dest_compute must be a host name or address, got \"%s\"",
                           q->dest_compute);
     if (q->dest_host[0] && !host_ok(q->dest_host))
-        return md_err_set(err, MD_ERR_INVALID, "dest_host must be a host name or address, "
-                          "got \"%s\"", q->dest_host);
+        return md_err_set(err, MD_ERR_INVALID,
+                          "dest_host must be a host name or address, "
+                          "got \"%s\"",
+                          q->dest_host);
     if (strcmp(q->dest_compute, e->cfg->service.host) == 0)
-        return md_err_set(err, MD_ERR_INVALID, "dest_compute %s is this node: a migration "
-                          "needs another node", q->dest_compute);
+        return md_err_set(err, MD_ERR_INVALID,
+                          "dest_compute %s is this node: a migration "
+                          "needs another node",
+                          q->dest_compute);
     if (q->max_downtime_ms != -1 &&
         (q->max_downtime_ms < POLICY_MIN_DOWNTIME_MS || q->max_downtime_ms > MD_MAX_DOWNTIME_MS))
-        return md_err_set(err, MD_ERR_INVALID, "max_downtime_ms must be from %d to %d, got "
-                          "%lld", POLICY_MIN_DOWNTIME_MS, MD_MAX_DOWNTIME_MS,
+        return md_err_set(err, MD_ERR_INVALID,
+                          "max_downtime_ms must be from %d to %d, got "
+                          "%lld",
+                          POLICY_MIN_DOWNTIME_MS, MD_MAX_DOWNTIME_MS,
                           (long long)q->max_downtime_ms);
     if (q->bandwidth_mibps != -1 &&
         (q->bandwidth_mibps < 0 || q->bandwidth_mibps > MD_MAX_BANDWIDTH_MIBPS))
-        return md_err_set(err, MD_ERR_INVALID, "bandwidth_mibps must be from 0 (unlimited) to "
-                          "%d, got %lld", MD_MAX_BANDWIDTH_MIBPS, (long long)q->bandwidth_mibps);
+        return md_err_set(err, MD_ERR_INVALID,
+                          "bandwidth_mibps must be from 0 (unlimited) to "
+                          "%d, got %lld",
+                          MD_MAX_BANDWIDTH_MIBPS, (long long)q->bandwidth_mibps);
     if (q->timeout_action < -1 || q->timeout_action > POLICY_TIMEOUT_FORCE_COMPLETE)
         return md_err_set(err, MD_ERR_INVALID, "timeout_action must be abort or force_complete");
     if (q->permit_post_copy < -1 || q->permit_post_copy > 1)
@@ -953,8 +950,7 @@ static md_status validate(const md_engine *e, const md_engine_request *q, md_err
     return MD_OK;
 }
 
-md_status md_engine_create(md_engine *e, const md_engine_request *q, md_migration *out,
-                           md_err *err)
+md_status md_engine_create(md_engine *e, const md_engine_request *q, md_migration *out, md_err *err)
 {
     const md_config *c = e->cfg;
     md_migration r;
@@ -1007,10 +1003,12 @@ md_status md_engine_create(md_engine *e, const md_engine_request *q, md_migratio
         const md_migration *o = &e->act[i]->rec;
         if (strcasecmp(o->instance_uuid, q->instance) == 0 ||
             strcmp(o->instance_name, q->instance) == 0 ||
-            (alias[0] && (strcasecmp(o->instance_uuid, alias) == 0 ||
-                          strcmp(o->instance_name, alias) == 0))) {
-            st = md_err_set(err, MD_ERR_CONFLICT, "instance %s already has migration %s in "
-                            "progress (%s)", q->instance, o->uuid, md_mig_state_str(o->state));
+            (alias[0] &&
+             (strcasecmp(o->instance_uuid, alias) == 0 || strcmp(o->instance_name, alias) == 0))) {
+            st = md_err_set(err, MD_ERR_CONFLICT,
+                            "instance %s already has migration %s in "
+                            "progress (%s)",
+                            q->instance, o->uuid, md_mig_state_str(o->state));
             goto unlock;
         }
     }
@@ -1052,8 +1050,10 @@ static active *find_in_progress(md_engine *e, const char *uuid, const char *what
     if (*st == MD_ERR_NOT_FOUND)
         *st = md_err_set(err, MD_ERR_NOT_FOUND, "Migration %s could not be found", uuid);
     else if (*st == MD_OK)
-        *st = md_err_set(err, MD_ERR_CONFLICT, "cannot %s migration %s: it has already ended "
-                         "(%s)", what, uuid, md_mig_state_str(r.state));
+        *st = md_err_set(err, MD_ERR_CONFLICT,
+                         "cannot %s migration %s: it has already ended "
+                         "(%s)",
+                         what, uuid, md_mig_state_str(r.state));
     return NULL;
 }
 
@@ -1075,8 +1075,10 @@ md_status md_engine_abort(md_engine *e, const char *uuid, md_err *err)
             queue_push(e, a);
         break;
     case MD_MIG_POSTCOPY:
-        st = md_err_set(err, MD_ERR_CONFLICT, "cannot abort migration %s: it is in post-copy, "
-                        "the guest already runs on the destination", uuid);
+        st = md_err_set(err, MD_ERR_CONFLICT,
+                        "cannot abort migration %s: it is in post-copy, "
+                        "the guest already runs on the destination",
+                        uuid);
         break;
     default:
         if (a->abort_requested) {
@@ -1104,8 +1106,10 @@ static active *find_running(md_engine *e, const char *uuid, const char *what, md
     if (!a)
         return NULL;
     if (a->rec.state == MD_MIG_POSTCOPY) {
-        *st = md_err_set(err, MD_ERR_CONFLICT, "cannot %s migration %s: it is already in "
-                         "post-copy", what, uuid);
+        *st = md_err_set(err, MD_ERR_CONFLICT,
+                         "cannot %s migration %s: it is already in "
+                         "post-copy",
+                         what, uuid);
         return NULL;
     }
     if (a->rec.state != MD_MIG_RUNNING) {
@@ -1114,8 +1118,8 @@ static active *find_running(md_engine *e, const char *uuid, const char *what, md
         return NULL;
     }
     if (a->abort_requested) {
-        *st = md_err_set(err, MD_ERR_CONFLICT, "cannot %s migration %s: it is being aborted",
-                         what, uuid);
+        *st = md_err_set(err, MD_ERR_CONFLICT, "cannot %s migration %s: it is being aborted", what,
+                         uuid);
         return NULL;
     }
     return a;
@@ -1144,8 +1148,10 @@ md_status md_engine_post_copy(md_engine *e, const char *uuid, md_err *err)
     pthread_mutex_lock(&e->lock);
     active *a = find_running(e, uuid, "switch to post-copy", err, &st);
     if (a && !a->rec.permit_post_copy) {
-        st = md_err_set(err, MD_ERR_CONFLICT, "cannot switch migration %s to post-copy: it was "
-                        "started without post-copy permitted", uuid);
+        st = md_err_set(err, MD_ERR_CONFLICT,
+                        "cannot switch migration %s to post-copy: it was "
+                        "started without post-copy permitted",
+                        uuid);
     } else if (a) {
         a->cmd_post_copy = true;
         add_event(e, a, "post_copy_requested", 0, "post-copy requested");
@@ -1155,8 +1161,7 @@ md_status md_engine_post_copy(md_engine *e, const char *uuid, md_err *err)
     return st;
 }
 
-md_status md_engine_update(md_engine *e, const char *uuid, const md_engine_settings *s,
-                           md_err *err)
+md_status md_engine_update(md_engine *e, const char *uuid, const md_engine_settings *s, md_err *err)
 {
     md_status st = MD_OK;
 
@@ -1175,13 +1180,17 @@ md_status md_engine_update(md_engine *e, const char *uuid, const md_engine_setti
         goto unlock;
     if (s->permit_post_copy != -1 && a->rec.state != MD_MIG_QUEUED &&
         (s->permit_post_copy == 1) != a->rec.permit_post_copy) {
-        st = md_err_set(err, MD_ERR_CONFLICT, "permit_post_copy of migration %s cannot change "
-                        "once it has started (%s)", uuid, md_mig_state_str(a->rec.state));
+        st = md_err_set(err, MD_ERR_CONFLICT,
+                        "permit_post_copy of migration %s cannot change "
+                        "once it has started (%s)",
+                        uuid, md_mig_state_str(a->rec.state));
         goto unlock;
     }
     if (a->rec.state == MD_MIG_POSTCOPY) {
-        st = md_err_set(err, MD_ERR_CONFLICT, "migration %s is in post-copy: its settings no "
-                        "longer matter", uuid);
+        st = md_err_set(err, MD_ERR_CONFLICT,
+                        "migration %s is in post-copy: its settings no "
+                        "longer matter",
+                        uuid);
         goto unlock;
     }
     md_migration next = a->rec;
@@ -1206,9 +1215,10 @@ md_status md_engine_update(md_engine *e, const char *uuid, const md_engine_setti
             wake_monitor(e);
         }
     }
-    add_event(e, a, "settings", 0, "settings: permit_post_copy %s, max_downtime_ms %u, "
-              "bandwidth_mibps %u", next.permit_post_copy ? "true" : "false",
-              next.max_downtime_ms, next.bandwidth_mibps);
+    add_event(e, a, "settings", 0,
+              "settings: permit_post_copy %s, max_downtime_ms %u, "
+              "bandwidth_mibps %u",
+              next.permit_post_copy ? "true" : "false", next.max_downtime_ms, next.bandwidth_mibps);
 unlock:
     pthread_mutex_unlock(&e->lock);
     return st;
@@ -1243,8 +1253,7 @@ md_status md_engine_list(md_engine *e, const md_store_filter *f, md_migration **
     return st;
 }
 
-md_status md_engine_events(md_engine *e, const char *uuid, md_event **out, size_t *n,
-                           md_err *err)
+md_status md_engine_events(md_engine *e, const char *uuid, md_event **out, size_t *n, md_err *err)
 {
     md_status st = md_store_events(e->store, uuid, out, n, err);
 
@@ -1318,8 +1327,10 @@ static void recover_one(md_engine *e, const md_migration *rec)
         policy_start(e, a, &dom);
         a->attached = a->recovered = true;
         a->sample_now = true;
-        add_event(e, a, "recovered", 0, "re-attached to the running job after a restart "
-                  "(iteration %u, %lld ms elapsed)", job.iteration, (long long)job.elapsed_ms);
+        add_event(e, a, "recovered", 0,
+                  "re-attached to the running job after a restart "
+                  "(iteration %u, %lld ms elapsed)",
+                  job.iteration, (long long)job.elapsed_ms);
         if (a->rec.state == MD_MIG_PREPARING)
             transition(e, a, MD_MIG_RUNNING, "the job was found running after a restart");
         if (job.post_copy && a->rec.state == MD_MIG_RUNNING)
@@ -1337,10 +1348,12 @@ static void recover_one(md_engine *e, const md_migration *rec)
     loc = locate_and_resume(e, a, msg, sizeof msg);
     pthread_mutex_lock(&e->lock);
     if (loc == MD_HV_LOC_SOURCE && rec->state == MD_MIG_PREPARING)
-        snprintf(msg, sizeof msg, "interrupted by a restart before the migration started; the "
+        snprintf(msg, sizeof msg,
+                 "interrupted by a restart before the migration started; the "
                  "guest runs on the source");
     else if (loc == MD_HV_LOC_SOURCE && rec->state == MD_MIG_RUNNING)
-        snprintf(msg, sizeof msg, "the migration ended while migrationd was not running and "
+        snprintf(msg, sizeof msg,
+                 "the migration ended while migrationd was not running and "
                  "the guest runs on the source");
     settle(e, a, MD_ERR_HYPERVISOR, msg, loc);
 }

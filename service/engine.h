@@ -39,19 +39,19 @@ typedef struct md_engine md_engine;
 /* A request to migrate (POST os-migrations). Optional fields use -1 (or
  * 0 / "") for "the configuration's default". */
 typedef struct md_engine_request {
-    char instance[MD_NAME_LEN];       /* the domain's UUID or name */
-    char dest_compute[MD_NAME_LEN];   /* destination node: libvirt URI host */
-    char dest_host[MD_NAME_LEN];      /* its migration address; "" = dest_compute */
+    char instance[MD_NAME_LEN];     /* the domain's UUID or name */
+    char dest_compute[MD_NAME_LEN]; /* destination node: libvirt URI host */
+    char dest_host[MD_NAME_LEN];    /* its migration address; "" = dest_compute */
     bool block_migration;
-    int permit_post_copy;             /* -1, 0 or 1 */
-    int64_t max_downtime_ms;          /* -1, or >= POLICY_MIN_DOWNTIME_MS */
-    int64_t bandwidth_mibps;          /* -1, or >= 0 (0 = unlimited) */
-    int timeout_action;               /* -1, or a policy_timeout_action */
+    int permit_post_copy;    /* -1, 0 or 1 */
+    int64_t max_downtime_ms; /* -1, or >= POLICY_MIN_DOWNTIME_MS */
+    int64_t bandwidth_mibps; /* -1, or >= 0 (0 = unlimited) */
+    int timeout_action;      /* -1, or a policy_timeout_action */
 } md_engine_request;
 
 /* Settings an operator may change on a migration (PUT). -1 = unchanged. */
 typedef struct md_engine_settings {
-    int permit_post_copy;             /* only while queued */
+    int permit_post_copy; /* only while queued */
     int64_t max_downtime_ms;
     int64_t bandwidth_mibps;
 } md_engine_settings;
@@ -127,8 +127,7 @@ md_status md_engine_list(md_engine *e, const md_store_filter *f, md_migration **
 /* The timeline of migration uuid, oldest first, in a new array the caller
  * frees with free(). MD_ERR_NOT_FOUND for an unknown uuid. Reads the store
  * without the engine lock. Any thread. */
-md_status md_engine_events(md_engine *e, const char *uuid, md_event **out, size_t *n,
-                           md_err *err);
+md_status md_engine_events(md_engine *e, const char *uuid, md_event **out, size_t *n, md_err *err);
 
 /* How many migrations are running (preparing, running, post-copy) and
  * queued now. In memory, under the lock. Any thread. */

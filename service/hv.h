@@ -45,62 +45,62 @@ typedef struct md_hv md_hv;
 typedef struct md_hv_domain {
     char uuid[MD_UUID_LEN];
     char name[MD_NAME_LEN];
-    uint64_t ram_bytes;               /* maximum memory */
+    uint64_t ram_bytes; /* maximum memory */
     size_t ndisks;
     uint64_t disk_bytes[MD_HV_MAX_DISKS]; /* capacity of each disk */
-    bool active;                      /* running or paused on this node */
+    bool active;                          /* running or paused on this node */
     bool paused;
 } md_hv_domain;
 
 /* A migration job's statistics, as libvirt's job stats report them. */
 typedef struct md_hv_job {
-    bool active;                      /* a migration job is running now */
-    int64_t elapsed_ms;               /* since the job started */
-    uint32_t iteration;               /* memory iteration (dirty syncs) */
+    bool active;                                         /* a migration job is running now */
+    int64_t elapsed_ms;                                  /* since the job started */
+    uint32_t iteration;                                  /* memory iteration (dirty syncs) */
     uint64_t mem_total, mem_processed, mem_remaining;    /* bytes */
     uint64_t disk_total, disk_processed, disk_remaining; /* bytes */
-    uint64_t transfer_rate;           /* bytes/s, 0 = unknown */
-    uint64_t dirty_rate;              /* bytes/s, 0 = unknown */
-    bool post_copy;                   /* the job runs in post-copy */
-    int64_t downtime_ms;              /* real downtime of a finished job, -1 = unknown */
-    bool ending;                      /* active, but its migration has ended (failed,
+    uint64_t transfer_rate;                              /* bytes/s, 0 = unknown */
+    uint64_t dirty_rate;                                 /* bytes/s, 0 = unknown */
+    bool post_copy;                                      /* the job runs in post-copy */
+    int64_t downtime_ms; /* real downtime of a finished job, -1 = unknown */
+    bool ending;         /* active, but its migration has ended (failed,
                                          cancelled, completed) and the hypervisor is
                                          winding the job up: no statistics */
 } md_hv_job;
 
 typedef struct md_hv_migrate_args {
-    const char *uuid;                 /* the domain to migrate */
-    const char *dest_name;            /* destination node (URI host) */
-    const char *dest_uri;             /* qemu+SCHEME://dest_name/system */
-    const char *migrate_uri;          /* tcp://dest address: where QEMU connects */
-    uint32_t bandwidth_mibps;         /* 0 = unlimited */
-    uint32_t parallel_connections;    /* 1 = no parallel migration */
+    const char *uuid;              /* the domain to migrate */
+    const char *dest_name;         /* destination node (URI host) */
+    const char *dest_uri;          /* qemu+SCHEME://dest_name/system */
+    const char *migrate_uri;       /* tcp://dest address: where QEMU connects */
+    uint32_t bandwidth_mibps;      /* 0 = unlimited */
+    uint32_t parallel_connections; /* 1 = no parallel migration */
     bool native_tls;
-    bool post_copy;                   /* VIR_MIGRATE_POSTCOPY */
-    bool auto_converge;               /* VIR_MIGRATE_AUTO_CONVERGE */
-    bool block_migration;             /* VIR_MIGRATE_NON_SHARED_INC */
+    bool post_copy;       /* VIR_MIGRATE_POSTCOPY */
+    bool auto_converge;   /* VIR_MIGRATE_AUTO_CONVERGE */
+    bool block_migration; /* VIR_MIGRATE_NON_SHARED_INC */
 } md_hv_migrate_args;
 
 /* Where a domain runs now, judged from both ends. */
 typedef enum md_hv_location {
-    MD_HV_LOC_UNKNOWN = 0,            /* could not be told (err says why) */
-    MD_HV_LOC_SOURCE,                 /* active on this node */
-    MD_HV_LOC_DEST,                   /* active on the destination, not here */
-    MD_HV_LOC_NOWHERE,                /* active on neither */
+    MD_HV_LOC_UNKNOWN = 0, /* could not be told (err says why) */
+    MD_HV_LOC_SOURCE,      /* active on this node */
+    MD_HV_LOC_DEST,        /* active on the destination, not here */
+    MD_HV_LOC_NOWHERE,     /* active on neither */
 } md_hv_location;
 
 typedef enum md_hv_event_kind {
-    MD_HV_EV_ITERATION = 0,           /* a pre-copy pass ended; .iteration */
-    MD_HV_EV_POSTCOPY,                /* the job switched to post-copy */
-    MD_HV_EV_POSTCOPY_FAILED,         /* post-copy failed: the guest is paused */
-    MD_HV_EV_JOB_COMPLETED,           /* the job finished; .job has its final stats */
-    MD_HV_EV_CONNECTION_LOST,         /* libvirtd went away; reconnecting */
-    MD_HV_EV_RECONNECTED,             /* connected again: reconcile what is in flight */
+    MD_HV_EV_ITERATION = 0,   /* a pre-copy pass ended; .iteration */
+    MD_HV_EV_POSTCOPY,        /* the job switched to post-copy */
+    MD_HV_EV_POSTCOPY_FAILED, /* post-copy failed: the guest is paused */
+    MD_HV_EV_JOB_COMPLETED,   /* the job finished; .job has its final stats */
+    MD_HV_EV_CONNECTION_LOST, /* libvirtd went away; reconnecting */
+    MD_HV_EV_RECONNECTED,     /* connected again: reconcile what is in flight */
 } md_hv_event_kind;
 
 typedef struct md_hv_event {
     md_hv_event_kind kind;
-    char uuid[MD_UUID_LEN];           /* the domain; "" for connection events */
+    char uuid[MD_UUID_LEN]; /* the domain; "" for connection events */
     uint32_t iteration;
     md_hv_job job;
 } md_hv_event;
@@ -108,7 +108,7 @@ typedef struct md_hv_event {
 typedef void (*md_hv_event_fn)(void *ctx, const md_hv_event *ev);
 
 typedef struct md_hv_ops {
-    const char *name;                 /* "libvirt" or "simulator" */
+    const char *name; /* "libvirt" or "simulator" */
     void (*close)(md_hv *hv);
     md_status (*lookup)(md_hv *hv, const char *uuid_or_name, md_hv_domain *out, md_err *err);
     md_status (*list)(md_hv *hv, md_hv_domain **out, size_t *n, md_err *err);
@@ -128,7 +128,7 @@ typedef struct md_hv_ops {
 /* The common head of every implementation's struct. */
 struct md_hv {
     const md_hv_ops *ops;
-    pthread_mutex_t event_lock;       /* one handler call at a time; guards the two below */
+    pthread_mutex_t event_lock; /* one handler call at a time; guards the two below */
     md_hv_event_fn on_event;
     void *event_ctx;
 };
@@ -194,8 +194,7 @@ static inline md_status md_hv_migrate(md_hv *hv, const md_hv_migrate_args *a, md
 /* The running job's statistics; out->active is false when no migration job
  * runs for the domain. MD_ERR_NOT_FOUND if the domain is not on this node.
  * BLOCKS. The monitor (every pass) and recovery at start. */
-static inline md_status md_hv_job_stats(md_hv *hv, const char *uuid, md_hv_job *out,
-                                        md_err *err)
+static inline md_status md_hv_job_stats(md_hv *hv, const char *uuid, md_hv_job *out, md_err *err)
 {
     return hv->ops->job(hv, uuid, out, err);
 }
@@ -238,8 +237,7 @@ static inline md_status md_hv_resume(md_hv *hv, const char *uuid, md_err *err)
 /* Aborts the migration job. post_copy: force a post-copy job into the
  * paused (recoverable) state, VIR_DOMAIN_ABORT_JOB_POSTCOPY. BLOCKS. The
  * monitor. */
-static inline md_status md_hv_abort_job(md_hv *hv, const char *uuid, bool post_copy,
-                                        md_err *err)
+static inline md_status md_hv_abort_job(md_hv *hv, const char *uuid, bool post_copy, md_err *err)
 {
     return hv->ops->abort_job(hv, uuid, post_copy, err);
 }

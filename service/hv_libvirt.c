@@ -124,16 +124,16 @@ _Static_assert(MD_UUID_LEN >= VIR_UUID_STRING_BUFLEN, "MD_UUID_LEN too small for
 enum { LV_CB_ITERATION = 0, LV_CB_JOB_COMPLETED, LV_CB_LIFECYCLE, LV_NCB };
 
 typedef struct md_hv_libvirt {
-    md_hv base;                 /* must be first: md_hv * is cast to this */
-    char uri[1024];             /* cfg->libvirt.uri, copied at open */
+    md_hv base;     /* must be first: md_hv * is cast to this */
+    char uri[1024]; /* cfg->libvirt.uri, copied at open */
 
-    pthread_mutex_t mu;         /* guards every field below */
-    pthread_cond_t cond;        /* loss, closing, live_regs changes */
-    virConnectPtr conn;         /* the current connection; NULL = disconnected */
-    int cb_ids[LV_NCB];         /* event registrations on conn; -1 = none */
-    bool lost;                  /* conn was found dead; the supervisor acts */
-    bool closing;               /* close() has begun */
-    unsigned live_regs;         /* registrations whose free callback is pending */
+    pthread_mutex_t mu;  /* guards every field below */
+    pthread_cond_t cond; /* loss, closing, live_regs changes */
+    virConnectPtr conn;  /* the current connection; NULL = disconnected */
+    int cb_ids[LV_NCB];  /* event registrations on conn; -1 = none */
+    bool lost;           /* conn was found dead; the supervisor acts */
+    bool closing;        /* close() has begun */
+    unsigned live_regs;  /* registrations whose free callback is pending */
 
     pthread_t supervisor;
     bool supervisor_started;
@@ -145,14 +145,14 @@ typedef struct md_hv_libvirt {
  * ------------------------------------------------------------------------- */
 
 static pthread_once_t lv_once = PTHREAD_ONCE_INIT;
-static int lv_once_rc = -1;     /* written once, inside lv_once */
+static int lv_once_rc = -1; /* written once, inside lv_once */
 
 static struct {
-    pthread_mutex_t mu;         /* guards users, running and thread */
-    unsigned users;             /* open boundaries */
+    pthread_mutex_t mu; /* guards users, running and thread */
+    unsigned users;     /* open boundaries */
     bool running;
     pthread_t thread;
-    atomic_bool stop;           /* read by the loop thread without the lock */
+    atomic_bool stop; /* read by the loop thread without the lock */
 } lv_loop = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
 /* libvirt calls this for every error it raises, on the thread that raised
@@ -204,8 +204,8 @@ static md_status lv_loop_acquire(md_err *err)
         atomic_store(&lv_loop.stop, false);
         rc = pthread_create(&lv_loop.thread, NULL, lv_loop_main, NULL);
         if (rc != 0) {
-            st = md_err_set(err, MD_ERR_INTERNAL,
-                            "cannot start the libvirt event loop thread: %s", strerror(rc));
+            st = md_err_set(err, MD_ERR_INTERNAL, "cannot start the libvirt event loop thread: %s",
+                            strerror(rc));
             goto cleanup;
         }
         lv_loop.running = true;
@@ -276,8 +276,8 @@ static md_status lv_conn_get(md_hv_libvirt *hv, virConnectPtr *out, md_err *err)
     *out = NULL;
     pthread_mutex_lock(&hv->mu);
     if (!hv->conn || hv->lost) {
-        st = md_err_set(err, MD_ERR_UNAVAILABLE,
-                        "not connected to libvirt at %s (reconnecting)", hv->uri);
+        st = md_err_set(err, MD_ERR_UNAVAILABLE, "not connected to libvirt at %s (reconnecting)",
+                        hv->uri);
         goto cleanup;
     }
     if (virConnectRef(hv->conn) < 0) {
@@ -314,7 +314,7 @@ static md_status lv_fail(md_hv_libvirt *hv, virConnectPtr conn, bool conflict, m
 {
     virErrorPtr e = virGetLastError();
     int code = e ? e->code : VIR_ERR_INTERNAL_ERROR;
-    char msg[sizeof ((md_err *)0)->msg];
+    char msg[sizeof((md_err *)0)->msg];
     md_status st;
 
     md_strlcpy(msg, e && e->message ? e->message : "unknown libvirt error", sizeof msg);
@@ -353,9 +353,9 @@ static bool lv_looks_like_uuid(const char *s)
     for (i = 0; i < n; i++) {
         bool dash = n == 36 && (i == 8 || i == 13 || i == 18 || i == 23);
 
-        if (dash ? s[i] != '-' : !((s[i] >= '0' && s[i] <= '9') ||
-                                   (s[i] >= 'a' && s[i] <= 'f') ||
-                                   (s[i] >= 'A' && s[i] <= 'F')))
+        if (dash ? s[i] != '-'
+                 : !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') ||
+                     (s[i] >= 'A' && s[i] <= 'F')))
             return false;
     }
     return true;
@@ -634,8 +634,8 @@ static void lv_register_events(md_hv_libvirt *hv, virConnectPtr conn, int ids[LV
         pthread_mutex_lock(&hv->mu);
         hv->live_regs++;
         pthread_mutex_unlock(&hv->mu);
-        ids[i] = virConnectDomainEventRegisterAny(conn, NULL, event_ids[i], fns[i], hv,
-                                                  lv_on_reg_freed);
+        ids[i] =
+            virConnectDomainEventRegisterAny(conn, NULL, event_ids[i], fns[i], hv, lv_on_reg_freed);
         if (ids[i] < 0) {
             md_warn("cannot register libvirt domain event %d: %s", event_ids[i],
                     virGetLastErrorMessage());
@@ -965,10 +965,10 @@ static md_status lv_migrate(md_hv *base, const md_hv_migrate_args *a, md_err *er
          virTypedParamsAddULLong(&params, &nparams, &maxparams, VIR_MIGRATE_PARAM_BANDWIDTH,
                                  a->bandwidth_mibps) < 0) ||
         (a->parallel_connections > 1 &&
-         virTypedParamsAddInt(&params, &nparams, &maxparams,
-                              VIR_MIGRATE_PARAM_PARALLEL_CONNECTIONS,
+         virTypedParamsAddInt(&params, &nparams, &maxparams, VIR_MIGRATE_PARAM_PARALLEL_CONNECTIONS,
                               a->parallel_connections > INT_MAX
-                                  ? INT_MAX : (int)a->parallel_connections) < 0)) {
+                                  ? INT_MAX
+                                  : (int)a->parallel_connections) < 0)) {
         st = lv_fail(hv, mconn, false, err);
         goto cleanup;
     }
@@ -1049,7 +1049,8 @@ static md_status lv_job(md_hv *base, const char *uuid, md_hv_job *out, md_err *e
         goto cleanup;
     }
     lv_param_ull(params, nparams, VIR_DOMAIN_JOB_MEMORY_POSTCOPY_REQS, &reqs);
-    out->post_copy = reqs > 0 ||
+    out->post_copy =
+        reqs > 0 ||
         (state == VIR_DOMAIN_PAUSED &&
          (reason == VIR_DOMAIN_PAUSED_POSTCOPY || reason == VIR_DOMAIN_PAUSED_POSTCOPY_FAILED)) ||
         (state == VIR_DOMAIN_RUNNING &&
@@ -1094,21 +1095,13 @@ static md_status lv_control(md_hv *base, const char *uuid, lv_control_op op, uin
         goto cleanup;
     }
     switch (op) {
-    case LV_SET_MAX_DOWNTIME:
-        rc = virDomainMigrateSetMaxDowntime(dom, value, 0);
-        break;
+    case LV_SET_MAX_DOWNTIME: rc = virDomainMigrateSetMaxDowntime(dom, value, 0); break;
     case LV_SET_MAX_SPEED:
         rc = virDomainMigrateSetMaxSpeed(dom, value ? value : LV_BANDWIDTH_UNLIMITED, 0);
         break;
-    case LV_START_POST_COPY:
-        rc = virDomainMigrateStartPostCopy(dom, 0);
-        break;
-    case LV_SUSPEND:
-        rc = virDomainSuspend(dom);
-        break;
-    case LV_RESUME:
-        rc = virDomainResume(dom);
-        break;
+    case LV_START_POST_COPY: rc = virDomainMigrateStartPostCopy(dom, 0); break;
+    case LV_SUSPEND: rc = virDomainSuspend(dom); break;
+    case LV_RESUME: rc = virDomainResume(dom); break;
     case LV_ABORT:
         rc = virDomainAbortJobFlags(dom, value ? VIR_DOMAIN_ABORT_JOB_POSTCOPY : 0);
         break;
@@ -1179,8 +1172,8 @@ static int lv_active_on(virConnectPtr conn, const char *uuid)
  * closed for this one question (it is asked at recovery, not per poll).
  * virConnectOpen has no timeout of its own: an unreachable address fails at
  * once, a black-holed one only when TCP gives up. */
-static md_status lv_locate(md_hv *base, const char *uuid, const char *dest_uri,
-                           md_hv_location *out, md_err *err)
+static md_status lv_locate(md_hv *base, const char *uuid, const char *dest_uri, md_hv_location *out,
+                           md_err *err)
 {
     md_hv_libvirt *hv = lv_of(base);
     virConnectPtr conn = NULL;
@@ -1220,8 +1213,8 @@ static md_status lv_locate(md_hv *base, const char *uuid, const char *dest_uri,
     }
     active = lv_active_on(dconn, uuid);
     if (active < 0) {
-        st = md_err_set(err, MD_ERR_HYPERVISOR, "cannot look up %s at the destination %s: %s",
-                        uuid, dest_uri, virGetLastErrorMessage());
+        st = md_err_set(err, MD_ERR_HYPERVISOR, "cannot look up %s at the destination %s: %s", uuid,
+                        dest_uri, virGetLastErrorMessage());
         virResetLastError();
         goto cleanup;
     }
@@ -1274,8 +1267,7 @@ md_status md_hv_libvirt_open(const md_config *cfg, md_hv **out, md_err *err)
         goto cleanup;
     }
     md_hv_base_init(&hv->base, &lv_ops);
-    md_strlcpy(hv->uri, cfg->libvirt.uri[0] ? cfg->libvirt.uri : "qemu:///system",
-               sizeof hv->uri);
+    md_strlcpy(hv->uri, cfg->libvirt.uri[0] ? cfg->libvirt.uri : "qemu:///system", sizeof hv->uri);
     memset(hv->cb_ids, -1, sizeof hv->cb_ids);
     pthread_mutex_init(&hv->mu, NULL);
     /* The backoff waits on a monotonic clock: a wall-clock jump must not

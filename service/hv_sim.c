@@ -39,12 +39,12 @@
 
 typedef struct sim_domain {
     md_config_sim_domain cfg;
-    bool here;             /* defined and active on this node */
-    bool at_dest;          /* migrated away by a job of ours */
+    bool here;    /* defined and active on this node */
+    bool at_dest; /* migrated away by a job of ours */
     bool paused;
-    bool job;              /* a migration job exists (running or just ended) */
-    bool job_done;         /* it ended: completed or cancelled */
-    bool released;         /* its waiter was released */
+    bool job;      /* a migration job exists (running or just ended) */
+    bool job_done; /* it ended: completed or cancelled */
+    bool released; /* its waiter was released */
     sim s;
     uint32_t seen_iteration;
     bool seen_post_copy;
@@ -387,11 +387,15 @@ static md_status with_job(md_hv *hv, const char *uuid, job_fn fn, uint32_t arg, 
     if (!d) {
         st = MD_ERR_NOT_FOUND;
     } else if (!job_running(d)) {
-        st = md_err_set(err, MD_ERR_CONFLICT, "Requested operation is not valid: %s: "
-                        "domain has no migration job", what);
+        st = md_err_set(err, MD_ERR_CONFLICT,
+                        "Requested operation is not valid: %s: "
+                        "domain has no migration job",
+                        what);
     } else if (fn(d, arg) != 0) {
-        st = md_err_set(err, MD_ERR_CONFLICT, "Requested operation is not valid: %s is not "
-                        "possible in the job's current state", what);
+        st = md_err_set(err, MD_ERR_CONFLICT,
+                        "Requested operation is not valid: %s is not "
+                        "possible in the job's current state",
+                        what);
     } else {
         observe(d, &b);
         finish_if_ended(h, d, &b);
@@ -441,7 +445,8 @@ static md_status sim_start_post_copy_op(md_hv *hv, const char *uuid, md_err *err
     bool refused = d && job_running(d) && !d->s.p.permit_post_copy;
     pthread_mutex_unlock(&h->lock);
     if (refused)
-        return md_err_set(err, MD_ERR_CONFLICT, "Requested operation is not valid: "
+        return md_err_set(err, MD_ERR_CONFLICT,
+                          "Requested operation is not valid: "
                           "post-copy migration was not enabled for this job");
     return with_job(hv, uuid, do_post_copy, 0, "start post-copy", err);
 }
@@ -483,15 +488,17 @@ static md_status sim_resume_op(md_hv *hv, const char *uuid, md_err *err)
     return set_paused(hv, uuid, false, err);
 }
 
-static md_status sim_locate(md_hv *hv, const char *uuid, const char *dest_uri,
-                            md_hv_location *out, md_err *err)
+static md_status sim_locate(md_hv *hv, const char *uuid, const char *dest_uri, md_hv_location *out,
+                            md_err *err)
 {
     hv_sim *h = to_sim(hv);
 
     pthread_mutex_lock(&h->lock);
     sim_domain *d = find(h, uuid);
-    *out = !d ? MD_HV_LOC_NOWHERE
-              : d->here ? MD_HV_LOC_SOURCE : d->at_dest ? MD_HV_LOC_DEST : MD_HV_LOC_NOWHERE;
+    *out = !d           ? MD_HV_LOC_NOWHERE
+           : d->here    ? MD_HV_LOC_SOURCE
+           : d->at_dest ? MD_HV_LOC_DEST
+                        : MD_HV_LOC_NOWHERE;
     pthread_mutex_unlock(&h->lock);
     return MD_OK;
 }
@@ -575,8 +582,8 @@ md_status md_hv_sim_open(const md_config *cfg, md_hv **out, md_err *err)
                           strerror(rc));
     }
     h->ticker_running = true;
-    md_info("simulator: %zu domains, link %d MiB/s, %.1f simulated seconds per second",
-            h->ndoms, cfg->simulator.link_mibps, h->time_scale);
+    md_info("simulator: %zu domains, link %d MiB/s, %.1f simulated seconds per second", h->ndoms,
+            cfg->simulator.link_mibps, h->time_scale);
     *out = &h->base;
     return MD_OK;
 }

@@ -69,8 +69,8 @@ void md_log(md_log_level level, const char *fmt, ...)
         clock_gettime(CLOCK_REALTIME, &ts);
         gmtime_r(&ts.tv_sec, &tm);
         n = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);
-        n += (size_t)snprintf(line + n, sizeof line - n, ".%03ldZ %s ",
-                              ts.tv_nsec / 1000000, level_names[level]);
+        n += (size_t)snprintf(line + n, sizeof line - n, ".%03ldZ %s ", ts.tv_nsec / 1000000,
+                              level_names[level]);
     }
     va_start(ap, fmt);
     int w = vsnprintf(line + n, sizeof line - n, fmt, ap);

@@ -26,8 +26,7 @@ void md_log_init(md_log_level min_level);
 
 /* Writes one line "LEVEL message" (with a timestamp when not under journald).
  * Never blocks for long (a write(2) to stderr); any thread. */
-void md_log(md_log_level level, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void md_log(md_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define md_debug(...) md_log(MD_LOG_DEBUG, __VA_ARGS__)
 #define md_info(...) md_log(MD_LOG_INFO, __VA_ARGS__)

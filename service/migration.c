@@ -6,8 +6,8 @@
 #include <sys/random.h>
 
 static const char *const state_names[MD_MIG_NSTATES] = {
-    "queued", "preparing", "running", "running (post-copy)",
-    "completed", "cancelled", "failed", "error",
+    "queued",    "preparing", "running", "running (post-copy)",
+    "completed", "cancelled", "failed",  "error",
 };
 
 const char *md_mig_state_str(md_mig_state s)

@@ -19,58 +19,58 @@ typedef enum md_mig_state {
     MD_MIG_QUEUED = 0,
     MD_MIG_PREPARING,
     MD_MIG_RUNNING,
-    MD_MIG_POSTCOPY,   /* "running (post-copy)" */
-    MD_MIG_COMPLETED,  /* the guest runs on the destination */
-    MD_MIG_CANCELLED,  /* aborted (request or policy); the guest runs on the source */
-    MD_MIG_FAILED,     /* the migration failed; the guest runs on the source */
-    MD_MIG_ERROR,      /* no safe state could be determined or reached: needs an operator */
+    MD_MIG_POSTCOPY,  /* "running (post-copy)" */
+    MD_MIG_COMPLETED, /* the guest runs on the destination */
+    MD_MIG_CANCELLED, /* aborted (request or policy); the guest runs on the source */
+    MD_MIG_FAILED,    /* the migration failed; the guest runs on the source */
+    MD_MIG_ERROR,     /* no safe state could be determined or reached: needs an operator */
 } md_mig_state;
 
 #define MD_MIG_NSTATES 8
-#define MD_UUID_LEN 37      /* 36 characters and the NUL */
+#define MD_UUID_LEN 37 /* 36 characters and the NUL */
 #define MD_NAME_LEN 256
 #define MD_MESSAGE_LEN 512
 
 typedef struct md_migration {
-    int64_t id;                        /* the store's row id, > 0 once stored */
-    char uuid[MD_UUID_LEN];            /* the migration's own UUID */
+    int64_t id;             /* the store's row id, > 0 once stored */
+    char uuid[MD_UUID_LEN]; /* the migration's own UUID */
     md_mig_state state;
-    char migration_type[32];           /* "live-migration" */
+    char migration_type[32]; /* "live-migration" */
     char instance_uuid[MD_UUID_LEN];
     char instance_name[MD_NAME_LEN];
     char source_compute[MD_NAME_LEN];
-    char dest_compute[MD_NAME_LEN];    /* the destination node's name (libvirt URI host) */
-    char dest_host[MD_NAME_LEN];       /* its migration address; "" = dest_compute */
+    char dest_compute[MD_NAME_LEN]; /* the destination node's name (libvirt URI host) */
+    char dest_host[MD_NAME_LEN];    /* its migration address; "" = dest_compute */
     bool block_migration;
     bool permit_post_copy;
     bool auto_converge;
-    uint32_t max_downtime_ms;          /* the maximum the policy may allow */
-    uint32_t bandwidth_mibps;          /* 0 = unlimited */
+    uint32_t max_downtime_ms; /* the maximum the policy may allow */
+    uint32_t bandwidth_mibps; /* 0 = unlimited */
     policy_timeout_action timeout_action;
     policy_kind policy;
-    int64_t created_at;                /* ms since the Unix epoch */
-    int64_t updated_at;                /* ms since the Unix epoch, every change */
+    int64_t created_at; /* ms since the Unix epoch */
+    int64_t updated_at; /* ms since the Unix epoch, every change */
     uint64_t memory_total_bytes, memory_processed_bytes, memory_remaining_bytes;
     uint64_t disk_total_bytes, disk_processed_bytes, disk_remaining_bytes;
-    int progress;                      /* 0..100, never goes down */
+    int progress; /* 0..100, never goes down */
     uint32_t memory_iteration;
-    uint64_t transfer_rate;            /* bytes/s */
-    uint64_t dirty_rate;               /* bytes/s */
-    uint32_t current_downtime_ms;      /* max downtime now set on the job, 0 = none yet */
-    int64_t downtime_ms;               /* the real downtime when known, -1 = unknown */
-    int64_t elapsed_ms;                /* the job's own elapsed time, last seen */
+    uint64_t transfer_rate;       /* bytes/s */
+    uint64_t dirty_rate;          /* bytes/s */
+    uint32_t current_downtime_ms; /* max downtime now set on the job, 0 = none yet */
+    int64_t downtime_ms;          /* the real downtime when known, -1 = unknown */
+    int64_t elapsed_ms;           /* the job's own elapsed time, last seen */
     bool post_copy;
-    bool paused;                       /* the guest is paused by force-complete */
-    char error[MD_MESSAGE_LEN];        /* "" = no error */
+    bool paused;                /* the guest is paused by force-complete */
+    char error[MD_MESSAGE_LEN]; /* "" = no error */
 } md_migration;
 
 /* One entry of a migration's timeline. */
 typedef struct md_event {
-    int64_t id;                        /* the store's row id */
-    int64_t at;                        /* ms since the Unix epoch */
-    char kind[32];                     /* "state", "set_downtime", "post_copy", "pause", ... */
-    int64_t value;                     /* the action's value (ms, MiB/s, ...), or 0 */
-    char message[MD_MESSAGE_LEN];      /* why, in one English sentence */
+    int64_t id;                   /* the store's row id */
+    int64_t at;                   /* ms since the Unix epoch */
+    char kind[32];                /* "state", "set_downtime", "post_copy", "pause", ... */
+    int64_t value;                /* the action's value (ms, MiB/s, ...), or 0 */
+    char message[MD_MESSAGE_LEN]; /* why, in one English sentence */
 } md_event;
 
 /* Nova's names: "queued", "preparing", "running", "running (post-copy)",

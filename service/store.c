@@ -146,14 +146,14 @@ enum mig_col {
 
 /* In the order of enum mig_col. */
 #define MIG_COLUMNS                                                                      \
-    "uuid, state, migration_type, instance_uuid, instance_name, source_compute, "       \
-    "dest_compute, dest_host, block_migration, permit_post_copy, auto_converge, "       \
+    "uuid, state, migration_type, instance_uuid, instance_name, source_compute, "        \
+    "dest_compute, dest_host, block_migration, permit_post_copy, auto_converge, "        \
     "max_downtime_ms, bandwidth_mibps, timeout_action, policy, created_at, updated_at, " \
-    "memory_total_bytes, memory_processed_bytes, memory_remaining_bytes, "              \
-    "disk_total_bytes, disk_processed_bytes, disk_remaining_bytes, progress, "          \
-    "memory_iteration, transfer_rate, dirty_rate, current_downtime_ms, downtime_ms, "   \
+    "memory_total_bytes, memory_processed_bytes, memory_remaining_bytes, "               \
+    "disk_total_bytes, disk_processed_bytes, disk_remaining_bytes, progress, "           \
+    "memory_iteration, transfer_rate, dirty_rate, current_downtime_ms, downtime_ms, "    \
     "elapsed_ms, post_copy, paused, error"
-#define MIG_PARAMS                                                                  \
+#define MIG_PARAMS                                                                 \
     "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, " \
     "?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33"
 _Static_assert(C_ERROR == 33, "MIG_COLUMNS and MIG_PARAMS list 33 columns");
@@ -161,16 +161,16 @@ _Static_assert(C_ERROR == 33, "MIG_COLUMNS and MIG_PARAMS list 33 columns");
 #define SQL_SELECT_MIGRATION "SELECT id, " MIG_COLUMNS " FROM migrations"
 
 struct md_store {
-    pthread_mutex_t lock;  /* held for the whole of every call */
+    pthread_mutex_t lock; /* held for the whole of every call */
     sqlite3 *db;
-    char *path;            /* for messages */
+    char *path; /* for messages */
     sqlite3_stmt *begin, *commit, *rollback;
-    sqlite3_stmt *insert;  /* ?1..?33 as enum mig_col */
-    sqlite3_stmt *update;  /* the same, WHERE uuid = ?1 */
-    sqlite3_stmt *get;     /* ?1 uuid */
-    sqlite3_stmt *lookup;  /* ?1 uuid -> id, created_at */
-    sqlite3_stmt *add_event;  /* ?1 uuid, ?2 at, ?3 kind, ?4 value, ?5 message */
-    sqlite3_stmt *events;  /* ?1 uuid -> migration id, then the event or NULLs */
+    sqlite3_stmt *insert;    /* ?1..?33 as enum mig_col */
+    sqlite3_stmt *update;    /* the same, WHERE uuid = ?1 */
+    sqlite3_stmt *get;       /* ?1 uuid */
+    sqlite3_stmt *lookup;    /* ?1 uuid -> id, created_at */
+    sqlite3_stmt *add_event; /* ?1 uuid, ?2 at, ?3 kind, ?4 value, ?5 message */
+    sqlite3_stmt *events;    /* ?1 uuid -> migration id, then the event or NULLs */
 };
 
 /* The statements prepared at open, with where each one is kept. */
@@ -181,7 +181,8 @@ static const struct {
     { offsetof(md_store, begin), "BEGIN IMMEDIATE" },
     { offsetof(md_store, commit), "COMMIT" },
     { offsetof(md_store, rollback), "ROLLBACK" },
-    { offsetof(md_store, insert), "INSERT INTO migrations (" MIG_COLUMNS ") VALUES (" MIG_PARAMS ")" },
+    { offsetof(md_store, insert),
+      "INSERT INTO migrations (" MIG_COLUMNS ") VALUES (" MIG_PARAMS ")" },
     /* Setting uuid to ?1 where uuid = ?1 changes nothing; it lets the
      * UPDATE share the INSERT's parameter numbering and binder. */
     { offsetof(md_store, update),
@@ -190,9 +191,8 @@ static const struct {
     { offsetof(md_store, lookup), "SELECT id, created_at FROM migrations WHERE uuid = ?1" },
     /* Taking migration_id from the SELECT makes "no such record" a plain
      * zero-row insert, with no window between a lookup and the insert. */
-    { offsetof(md_store, add_event),
-      "INSERT INTO events (migration_id, at, kind, value, message)"
-      " SELECT id, ?2, ?3, ?4, ?5 FROM migrations WHERE uuid = ?1" },
+    { offsetof(md_store, add_event), "INSERT INTO events (migration_id, at, kind, value, message)"
+                                     " SELECT id, ?2, ?3, ?4, ?5 FROM migrations WHERE uuid = ?1" },
     /* One statement, hence one snapshot: the LEFT JOIN yields one row with
      * NULL events for a record without any, and no row for no record. */
     { offsetof(md_store, events),
@@ -203,8 +203,8 @@ static const struct {
 
 /* Formats "store PATH: WHAT: sqlite's message" into err and returns the
  * status for the sqlite result code rc (an extended code). */
-__attribute__((format(printf, 4, 5)))
-static md_status fail(md_store *st, md_err *err, int rc, const char *what, ...)
+__attribute__((format(printf, 4, 5))) static md_status fail(md_store *st, md_err *err, int rc,
+                                                            const char *what, ...)
 {
     char buf[256];
     va_list ap;
@@ -333,9 +333,10 @@ static md_status check_migration(md_store *st, const md_migration *m, const char
         policy_kind_parse(policy_kind_str(m->policy), &kind) != 0 || kind != m->policy ||
         policy_timeout_action_parse(policy_timeout_action_str(m->timeout_action), &action) != 0 ||
         action != m->timeout_action)
-        return md_err_set(err, MD_ERR_INVALID,
-                          "store %s: %s migration %.36s: state, policy or timeout action out of range",
-                          st->path, doing, m->uuid);
+        return md_err_set(
+            err, MD_ERR_INVALID,
+            "store %s: %s migration %.36s: state, policy or timeout action out of range", st->path,
+            doing, m->uuid);
     return MD_OK;
 }
 
@@ -373,8 +374,8 @@ static md_status read_migration(md_store *st, sqlite3_stmt *s, md_migration *m, 
                           st->path, m->uuid, state ? state : "");
     if (!action || policy_timeout_action_parse(action, &m->timeout_action) != 0)
         return md_err_set(err, MD_ERR_INVALID,
-                          "store %s: migration %s: unknown timeout action '%s'", st->path,
-                          m->uuid, action ? action : "");
+                          "store %s: migration %s: unknown timeout action '%s'", st->path, m->uuid,
+                          action ? action : "");
     if (!kind || policy_kind_parse(kind, &m->policy) != 0)
         return md_err_set(err, MD_ERR_INVALID, "store %s: migration %s: unknown policy '%s'",
                           st->path, m->uuid, kind ? kind : "");
@@ -574,12 +575,12 @@ static md_status configure(md_store *st, md_err *err)
     }
     if (strcmp(mode, "wal") != 0) {
         status = md_err_set(err, MD_ERR_IO,
-                            "store %s: journal_mode=WAL not possible here (mode is '%s')",
-                            st->path, mode);
+                            "store %s: journal_mode=WAL not possible here (mode is '%s')", st->path,
+                            mode);
         goto cleanup;
     }
-    rc = sqlite3_exec(st->db, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON", NULL, NULL,
-                      NULL);
+    rc =
+        sqlite3_exec(st->db, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON", NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
         status = fail(st, err, rc, "set synchronous and foreign_keys");
         goto cleanup;
@@ -694,8 +695,7 @@ md_status md_store_open(const char *path, md_store **out, md_err *err)
     for (size_t i = 0; i < sizeof prepared / sizeof prepared[0]; i++) {
         sqlite3_stmt **slot = (sqlite3_stmt **)((char *)st + prepared[i].offset);
 
-        rc = sqlite3_prepare_v3(st->db, prepared[i].sql, -1, SQLITE_PREPARE_PERSISTENT, slot,
-                                NULL);
+        rc = sqlite3_prepare_v3(st->db, prepared[i].sql, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL);
         if (rc != SQLITE_OK) {
             status = fail(st, err, rc, "prepare \"%.40s\"", prepared[i].sql);
             goto cleanup;
@@ -764,8 +764,8 @@ static md_status update_locked(md_store *st, const md_migration *m, md_err *err)
         goto cleanup;
     }
     if (sqlite3_changes(st->db) == 0)
-        status = md_err_set(err, MD_ERR_NOT_FOUND, "store %s: update migration %.36s: no such record",
-                            st->path, m->uuid);
+        status = md_err_set(err, MD_ERR_NOT_FOUND,
+                            "store %s: update migration %.36s: no such record", st->path, m->uuid);
 
 cleanup:
     stmt_done(st->update);
@@ -814,8 +814,7 @@ md_status md_store_update(md_store *st, const md_migration *m, md_err *err)
     return status;
 }
 
-md_status md_store_update_many(md_store *st, const md_migration *const *ms, size_t n,
-                               md_err *err)
+md_status md_store_update_many(md_store *st, const md_migration *const *ms, size_t n, md_err *err)
 {
     md_status status = MD_OK;
     int rc;
@@ -842,8 +841,7 @@ cleanup:
     return status;
 }
 
-md_status md_store_update_with_event(md_store *st, const md_migration *m, md_event *ev,
-                                     md_err *err)
+md_status md_store_update_with_event(md_store *st, const md_migration *m, md_event *ev, md_err *err)
 {
     md_status status = MD_OK;
     int rc;
@@ -904,8 +902,7 @@ cleanup:
     return status;
 }
 
-md_status md_store_events(md_store *st, const char *uuid, md_event **out, size_t *n,
-                          md_err *err)
+md_status md_store_events(md_store *st, const char *uuid, md_event **out, size_t *n, md_err *err)
 {
     md_status status = MD_OK;
     sqlite3_stmt *s = st->events;
@@ -925,8 +922,8 @@ md_status md_store_events(md_store *st, const char *uuid, md_event **out, size_t
         if (sqlite3_column_type(s, 1) == SQLITE_NULL)
             continue;
         if ((status = grow((void **)&evs, &cap, count, sizeof *evs)) != MD_OK) {
-            md_err_set(err, status, "store %s: events of migration %.36s: out of memory",
-                       st->path, uuid);
+            md_err_set(err, status, "store %s: events of migration %.36s: out of memory", st->path,
+                       uuid);
             goto cleanup;
         }
         md_event *ev = &evs[count++];
@@ -1021,7 +1018,8 @@ md_status md_store_list(md_store *st, const md_store_filter *f, md_migration **o
     if (f->instance_uuid[0])
         ok = ok && sql_append(sql, sizeof sql, &len, " AND instance_uuid = ?");
     if (f->host[0])
-        ok = ok && sql_append(sql, sizeof sql, &len, " AND (source_compute = ? OR dest_compute = ?)");
+        ok = ok &&
+             sql_append(sql, sizeof sql, &len, " AND (source_compute = ? OR dest_compute = ?)");
     if (f->migration_type[0])
         ok = ok && sql_append(sql, sizeof sql, &len, " AND migration_type = ?");
     if (f->changes_since)
@@ -1035,8 +1033,8 @@ md_status md_store_list(md_store *st, const md_store_filter *f, md_migration **o
     if (f->limit)
         ok = ok && sql_append(sql, sizeof sql, &len, " LIMIT ?");
     if (!ok) {
-        status = md_err_set(err, MD_ERR_INTERNAL, "store %s: list migrations: query too long",
-                            st->path);
+        status =
+            md_err_set(err, MD_ERR_INTERNAL, "store %s: list migrations: query too long", st->path);
         goto cleanup;
     }
     rc = sqlite3_prepare_v2(st->db, sql, (int)len + 1, &s, NULL);
@@ -1075,8 +1073,8 @@ md_status md_store_list(md_store *st, const md_store_filter *f, md_migration **o
     /* A count mismatch would be a bug in the two lists above. */
     if (rc == SQLITE_OK && i - 1 != sqlite3_bind_parameter_count(s)) {
         status = md_err_set(err, MD_ERR_INTERNAL,
-                            "store %s: list migrations: bound %d of %d parameters", st->path,
-                            i - 1, sqlite3_bind_parameter_count(s));
+                            "store %s: list migrations: bound %d of %d parameters", st->path, i - 1,
+                            sqlite3_bind_parameter_count(s));
         goto cleanup;
     }
 

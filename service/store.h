@@ -50,8 +50,7 @@ md_status md_store_update(md_store *st, const md_migration *m, md_err *err);
 
 /* Updates many records in one transaction (the monitor's progress flush).
  * Stops at, and returns, the first failure. */
-md_status md_store_update_many(md_store *st, const md_migration *const *ms, size_t n,
-                               md_err *err);
+md_status md_store_update_many(md_store *st, const md_migration *const *ms, size_t n, md_err *err);
 
 /* Overwrites the record m->uuid with m and appends ev to its events, in one
  * transaction: a state change and the event that tells it are never apart.
@@ -69,21 +68,20 @@ md_status md_store_get(md_store *st, const char *uuid, md_migration *out, md_err
 
 /* The events of uuid, oldest first, in a new array the caller frees with
  * free(). *n may be 0 (then *out is NULL). MD_ERR_NOT_FOUND if no record. */
-md_status md_store_events(md_store *st, const char *uuid, md_event **out, size_t *n,
-                          md_err *err);
+md_status md_store_events(md_store *st, const char *uuid, md_event **out, size_t *n, md_err *err);
 
 /* Filters for md_store_list(). Zero/empty fields do not filter. */
 typedef struct md_store_filter {
-    bool in_progress_only;           /* states queued..running (post-copy) */
+    bool in_progress_only; /* states queued..running (post-copy) */
     bool have_state;
     md_mig_state state;
     char instance_uuid[MD_UUID_LEN];
-    char host[MD_NAME_LEN];          /* source_compute or dest_compute */
+    char host[MD_NAME_LEN]; /* source_compute or dest_compute */
     char migration_type[32];
-    int64_t changes_since;           /* updated_at >= this (ms), 0 = no filter */
-    int64_t changes_before;          /* updated_at <= this (ms), 0 = no filter */
-    char marker[MD_UUID_LEN];        /* start after this record in the order */
-    size_t limit;                    /* 0 = no limit */
+    int64_t changes_since;    /* updated_at >= this (ms), 0 = no filter */
+    int64_t changes_before;   /* updated_at <= this (ms), 0 = no filter */
+    char marker[MD_UUID_LEN]; /* start after this record in the order */
+    size_t limit;             /* 0 = no limit */
 } md_store_filter;
 
 /* Records matching f, newest first (created_at, then id, descending), in a

@@ -36,7 +36,7 @@
 #define BUSY3 "66666666-6666-4666-8666-666666666666"
 #define GHOST "99999999-9999-4999-8999-999999999999" /* no such migration or domain */
 
-#define MAX_BODY 8192              /* api.max_body_bytes of the test's configuration */
+#define MAX_BODY 8192 /* api.max_body_bytes of the test's configuration */
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -61,7 +61,7 @@ static const md_test_daemon_config config = {
 
 /* The daemon, and what the tests learn about it on the way. */
 static md_test_daemon d;
-static char busy1[37];             /* the busy migration left running for the restart */
+static char busy1[37]; /* the busy migration left running for the restart */
 
 typedef md_test_http_resp resp;
 
@@ -200,7 +200,8 @@ static void errors_on_the_wire_are_nova_faults_with_the_right_status(void **stat
     expect("POST", "/v1/os-migrations", "[]", 400);
     expect("POST", "/v1/os-migrations",
            "{\"migration\": {\"instance_uuid\": \"" IDLE2 "\", \"dest_compute\": \"node-b\", "
-           "\"max_downtime_ms\": 1.5}}", 400);
+           "\"max_downtime_ms\": 1.5}}",
+           400);
     expect("POST", "/v1/os-migrations",
            "{\"migration\": {\"instance_uuid\": \"" IDLE2 "\", \"dest_compute\": \"node-a\"}}",
            400);
@@ -379,18 +380,10 @@ static void *hammer(void *arg)
 
     for (int i = 0; h && i < 200; i++) {
         switch ((i + w->index) % 4) {
-        case 0:
-            snprintf(path, sizeof path, "/v1/os-migrations");
-            break;
-        case 1:
-            snprintf(path, sizeof path, "/v1/os-migrations/%s", busy1);
-            break;
-        case 2:
-            snprintf(path, sizeof path, "/v1/os-migrations?status=running&limit=5");
-            break;
-        default:
-            snprintf(path, sizeof path, "/healthcheck");
-            break;
+        case 0: snprintf(path, sizeof path, "/v1/os-migrations"); break;
+        case 1: snprintf(path, sizeof path, "/v1/os-migrations/%s", busy1); break;
+        case 2: snprintf(path, sizeof path, "/v1/os-migrations?status=running&limit=5"); break;
+        default: snprintf(path, sizeof path, "/healthcheck"); break;
         }
         resp r = md_test_http_request(h, "GET", path, NULL, NULL, 0);
         if (r.rc == 0 && r.status == 200 && r.json) {
@@ -545,8 +538,8 @@ static void list_pages_follow_next_links_and_filters_apply(void **state)
     /* Every listed record matches; every ended one that matches is listed
      * (a running one's updated_at moves with each progress flush). */
     for (size_t i = 0; i < json_object_array_length(list); i++)
-        assert_true(strcmp(md_test_json_str(json_object_array_get_idx(list, i), "updated_at"),
-                           since) >= 0);
+        assert_true(
+            strcmp(md_test_json_str(json_object_array_get_idx(list, i), "updated_at"), since) >= 0);
     size_t want = 0;
     for (size_t i = 0; i < total; i++) {
         json_object *m = json_object_array_get_idx(all, i);
@@ -570,8 +563,8 @@ static void list_pages_follow_next_links_and_filters_apply(void **state)
     list = md_test_json_get(r.json, "migrations");
     assert_true(json_object_array_length(list) >= 1);
     for (size_t i = 0; i < json_object_array_length(list); i++)
-        assert_true(strcmp(md_test_json_str(json_object_array_get_idx(list, i), "updated_at"),
-                           since) <= 0);
+        assert_true(
+            strcmp(md_test_json_str(json_object_array_get_idx(list, i), "updated_at"), since) <= 0);
     md_test_http_resp_free(&r);
     expect("GET", "/v1/os-migrations?changes-since=2026-02-30T00:00:00Z", NULL, 400);
     expect("GET", "/v1/os-migrations?changes-since=soon", NULL, 400);
@@ -612,9 +605,17 @@ static void nova_aliases_answer_with_the_negotiated_microversion(void **state)
     json_object *list = md_test_json_get(r.json, "migrations");
     assert_int_equal(json_object_array_length(list), 10);
     /* Nova's os-migrations fields (2.23 migration_type, 2.59 uuid). */
-    static const char *const fields[] = { "id", "uuid", "status", "instance_uuid",
-                                          "source_compute", "dest_compute", "dest_host",
-                                          "migration_type", "created_at", "updated_at", NULL };
+    static const char *const fields[] = { "id",
+                                          "uuid",
+                                          "status",
+                                          "instance_uuid",
+                                          "source_compute",
+                                          "dest_compute",
+                                          "dest_host",
+                                          "migration_type",
+                                          "created_at",
+                                          "updated_at",
+                                          NULL };
     for (size_t i = 0; i < json_object_array_length(list); i++) {
         json_object *m = json_object_array_get_idx(list, i);
         for (size_t k = 0; fields[k]; k++)

@@ -140,7 +140,7 @@ static char *expand(const fz_stack *s, const uint8_t *data, size_t n, bool cstr,
 
 typedef struct framed {
     char *line[NLINES];
-    char *query;              /* line[2], split in place */
+    char *query; /* line[2], split in place */
     char *body;
     size_t body_len;
     md_api_request req;
@@ -282,10 +282,16 @@ static bool check(const md_api_response *r, char *why, size_t whylen)
     int st = r->status;
 
     switch (st) {
-    case 200: case 202: case 400: case 404: case 405: case 406: case 409: case 413: case 415:
-        break;
-    default:
-        return fail(why, whylen, "status %d (body %.300s)", st, r->body ? r->body : "none");
+    case 200:
+    case 202:
+    case 400:
+    case 404:
+    case 405:
+    case 406:
+    case 409:
+    case 413:
+    case 415: break;
+    default: return fail(why, whylen, "status %d (body %.300s)", st, r->body ? r->body : "none");
     }
     if (st < 300) {
         if (!r->body)
@@ -308,7 +314,8 @@ static bool check(const md_api_response *r, char *why, size_t whylen)
         fail(why, whylen, "%d fault is not an object of one key: %.300s", st, r->body);
     else if (!json_object_object_get_ex(o, md_test_fault_name(st), &inner) ||
              !json_object_is_type(inner, json_type_object))
-        fail(why, whylen, "%d fault is not {\"%s\": {...}}: %.300s", st, md_test_fault_name(st), r->body);
+        fail(why, whylen, "%d fault is not {\"%s\": {...}}: %.300s", st, md_test_fault_name(st),
+             r->body);
     else if (!json_object_object_get_ex(inner, "code", &code) ||
              !json_object_is_type(code, json_type_int) || json_object_get_int(code) != st)
         fail(why, whylen, "%d fault has no integer code %d: %.300s", st, st, r->body);
@@ -336,8 +343,7 @@ static void note_created(fz_stack *s, const md_api_response *r)
     }
 }
 
-bool fz_run(fz_stack *s, const uint8_t *data, size_t size, int *status, char *why,
-            size_t whylen)
+bool fz_run(fz_stack *s, const uint8_t *data, size_t size, int *status, char *why, size_t whylen)
 {
     framed f;
     md_api_response resp;

@@ -60,7 +60,6 @@ void fz_stack_free(fz_stack *s);
 /* Runs one framed input through md_api_handle() and checks the response.
  * Returns true when it is fine; false with why[] saying what is wrong
  * (and the response status in *status when status is not NULL). */
-bool fz_run(fz_stack *s, const uint8_t *data, size_t size, int *status, char *why,
-            size_t whylen);
+bool fz_run(fz_stack *s, const uint8_t *data, size_t size, int *status, char *why, size_t whylen);
 
 #endif /* MD_FUZZ_HARNESS_H */

@@ -17,9 +17,9 @@
 
 #define COM1 0x3F8
 
-#define BATCH_PAGES 16u               /* pages written between two pacer checks */
-#define PIT_CAL_COUNTS 59659u         /* 50 ms of PIT input clock */
-#define MAX_LAG_MS 100u               /* most catch-up a late writer may do */
+#define BATCH_PAGES 16u       /* pages written between two pacer checks */
+#define PIT_CAL_COUNTS 59659u /* 50 ms of PIT input clock */
+#define MAX_LAG_MS 100u       /* most catch-up a late writer may do */
 
 struct mb_info {
     uint32_t flags;

@@ -68,11 +68,11 @@ static const md_test_daemon_config config = {
 };
 
 static struct {
-    bool on;                        /* KS_URL is set: the daemon runs */
+    bool on; /* KS_URL is set: the daemon runs */
     char *alice, *alice_revoked, *bob, *carol, *dave;
     md_test_daemon d;
-    char m1[37];                    /* BUSY1's migration: running (alice) */
-    char m2[37];                    /* IDLE2's migration: queued behind m1 */
+    char m1[37]; /* BUSY1's migration: running (alice) */
+    char m2[37]; /* IDLE2's migration: queued behind m1 */
 } g;
 
 typedef md_test_http_resp resp;
@@ -110,8 +110,8 @@ static char *get_token(const char *user, const char *pw_var)
              "{\"user\": {\"name\": \"%s\", \"domain\": {\"name\": \"Default\"}, "
              "\"password\": %s}}}, \"scope\": {\"project\": {\"name\": \"%s\", "
              "\"domain\": {\"name\": \"Default\"}}}}}",
-             user, json_object_to_json_string(pw), env("KS_PROJECT")[0] ? env("KS_PROJECT")
-                                                                         : "demo");
+             user, json_object_to_json_string(pw),
+             env("KS_PROJECT")[0] ? env("KS_PROJECT") : "demo");
     json_object_put(pw);
     resp r = keystone("POST", h, body);
     if (r.status != 201 || !md_test_http_header(&r, "X-Subject-Token", token, sizeof token))
@@ -162,11 +162,10 @@ static void write_keystone_sections(FILE *f)
     put_string(f, "project_name", env("KS_SERVICE_PROJECT"));
     put_string(f, "user_domain_name", "Default");
     put_string(f, "project_domain_name", "Default");
-    fprintf(f,
-            "    cache_seconds = 300;\n"
-            "    timeout_ms = 3000;\n"
-            "};\n"
-            "roles = { read = [ \"reader\", \"admin\" ]; write = [ \"admin\" ]; };\n");
+    fprintf(f, "    cache_seconds = 300;\n"
+               "    timeout_ms = 3000;\n"
+               "};\n"
+               "roles = { read = [ \"reader\", \"admin\" ]; write = [ \"admin\" ]; };\n");
 }
 
 static int group_setup(void **state)
@@ -460,7 +459,8 @@ static void reader_reads_but_cannot_write(void **state)
 
     /* Writes: every one refused, nothing written. */
     refused_write("POST", "/v1/os-migrations",
-                  "{\"migration\": {\"instance_uuid\": \"" IDLE1 "\", \"dest_compute\": \"node-b\"}}");
+                  "{\"migration\": {\"instance_uuid\": \"" IDLE1
+                  "\", \"dest_compute\": \"node-b\"}}");
     snprintf(path, sizeof path, "/v1/os-migrations/%s", g.m2);
     snprintf(path1, sizeof path1, "/v1/os-migrations/%s", g.m1);
     refused_write("PUT", path, "{\"migration\": {\"max_downtime_ms\": 1000}}");
@@ -488,7 +488,8 @@ static void observer_gets_nothing(void **state)
     expect("GET", path, g.dave, NULL, 403);
     expect("GET", "/v2.1/os-migrations", g.dave, NULL, 403);
     expect("POST", "/v1/os-migrations", g.dave,
-           "{\"migration\": {\"instance_uuid\": \"" IDLE1 "\", \"dest_compute\": \"node-b\"}}", 403);
+           "{\"migration\": {\"instance_uuid\": \"" IDLE1 "\", \"dest_compute\": \"node-b\"}}",
+           403);
     expect("DELETE", path, g.dave, NULL, 403);
     assert_int_equal(count(), n);
     /* Public routes stay open to dave too. */
@@ -572,7 +573,8 @@ static void keystone_down_is_503_and_cache_still_answers(void **state)
 
     /* A write with it: 503, nothing written. */
     expect("POST", "/v1/os-migrations", g.carol,
-           "{\"migration\": {\"instance_uuid\": \"" IDLE1 "\", \"dest_compute\": \"node-b\"}}", 503);
+           "{\"migration\": {\"instance_uuid\": \"" IDLE1 "\", \"dest_compute\": \"node-b\"}}",
+           503);
     expect("POST", "/v2.1/servers/" IDLE1 "/action", g.carol,
            "{\"os-migrateLive\": {\"host\": \"node-b\", \"block_migration\": \"auto\"}}", 503);
     snprintf(path, sizeof path, "/v1/os-migrations/%s", g.m2);
@@ -605,8 +607,7 @@ static void sigterm_exits_zero(void **state)
     need_daemon();
     int64_t t0 = md_test_now_ms();
     md_test_daemon_expect_clean_stop(&g.d);
-    print_message("migrationd exited %lld ms after SIGTERM\n",
-                  (long long)(md_test_now_ms() - t0));
+    print_message("migrationd exited %lld ms after SIGTERM\n", (long long)(md_test_now_ms() - t0));
 }
 
 int main(void)

@@ -35,13 +35,13 @@
 /* The tokens every test may use, fetched once by group_setup. */
 typedef struct fixture {
     const char *url;
-    char *alice;            /* admin on demo */
-    char *alice_revoked;    /* a second token of alice's, revoked */
-    char *alice_unscoped;   /* no project */
-    char *bob;              /* reader on demo */
-    char *carol;            /* member on demo */
-    char *dave;             /* observer on demo */
-    char *demo_id;          /* the demo project's id */
+    char *alice;          /* admin on demo */
+    char *alice_revoked;  /* a second token of alice's, revoked */
+    char *alice_unscoped; /* no project */
+    char *bob;            /* reader on demo */
+    char *carol;          /* member on demo */
+    char *dave;           /* observer on demo */
+    char *demo_id;        /* the demo project's id */
 } fixture;
 
 static const char *env(const char *name)
@@ -128,8 +128,7 @@ static void ks_call(const char *method, const char *path, const char *auth, cons
 /* A new token of user (password from env var pw_var), scoped to project
  * (NULL: unscoped). When project_id is not NULL it receives the project's
  * id (malloc). */
-static char *get_token(const char *user, const char *pw_var, const char *project,
-                       char **project_id)
+static char *get_token(const char *user, const char *pw_var, const char *project, char **project_id)
 {
     reply r = { 0 };
     json_object *req = json_object_new_object();
@@ -216,7 +215,8 @@ static md_config *make_config(const char *url, int cache_seconds, int timeout_ms
     md_config_defaults(cfg);
     snprintf(cfg->keystone.auth_url, sizeof cfg->keystone.auth_url, "%s", url);
     snprintf(cfg->keystone.username, sizeof cfg->keystone.username, "%s", env("KS_SERVICE_USER"));
-    snprintf(cfg->keystone.password, sizeof cfg->keystone.password, "%s", env("KS_SERVICE_PASSWORD"));
+    snprintf(cfg->keystone.password, sizeof cfg->keystone.password, "%s",
+             env("KS_SERVICE_PASSWORD"));
     snprintf(cfg->keystone.project_name, sizeof cfg->keystone.project_name, "%s",
              env("KS_SERVICE_PROJECT"));
     cfg->keystone.cache_seconds = cache_seconds;
@@ -324,7 +324,7 @@ static void test_has_role_rules(void **state)
     assert_non_null(cfg);
     md_config_defaults(cfg);
     md_auth_result r = { .nroles = 2, .roles = { "member", "Reader" } };
-    assert_true(md_auth_has_role(&r, &cfg->roles.read));   /* case does not matter */
+    assert_true(md_auth_has_role(&r, &cfg->roles.read)); /* case does not matter */
     assert_false(md_auth_has_role(&r, &cfg->roles.write));
     md_auth_result none = { .nroles = 0 };
     assert_false(md_auth_has_role(&none, &cfg->roles.read));
@@ -474,7 +474,7 @@ static void test_cache_answers_second_validation(void **state)
     md_auth *a = make_auth(cfg);
     md_auth_result r1 = validate_ok(a, f->bob);
     uint64_t after_first = requests(a);
-    assert_int_equal(after_first, 2);  /* service login + validation */
+    assert_int_equal(after_first, 2); /* service login + validation */
     md_auth_result r2 = validate_ok(a, f->bob);
     assert_int_equal(requests(a), after_first);
     assert_memory_equal(&r1, &r2, sizeof r1);
@@ -498,7 +498,7 @@ static void test_cache_seconds_zero_asks_every_time(void **state)
     validate_ok(a, f->bob);
     validate_ok(a, f->bob);
     validate_ok(a, f->bob);
-    assert_int_equal(requests(a), 4);  /* one login, three validations */
+    assert_int_equal(requests(a), 4); /* one login, three validations */
     md_auth_stats s;
     md_auth_get_stats(a, &s);
     assert_int_equal(s.cache_hits, 0);

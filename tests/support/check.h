@@ -36,7 +36,6 @@ const char *md_test_json_str(json_object *o, const char *key);
 int64_t md_test_json_int(json_object *o, const char *key);
 bool md_test_json_bool(json_object *o, const char *key);
 
-
 /* Fails the test unless body is exactly one Nova fault: an object with the
  * single key md_test_fault_name(status), holding an object whose "code" is
  * the integer status and whose "message" is a non-empty string. what names

@@ -26,14 +26,14 @@
 #include "service/hv_sim.h"
 
 typedef struct md_test_stack {
-    char dir[128];        /* the temporary directory, removed at close */
-    char db[192];         /* the store's path inside it */
-    md_config *cfg;       /* host node-a, simulator, monitor every 50 ms */
-    md_daemon *daemon;    /* between open and close */
+    char dir[128];     /* the temporary directory, removed at close */
+    char db[192];      /* the store's path inside it */
+    md_config *cfg;    /* host node-a, simulator, monitor every 50 ms */
+    md_daemon *daemon; /* between open and close */
     md_store *store;
     md_hv *hv;
-    md_engine *eng;       /* between start and stop */
-    md_api *api;          /* between start and stop, when asked for */
+    md_engine *eng; /* between start and stop */
+    md_api *api;    /* between start and stop, when asked for */
 } md_test_stack;
 
 /* Creates the directory (under base, e.g. "/tmp"; name starts with tag) and

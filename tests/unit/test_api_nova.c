@@ -44,7 +44,8 @@ static reply call_v(fixture *f, const char *method, const char *target, const ch
                     const char *os_ver, const char *body)
 {
     md_test_headers h = { .content_type = body ? "application/json" : NULL,
-                          .nova_version = nova_ver, .openstack_version = os_ver };
+                          .nova_version = nova_ver,
+                          .openstack_version = os_ver };
 
     return md_test_call_h(f, method, target, &h, body);
 }
@@ -185,8 +186,7 @@ static void version_document_is_novas(void **state)
         assert_string_equal(str(item(v, "links", 1), "rel"), "describedby");
         json_object *mt = item(v, "media-types", 0);
         assert_string_equal(str(mt, "base"), "application/json");
-        assert_string_equal(str(mt, "type"),
-                            "application/vnd.openstack.compute+json;version=2.1");
+        assert_string_equal(str(mt, "type"), "application/vnd.openstack.compute+json;version=2.1");
         md_test_reply_free(&r);
     }
 }
@@ -358,9 +358,13 @@ static void os_migrate_live_creates_a_migration_that_the_lists_show(void **state
     const char *st = str(sm, "status");
     assert_true(strcmp(st, "queued") == 0 || strcmp(st, "preparing") == 0 ||
                 strcmp(st, "running") == 0);
-    const char *fields[] = { "memory_total_bytes", "memory_processed_bytes",
-                             "memory_remaining_bytes", "disk_total_bytes",
-                             "disk_processed_bytes", "disk_remaining_bytes", "created_at",
+    const char *fields[] = { "memory_total_bytes",
+                             "memory_processed_bytes",
+                             "memory_remaining_bytes",
+                             "disk_total_bytes",
+                             "disk_processed_bytes",
+                             "disk_remaining_bytes",
+                             "created_at",
                              "updated_at" };
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
         if (!has(sm, fields[i]))
@@ -393,33 +397,52 @@ static void os_migrate_live_follows_novas_schema_per_microversion(void **state)
     reply r;
 
     md_test_fixture_start(f, true);
-    struct { const char *ver; const char *body; int status; const char *text; } bad[] = {
+    struct {
+        const char *ver;
+        const char *body;
+        int status;
+        const char *text;
+    } bad[] = {
         /* No host: this node cannot schedule. */
         { "2.30", "{\"os-migrateLive\": {\"host\": null, \"block_migration\": \"auto\"}}", 400,
           "host is required" },
         { "2.30", "{\"os-migrateLive\": {\"block_migration\": \"auto\"}}", 400, "host" },
         { "2.30", "{\"os-migrateLive\": {\"host\": \"node-b\"}}", 400, "block_migration" },
         /* "auto" from 2.25, disk_over_commit before 2.25, force 2.30-2.67. */
-        { "2.24", "{\"os-migrateLive\": {\"host\": \"node-b\", \"block_migration\": \"auto\", "
-                  "\"disk_over_commit\": false}}", 400, "block_migration" },
-        { "2.25", "{\"os-migrateLive\": {\"host\": \"node-b\", \"block_migration\": false, "
-                  "\"disk_over_commit\": false}}", 400, "disk_over_commit" },
-        { "2.29", "{\"os-migrateLive\": {\"host\": \"node-b\", \"block_migration\": false, "
-                  "\"force\": true}}", 400, "force" },
-        { "2.68", "{\"os-migrateLive\": {\"host\": \"node-b\", \"block_migration\": false, "
-                  "\"force\": false}}", 400, "force" },
-        { "2.30", "{\"os-migrateLive\": {\"host\": \"node-b\", \"block_migration\": "
-                  "\"maybe\"}}", 400, "block_migration" },
-        { "2.30", "{\"os-migrateLive\": {\"host\": \"node-b\", \"block_migration\": false, "
-                  "\"bogus\": 1}}", 400, "bogus" },
+        { "2.24",
+          "{\"os-migrateLive\": {\"host\": \"node-b\", \"block_migration\": \"auto\", "
+          "\"disk_over_commit\": false}}",
+          400, "block_migration" },
+        { "2.25",
+          "{\"os-migrateLive\": {\"host\": \"node-b\", \"block_migration\": false, "
+          "\"disk_over_commit\": false}}",
+          400, "disk_over_commit" },
+        { "2.29",
+          "{\"os-migrateLive\": {\"host\": \"node-b\", \"block_migration\": false, "
+          "\"force\": true}}",
+          400, "force" },
+        { "2.68",
+          "{\"os-migrateLive\": {\"host\": \"node-b\", \"block_migration\": false, "
+          "\"force\": false}}",
+          400, "force" },
+        { "2.30",
+          "{\"os-migrateLive\": {\"host\": \"node-b\", \"block_migration\": "
+          "\"maybe\"}}",
+          400, "block_migration" },
+        { "2.30",
+          "{\"os-migrateLive\": {\"host\": \"node-b\", \"block_migration\": false, "
+          "\"bogus\": 1}}",
+          400, "bogus" },
         { "2.30", "{\"os-migrateLive\": \"node-b\"}", 400, "os-migrateLive" },
         /* The destination is this node. */
-        { "2.30", "{\"os-migrateLive\": {\"host\": \"node-a\", \"block_migration\": false}}",
-          400, "this node" },
+        { "2.30", "{\"os-migrateLive\": {\"host\": \"node-a\", \"block_migration\": false}}", 400,
+          "this node" },
         /* Other actions, and two at once. */
         { "2.30", "{\"pause\": null}", 400, "no such action" },
-        { "2.30", "{\"os-migrateLive\": {\"host\": \"node-b\", \"block_migration\": false}, "
-                  "\"pause\": null}", 400, "one key" },
+        { "2.30",
+          "{\"os-migrateLive\": {\"host\": \"node-b\", \"block_migration\": false}, "
+          "\"pause\": null}",
+          400, "one key" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         r = call(f, "POST", path, bad[i].ver, bad[i].body);
@@ -436,7 +459,8 @@ static void os_migrate_live_follows_novas_schema_per_microversion(void **state)
 
     /* Before 2.25 with disk_over_commit (what novaclient sends then), with
      * Nova's string booleans. */
-    r = call(f, "POST", path, NULL, "{\"os-migrateLive\": {\"host\": \"node-b\", "
+    r = call(f, "POST", path, NULL,
+             "{\"os-migrateLive\": {\"host\": \"node-b\", "
              "\"block_migration\": \"false\", \"disk_over_commit\": \"False\"}}");
     expect_status(&r, 202);
     assert_null(r.raw.body);
@@ -479,9 +503,18 @@ static void os_migrations_fields_follow_the_microversion(void **state)
     assert_false(has(r.json, "migrations_links"));
     json_object *o = item(r.json, "migrations", 0); /* newest first */
     assert_int_equal(json_object_get_int64(at(o, "id")), m.id);
-    const char *fields[] = { "id", "status", "instance_uuid", "source_compute", "source_node",
-                             "dest_compute", "dest_node", "dest_host", "old_instance_type_id",
-                             "new_instance_type_id", "created_at", "updated_at" };
+    const char *fields[] = { "id",
+                             "status",
+                             "instance_uuid",
+                             "source_compute",
+                             "source_node",
+                             "dest_compute",
+                             "dest_node",
+                             "dest_host",
+                             "old_instance_type_id",
+                             "new_instance_type_id",
+                             "created_at",
+                             "updated_at" };
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
         if (!has(o, fields[i]))
             fail_msg("os-migrations item has no %s", fields[i]);
@@ -561,8 +594,10 @@ static void os_migrations_pages_and_filters_from_2_59(void **state)
     assert_string_equal(str(item(r.json, "migrations", 1), "uuid"), b.uuid);
     json_object *next = item(r.json, "migrations_links", 0);
     assert_string_equal(str(next, "rel"), "next");
-    snprintf(q, sizeof q, "http://127.0.0.1:8775/v2.1/os-migrations?limit=2&marker=%s"
-             "&status=queued", b.uuid);
+    snprintf(q, sizeof q,
+             "http://127.0.0.1:8775/v2.1/os-migrations?limit=2&marker=%s"
+             "&status=queued",
+             b.uuid);
     assert_string_equal(str(next, "href"), q);
     md_test_reply_free(&r);
 
@@ -574,7 +609,12 @@ static void os_migrations_pages_and_filters_from_2_59(void **state)
     assert_false(has(r.json, "migrations_links"));
     md_test_reply_free(&r);
 
-    struct { const char *ver; const char *query; int status; size_t n; } cases[] = {
+    struct {
+        const char *ver;
+        const char *query;
+        int status;
+        size_t n;
+    } cases[] = {
         /* Paging and dates are 2.59's; before, they are ignored. */
         { "2.58", "limit=1", 200, 3 },
         { "2.58", "marker=nonsense&bogus=1&changes-since=garbage", 200, 3 },
@@ -589,8 +629,8 @@ static void os_migrations_pages_and_filters_from_2_59(void **state)
         { "2.65", "changes-before=2999-01-01T00:00:00Z", 400, 0 },
         { "2.66", "changes-before=2999-01-01T00:00:00Z", 200, 3 },
         { "2.66", "changes-before=2000-01-01T00:00:00Z", 200, 0 },
-        { "2.66", "changes-since=2999-01-01T00:00:00Z&changes-before=2000-01-01T00:00:00Z",
-          400, 0 },
+        { "2.66", "changes-since=2999-01-01T00:00:00Z&changes-before=2000-01-01T00:00:00Z", 400,
+          0 },
         { "2.79", "user_id=u", 400, 0 },
         { "2.80", "user_id=u", 200, 0 },
         { "2.80", "project_id=p", 200, 0 },
@@ -723,8 +763,7 @@ static void force_complete_needs_a_running_migration(void **state)
     expect_fault(&r, 404, "itemNotFound");
     md_test_reply_free(&r);
     const char *bodies[] = { "{\"force_complete\": 1}", "{\"force_complete\": {}}",
-                             "{\"abort\": null}", "{\"force_complete\": null, \"x\": null}",
-                             "{}" };
+                             "{\"abort\": null}", "{\"force_complete\": null, \"x\": null}", "{}" };
     for (size_t i = 0; i < 5; i++) {
         r = call(f, "POST", p, "2.22", bodies[i]);
         expect_fault(&r, 400, "badRequest");

@@ -61,8 +61,8 @@ static void expect_fault(reply r, int status, const char *text)
     md_test_reply_free(&r);
 }
 
-static void expect_fault_call(fixture *f, const char *method, const char *target,
-                              const char *body, int status, const char *text)
+static void expect_fault_call(fixture *f, const char *method, const char *target, const char *body,
+                              int status, const char *text)
 {
     expect_fault(md_test_call(f, method, target, body), status, text);
 }
@@ -206,13 +206,34 @@ static void healthcheck_reports_ok_and_the_engine_counts(void **state)
 static void create_answers_202_with_the_record_and_its_location(void **state)
 {
     fixture *f = *state;
-    static const char *const fields[] = {
-        "id", "uuid", "status", "migration_type", "instance_uuid", "instance_name",
-        "source_compute", "dest_compute", "dest_host", "created_at", "updated_at",
-        "memory_total_bytes", "memory_processed_bytes", "memory_remaining_bytes",
-        "disk_total_bytes", "disk_processed_bytes", "disk_remaining_bytes", "progress",
-        "memory_iteration", "transfer_rate", "dirty_rate", "max_downtime_ms", "downtime_ms",
-        "post_copy", "paused", "error", "links", NULL };
+    static const char *const fields[] = { "id",
+                                          "uuid",
+                                          "status",
+                                          "migration_type",
+                                          "instance_uuid",
+                                          "instance_name",
+                                          "source_compute",
+                                          "dest_compute",
+                                          "dest_host",
+                                          "created_at",
+                                          "updated_at",
+                                          "memory_total_bytes",
+                                          "memory_processed_bytes",
+                                          "memory_remaining_bytes",
+                                          "disk_total_bytes",
+                                          "disk_processed_bytes",
+                                          "disk_remaining_bytes",
+                                          "progress",
+                                          "memory_iteration",
+                                          "transfer_rate",
+                                          "dirty_rate",
+                                          "max_downtime_ms",
+                                          "downtime_ms",
+                                          "post_copy",
+                                          "paused",
+                                          "error",
+                                          "links",
+                                          NULL };
 
     md_test_fixture_start(f, true);
     reply r = md_test_call(f, "POST", "/v1/os-migrations",
@@ -282,11 +303,13 @@ static void create_refuses_a_second_migration_of_the_same_instance(void **state)
     create(f, MD_TEST_BUSY, a);
     expect_fault_call(f, "POST", "/v1/os-migrations",
                       "{\"migration\": {\"instance_uuid\": \"" MD_TEST_BUSY "\", "
-                      "\"dest_compute\": \"node-c\"}}", 409, a);
+                      "\"dest_compute\": \"node-c\"}}",
+                      409, a);
     /* By name, the same domain. */
     expect_fault_call(f, "POST", "/v1/os-migrations",
                       "{\"migration\": {\"instance_name\": \"vm-busy\", "
-                      "\"dest_compute\": \"node-c\"}}", 409, NULL);
+                      "\"dest_compute\": \"node-c\"}}",
+                      409, NULL);
 }
 
 static void create_refuses_the_node_itself_as_destination(void **state)
@@ -296,10 +319,12 @@ static void create_refuses_the_node_itself_as_destination(void **state)
     md_test_fixture_start(f, true);
     expect_fault_call(f, "POST", "/v1/os-migrations",
                       "{\"migration\": {\"instance_uuid\": \"" MD_TEST_BUSY "\", "
-                      "\"dest_compute\": \"node-a\"}}", 400, "node-a");
+                      "\"dest_compute\": \"node-a\"}}",
+                      400, "node-a");
     expect_fault_call(f, "POST", "/v1/os-migrations",
                       "{\"migration\": {\"instance_uuid\": \"" MD_TEST_BUSY "\", "
-                      "\"dest_compute\": \"node-b/../x\"}}", 400, "dest_compute");
+                      "\"dest_compute\": \"node-b/../x\"}}",
+                      400, "dest_compute");
 }
 
 static void create_refuses_missing_ambiguous_and_unknown_fields(void **state)
@@ -311,8 +336,8 @@ static void create_refuses_missing_ambiguous_and_unknown_fields(void **state)
     /* Both instance fields, neither, no destination. */
     expect_fault_call(f, "POST", "/v1/os-migrations",
                       "{\"migration\": {\"instance_uuid\": \"" MD_TEST_BUSY "\", "
-                      "\"instance_name\": \"vm-busy\", \"dest_compute\": \"node-b\"}}", 400,
-                      "instance");
+                      "\"instance_name\": \"vm-busy\", \"dest_compute\": \"node-b\"}}",
+                      400, "instance");
     expect_fault_call(f, "POST", "/v1/os-migrations",
                       "{\"migration\": {\"dest_compute\": \"node-b\"}}", 400, "instance");
     expect_fault_call(f, "POST", "/v1/os-migrations",
@@ -320,26 +345,32 @@ static void create_refuses_missing_ambiguous_and_unknown_fields(void **state)
                       "dest_compute");
     expect_fault_call(f, "POST", "/v1/os-migrations",
                       "{\"migration\": {\"instance_uuid\": \"not-a-uuid\", "
-                      "\"dest_compute\": \"node-b\"}}", 400, "instance_uuid");
+                      "\"dest_compute\": \"node-b\"}}",
+                      400, "instance_uuid");
     /* Unknown field, inside and beside "migration". */
     expect_fault_call(f, "POST", "/v1/os-migrations",
                       "{\"migration\": {\"instance_uuid\": \"" MD_TEST_BUSY "\", \"dest_compute\": "
-                      "\"node-b\", \"priority\": 1}}", 400, "priority");
+                      "\"node-b\", \"priority\": 1}}",
+                      400, "priority");
     expect_fault_call(f, "POST", "/v1/os-migrations",
                       "{\"migration\": {\"instance_uuid\": \"" MD_TEST_BUSY "\", \"dest_compute\": "
-                      "\"node-b\"}, \"extra\": true}", 400, NULL);
+                      "\"node-b\"}, \"extra\": true}",
+                      400, NULL);
     expect_fault_call(f, "POST", "/v1/os-migrations", "{}", 400, NULL);
     expect_fault_call(f, "POST", "/v1/os-migrations", "{\"migration\": [1]}", 400, NULL);
     expect_fault_call(f, "POST", "/v1/os-migrations", "{\"migration\": \"x\"}", 400, NULL);
     /* Empty and over-long strings. */
     expect_fault_call(f, "POST", "/v1/os-migrations",
                       "{\"migration\": {\"instance_uuid\": \"" MD_TEST_BUSY "\", "
-                      "\"dest_compute\": \"\"}}", 400, "dest_compute");
+                      "\"dest_compute\": \"\"}}",
+                      400, "dest_compute");
     char longname[301];
     memset(longname, 'h', 300);
     longname[300] = '\0';
-    snprintf(big, sizeof big, "{\"migration\": {\"instance_uuid\": \"" MD_TEST_BUSY "\", "
-             "\"dest_compute\": \"%s\"}}", longname);
+    snprintf(big, sizeof big,
+             "{\"migration\": {\"instance_uuid\": \"" MD_TEST_BUSY "\", "
+             "\"dest_compute\": \"%s\"}}",
+             longname);
     expect_fault_call(f, "POST", "/v1/os-migrations", big, 400, "dest_compute");
     /* Nothing was created. */
     reply r = md_test_call(f, "GET", "/v1/os-migrations", NULL);
@@ -353,21 +384,23 @@ static void create_refuses_wrong_types_for_every_field(void **state)
     fixture *f = *state;
     /* Each is one field of an otherwise valid request, with a value of the
      * wrong type or out of range (DESIGN.md section 6; Nova's limits). */
-    static const struct { const char *field, *value; } bad[] = {
+    static const struct {
+        const char *field, *value;
+    } bad[] = {
         { "instance_uuid", "5" },
         { "instance_name", "true" },
         { "dest_compute", "1" },
         { "dest_host", "[\"node-b\"]" },
         { "dest_host", "null" },
-        { "block_migration", "\"true\"" },        /* string for bool */
-        { "block_migration", "1" },               /* int for bool */
+        { "block_migration", "\"true\"" }, /* string for bool */
+        { "block_migration", "1" },        /* int for bool */
         { "permit_post_copy", "\"yes\"" },
         { "permit_post_copy", "0" },
-        { "max_downtime_ms", "true" },            /* bool for int */
-        { "max_downtime_ms", "500.5" },           /* float for int */
+        { "max_downtime_ms", "true" },  /* bool for int */
+        { "max_downtime_ms", "500.5" }, /* float for int */
         { "max_downtime_ms", "500.0" },
         { "max_downtime_ms", "\"500\"" },
-        { "max_downtime_ms", "99" },              /* below the minimum of 100 */
+        { "max_downtime_ms", "99" }, /* below the minimum of 100 */
         { "max_downtime_ms", "600001" },
         { "max_downtime_ms", "-1" },
         { "max_downtime_ms", "9223372036854775807" },
@@ -388,11 +421,10 @@ static void create_refuses_wrong_types_for_every_field(void **state)
                                    strcmp(bad[i].field, "instance_name") == 0
                                ? ""
                                : "\"instance_uuid\": \"" MD_TEST_BUSY "\", ";
-        const char *dest = strcmp(bad[i].field, "dest_compute") == 0
-                               ? ""
-                               : "\"dest_compute\": \"node-b\", ";
-        snprintf(body, sizeof body, "{\"migration\": {%s%s\"%s\": %s}}", inst, dest,
-                 bad[i].field, bad[i].value);
+        const char *dest =
+            strcmp(bad[i].field, "dest_compute") == 0 ? "" : "\"dest_compute\": \"node-b\", ";
+        snprintf(body, sizeof body, "{\"migration\": {%s%s\"%s\": %s}}", inst, dest, bad[i].field,
+                 bad[i].value);
         reply r = md_test_call(f, "POST", "/v1/os-migrations", body);
         if (r.status != 400)
             fail_msg("%s: answered %d, want 400", body, r.status);
@@ -419,15 +451,15 @@ static void body_checks_answer_413_415_and_400(void **state)
 {
     fixture *f = *state;
     static const char *const bad_json[] = {
-        "{\"migration\": {\"instance_uuid\": ",                      /* incomplete */
-        "{\"migration\": {}} x",                                     /* trailing garbage */
-        "{\"migration\": {}}{\"migration\": {}}",                    /* two values */
-        "{'migration': {}}",                                         /* not JSON */
-        "[{\"migration\": {}}]",                                     /* not an object */
+        "{\"migration\": {\"instance_uuid\": ",   /* incomplete */
+        "{\"migration\": {}} x",                  /* trailing garbage */
+        "{\"migration\": {}}{\"migration\": {}}", /* two values */
+        "{'migration': {}}",                      /* not JSON */
+        "[{\"migration\": {}}]",                  /* not an object */
         "\"migration\"",
         "null",
         "42 ",
-        "",                                                          /* empty */
+        "", /* empty */
     };
     md_api_request r;
 
@@ -447,12 +479,13 @@ static void body_checks_answer_413_415_and_400(void **state)
     const char *ok = "{\"migration\": {\"instance_uuid\": \"" MD_TEST_BUSY "\", "
                      "\"dest_compute\": \"node-b\"}}";
     expect_fault(call_ct(f, "POST", "/v1/os-migrations", "text/plain", ok), 415, NULL);
-    expect_fault(call_ct(f, "POST", "/v1/os-migrations", "application/x-www-form-urlencoded",
-                         ok), 415, NULL);
+    expect_fault(call_ct(f, "POST", "/v1/os-migrations", "application/x-www-form-urlencoded", ok),
+                 415, NULL);
     expect_fault(call_ct(f, "POST", "/v1/os-migrations", "application/jsonp", ok), 415, NULL);
     expect_fault(call_ct(f, "POST", "/v1/os-migrations", NULL, ok), 415, NULL);
     expect_fault(call_ct(f, "PUT", "/v1/os-migrations/" MD_TEST_GHOST, "text/plain",
-                         "{\"migration\": {\"action\": \"abort\"}}"), 415, NULL);
+                         "{\"migration\": {\"action\": \"abort\"}}"),
+                 415, NULL);
 
     /* 400: everything that is not exactly one JSON object. */
     for (size_t i = 0; i < sizeof bad_json / sizeof bad_json[0]; i++) {
@@ -485,7 +518,9 @@ static void body_checks_answer_413_415_and_400(void **state)
 static void wrong_method_is_405_with_allow_and_unknown_path_404(void **state)
 {
     fixture *f = *state;
-    static const struct { const char *method, *path, *allow[4]; } cases[] = {
+    static const struct {
+        const char *method, *path, *allow[4];
+    } cases[] = {
         { "PATCH", "/v1/os-migrations", { "GET", "POST" } },
         { "DELETE", "/v1/os-migrations", { "GET", "POST" } },
         { "POST", "/v1/os-migrations/" MD_TEST_GHOST, { "GET", "PUT", "DELETE" } },
@@ -585,7 +620,7 @@ static void events_list_the_state_changes_oldest_first(void **state)
         json_object *e = json_object_array_get_idx(ev, i);
         int64_t id = md_test_json_int(e, "id");
         const char *at = md_test_json_str(e, "at");
-        assert_true(id > last_id);          /* oldest first */
+        assert_true(id > last_id); /* oldest first */
         assert_true(strcmp(at, last_at) >= 0);
         last_id = id;
         last_at = at;
@@ -775,7 +810,7 @@ static void delete_cancels_queued_and_running_migrations_and_409_once_ended(void
 /* ---- list --------------------------------------------------------------------------------- */
 
 #define NSEED 21
-#define T0_MS 1767225600000LL      /* 2026-01-01T00:00:00Z */
+#define T0_MS 1767225600000LL /* 2026-01-01T00:00:00Z */
 #define INST_X "aaaaaaaa-0000-4000-8000-00000000000a"
 #define INST_Y "bbbbbbbb-0000-4000-8000-00000000000b"
 
@@ -932,7 +967,10 @@ static void list_without_filters_returns_every_record_newest_first(void **state)
 static void list_filters_by_status_including_post_copy(void **state)
 {
     fixture *f = *state;
-    static const struct { const char *query; md_mig_state s; } cases[] = {
+    static const struct {
+        const char *query;
+        md_mig_state s;
+    } cases[] = {
         { "completed", MD_MIG_COMPLETED },
         { "cancelled", MD_MIG_CANCELLED },
         { "failed", MD_MIG_FAILED },
@@ -966,8 +1004,7 @@ static void list_filters_by_instance_host_and_type(void **state)
     expect_list_only(f, "/v1/os-migrations?instance_uuid=" INST_X, instance_is, INST_X);
     expect_list_only(f, "/v1/os-migrations?instance_uuid=" INST_Y, instance_is, INST_Y);
     expect_list_only(f, "/v1/os-migrations?instance_uuid=" MD_TEST_GHOST, none, NULL);
-    expect_fault_call(f, "GET", "/v1/os-migrations?instance_uuid=vm-a", NULL, 400,
-                      "instance_uuid");
+    expect_fault_call(f, "GET", "/v1/os-migrations?instance_uuid=vm-a", NULL, 400, "instance_uuid");
     /* host matches the source or the destination. */
     expect_list_only(f, "/v1/os-migrations?host=node-c", dest_is, "node-c");
     expect_list_only(f, "/v1/os-migrations?host=node-b", dest_is, "node-b");
@@ -978,8 +1015,7 @@ static void list_filters_by_instance_host_and_type(void **state)
     expect_list_only(f, "/v1/os-migrations?migration_type=live-migration", type_is,
                      "live-migration");
     expect_list_only(f, "/v1/os-migrations?migration_type=resize", none, NULL);
-    expect_fault_call(f, "GET", "/v1/os-migrations?migration_type=teleport", NULL, 400,
-                      "teleport");
+    expect_fault_call(f, "GET", "/v1/os-migrations?migration_type=teleport", NULL, 400, "teleport");
 }
 
 static void list_filters_by_changes_since_and_before(void **state)
@@ -991,24 +1027,25 @@ static void list_filters_by_changes_since_and_before(void **state)
     md_test_fixture_start(f, true);
     seed(f);
     /* updated_at >= changes-since, <= changes-before; every ISO 8601 form. */
-    expect_list_only(f, "/v1/os-migrations?changes-since=2026-01-01T00:10:00Z", minute_in,
+    expect_list_only(f, "/v1/os-migrations?changes-since=2026-01-01T00:10:00Z", minute_in, from10);
+    expect_list_only(f, "/v1/os-migrations?changes-since=2026-01-01T00:10:00", minute_in, from10);
+    expect_list_only(f, "/v1/os-migrations?changes-since=2026-01-01T00:10:00.000000", minute_in,
                      from10);
-    expect_list_only(f, "/v1/os-migrations?changes-since=2026-01-01T00:10:00", minute_in,
+    expect_list_only(f, "/v1/os-migrations?changes-since=2026-01-01T01:10:00%2B01:00", minute_in,
                      from10);
-    expect_list_only(f, "/v1/os-migrations?changes-since=2026-01-01T00:10:00.000000",
-                     minute_in, from10);
-    expect_list_only(f, "/v1/os-migrations?changes-since=2026-01-01T01:10:00%2B01:00",
-                     minute_in, from10);
-    expect_list_only(f, "/v1/os-migrations?changes-since=2025-12-31T23:10:00-01:00",
-                     minute_in, from10);
-    expect_list_only(f, "/v1/os-migrations?changes-since=2026-01-01T00:09:59.999Z",
-                     minute_in, from10);
-    expect_list_only(f, "/v1/os-migrations?changes-before=2026-01-01T00:05:00Z", minute_in,
-                     to5);
-    expect_list_only(f, "/v1/os-migrations?changes-since=2026-01-01T00:05:00Z"
-                        "&changes-before=2026-01-01T00:10:00Z", minute_in, mid);
-    expect_list_only(f, "/v1/os-migrations?changes-since=2026-01-01T00:12:00Z"
-                        "&changes-before=2026-01-01T00:12:00Z", minute_in, just12);
+    expect_list_only(f, "/v1/os-migrations?changes-since=2025-12-31T23:10:00-01:00", minute_in,
+                     from10);
+    expect_list_only(f, "/v1/os-migrations?changes-since=2026-01-01T00:09:59.999Z", minute_in,
+                     from10);
+    expect_list_only(f, "/v1/os-migrations?changes-before=2026-01-01T00:05:00Z", minute_in, to5);
+    expect_list_only(f,
+                     "/v1/os-migrations?changes-since=2026-01-01T00:05:00Z"
+                     "&changes-before=2026-01-01T00:10:00Z",
+                     minute_in, mid);
+    expect_list_only(f,
+                     "/v1/os-migrations?changes-since=2026-01-01T00:12:00Z"
+                     "&changes-before=2026-01-01T00:12:00Z",
+                     minute_in, just12);
     expect_list_only(f, "/v1/os-migrations?changes-since=2027-01-01T00:00:00Z", none, NULL);
     expect_list_only(f, "/v1/os-migrations?changes-before=2025-01-01", none, NULL);
 
@@ -1127,8 +1164,7 @@ static void list_next_links_keep_the_filters(void **state)
         for (size_t k = 0; k < json_object_array_length(arr); k++) {
             const char *st = md_test_json_str(json_object_array_get_idx(arr, k), "status");
             if (strcmp(st, "completed") != 0)
-                fail_msg("GET %s listed a %s record: the next link lost the filter", target,
-                         st);
+                fail_msg("GET %s listed a %s record: the next link lost the filter", target, st);
             seen++;
         }
         next_target(&r, target, sizeof target);
@@ -1145,12 +1181,12 @@ static void unknown_query_parameters_are_400(void **state)
 
     md_test_fixture_start(f, true);
     expect_fault_call(f, "GET", "/v1/os-migrations?foo=bar", NULL, 400, "foo");
-    expect_fault_call(f, "GET", "/v1/os-migrations?limit=5&sort_dir=asc", NULL, 400,
-                      "sort_dir");
+    expect_fault_call(f, "GET", "/v1/os-migrations?limit=5&sort_dir=asc", NULL, 400, "sort_dir");
     expect_fault_call(f, "GET", "/v1/os-migrations?Status=completed", NULL, 400, "Status");
     expect_fault_call(f, "POST", "/v1/os-migrations?dry_run=1",
                       "{\"migration\": {\"instance_uuid\": \"" MD_TEST_BUSY "\", "
-                      "\"dest_compute\": \"node-b\"}}", 400, "dry_run");
+                      "\"dest_compute\": \"node-b\"}}",
+                      400, "dry_run");
     /* More parameters than the HTTP layer keeps. */
     memset(&r, 0, sizeof r);
     r.method = "GET";

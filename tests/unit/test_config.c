@@ -22,7 +22,7 @@
 
 typedef struct fixture {
     char dir[64];
-    char path[128];  /* dir/test.conf: the file most tests write */
+    char path[128]; /* dir/test.conf: the file most tests write */
 } fixture;
 
 static int group_setup(void **state)
@@ -313,7 +313,8 @@ static void test_duplicate_key_is_a_syntax_error(void **state)
     md_config *cfg = NULL;
     char prefix[256];
 
-    assert_int_equal(load_text(f, "api = {\n  max_body_bytes = 2048;\n  max_body_bytes = 4096;\n};\n",
+    assert_int_equal(load_text(f,
+                               "api = {\n  max_body_bytes = 2048;\n  max_body_bytes = 4096;\n};\n",
                                &cfg, &errs),
                      MD_ERR_INVALID);
     assert_int_equal(errs.count, 1);
@@ -361,8 +362,8 @@ static void test_key_of_another_section_is_unknown(void **state)
 
 static void test_string_for_integer_is_rejected(void **state)
 {
-    expect_invalid(*state, "api = {\n  max_body_bytes = \"65536\";\n};\n", 2,
-                   "api.max_body_bytes", "expected an integer, got a string");
+    expect_invalid(*state, "api = {\n  max_body_bytes = \"65536\";\n};\n", 2, "api.max_body_bytes",
+                   "expected an integer, got a string");
 }
 
 static void test_float_for_integer_is_rejected(void **state)
@@ -380,8 +381,7 @@ static void test_bool_for_integer_is_rejected(void **state)
 static void test_integer_for_bool_is_rejected(void **state)
 {
     expect_invalid(*state, "libvirt = { live_migration_permit_post_copy = 1; };\n", 1,
-                   "libvirt.live_migration_permit_post_copy",
-                   "expected a boolean, got an integer");
+                   "libvirt.live_migration_permit_post_copy", "expected a boolean, got an integer");
 }
 
 static void test_string_for_bool_is_rejected(void **state)
@@ -422,8 +422,8 @@ static void test_integer_in_roles_array_is_rejected(void **state)
 
 static void test_group_for_key_is_rejected(void **state)
 {
-    expect_invalid(*state, "service = { database = { path = \"/x\"; }; };\n", 1,
-                   "service.database", "expected a string, got a group");
+    expect_invalid(*state, "service = { database = { path = \"/x\"; }; };\n", 1, "service.database",
+                   "expected a string, got a group");
 }
 
 static void test_section_that_is_not_a_group_is_rejected(void **state)
@@ -515,8 +515,11 @@ typedef struct int_limit {
     int (*get)(const md_config *c);
 } int_limit;
 
-#define GETTER(sec, key) \
-    static int get_##key(const md_config *c) { return c->sec.key; }
+#define GETTER(sec, key)                     \
+    static int get_##key(const md_config *c) \
+    {                                        \
+        return c->sec.key;                   \
+    }
 GETTER(service, max_concurrent_live_migrations)
 GETTER(api, max_body_bytes)
 GETTER(keystone, cache_seconds)
@@ -531,7 +534,10 @@ GETTER(libvirt, live_migration_parallel_connections)
 GETTER(libvirt, live_migration_monitor_interval_ms)
 GETTER(simulator, link_mibps)
 
-#define LIMIT(sec, key, lo, hi) { #sec, #key, lo, hi, get_##key }
+#define LIMIT(sec, key, lo, hi)       \
+    {                                 \
+#sec, #key, lo, hi, get_##key \
+    }
 
 /* Every integer key with its range from DESIGN.md section 4. */
 static const int_limit int_limits[] = {
@@ -568,11 +574,9 @@ static void test_every_integer_accepts_its_limits_and_rejects_beyond(void **stat
         md_config_free(c);
 
         snprintf(msg, sizeof msg, "%lld is below the minimum %lld", l->min - 1, l->min);
-        expect_invalidf(f, 1, key, msg, "%s = { %s = %lld; };\n", l->section, l->key,
-                        l->min - 1);
+        expect_invalidf(f, 1, key, msg, "%s = { %s = %lld; };\n", l->section, l->key, l->min - 1);
         snprintf(msg, sizeof msg, "%lld is above the maximum %lld", l->max + 1, l->max);
-        expect_invalidf(f, 1, key, msg, "%s = { %s = %lld; };\n", l->section, l->key,
-                        l->max + 1);
+        expect_invalidf(f, 1, key, msg, "%s = { %s = %lld; };\n", l->section, l->key, l->max + 1);
     }
 }
 
@@ -633,14 +637,18 @@ static void test_unknown_policy_is_rejected(void **state)
 
 static void test_log_levels_parse_and_bad_level_is_rejected(void **state)
 {
-    static const struct { const char *name; md_log_level level; } levels[] = {
-        { "debug", MD_LOG_DEBUG }, { "info", MD_LOG_INFO },
-        { "warning", MD_LOG_WARNING }, { "error", MD_LOG_ERROR },
+    static const struct {
+        const char *name;
+        md_log_level level;
+    } levels[] = {
+        { "debug", MD_LOG_DEBUG },
+        { "info", MD_LOG_INFO },
+        { "warning", MD_LOG_WARNING },
+        { "error", MD_LOG_ERROR },
     };
 
     for (size_t i = 0; i < 4; i++) {
-        md_config *c = load_validf(*state, "service = { log_level = \"%s\"; };\n",
-                                   levels[i].name);
+        md_config *c = load_validf(*state, "service = { log_level = \"%s\"; };\n", levels[i].name);
         assert_int_equal(c->service.log_level, levels[i].level);
         md_config_free(c);
     }
@@ -666,8 +674,8 @@ static void test_keystone_auth_with_credentials_is_accepted(void **state)
 
 static void test_keystone_auth_without_password_is_rejected(void **state)
 {
-    expect_invalid(*state, "api = {\n  auth_strategy = \"keystone\";\n};\n", 2,
-                   "api.auth_strategy", "keystone.password");
+    expect_invalid(*state, "api = {\n  auth_strategy = \"keystone\";\n};\n", 2, "api.auth_strategy",
+                   "keystone.password");
 }
 
 /* ---- strings with a shape ---- */
@@ -679,8 +687,7 @@ static void test_listen_without_port_is_rejected(void **state)
 
 static void test_listen_port_0_is_rejected(void **state)
 {
-    expect_invalid(*state, "api = { listen = \"127.0.0.1:0\"; };\n", 1, "api.listen",
-                   "1 to 65535");
+    expect_invalid(*state, "api = { listen = \"127.0.0.1:0\"; };\n", 1, "api.listen", "1 to 65535");
 }
 
 static void test_listen_port_70000_is_rejected(void **state)
@@ -692,9 +699,19 @@ static void test_listen_port_70000_is_rejected(void **state)
 static void test_listen_other_bad_shapes_are_rejected(void **state)
 {
     static const char *const bad[] = {
-        ":8775", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:http", "127.0.0.1:+80",
-        "::1:8775", "[::1]8775", "[::1]", "[zz::1]:8775", "[]:8775", "my host:8775",
-        "127.0.0.1:0008775", "",
+        ":8775",
+        "127.0.0.1:",
+        "127.0.0.1:65536",
+        "127.0.0.1:http",
+        "127.0.0.1:+80",
+        "::1:8775",
+        "[::1]8775",
+        "[::1]",
+        "[zz::1]:8775",
+        "[]:8775",
+        "my host:8775",
+        "127.0.0.1:0008775",
+        "",
     };
 
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
@@ -764,10 +781,8 @@ static void test_empty_required_strings_are_rejected(void **state)
 {
     expect_invalid(*state, "service = { database = \"\"; };\n", 1, "service.database",
                    "must not be empty");
-    expect_invalid(*state, "service = { host = \"\"; };\n", 1, "service.host",
-                   "must not be empty");
-    expect_invalid(*state, "libvirt = { uri = \"\"; };\n", 1, "libvirt.uri",
-                   "must not be empty");
+    expect_invalid(*state, "service = { host = \"\"; };\n", 1, "service.host", "must not be empty");
+    expect_invalid(*state, "libvirt = { uri = \"\"; };\n", 1, "libvirt.uri", "must not be empty");
 }
 
 static void test_string_length_limits(void **state)
@@ -782,8 +797,7 @@ static void test_string_length_limits(void **state)
     md_config_free(c);
     memset(toolong, 'h', 256);
     toolong[256] = '\0';
-    expect_invalidf(*state, 1, "service.host", "256", "service = { host = \"%s\"; };\n",
-                    toolong);
+    expect_invalidf(*state, 1, "service.host", "256", "service = { host = \"%s\"; };\n", toolong);
 
     longest[0] = '/';
     memset(longest + 1, 'd', 4094);
@@ -794,8 +808,8 @@ static void test_string_length_limits(void **state)
     memcpy(toolong, longest, 4095);
     toolong[4095] = 'd';
     toolong[4096] = '\0';
-    expect_invalidf(*state, 1, "service.database", "4096",
-                    "service = { database = \"%s\"; };\n", toolong);
+    expect_invalidf(*state, 1, "service.database", "4096", "service = { database = \"%s\"; };\n",
+                    toolong);
 }
 
 /* ---- roles ---- */
@@ -874,8 +888,8 @@ static void assert_error_at(const md_config_errors *errs, size_t i, const fixtur
     assert_true(i < errs->count);
     if (strncmp(errs->lines[i], prefix, strlen(prefix)) != 0 ||
         (msg && !strstr(errs->lines[i], msg)))
-        fprintf(stderr, "error %zu: expected \"%s...%s\", got \"%s\"\n", i, prefix,
-                msg ? msg : "", errs->lines[i]);
+        fprintf(stderr, "error %zu: expected \"%s...%s\", got \"%s\"\n", i, prefix, msg ? msg : "",
+                errs->lines[i]);
     assert_true(strncmp(errs->lines[i], prefix, strlen(prefix)) == 0);
     if (msg)
         assert_non_null(strstr(errs->lines[i], msg));
@@ -914,8 +928,8 @@ static void test_unknown_hypervisor_is_rejected(void **state)
 {
     expect_invalid(*state, "service = {\n  hypervisor = \"xen\";\n};\n", 2, "service.hypervisor",
                    "\"xen\" is not one of: libvirt, simulator");
-    expect_invalid(*state, "service = { hypervisor = \"Simulator\"; };\n", 1,
-                   "service.hypervisor", "\"Simulator\"");
+    expect_invalid(*state, "service = { hypervisor = \"Simulator\"; };\n", 1, "service.hypervisor",
+                   "\"Simulator\"");
     expect_invalid(*state, "service = { hypervisor = 1; };\n", 1, "service.hypervisor",
                    "expected a string, got an integer");
 }
@@ -928,8 +942,8 @@ static void test_hypervisor_names(void **state)
 
 static void test_time_scale_below_minimum_is_rejected(void **state)
 {
-    expect_invalid(*state, "simulator = {\n  time_scale = 0.0005;\n};\n", 2,
-                   "simulator.time_scale", "0.0005");
+    expect_invalid(*state, "simulator = {\n  time_scale = 0.0005;\n};\n", 2, "simulator.time_scale",
+                   "0.0005");
 }
 
 static void test_time_scale_fraction_is_accepted(void **state)
@@ -972,18 +986,19 @@ static void test_time_scale_limits_and_type(void **state)
 
 static void test_two_simulated_domains_load_with_every_field(void **state)
 {
-    md_config *c = load_valid(*state,
-        "service = { hypervisor = \"simulator\"; };\n"
-        "simulator = {\n"
-        "  time_scale = 50.0;\n"
-        "  link_mibps = 1250;\n"
-        "  domains = (\n"
-        "    { name = \"vm-idle\"; uuid = \"" UUID_A "\"; ram_mib = 2048;\n"
-        "      working_set_mib = 64; dirty_mibps = 0; },\n"
-        "    { name = \"vm-busy\"; uuid = \"0A9B8C7D-6E5F-4A3B-8C2D-1E0F9A8B7C6D\";\n"
-        "      ram_mib = 16384; working_set_mib = 8192; dirty_mibps = 900; }\n"
-        "  );\n"
-        "};\n");
+    md_config *c =
+        load_valid(*state,
+                   "service = { hypervisor = \"simulator\"; };\n"
+                   "simulator = {\n"
+                   "  time_scale = 50.0;\n"
+                   "  link_mibps = 1250;\n"
+                   "  domains = (\n"
+                   "    { name = \"vm-idle\"; uuid = \"" UUID_A "\"; ram_mib = 2048;\n"
+                   "      working_set_mib = 64; dirty_mibps = 0; },\n"
+                   "    { name = \"vm-busy\"; uuid = \"0A9B8C7D-6E5F-4A3B-8C2D-1E0F9A8B7C6D\";\n"
+                   "      ram_mib = 16384; working_set_mib = 8192; dirty_mibps = 900; }\n"
+                   "  );\n"
+                   "};\n");
 
     assert_int_equal(c->service.hypervisor, MD_HYPERVISOR_SIMULATOR);
     assert_true(c->simulator.time_scale == 50.0);
@@ -1005,8 +1020,8 @@ static void test_two_simulated_domains_load_with_every_field(void **state)
 
 static void test_omitted_working_set_and_dirty_rate_default_to_0(void **state)
 {
-    md_config *c = load_valid(*state,
-        ONE_DOMAIN("{ name = \"vm-a\"; uuid = \"" UUID_A "\"; ram_mib = 1; }"));
+    md_config *c =
+        load_valid(*state, ONE_DOMAIN("{ name = \"vm-a\"; uuid = \"" UUID_A "\"; ram_mib = 1; }"));
 
     assert_int_equal(c->simulator.ndomains, 1);
     assert_int_equal(c->simulator.domains[0].ram_mib, 1);
@@ -1028,8 +1043,8 @@ static void test_domain_name_length_limits(void **state)
 
     memset(name, 'n', 63);
     name[63] = '\0';
-    c = load_validf(*state,
-                    ONE_DOMAIN("{ name = \"%s\"; uuid = \"" UUID_A "\"; ram_mib = 1; }"), name);
+    c = load_validf(*state, ONE_DOMAIN("{ name = \"%s\"; uuid = \"" UUID_A "\"; ram_mib = 1; }"),
+                    name);
     assert_string_equal(c->simulator.domains[0].name, name);
     md_config_free(c);
     memset(name, 'n', 64);
@@ -1052,11 +1067,11 @@ static void test_domain_with_bad_uuid_is_rejected(void **state)
 {
     static const char *const bad[] = {
         "not-a-uuid",
-        "6f1c2a4e0b7d4c3e9a512d8e7f604b19",       /* no dashes */
-        "6f1c2a4e-0b7d-4c3e-9a51-2d8e7f604b1g",   /* g is not hexadecimal */
-        "6f1c2a4e-0b7d-4c3e-9a51-2d8e7f604b1",    /* 35 characters */
-        "6f1c2a4e-0b7d-4c3e-9a51-2d8e7f604b190",  /* 37 characters */
-        "6f1c2a4e0-b7d-4c3e-9a51-2d8e7f604b19",   /* a dash out of place */
+        "6f1c2a4e0b7d4c3e9a512d8e7f604b19",      /* no dashes */
+        "6f1c2a4e-0b7d-4c3e-9a51-2d8e7f604b1g",  /* g is not hexadecimal */
+        "6f1c2a4e-0b7d-4c3e-9a51-2d8e7f604b1",   /* 35 characters */
+        "6f1c2a4e-0b7d-4c3e-9a51-2d8e7f604b190", /* 37 characters */
+        "6f1c2a4e0-b7d-4c3e-9a51-2d8e7f604b19",  /* a dash out of place */
         "{6f1c2a4e-0b7d-4c3e-9a51-2d8e7f604b19}",
         "",
     };
@@ -1077,40 +1092,39 @@ static void test_domain_without_ram_is_rejected(void **state)
 static void test_domain_with_ram_0_is_rejected(void **state)
 {
     expect_invalid(*state,
-                   ONE_DOMAIN("{ name = \"vm-a\"; uuid = \"" UUID_A "\";\n      ram_mib = 0; }"),
-                   4, "simulator.domains[0].ram_mib", "0");
+                   ONE_DOMAIN("{ name = \"vm-a\"; uuid = \"" UUID_A "\";\n      ram_mib = 0; }"), 4,
+                   "simulator.domains[0].ram_mib", "0");
 }
 
 static void test_domain_ram_limits_and_type(void **state)
 {
-    md_config *c = load_valid(*state,
-        ONE_DOMAIN("{ name = \"vm-a\"; uuid = \"" UUID_A "\"; ram_mib = 16777216; }"));
+    md_config *c = load_valid(*state, ONE_DOMAIN("{ name = \"vm-a\"; uuid = \"" UUID_A
+                                                 "\"; ram_mib = 16777216; }"));
 
     assert_int_equal(c->simulator.domains[0].ram_mib, 16777216);
     md_config_free(c);
     expect_invalid(*state,
-                   ONE_DOMAIN("{ name = \"vm-a\"; uuid = \"" UUID_A "\"; ram_mib = 16777217; }"),
-                   3, "simulator.domains[0].ram_mib", "16777217");
-    expect_invalid(*state,
-                   ONE_DOMAIN("{ name = \"vm-a\"; uuid = \"" UUID_A "\"; ram_mib = -1; }"), 3,
-                   "simulator.domains[0].ram_mib", "-1");
+                   ONE_DOMAIN("{ name = \"vm-a\"; uuid = \"" UUID_A "\"; ram_mib = 16777217; }"), 3,
+                   "simulator.domains[0].ram_mib", "16777217");
+    expect_invalid(*state, ONE_DOMAIN("{ name = \"vm-a\"; uuid = \"" UUID_A "\"; ram_mib = -1; }"),
+                   3, "simulator.domains[0].ram_mib", "-1");
     /* 2^32 + 1024: range-checked before it is narrowed to an int. */
     expect_invalid(*state,
                    ONE_DOMAIN("{ name = \"vm-a\"; uuid = \"" UUID_A "\"; ram_mib = 4294968320L; }"),
                    3, "simulator.domains[0].ram_mib", "4294968320");
     expect_invalid(*state,
-                   ONE_DOMAIN("{ name = \"vm-a\"; uuid = \"" UUID_A "\"; ram_mib = \"2048\"; }"),
-                   3, "simulator.domains[0].ram_mib", "expected an integer, got a string");
+                   ONE_DOMAIN("{ name = \"vm-a\"; uuid = \"" UUID_A "\"; ram_mib = \"2048\"; }"), 3,
+                   "simulator.domains[0].ram_mib", "expected an integer, got a string");
     expect_invalid(*state,
-                   ONE_DOMAIN("{ name = \"vm-a\"; uuid = \"" UUID_A "\"; ram_mib = 2048.0; }"),
-                   3, "simulator.domains[0].ram_mib", "expected an integer, got a float");
+                   ONE_DOMAIN("{ name = \"vm-a\"; uuid = \"" UUID_A "\"; ram_mib = 2048.0; }"), 3,
+                   "simulator.domains[0].ram_mib", "expected an integer, got a float");
 }
 
 static void test_working_set_larger_than_ram_is_rejected(void **state)
 {
-    md_config *c = load_valid(*state,
-        ONE_DOMAIN("{ name = \"vm-a\"; uuid = \"" UUID_A "\"; ram_mib = 512; "
-                   "working_set_mib = 512; }"));
+    md_config *c =
+        load_valid(*state, ONE_DOMAIN("{ name = \"vm-a\"; uuid = \"" UUID_A "\"; ram_mib = 512; "
+                                      "working_set_mib = 512; }"));
 
     assert_int_equal(c->simulator.domains[0].working_set_mib, 512);
     md_config_free(c);
@@ -1126,9 +1140,9 @@ static void test_working_set_larger_than_ram_is_rejected(void **state)
 
 static void test_negative_dirty_rate_is_rejected(void **state)
 {
-    md_config *c = load_valid(*state,
-        ONE_DOMAIN("{ name = \"vm-a\"; uuid = \"" UUID_A "\"; ram_mib = 1; "
-                   "dirty_mibps = 10485760; }"));
+    md_config *c =
+        load_valid(*state, ONE_DOMAIN("{ name = \"vm-a\"; uuid = \"" UUID_A "\"; ram_mib = 1; "
+                                      "dirty_mibps = 10485760; }"));
 
     assert_int_equal(c->simulator.domains[0].dirty_mibps, 10485760);
     md_config_free(c);
@@ -1167,8 +1181,8 @@ static void test_domain_that_is_not_a_group_is_rejected(void **state)
 
 static void test_domains_as_array_or_group_is_rejected(void **state)
 {
-    expect_invalid(*state, "simulator = {\n  domains = [ \"vm-a\" ];\n};\n", 2,
-                   "simulator.domains", "expected a list of groups, got an array");
+    expect_invalid(*state, "simulator = {\n  domains = [ \"vm-a\" ];\n};\n", 2, "simulator.domains",
+                   "expected a list of groups, got an array");
     expect_invalid(*state, "simulator = { domains = [ ]; };\n", 1, "simulator.domains",
                    "expected a list of groups, got an array");
     expect_invalid(*state,
@@ -1229,22 +1243,22 @@ static void test_several_domain_errors_are_reported_together(void **state)
     static const char text[] =
         "service = { hypervisor = \"simulator\"; };\n"
         "simulator = {\n"
-        "  time_scale = 0.0;\n"                                               /* 3 */
+        "  time_scale = 0.0;\n" /* 3 */
         "  domains = (\n"
-        "    { name = \"vm-a\"; uuid = \"" UUID_A "\"; ram_mib = 1024; },\n"  /* 5 */
-        "    { uuid = \"" UUID_B "\";\n"                                      /* 6 */
-        "      ram_mib = 0; },\n"                                             /* 7 */
+        "    { name = \"vm-a\"; uuid = \"" UUID_A "\"; ram_mib = 1024; },\n" /* 5 */
+        "    { uuid = \"" UUID_B "\";\n"                                     /* 6 */
+        "      ram_mib = 0; },\n"                                            /* 7 */
         "    { name = \"vm-c\";\n"
-        "      uuid = \"not-a-uuid\";\n"                                      /* 9 */
+        "      uuid = \"not-a-uuid\";\n" /* 9 */
         "      ram_mib = 512;\n"
-        "      working_set_mib = 1024;\n"                                     /* 11 */
-        "      colour = \"red\"; },\n"                                        /* 12 */
-        "    42,\n"                                                           /* 13 */
-        "    { name = \"vm-a\"; uuid = \"" UUID_C "\"; ram_mib = 256;\n"      /* 14 */
-        "      dirty_mibps = -5; }\n"                                         /* 15 */
+        "      working_set_mib = 1024;\n"                                /* 11 */
+        "      colour = \"red\"; },\n"                                   /* 12 */
+        "    42,\n"                                                      /* 13 */
+        "    { name = \"vm-a\"; uuid = \"" UUID_C "\"; ram_mib = 256;\n" /* 14 */
+        "      dirty_mibps = -5; }\n"                                    /* 15 */
         "  );\n"
         "};\n"
-        "libvirt = { live_migration_downtime = 50; };\n";                    /* 18 */
+        "libvirt = { live_migration_downtime = 50; };\n"; /* 18 */
 
     assert_int_equal(load_text(f, text, &cfg, &errs), MD_ERR_INVALID);
     assert_null(cfg);
@@ -1305,18 +1319,17 @@ static void test_every_error_of_a_file_is_reported_in_order(void **state)
     md_config_errors errs = MD_CONFIG_ERRORS_INIT;
     md_config *cfg = NULL;
     char expected[512];
-    static const char text[] =
-        "service = {\n"
-        "  max_concurrent_live_migrations = 0;\n"             /* 2 */
-        "  colour = \"blue\";\n"                              /* 3 */
-        "};\n"
-        "api = { max_body_bytes = \"big\"; };\n"              /* 5 */
-        "libvirt = {\n"
-        "  live_migration_downtime = 50;\n"                   /* 7 */
-        "  live_migration_policy = \"none\";\n"               /* 8 */
-        "  live_migration_permit_post_copy = true;\n"
-        "};\n"
-        "extra = {};\n";                                      /* 11 */
+    static const char text[] = "service = {\n"
+                               "  max_concurrent_live_migrations = 0;\n" /* 2 */
+                               "  colour = \"blue\";\n"                  /* 3 */
+                               "};\n"
+                               "api = { max_body_bytes = \"big\"; };\n" /* 5 */
+                               "libvirt = {\n"
+                               "  live_migration_downtime = 50;\n"     /* 7 */
+                               "  live_migration_policy = \"none\";\n" /* 8 */
+                               "  live_migration_permit_post_copy = true;\n"
+                               "};\n"
+                               "extra = {};\n"; /* 11 */
 
     assert_int_equal(load_text(f, text, &cfg, &errs), MD_ERR_INVALID);
     assert_null(cfg);
@@ -1398,7 +1411,8 @@ static void test_shipped_sample_config_is_valid_and_all_defaults(void **state)
 
 static void test_every_value_is_read_from_the_file(void **state)
 {
-    md_config *c = load_valid(*state,
+    md_config *c = load_valid(
+        *state,
         "service = { max_concurrent_live_migrations = 4; database = \"/srv/md.db\";\n"
         "  host = \"compute7\"; log_level = \"warning\"; };\n"
         "api = { listen = \"10.0.0.5:9000\"; auth_strategy = \"keystone\";\n"
@@ -1440,12 +1454,12 @@ static void test_every_value_is_read_from_the_file(void **state)
 static void test_policy_settings_map_the_libvirt_section(void **state)
 {
     policy_settings s;
-    md_config *c = load_valid(*state,
-        "libvirt = { live_migration_policy = \"nova\"; live_migration_downtime = 1200;\n"
-        "  live_migration_downtime_steps = 4; live_migration_downtime_delay = 9;\n"
-        "  live_migration_completion_timeout = 0; live_migration_progress_timeout = 60;\n"
-        "  live_migration_timeout_action = \"force_complete\";\n"
-        "  live_migration_permit_post_copy = true; };\n");
+    md_config *c = load_valid(
+        *state, "libvirt = { live_migration_policy = \"nova\"; live_migration_downtime = 1200;\n"
+                "  live_migration_downtime_steps = 4; live_migration_downtime_delay = 9;\n"
+                "  live_migration_completion_timeout = 0; live_migration_progress_timeout = 60;\n"
+                "  live_migration_timeout_action = \"force_complete\";\n"
+                "  live_migration_permit_post_copy = true; };\n");
 
     memset(&s, 0xa5, sizeof s);
     md_config_policy_settings(c, 6.5, &s);

@@ -336,7 +336,8 @@ static void post_copy_request_needs_post_copy_permitted_and_a_running_job(void *
 static void settings_change_while_queued_and_running(void **state)
 {
     fixture *f = *state;
-    md_engine_settings s = { .permit_post_copy = 1, .max_downtime_ms = 300,
+    md_engine_settings s = { .permit_post_copy = 1,
+                             .max_downtime_ms = 300,
                              .bandwidth_mibps = 100 };
     md_err err;
 
@@ -457,8 +458,9 @@ static void recovery_case(fixture *f, md_mig_state state, where w, md_mig_state 
     assert_int_equal(md_store_get(f->store, m.uuid, &r, NULL), MD_OK);
     if (r.state != want)
         fail_msg("%s with the domain %s: settled %s, want %s", md_mig_state_str(state),
-                 w == AT_SOURCE ? "at the source" : w == AT_DEST ? "at the destination"
-                                                               : "nowhere",
+                 w == AT_SOURCE ? "at the source"
+                 : w == AT_DEST ? "at the destination"
+                                : "nowhere",
                  md_mig_state_str(r.state), md_mig_state_str(want));
     md_test_stack_stop(f);
     md_hv_sim_set_here(f->hv, MD_TEST_BUSY, true);

@@ -77,7 +77,9 @@ static void udivmod64_matches_the_compiler(void **state)
     for (int i = 0; i < 20000; i++) {
         x ^= x << 13, x ^= x >> 7, x ^= x << 17;
         uint64_t n = x;
-        uint64_t d = (i % 3 == 0) ? (x >> 40) | 1u : (i % 3 == 1) ? (x >> 3) | 1u : (uint64_t)(i + 1);
+        uint64_t d = (i % 3 == 0)   ? (x >> 40) | 1u
+                     : (i % 3 == 1) ? (x >> 3) | 1u
+                                    : (uint64_t)(i + 1);
         uint64_t r;
         assert_true(guest_udivmod64(n, d, &r) == n / d);
         assert_true(r == n % d);
@@ -106,9 +108,9 @@ static void calibration_picks_the_tightest_run(void **state)
 {
     (void)state;
     struct guest_cal_run runs[3] = {
-        {1000, 1100, 131001000, 131001300}, /* err 200 */
-        {5000, 5010, 130005010, 130005030}, /* err 15 */
-        {9000, 9400, 130009000, 130009000}, /* err 200 */
+        { 1000, 1100, 131001000, 131001300 }, /* err 200 */
+        { 5000, 5010, 130005010, 130005030 }, /* err 15 */
+        { 9000, 9400, 130009000, 130009000 }, /* err 200 */
     };
     assert_true(guest_cal_err(&runs[0]) == 200);
     assert_true(guest_cal_ticks(&runs[0]) == 131000100u);

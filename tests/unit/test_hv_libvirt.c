@@ -33,8 +33,8 @@
 typedef struct fixture {
     md_config cfg;
     md_hv *hv;
-    char test_uuid[MD_UUID_LEN];  /* the UUID of the domain "test" */
-    int events;                   /* events seen by count_events */
+    char test_uuid[MD_UUID_LEN]; /* the UUID of the domain "test" */
+    int events;                  /* events seen by count_events */
 } fixture;
 
 static void count_events(void *ctx, const md_hv_event *ev)
@@ -378,7 +378,7 @@ static void test_locate_argument_errors(void **state)
 static void test_open_of_unreachable_libvirt_is_unavailable(void **state)
 {
     md_config cfg;
-    md_hv *hv = (md_hv *)state;  /* any non-NULL value: open must reset it */
+    md_hv *hv = (md_hv *)state; /* any non-NULL value: open must reset it */
     md_err err = { "" };
 
     md_config_defaults(&cfg);

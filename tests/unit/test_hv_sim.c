@@ -49,10 +49,10 @@ typedef struct fixture {
     md_config *cfg;
     md_hv *hv;
     pthread_t main_thread;
-    pthread_mutex_t lock;  /* guards the events */
+    pthread_mutex_t lock; /* guards the events */
     md_hv_event events[MAX_EVENTS];
     size_t nevents;
-    size_t off_thread;     /* events delivered on another thread than the test's */
+    size_t off_thread;                   /* events delivered on another thread than the test's */
     migration *unjoined[MAX_MIGRATIONS]; /* for teardown, when a test failed */
 } fixture;
 
@@ -209,8 +209,7 @@ static md_status finish_migration(migration *m)
     return m->st;
 }
 
-static size_t count_events(fixture *f, md_hv_event_kind kind, const char *uuid,
-                           md_hv_event *last)
+static size_t count_events(fixture *f, md_hv_event_kind kind, const char *uuid, md_hv_event *last)
 {
     size_t n = 0;
     pthread_mutex_lock(&f->lock);
@@ -229,8 +228,7 @@ static md_hv_location locate(fixture *f, const char *uuid)
 {
     md_hv_location loc = MD_HV_LOC_UNKNOWN;
     md_err err;
-    assert_int_equal(md_hv_locate(f->hv, uuid, "qemu+tcp://" DEST "/system", &loc, &err),
-                     MD_OK);
+    assert_int_equal(md_hv_locate(f->hv, uuid, "qemu+tcp://" DEST "/system", &loc, &err), MD_OK);
     return loc;
 }
 
@@ -255,8 +253,7 @@ static void test_lookup_finds_a_domain_by_name_and_by_uuid(void **state)
     assert_int_equal(d.ram_bytes, 1 * GIB);
     /* UUIDs compare without regard to case, as libvirt parses them. */
     memset(&d, 0, sizeof d);
-    assert_int_equal(md_hv_lookup(f->hv, "CCCCCCCC-CCCC-4CCC-8CCC-CCCCCCCCCCCC", &d, &err),
-                     MD_OK);
+    assert_int_equal(md_hv_lookup(f->hv, "CCCCCCCC-CCCC-4CCC-8CCC-CCCCCCCCCCCC", &d, &err), MD_OK);
     assert_string_equal(d.name, "vm-spare");
     assert_string_equal(d.uuid, SPARE);
     assert_int_equal(md_hv_lookup(f->hv, "AAAA", &d, &err), MD_ERR_NOT_FOUND);
@@ -678,10 +675,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_lookup_finds_a_domain_by_name_and_by_uuid, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(
-            test_lookup_of_an_unknown_domain_is_not_found_with_its_name, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_list_returns_the_domains_on_this_node_in_order,
+        cmocka_unit_test_setup_teardown(test_lookup_of_an_unknown_domain_is_not_found_with_its_name,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_returns_the_domains_on_this_node_in_order, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_idle_migration_completes_as_the_clock_moves, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_events_arrive_on_the_thread_that_moves_the_clock,
@@ -690,10 +687,10 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_speed_and_downtime_act_on_the_running_job, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_migration_starts_at_the_bandwidth_it_is_given,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_post_copy_starts_when_permitted_and_completes,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_starts_at_the_bandwidth_it_is_given, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_post_copy_starts_when_permitted_and_completes, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_post_copy_is_refused_when_not_permitted, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_suspend_and_resume_toggle_a_domain_without_a_job,
@@ -702,8 +699,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_resumed_guest_keeps_migrating_and_dirtying, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_abort_ends_the_job_and_leaves_the_domain_here,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_abort_ends_the_job_and_leaves_the_domain_here, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_release_waiters_returns_migrate_but_the_job_goes_on,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_locate_follows_the_domain, setup, teardown),

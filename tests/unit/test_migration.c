@@ -12,8 +12,8 @@
 static void state_names_are_novas_and_round_trip(void **state)
 {
     (void)state;
-    const char *names[] = { "queued", "preparing", "running", "running (post-copy)",
-                            "completed", "cancelled", "failed", "error" };
+    const char *names[] = { "queued",    "preparing", "running", "running (post-copy)",
+                            "completed", "cancelled", "failed",  "error" };
     for (int i = 0; i < MD_MIG_NSTATES; i++) {
         md_mig_state s;
         assert_string_equal(md_mig_state_str((md_mig_state)i), names[i]);

@@ -158,7 +158,7 @@ static void controls_refuse_what_the_state_does_not_allow(void **state)
 
     sim_init(&s, &p);
     assert_int_equal(sim_start_post_copy(&s), -1); /* not permitted */
-    assert_int_equal(sim_resume(&s), -1);           /* not paused */
+    assert_int_equal(sim_resume(&s), -1);          /* not paused */
     assert_int_equal(sim_pause(&s), 0);
     assert_int_equal(sim_pause(&s), -1);
     assert_int_equal(sim_resume(&s), 0);
@@ -167,8 +167,8 @@ static void controls_refuse_what_the_state_does_not_allow(void **state)
     sim_init(&s, &p);
     sim_advance(&s, 1.0);
     assert_int_equal(sim_start_post_copy(&s), 0);
-    assert_int_equal(sim_start_post_copy(&s), -1);  /* already */
-    assert_int_equal(sim_abort(&s), -1);            /* no abort in post-copy */
+    assert_int_equal(sim_start_post_copy(&s), -1); /* already */
+    assert_int_equal(sim_abort(&s), -1);           /* no abort in post-copy */
     assert_int_equal(sim_pause(&s), -1);
     sim_advance(&s, 100.0);
     assert_false(sim_active(&s));

@@ -219,10 +219,10 @@ static void assert_list(md_store *st, const md_store_filter *f, const char *cons
     free(ms);
 }
 
-#define ASSERT_LIST(st, f, ...)                                                      \
-    do {                                                                             \
-        const char *const want_[] = { __VA_ARGS__ };                                 \
-        assert_list((st), (f), want_, sizeof want_ / sizeof want_[0]);               \
+#define ASSERT_LIST(st, f, ...)                                        \
+    do {                                                               \
+        const char *const want_[] = { __VA_ARGS__ };                   \
+        assert_list((st), (f), want_, sizeof want_ / sizeof want_[0]); \
     } while (0)
 
 /* Runs SQL on the file from outside the store (its own connection). */

@@ -294,7 +294,7 @@ static void test_new_refuses_an_empty_geometry_or_negative_cache_ms(void **state
 typedef struct worker {
     md_token_cache *c;
     int id;
-    int wrong;  /* hits that returned another token's result */
+    int wrong; /* hits that returned another token's result */
     int lookups;
 } worker;
 
