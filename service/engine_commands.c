@@ -1,0 +1,351 @@
+/* engine_commands.c - requests from the API: create, abort, force-complete, settings.
+ *
+ * API threads call these: each checks the request against the migration's
+ * state under the engine's lock, records it, wakes the monitor or a worker
+ * and returns; none waits for the hypervisor. A queued migration is
+ * cancelled right here, without the hypervisor.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "service/engine_priv.h"
+#include "service/clock.h"
+#include "service/limits.h"
+#include "service/log.h"
+
+/* ---- requests --------------------------------------------------------------- */
+
+/* Host names and addresses go into URIs: allow what they may contain. */
+static bool host_ok(const char *h)
+{
+    return h[0] && h[strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                               "0123456789.-_:[]")] == '\0';
+}
+
+void eng_set_uris(md_engine *e, active *a)
+{
+    const md_migration *r = &a->rec;
+
+    snprintf(a->dest_uri, sizeof a->dest_uri, "qemu+%s://%s/system",
+             e->cfg->libvirt.live_migration_scheme, r->dest_compute);
+    snprintf(a->migrate_uri, sizeof a->migrate_uri, "tcp://%s",
+             r->dest_host[0] ? r->dest_host : r->dest_compute);
+}
+
+static md_status validate(const md_engine *e, const md_engine_request *q, md_err *err)
+{
+    if (!q->instance[0])
+        return md_err_set(err, MD_ERR_INVALID, "instance_uuid or instance_name is required");
+    if (!host_ok(q->dest_compute))
+        return md_err_set(err, MD_ERR_INVALID,
+                          "dest_compute must be a host name or address, got \"%s\"",
+                          q->dest_compute);
+    if (q->dest_host[0] && !host_ok(q->dest_host))
+        return md_err_set(err, MD_ERR_INVALID,
+                          "dest_host must be a host name or address, "
+                          "got \"%s\"",
+                          q->dest_host);
+    if (strcmp(q->dest_compute, e->cfg->service.host) == 0)
+        return md_err_set(err, MD_ERR_INVALID,
+                          "dest_compute %s is this node: a migration "
+                          "needs another node",
+                          q->dest_compute);
+    if (q->max_downtime_ms != -1 &&
+        (q->max_downtime_ms < POLICY_MIN_DOWNTIME_MS || q->max_downtime_ms > MD_MAX_DOWNTIME_MS))
+        return md_err_set(err, MD_ERR_INVALID,
+                          "max_downtime_ms must be from %d to %d, got "
+                          "%lld",
+                          POLICY_MIN_DOWNTIME_MS, MD_MAX_DOWNTIME_MS,
+                          (long long)q->max_downtime_ms);
+    if (q->bandwidth_mibps != -1 &&
+        (q->bandwidth_mibps < 0 || q->bandwidth_mibps > MD_MAX_BANDWIDTH_MIBPS))
+        return md_err_set(err, MD_ERR_INVALID,
+                          "bandwidth_mibps must be from 0 (unlimited) to "
+                          "%d, got %lld",
+                          MD_MAX_BANDWIDTH_MIBPS, (long long)q->bandwidth_mibps);
+    if (q->timeout_action < -1 || q->timeout_action > POLICY_TIMEOUT_FORCE_COMPLETE)
+        return md_err_set(err, MD_ERR_INVALID, "timeout_action must be abort or force_complete");
+    if (q->permit_post_copy < -1 || q->permit_post_copy > 1)
+        return md_err_set(err, MD_ERR_INVALID, "permit_post_copy must be true or false");
+    return MD_OK;
+}
+
+md_status md_engine_create(md_engine *e, const md_engine_request *q, md_migration *out, md_err *err)
+{
+    const md_config *c = e->cfg;
+    md_migration r;
+    active *a = NULL;
+    md_status st = validate(e, q, err);
+
+    if (st != MD_OK)
+        return st;
+    md_migration_init(&r);
+    if (!md_uuid_generate(r.uuid))
+        return md_err_set(err, MD_ERR_INTERNAL, "cannot generate a UUID: no randomness");
+    if (md_uuid_valid(q->instance))
+        md_strlcpy(r.instance_uuid, q->instance, sizeof r.instance_uuid);
+    else
+        md_strlcpy(r.instance_name, q->instance, sizeof r.instance_name);
+    md_strlcpy(r.source_compute, c->service.host, sizeof r.source_compute);
+    md_strlcpy(r.dest_compute, q->dest_compute, sizeof r.dest_compute);
+    md_strlcpy(r.dest_host, q->dest_host, sizeof r.dest_host);
+    r.block_migration = q->block_migration;
+    r.permit_post_copy = q->permit_post_copy == -1 ? c->libvirt.live_migration_permit_post_copy
+                                                   : q->permit_post_copy == 1;
+    /* Nova: auto-converge only when permitted and post-copy is not. */
+    r.auto_converge = c->libvirt.live_migration_permit_auto_converge && !r.permit_post_copy;
+    r.max_downtime_ms = (uint32_t)(q->max_downtime_ms == -1 ? c->libvirt.live_migration_downtime
+                                                            : q->max_downtime_ms);
+    r.bandwidth_mibps = (uint32_t)(q->bandwidth_mibps == -1 ? c->libvirt.live_migration_bandwidth
+                                                            : q->bandwidth_mibps);
+    r.timeout_action = q->timeout_action == -1 ? c->libvirt.live_migration_timeout_action
+                                               : (policy_timeout_action)q->timeout_action;
+    r.policy = c->libvirt.live_migration_policy;
+    r.created_at = r.updated_at = eng_wall_ms();
+
+    pthread_mutex_lock(&e->lock);
+    if (e->stopping) {
+        st = md_err_set(err, MD_ERR_UNAVAILABLE, "migrationd is stopping");
+        goto unlock;
+    }
+    /* The domain's other identifier (its name for a UUID, its UUID for a
+     * name) from the node's domain list as last listed, so that a request
+     * by name conflicts at once with a queued one by UUID (the worker
+     * checks again once the domain is looked up). */
+    const char *alias = "";
+    for (size_t i = 0; i < e->ndomains; i++) {
+        if (strcasecmp(e->domains[i].uuid, q->instance) == 0)
+            alias = e->domains[i].name;
+        else if (strcmp(e->domains[i].name, q->instance) == 0)
+            alias = e->domains[i].uuid;
+    }
+    for (size_t i = 0; i < e->nact; i++) {
+        const md_migration *o = &e->act[i]->rec;
+        if (strcasecmp(o->instance_uuid, q->instance) == 0 ||
+            strcmp(o->instance_name, q->instance) == 0 ||
+            (alias[0] &&
+             (strcasecmp(o->instance_uuid, alias) == 0 || strcmp(o->instance_name, alias) == 0))) {
+            st = md_err_set(err, MD_ERR_CONFLICT,
+                            "instance %s already has migration %s in "
+                            "progress (%s)",
+                            q->instance, o->uuid, md_mig_state_str(o->state));
+            goto unlock;
+        }
+    }
+    a = eng_active_new(&r);
+    if (!a) {
+        st = md_err_set(err, MD_ERR_NOMEM, "out of memory");
+        goto unlock;
+    }
+    eng_set_uris(e, a);
+    st = md_store_insert(e->store, &a->rec, err);
+    if (st != MD_OK)
+        goto unlock;
+    st = eng_table_add(e, a, err);
+    if (st != MD_OK)
+        goto unlock;
+    eng_add_event(e, a, "state", 0, "queued: migrate %s to %s", q->instance, q->dest_compute);
+    eng_queue_push(e, a);
+    *out = a->rec;
+    a = NULL;
+    pthread_cond_signal(&e->work);
+unlock:
+    pthread_mutex_unlock(&e->lock);
+    eng_active_put(a);
+    return st;
+}
+
+/* Finds uuid among the actives or says why not: NOT_FOUND for a uuid the
+ * store does not know either (the message the API shows), CONFLICT for a
+ * record that has already ended, or the store's own failure. Under e->lock. */
+static active *find_in_progress(md_engine *e, const char *uuid, const char *what, md_err *err,
+                                md_status *st)
+{
+    md_migration r;
+    active *a = eng_table_find(e, uuid);
+
+    if (a)
+        return a;
+    *st = md_store_get(e->store, uuid, &r, err);
+    if (*st == MD_ERR_NOT_FOUND)
+        *st = md_err_set(err, MD_ERR_NOT_FOUND, "Migration %s could not be found", uuid);
+    else if (*st == MD_OK)
+        *st = md_err_set(err, MD_ERR_CONFLICT,
+                         "cannot %s migration %s: it has already ended "
+                         "(%s)",
+                         what, uuid, md_mig_state_str(r.state));
+    return NULL;
+}
+
+md_status md_engine_abort(md_engine *e, const char *uuid, md_err *err)
+{
+    md_status st = MD_OK;
+
+    pthread_mutex_lock(&e->lock);
+    active *a = find_in_progress(e, uuid, "abort", err, &st);
+    if (!a)
+        goto unlock;
+    switch (a->rec.state) {
+    case MD_MIG_QUEUED:
+        /* Never started: nothing in the hypervisor to undo. */
+        eng_queue_remove(e, a);
+        /* A store that cannot record it says why: err carries its message. */
+        st = eng_transition_err(e, a, MD_MIG_CANCELLED, err, "aborted while queued");
+        if (st != MD_OK)
+            eng_queue_push(e, a);
+        break;
+    case MD_MIG_POSTCOPY:
+        st = md_err_set(err, MD_ERR_CONFLICT,
+                        "cannot abort migration %s: it is in post-copy, "
+                        "the guest already runs on the destination",
+                        uuid);
+        break;
+    default:
+        if (a->abort_requested) {
+            st = md_err_set(err, MD_ERR_CONFLICT, "migration %s is already being aborted", uuid);
+            break;
+        }
+        a->abort_requested = true;
+        a->cmd_abort = true;
+        eng_add_event(e, a, "abort_requested", 0, "abort requested while %s",
+                  md_mig_state_str(a->rec.state));
+        eng_wake_monitor(e);
+        break;
+    }
+unlock:
+    pthread_mutex_unlock(&e->lock);
+    return st;
+}
+
+/* The shared checks of force-complete and post-copy. Under e->lock. */
+static active *find_running(md_engine *e, const char *uuid, const char *what, md_err *err,
+                            md_status *st)
+{
+    active *a = find_in_progress(e, uuid, what, err, st);
+
+    if (!a)
+        return NULL;
+    if (a->rec.state == MD_MIG_POSTCOPY) {
+        *st = md_err_set(err, MD_ERR_CONFLICT,
+                         "cannot %s migration %s: it is already in "
+                         "post-copy",
+                         what, uuid);
+        return NULL;
+    }
+    if (a->rec.state != MD_MIG_RUNNING) {
+        *st = md_err_set(err, MD_ERR_CONFLICT, "cannot %s migration %s: it is %s, not running",
+                         what, uuid, md_mig_state_str(a->rec.state));
+        return NULL;
+    }
+    if (a->abort_requested) {
+        *st = md_err_set(err, MD_ERR_CONFLICT, "cannot %s migration %s: it is being aborted", what,
+                         uuid);
+        return NULL;
+    }
+    return a;
+}
+
+md_status md_engine_force_complete(md_engine *e, const char *uuid, md_err *err)
+{
+    md_status st = MD_OK;
+
+    pthread_mutex_lock(&e->lock);
+    active *a = find_running(e, uuid, "force-complete", err, &st);
+    if (a) {
+        a->cmd_force = true;
+        eng_add_event(e, a, "force_complete_requested", 0, "force-complete requested (%s)",
+                  a->rec.permit_post_copy ? "post-copy" : "post-copy not permitted: pause");
+        eng_wake_monitor(e);
+    }
+    pthread_mutex_unlock(&e->lock);
+    return st;
+}
+
+md_status md_engine_post_copy(md_engine *e, const char *uuid, md_err *err)
+{
+    md_status st = MD_OK;
+
+    pthread_mutex_lock(&e->lock);
+    active *a = find_running(e, uuid, "switch to post-copy", err, &st);
+    if (a && !a->rec.permit_post_copy) {
+        st = md_err_set(err, MD_ERR_CONFLICT,
+                        "cannot switch migration %s to post-copy: it was "
+                        "started without post-copy permitted",
+                        uuid);
+    } else if (a) {
+        a->cmd_post_copy = true;
+        eng_add_event(e, a, "post_copy_requested", 0, "post-copy requested");
+        eng_wake_monitor(e);
+    }
+    pthread_mutex_unlock(&e->lock);
+    return st;
+}
+
+md_status md_engine_update(md_engine *e, const char *uuid, const md_engine_settings *s, md_err *err)
+{
+    md_status st = MD_OK;
+
+    if (s->max_downtime_ms != -1 &&
+        (s->max_downtime_ms < POLICY_MIN_DOWNTIME_MS || s->max_downtime_ms > MD_MAX_DOWNTIME_MS))
+        return md_err_set(err, MD_ERR_INVALID, "max_downtime_ms must be from %d to %d",
+                          POLICY_MIN_DOWNTIME_MS, MD_MAX_DOWNTIME_MS);
+    if (s->bandwidth_mibps != -1 &&
+        (s->bandwidth_mibps < 0 || s->bandwidth_mibps > MD_MAX_BANDWIDTH_MIBPS))
+        return md_err_set(err, MD_ERR_INVALID, "bandwidth_mibps must be from 0 to %d",
+                          MD_MAX_BANDWIDTH_MIBPS);
+
+    pthread_mutex_lock(&e->lock);
+    active *a = find_in_progress(e, uuid, "change", err, &st);
+    if (!a)
+        goto unlock;
+    if (s->permit_post_copy != -1 && a->rec.state != MD_MIG_QUEUED &&
+        (s->permit_post_copy == 1) != a->rec.permit_post_copy) {
+        st = md_err_set(err, MD_ERR_CONFLICT,
+                        "permit_post_copy of migration %s cannot change "
+                        "once it has started (%s)",
+                        uuid, md_mig_state_str(a->rec.state));
+        goto unlock;
+    }
+    if (a->rec.state == MD_MIG_POSTCOPY) {
+        st = md_err_set(err, MD_ERR_CONFLICT,
+                        "migration %s is in post-copy: its settings no "
+                        "longer matter",
+                        uuid);
+        goto unlock;
+    }
+    md_migration next = a->rec;
+    if (s->permit_post_copy != -1) {
+        next.permit_post_copy = s->permit_post_copy == 1;
+        next.auto_converge = e->cfg->libvirt.live_migration_permit_auto_converge &&
+                             !next.permit_post_copy;
+    }
+    if (s->max_downtime_ms != -1)
+        next.max_downtime_ms = (uint32_t)s->max_downtime_ms;
+    if (s->bandwidth_mibps != -1)
+        next.bandwidth_mibps = (uint32_t)s->bandwidth_mibps;
+    next.updated_at = eng_wall_ms();
+    st = md_store_update(e->store, &next, err);
+    if (st != MD_OK)
+        goto unlock;
+    a->rec = next;
+    if (a->attached) {
+        policy_update(&a->pol, next.max_downtime_ms, next.permit_post_copy);
+        if (s->bandwidth_mibps != -1) {
+            a->cmd_speed = true;
+            eng_wake_monitor(e);
+        }
+    }
+    eng_add_event(e, a, "settings", 0,
+              "settings: permit_post_copy %s, max_downtime_ms %u, "
+              "bandwidth_mibps %u",
+              next.permit_post_copy ? "true" : "false", next.max_downtime_ms, next.bandwidth_mibps);
+unlock:
+    pthread_mutex_unlock(&e->lock);
+    return st;
+}
+

@@ -1,0 +1,160 @@
+/* engine_priv.h - what the engine's files share: the table of actives and its helpers.
+ *
+ * Private to service/engine*.c. The engine is one job split by task:
+ *
+ *   engine.c           the table of actives and the queue, events and state
+ *                      transitions, settling a job's end, the queries, start
+ *                      and stop;
+ *   engine_worker.c    the workers (a migration from the queue to its end);
+ *   engine_monitor.c   the monitor thread and the hypervisor's events;
+ *   engine_commands.c  requests from the API (create, abort, ...);
+ *   engine_recovery.c  reconciling what an earlier run left in progress.
+ *
+ * Locking: one mutex, e->lock, guards everything in md_engine and every
+ * active's fields. A function below that says "under the lock" must be
+ * called with e->lock held; "without the lock" must be called without it
+ * (it may block in the hypervisor). Store writes happen under the lock, so
+ * that a state change is durable before another thread can see it.
+ */
+#ifndef MD_ENGINE_PRIV_H
+#define MD_ENGINE_PRIV_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "policy/policy.h"
+#include "service/clock.h"
+#include "service/engine.h"
+
+/* An active is reference counted: the table holds one reference, and a
+ * worker or a monitor pass that works on it without the lock holds another,
+ * so that it outlives its removal from the table (at its final state) until
+ * the last user lets go. */
+typedef struct active {
+    int refs;
+    md_migration rec;
+    policy pol;
+    char domain[MD_UUID_LEN]; /* the domain's UUID once resolved, else "" */
+    char dest_uri[600];
+    char migrate_uri[300];
+    bool attached;        /* the monitor samples its job */
+    bool recovered;       /* re-attached after a restart: no worker waits on it */
+    bool abort_requested; /* an operator or the policy asked to abort */
+    bool abort_recorded;  /* its "abort" event is written */
+    bool cmd_abort, cmd_force, cmd_post_copy, cmd_speed;
+    bool sample_now;
+    bool note_postcopy_failed; /* an event to record (set by the event thread) */
+    bool have_final;           /* JOB_COMPLETED statistics arrived */
+    md_hv_job final;
+    bool dirty; /* live fields not yet flushed to the store */
+    bool done;  /* reached a final state and left the table */
+    struct active *qnext;
+} active;
+
+struct md_engine {
+    const md_config *cfg;
+    md_store *store;
+    md_hv *hv;
+    pthread_mutex_t lock;
+    pthread_cond_t work;    /* workers: the queue is not empty, or stop */
+    pthread_cond_t wake;    /* monitor: something to do now, or stop */
+    pthread_cond_t changed; /* a record changed state, final stats came */
+    bool stopping;
+    bool monitor_wake;
+    active **act;
+    size_t nact, cap;
+    active *qhead, *qtail;
+    size_t nqueued;
+    pthread_t monitor;
+    bool monitor_started;
+    pthread_t *workers;
+    size_t nworkers;
+    size_t nstarted;       /* worker threads created */
+    md_hv_domain *domains; /* the node's domains, as last listed */
+    size_t ndomains;
+    int64_t domains_at; /* when (monotonic ms), 0 = never */
+    size_t workers_alive;
+};
+
+/* Wall-clock time, for what a record says (created_at, event times). */
+static inline int64_t eng_wall_ms(void)
+{
+    return md_clock_ms(CLOCK_REALTIME);
+}
+
+/* Monotonic time, for everything the engine schedules or waits for. */
+static inline int64_t eng_mono_ms(void)
+{
+    return md_clock_ms(CLOCK_MONOTONIC);
+}
+
+/* ---- the table of actives and the queue (engine.c; under the lock) ---- */
+
+/* A new active for rec with one reference (the caller's); NULL when out of
+ * memory. */
+active *eng_active_new(const md_migration *rec);
+/* Drops a reference; the last one frees a. Accepts NULL. */
+void eng_active_put(active *a);
+/* Adds a to the table (which takes over the caller's reference). */
+md_status eng_table_add(md_engine *e, active *a, md_err *err);
+active *eng_table_find(md_engine *e, const char *uuid);
+active *eng_table_find_domain(md_engine *e, const char *domain);
+/* Takes a out of the table (it has reached a final state) and drops the
+ * table's reference. */
+void eng_table_remove(md_engine *e, active *a);
+void eng_queue_push(md_engine *e, active *a);
+active *eng_queue_pop(md_engine *e);
+void eng_queue_remove(md_engine *e, active *a);
+
+/* ---- records, events and transitions (engine.c; under the lock) ---- */
+
+/* Records an event on a's timeline; a failure to store it is logged (the
+ * action it describes has happened either way). */
+void eng_add_event(md_engine *e, active *a, const char *kind, int64_t value, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* Moves a to state `to`, writing record and event in one transaction before
+ * anything else can see it. A final state takes a out of the table. On a
+ * store failure the change is not made, the failure is logged, and its
+ * status is returned. */
+md_status eng_transition(md_engine *e, active *a, md_mig_state to, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* eng_transition() for a request, whose caller passes the store's reason
+ * on: the message is in *err. */
+md_status eng_transition_err(md_engine *e, active *a, md_mig_state to, md_err *err,
+                             const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Copies a job's statistics into the record (live fields only). */
+void eng_apply_stats(active *a, const md_hv_job *j);
+/* Starts a's policy for a domain of the given size. */
+void eng_policy_start(md_engine *e, active *a, const md_hv_domain *dom);
+/* Decides and records the final state of a whose job has ended: st is the
+ * migrate call's result, msg its message, loc where the domain runs now. */
+void eng_settle(md_engine *e, active *a, md_status st, const char *msg, md_hv_location loc);
+/* Wakes the monitor for a pass now. */
+void eng_wake_monitor(md_engine *e);
+/* Sets a's libvirt and migration URIs from its destination. */
+void eng_set_uris(md_engine *e, active *a);
+
+/* ---- without the lock ---- */
+
+/* Finds where a's domain is and, if it was paused by force-complete and is
+ * still on the source, resumes it. When the location cannot be told,
+ * appends why to msg. Blocks in the hypervisor. */
+md_hv_location eng_locate_and_resume(md_engine *e, active *a, char *msg, size_t msglen);
+/* Lists the node's domains for md_engine_domains(). Blocks in the
+ * hypervisor; takes the lock to swap the list in. */
+void eng_refresh_domains(md_engine *e);
+
+/* ---- threads and start (each file's entry points) ---- */
+
+void *eng_worker_main(void *arg);                          /* engine_worker.c */
+void *eng_monitor_main(void *arg);                         /* engine_monitor.c */
+void eng_on_hv_event(void *ctx, const md_hv_event *ev);   /* engine_monitor.c */
+/* Writes the live fields of every changed active in one transaction. Under
+ * the lock. engine_monitor.c */
+void eng_flush_progress(md_engine *e);
+/* Recovers every record left in progress; before any thread starts.
+ * engine_recovery.c */
+md_status eng_recover(md_engine *e, md_err *err);
+
+#endif /* MD_ENGINE_PRIV_H */
