@@ -53,7 +53,7 @@ typedef struct fault {
 static fault read_fault(md_api_response *resp)
 {
     fault f = { .status = resp->status };
-    json_object *o, *inner = NULL, *code, *msg;
+    json_object *o, *inner = NULL, *code = NULL, *msg = NULL;
 
     assert_non_null(resp->body);
     o = json_tokener_parse(resp->body);
