@@ -17,6 +17,12 @@
  * and remembers it is at the destination (locate); a cancelled one leaves
  * it here.
  *
+ * Each blocked migrate() call has a sim_wait on its own stack, which the
+ * domain points to while the call owns the job. Whatever ends the wait (the
+ * job's end, a release) writes the call's outcome into it and unhooks it,
+ * under the lock; the caller then returns that outcome whenever its thread
+ * runs. So an outcome is never lost to a later call on the same domain.
+ *
  * One mutex guards everything. Events are collected while it is held and
  * delivered after it is released, so a handler may take its own locks
  * without ordering problems (it must still not call back into the boundary).
@@ -42,13 +48,23 @@ typedef struct sim_domain {
     bool here;    /* defined and active on this node */
     bool at_dest; /* migrated away by a job of ours */
     bool paused;
-    bool job;      /* a migration job exists (running or just ended) */
-    bool job_done; /* it ended: completed or cancelled */
-    bool released; /* its waiter was released */
+    bool job;              /* a migration job exists (running or just ended) */
+    bool job_done;         /* it ended: completed or cancelled */
+    struct sim_wait *wait; /* the migrate() call that owns the job, if any */
     sim s;
     uint32_t seen_iteration;
     bool seen_post_copy;
 } sim_domain;
+
+/* What one blocked migrate() call returns, written by whatever ends it. */
+typedef struct sim_wait {
+    bool done;
+    md_status st;
+    const char *msg; /* a static string; NULL with MD_OK */
+} sim_wait;
+
+#define MSG_CANCELED "operation aborted: migration out job: canceled by client"
+#define MSG_RELEASED "simulator: stopped waiting; the migration job goes on"
 
 typedef struct hv_sim {
     md_hv base;
@@ -111,7 +127,20 @@ static bool job_running(const sim_domain *d)
     return d->job && !d->job_done;
 }
 
-static void push_event(event_buf *b, md_hv_event_kind kind, const sim_domain *d)
+/* Ends the wait of the migrate() call that owns d's job, if one does. */
+static void end_wait(hv_sim *h, sim_domain *d, md_status st, const char *msg)
+{
+    if (!d->wait)
+        return;
+    d->wait->done = true;
+    d->wait->st = st;
+    d->wait->msg = msg;
+    d->wait = NULL;
+    pthread_cond_broadcast(&h->job_done);
+}
+
+/* Adds an event for d; returns it, or NULL when it was dropped. */
+static md_hv_event *push_event(event_buf *b, md_hv_event_kind kind, const sim_domain *d)
 {
     if (b->n == b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 16;
@@ -119,7 +148,7 @@ static void push_event(event_buf *b, md_hv_event_kind kind, const sim_domain *d)
         if (!ev) {
             /* Losing an event only delays the engine to its next sample. */
             md_warn("simulator: out of memory, dropping an event");
-            return;
+            return NULL;
         }
         b->ev = ev;
         b->cap = cap;
@@ -129,6 +158,7 @@ static void push_event(event_buf *b, md_hv_event_kind kind, const sim_domain *d)
     e->kind = kind;
     md_strlcpy(e->uuid, d->cfg.uuid, sizeof e->uuid);
     e->iteration = d->s.iteration;
+    return e;
 }
 
 static void fill_job(const sim_domain *d, md_hv_job *out)
@@ -181,8 +211,13 @@ static void finish_if_ended(hv_sim *h, sim_domain *d, event_buf *b)
         d->at_dest = true;
         d->paused = false;
     }
-    push_event(b, MD_HV_EV_JOB_COMPLETED, d);
-    fill_job(d, &b->ev[b->n - 1].job);
+    md_hv_event *e = push_event(b, MD_HV_EV_JOB_COMPLETED, d);
+    if (e)
+        fill_job(d, &e->job);
+    if (d->s.state == SIM_COMPLETED)
+        end_wait(h, d, MD_OK, NULL);
+    else
+        end_wait(h, d, MD_ERR_HYPERVISOR, MSG_CANCELED);
     pthread_cond_broadcast(&h->job_done);
 }
 
@@ -293,6 +328,21 @@ static md_status sim_list(md_hv *hv, md_hv_domain **out, size_t *n, md_err *err)
     return MD_OK;
 }
 
+/* Blocks until whatever ends the call's ownership of d's job writes its
+ * outcome (see DESIGN); returns that outcome. Called and returns with
+ * h->lock held. */
+static md_status wait_for_job(hv_sim *h, sim_domain *d, md_err *err)
+{
+    sim_wait w = { .done = false };
+
+    d->wait = &w;
+    while (!w.done)
+        pthread_cond_wait(&h->job_done, &h->lock);
+    if (w.st != MD_OK)
+        return md_err_set(err, w.st, "%s", w.msg);
+    return MD_OK;
+}
+
 static md_status sim_migrate(md_hv *hv, const md_hv_migrate_args *a, md_err *err)
 {
     hv_sim *h = to_sim(hv);
@@ -334,19 +384,9 @@ static md_status sim_migrate(md_hv *hv, const md_hv_migrate_args *a, md_err *err
         sim_pause(&d->s);
     d->job = true;
     d->job_done = false;
-    d->released = false;
     d->seen_iteration = d->s.iteration;
     d->seen_post_copy = false;
-
-    while (!d->job_done && !d->released)
-        pthread_cond_wait(&h->job_done, &h->lock);
-    if (d->released && !d->job_done) {
-        st = md_err_set(err, MD_ERR_UNAVAILABLE,
-                        "simulator: stopped waiting; the migration job goes on");
-    } else if (d->s.state != SIM_COMPLETED) {
-        st = md_err_set(err, MD_ERR_HYPERVISOR,
-                        "operation aborted: migration out job: canceled by client");
-    }
+    st = wait_for_job(h, d, err);
 
 cleanup:
     pthread_mutex_unlock(&h->lock);
@@ -509,7 +549,7 @@ static void sim_release_waiters(md_hv *hv)
 
     pthread_mutex_lock(&h->lock);
     for (size_t i = 0; i < h->ndoms; i++)
-        h->doms[i].released = true;
+        end_wait(h, &h->doms[i], MD_ERR_UNAVAILABLE, MSG_RELEASED);
     pthread_cond_broadcast(&h->job_done);
     pthread_mutex_unlock(&h->lock);
 }
@@ -521,7 +561,7 @@ static void sim_close(md_hv *hv)
     pthread_mutex_lock(&h->lock);
     h->stopping = true;
     for (size_t i = 0; i < h->ndoms; i++)
-        h->doms[i].released = true;
+        end_wait(h, &h->doms[i], MD_ERR_UNAVAILABLE, MSG_RELEASED);
     pthread_cond_broadcast(&h->job_done);
     pthread_mutex_unlock(&h->lock);
     if (h->ticker_running)
