@@ -62,10 +62,14 @@ typedef struct md_hv_job {
     uint64_t transfer_rate;                              /* bytes/s, 0 = unknown */
     uint64_t dirty_rate;                                 /* bytes/s, 0 = unknown */
     bool post_copy;                                      /* the job runs in post-copy */
-    int64_t downtime_ms; /* real downtime of a finished job, -1 = unknown */
-    bool ending;         /* active, but its migration has ended (failed,
+    int64_t downtime_ms;   /* real downtime of a finished job, -1 = unknown */
+    bool ending;           /* active, but its migration has ended (failed,
                                          cancelled, completed) and the hypervisor is
                                          winding the job up: no statistics */
+    bool post_copy_failed; /* post-copy broke and the job waits, paused, for a
+                              resume (md_hv_migrate_args.resume); active and
+                              post_copy stay true, no memory moves. libvirt: the
+                              source is PAUSED with reason POSTCOPY_FAILED */
 } md_hv_job;
 
 typedef struct md_hv_migrate_args {
@@ -79,6 +83,9 @@ typedef struct md_hv_migrate_args {
     bool post_copy;       /* VIR_MIGRATE_POSTCOPY */
     bool auto_converge;   /* VIR_MIGRATE_AUTO_CONVERGE */
     bool block_migration; /* VIR_MIGRATE_NON_SHARED_INC */
+    bool resume;          /* VIR_MIGRATE_POSTCOPY_RESUME: continue the domain's
+                             failed post-copy job instead of starting one; every
+                             other field must be what the first call was given */
 } md_hv_migrate_args;
 
 /* Where a domain runs now, judged from both ends. */
@@ -91,8 +98,12 @@ typedef enum md_hv_location {
 
 typedef enum md_hv_event_kind {
     MD_HV_EV_ITERATION = 0,   /* a pre-copy pass ended; .iteration */
-    MD_HV_EV_POSTCOPY,        /* the job switched to post-copy */
-    MD_HV_EV_POSTCOPY_FAILED, /* post-copy failed: the guest is paused */
+    MD_HV_EV_POSTCOPY,        /* the job switched to post-copy, or a resume of
+                                 its failed post-copy reconnected (libvirt:
+                                 SUSPENDED/POSTCOPY again) */
+    MD_HV_EV_POSTCOPY_FAILED, /* post-copy failed: the guest is paused until a
+                                 resume (source SUSPENDED/POSTCOPY_FAILED,
+                                 destination RESUMED/POSTCOPY_FAILED) */
     MD_HV_EV_JOB_COMPLETED,   /* the job finished; .job has its final stats */
     MD_HV_EV_CONNECTION_LOST, /* libvirtd went away; reconnecting */
     MD_HV_EV_RECONNECTED,     /* connected again: reconcile what is in flight */
@@ -185,15 +196,37 @@ static inline md_status md_hv_list(md_hv *hv, md_hv_domain **out, size_t *n, md_
  * hypervisor's message; the caller decides the end state from where the
  * domain runs). MD_ERR_UNAVAILABLE: the wait was released by
  * md_hv_release_waiters() or the connection was lost; the job may still run.
- * BLOCKS for the whole migration (seconds to hours). Worker threads only. */
+ * BLOCKS for the whole migration (seconds to hours). Worker threads only.
+ *
+ * A job that breaks in post-copy makes the call return MD_ERR_HYPERVISOR
+ * with a message saying it "failed in post-copy phase"; the job itself stays
+ * (md_hv_job_stats: active, post_copy_failed). libvirt returns only once
+ * the two libvirtds can talk again, which after a partition can be long
+ * after the break: the POSTCOPY_FAILED event and the job statistics are the
+ * signs to act on, not this return.
+ *
+ * a->resume: repeats the call with VIR_MIGRATE_POSTCOPY_RESUME to continue a
+ * failed post-copy job from where it stopped; a->post_copy must be set (the
+ * same flags and parameters as the first call). Blocks like a first call
+ * until the job ends: MD_OK completed (the domain runs at the destination
+ * only); MD_ERR_HYPERVISOR the resume failed (e.g. "unable to connect to
+ * server ..." while the destination is unreachable, within seconds) or the
+ * resumed post-copy broke again - either way the job is still there, failed,
+ * and can be resumed again; MD_ERR_CONFLICT the job is in no state to be
+ * resumed (libvirt's VIR_ERR_OPERATION_INVALID: no migration job, not in
+ * post-copy, post-copy has not failed, a resume already under way, the
+ * first call still owns the job, "QEMU reports migration is still
+ * running"), which may change, so it is worth retrying;
+ * MD_ERR_INVALID without a->post_copy; MD_ERR_UNAVAILABLE as above. */
 static inline md_status md_hv_migrate(md_hv *hv, const md_hv_migrate_args *a, md_err *err)
 {
     return hv->ops->migrate(hv, a, err);
 }
 
 /* The running job's statistics; out->active is false when no migration job
- * runs for the domain. MD_ERR_NOT_FOUND if the domain is not on this node.
- * BLOCKS. The monitor (every pass) and recovery at start. */
+ * runs for the domain. A failed post-copy job is still active, with
+ * post_copy and post_copy_failed set. MD_ERR_NOT_FOUND if the domain is not
+ * on this node. BLOCKS. The monitor (every pass) and recovery at start. */
 static inline md_status md_hv_job_stats(md_hv *hv, const char *uuid, md_hv_job *out, md_err *err)
 {
     return hv->ops->job(hv, uuid, out, err);
@@ -234,9 +267,19 @@ static inline md_status md_hv_resume(md_hv *hv, const char *uuid, md_err *err)
     return hv->ops->resume(hv, uuid, err);
 }
 
-/* Aborts the migration job. post_copy: force a post-copy job into the
- * paused (recoverable) state, VIR_DOMAIN_ABORT_JOB_POSTCOPY. BLOCKS. The
- * monitor. */
+/* Aborts the migration job. MD_ERR_CONFLICT when there is none, or when it
+ * runs in post-copy (a post-copy job cannot be cancelled: neither host has
+ * the whole guest).
+ *
+ * post_copy: VIR_DOMAIN_ABORT_JOB_POSTCOPY instead: forces a job in
+ * post-copy - typically one that stalled - into the failed, paused state
+ * that a resume continues (md_hv_job.post_copy_failed, a POSTCOPY_FAILED
+ * event); nothing is cancelled. MD_ERR_CONFLICT when the job is not in
+ * post-copy (libvirt refuses it for pre-copy) or its post-copy has already
+ * failed (the simulator; libvirt passes on QEMU's refusal of migrate-pause,
+ * which may come as MD_ERR_HYPERVISOR).
+ *
+ * BLOCKS. The monitor. */
 static inline md_status md_hv_abort_job(md_hv *hv, const char *uuid, bool post_copy, md_err *err)
 {
     return hv->ops->abort_job(hv, uuid, post_copy, err);

@@ -556,7 +556,10 @@ static void lv_on_job_completed(virConnectPtr conn, virDomainPtr dom, virTypedPa
 
 /* The source pauses when post-copy starts (SUSPENDED_POSTCOPY) and stays
  * paused when it fails (SUSPENDED_POSTCOPY_FAILED); a destination that was
- * already running reports a failed post-copy as RESUMED_POSTCOPY_FAILED. */
+ * already running reports a failed post-copy as RESUMED_POSTCOPY_FAILED.
+ * When a resume reconnects (QEMU's postcopy-recover), libvirt corrects the
+ * source's reason back to POSTCOPY with a new SUSPENDED_POSTCOPY
+ * (qemuProcessHandleMigrationStatus), which arrives here as POSTCOPY. */
 static int lv_on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail,
                            void *opaque)
 {
@@ -577,6 +580,7 @@ static int lv_on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int 
     if (!lv_event_init(&ev, kind, dom))
         return 0;
     ev.job.post_copy = true;
+    ev.job.post_copy_failed = kind == MD_HV_EV_POSTCOPY_FAILED;
     lv_emit(hv, &ev);
     return 0;
 }
@@ -919,6 +923,11 @@ static md_status lv_migrate(md_hv *base, const md_hv_migrate_args *a, md_err *er
 
     if (!a || !a->uuid || !a->dest_uri || !a->dest_uri[0])
         return md_err_set(err, MD_ERR_INVALID, "migrate needs a domain and a destination URI");
+    /* libvirt would refuse it too (qemuMigrationAnyCanResume), but as an
+     * argument error that reads like a failed migration. */
+    if (a->resume && !a->post_copy)
+        return md_err_set(err, MD_ERR_INVALID,
+                          "resuming a failed post-copy migration needs the post-copy flag");
     st = lv_conn_get(hv, &conn, err);
     if (st != MD_OK)
         goto cleanup;
@@ -974,14 +983,29 @@ static md_status lv_migrate(md_hv *base, const md_hv_migrate_args *a, md_err *er
     }
     if (a->parallel_connections > 1)
         flags |= VIR_MIGRATE_PARALLEL;
+    /* A resume is the same call with the same destination, parameters and
+     * flags (VIR_MIGRATE_POSTCOPY included: libvirt 9.0 refuses a resume
+     * without it), plus this flag. libvirt then neither starts a job nor
+     * re-applies capabilities: it checks that the domain's outgoing job
+     * failed in post-copy, asks the destination to prepare for the resume
+     * (the migrate URI is passed on to it as in the first call), restarts
+     * QEMU's stream with "resume" and waits in the destination's Finish for
+     * the migration to complete, as a first post-copy call does. */
+    if (a->resume)
+        flags |= VIR_MIGRATE_POSTCOPY_RESUME;
 
-    md_debug("migrating %s to %s (migrate URI %s, flags 0x%x)", a->uuid, a->dest_uri,
-             a->migrate_uri && a->migrate_uri[0] ? a->migrate_uri : "-", flags);
+    md_debug("%s %s to %s (migrate URI %s, flags 0x%x)", a->resume ? "resuming" : "migrating",
+             a->uuid, a->dest_uri, a->migrate_uri && a->migrate_uri[0] ? a->migrate_uri : "-",
+             flags);
     /* A refused request (a domain not running, say) is a failed migration
-     * too, hence conflict is false. A lost migration connection is
-     * MD_ERR_UNAVAILABLE (lv_fail): the job may go on without the call. */
+     * too, hence conflict is false for a first call. A resume refused in
+     * the job's state (VIR_ERR_OPERATION_INVALID: no failed post-copy job,
+     * one still owned by the first call, "QEMU reports migration is still
+     * running") is a conflict the caller may retry. A lost migration
+     * connection is MD_ERR_UNAVAILABLE (lv_fail): the job may go on without
+     * the call. */
     if (virDomainMigrateToURI3(dom, a->dest_uri, params, (unsigned int)nparams, flags) < 0)
-        st = lv_fail(hv, mconn, false, err);
+        st = lv_fail(hv, mconn, a->resume, err);
 
 cleanup:
     virTypedParamsFree(params, nparams);
@@ -1002,6 +1026,7 @@ static md_status lv_job(md_hv *base, const char *uuid, md_hv_job *out, md_err *e
     int type = VIR_DOMAIN_JOB_NONE;
     int state = 0;
     int reason = 0;
+    bool running;
     md_status st;
 
     memset(out, 0, sizeof *out);
@@ -1029,32 +1054,44 @@ static md_status lv_job(md_hv *base, const char *uuid, md_hv_job *out, md_err *e
         goto cleanup;
 
     out->active = true;
+    /* The source of a post-copy migration is paused with reason
+     * PAUSED_POSTCOPY, and PAUSED_POSTCOPY_FAILED once it failed; the
+     * destination runs with RUNNING_POSTCOPY(_FAILED). A failed post-copy
+     * keeps its job (libvirt >= 8.5, so that it can be resumed) and the job
+     * statistics do not say it failed: libvirt maps QEMU's postcopy-paused
+     * to an UNBOUNDED job like a running one (virDomainJobStatusToType), so
+     * the state's reason is the one sign. A job that is ending does not
+     * need it: a state that cannot be read then leaves it ending. */
+    running = type == VIR_DOMAIN_JOB_BOUNDED || type == VIR_DOMAIN_JOB_UNBOUNDED;
+    if (virDomainGetState(dom, &state, &reason, 0) < 0) {
+        if (running) {
+            st = lv_fail(hv, conn, false, err);
+            goto cleanup;
+        }
+        virResetLastError();
+        state = VIR_DOMAIN_NOSTATE;
+    }
+    out->post_copy_failed =
+        (state == VIR_DOMAIN_PAUSED && reason == VIR_DOMAIN_PAUSED_POSTCOPY_FAILED) ||
+        (state == VIR_DOMAIN_RUNNING && reason == VIR_DOMAIN_RUNNING_POSTCOPY_FAILED);
     /* After an abort (or a failure) libvirt keeps the job for a second or
      * more while it cleans up, reporting type FAILED or CANCELLED with every
-     * counter at 0: still a job, but nothing to sample. */
-    if (type != VIR_DOMAIN_JOB_BOUNDED && type != VIR_DOMAIN_JOB_UNBOUNDED) {
-        out->ending = true;
+     * counter at 0: still a job, but nothing to sample. A failed post-copy
+     * job is not ending, whatever its type says: it waits for a resume. */
+    if (!running) {
+        out->ending = !out->post_copy_failed;
+        out->post_copy = out->post_copy_failed;
         goto cleanup;
     }
     lv_job_from_params(params, nparams, out);
     /* While a job runs, "downtime" is QEMU's expected downtime, not a
      * measured one; downtime_ms stays -1 until JOB_COMPLETED. */
 
-    /* The source of a post-copy migration is paused with reason
-     * PAUSED_POSTCOPY (PAUSED_POSTCOPY_FAILED once it failed); the
-     * destination runs with RUNNING_POSTCOPY. Page requests from the
-     * destination are a second sign. */
-    if (virDomainGetState(dom, &state, &reason, 0) < 0) {
-        st = lv_fail(hv, conn, false, err);
-        goto cleanup;
-    }
+    /* Page requests from the destination are a second sign of post-copy. */
     lv_param_ull(params, nparams, VIR_DOMAIN_JOB_MEMORY_POSTCOPY_REQS, &reqs);
-    out->post_copy =
-        reqs > 0 ||
-        (state == VIR_DOMAIN_PAUSED &&
-         (reason == VIR_DOMAIN_PAUSED_POSTCOPY || reason == VIR_DOMAIN_PAUSED_POSTCOPY_FAILED)) ||
-        (state == VIR_DOMAIN_RUNNING &&
-         (reason == VIR_DOMAIN_RUNNING_POSTCOPY || reason == VIR_DOMAIN_RUNNING_POSTCOPY_FAILED));
+    out->post_copy = reqs > 0 || out->post_copy_failed ||
+                     (state == VIR_DOMAIN_PAUSED && reason == VIR_DOMAIN_PAUSED_POSTCOPY) ||
+                     (state == VIR_DOMAIN_RUNNING && reason == VIR_DOMAIN_RUNNING_POSTCOPY);
 
 cleanup:
     if (st != MD_OK) {

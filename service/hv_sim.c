@@ -17,6 +17,18 @@
  * and remembers it is at the destination (locate); a cancelled one leaves
  * it here.
  *
+ * Each blocked migrate() call has a sim_wait on its own stack, which the
+ * domain points to while the call owns the job. Whatever ends the wait (the
+ * job's end, a post-copy break, a release) writes the call's outcome into
+ * it and unhooks it, under the lock; the caller then returns that outcome
+ * whenever its thread runs. So an outcome is never lost to a later call on
+ * the same domain, and "a call owns the job" is exact when a resume asks.
+ *
+ * Post-copy faults (hv_sim.h) hold a job where it is: a broken (failed) or
+ * stalled job, or any post-copy job while the destination is unreachable,
+ * is not advanced; only its elapsed time grows (held_s). A broken job stays
+ * a running job until a resume clears the failure and lets it move again.
+ *
  * One mutex guards everything. Events are collected while it is held and
  * delivered after it is released, so a handler may take its own locks
  * without ordering problems (it must still not call back into the boundary).
@@ -42,13 +54,27 @@ typedef struct sim_domain {
     bool here;    /* defined and active on this node */
     bool at_dest; /* migrated away by a job of ours */
     bool paused;
-    bool job;      /* a migration job exists (running or just ended) */
-    bool job_done; /* it ended: completed or cancelled */
-    bool released; /* its waiter was released */
+    bool job;              /* a migration job exists (running or just ended) */
+    bool job_done;         /* it ended: completed or cancelled */
+    bool pc_failed;        /* its post-copy broke; it waits for a resume */
+    bool pc_stalled;       /* its post-copy stream does not move (a test's fault) */
+    double held_s;         /* simulated seconds the job was held by a fault */
+    struct sim_wait *wait; /* the migrate() call that owns the job, if any */
     sim s;
     uint32_t seen_iteration;
     bool seen_post_copy;
 } sim_domain;
+
+/* What one blocked migrate() call returns, written by whatever ends it. */
+typedef struct sim_wait {
+    bool done;
+    md_status st;
+    const char *msg; /* a static string; NULL with MD_OK */
+} sim_wait;
+
+#define MSG_CANCELED "operation aborted: migration out job: canceled by client"
+#define MSG_POSTCOPY_FAILED "operation failed: job 'migration out' failed in post-copy phase"
+#define MSG_RELEASED "simulator: stopped waiting; the migration job goes on"
 
 typedef struct hv_sim {
     md_hv base;
@@ -58,6 +84,7 @@ typedef struct hv_sim {
     bool ticker_running;
     bool stopping;
     bool manual;
+    bool dest_unreachable; /* md_hv_sim_set_dest_reachable(false) */
     double time_scale;
     double link_rate;
     char host[256];
@@ -111,7 +138,31 @@ static bool job_running(const sim_domain *d)
     return d->job && !d->job_done;
 }
 
-static void push_event(event_buf *b, md_hv_event_kind kind, const sim_domain *d)
+static bool in_post_copy(const sim_domain *d)
+{
+    return job_running(d) && d->s.state == SIM_POSTCOPY;
+}
+
+/* A post-copy job that a fault keeps from moving. */
+static bool held(const hv_sim *h, const sim_domain *d)
+{
+    return in_post_copy(d) && (d->pc_failed || d->pc_stalled || h->dest_unreachable);
+}
+
+/* Ends the wait of the migrate() call that owns d's job, if one does. */
+static void end_wait(hv_sim *h, sim_domain *d, md_status st, const char *msg)
+{
+    if (!d->wait)
+        return;
+    d->wait->done = true;
+    d->wait->st = st;
+    d->wait->msg = msg;
+    d->wait = NULL;
+    pthread_cond_broadcast(&h->job_done);
+}
+
+/* Adds an event for d; returns it, or NULL when it was dropped. */
+static md_hv_event *push_event(event_buf *b, md_hv_event_kind kind, const sim_domain *d)
 {
     if (b->n == b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 16;
@@ -119,7 +170,7 @@ static void push_event(event_buf *b, md_hv_event_kind kind, const sim_domain *d)
         if (!ev) {
             /* Losing an event only delays the engine to its next sample. */
             md_warn("simulator: out of memory, dropping an event");
-            return;
+            return NULL;
         }
         b->ev = ev;
         b->cap = cap;
@@ -129,9 +180,10 @@ static void push_event(event_buf *b, md_hv_event_kind kind, const sim_domain *d)
     e->kind = kind;
     md_strlcpy(e->uuid, d->cfg.uuid, sizeof e->uuid);
     e->iteration = d->s.iteration;
+    return e;
 }
 
-static void fill_job(const sim_domain *d, md_hv_job *out)
+static void fill_job(const hv_sim *h, const sim_domain *d, md_hv_job *out)
 {
     policy_sample x;
     sim_result r;
@@ -139,7 +191,7 @@ static void fill_job(const sim_domain *d, md_hv_job *out)
     memset(out, 0, sizeof *out);
     sim_sample(&d->s, &x);
     out->active = sim_active(&d->s);
-    out->elapsed_ms = (int64_t)(d->s.now * 1000.0);
+    out->elapsed_ms = (int64_t)((d->s.now + d->held_s) * 1000.0);
     out->iteration = x.iteration;
     out->mem_total = x.mem_total;
     out->mem_processed = x.mem_processed;
@@ -150,6 +202,9 @@ static void fill_job(const sim_domain *d, md_hv_job *out)
     out->transfer_rate = (uint64_t)x.transfer_rate;
     out->dirty_rate = (uint64_t)x.dirty_rate;
     out->post_copy = x.post_copy;
+    out->post_copy_failed = d->pc_failed;
+    if (held(h, d))
+        out->transfer_rate = 0;
     out->downtime_ms = -1;
     if (!out->active && d->s.state == SIM_COMPLETED) {
         sim_result_get(&d->s, &r);
@@ -176,14 +231,35 @@ static void finish_if_ended(hv_sim *h, sim_domain *d, event_buf *b)
     if (sim_active(&d->s) || d->job_done)
         return;
     d->job_done = true;
+    d->pc_failed = false;
+    d->pc_stalled = false;
     if (d->s.state == SIM_COMPLETED) {
         d->here = false;
         d->at_dest = true;
         d->paused = false;
     }
-    push_event(b, MD_HV_EV_JOB_COMPLETED, d);
-    fill_job(d, &b->ev[b->n - 1].job);
+    md_hv_event *e = push_event(b, MD_HV_EV_JOB_COMPLETED, d);
+    if (e)
+        fill_job(h, d, &e->job);
+    if (d->s.state == SIM_COMPLETED)
+        end_wait(h, d, MD_OK, NULL);
+    else
+        end_wait(h, d, MD_ERR_HYPERVISOR, MSG_CANCELED);
     pthread_cond_broadcast(&h->job_done);
+}
+
+/* Breaks d's post-copy: the job stays, failed, and nothing moves until a
+ * resume. The call that owns the job learns it once the destination can be
+ * reached (set_dest_reachable ends the wait otherwise). */
+static void break_post_copy(hv_sim *h, sim_domain *d, event_buf *b)
+{
+    d->pc_failed = true;
+    d->pc_stalled = false;
+    if (!h->dest_unreachable)
+        end_wait(h, d, MD_ERR_HYPERVISOR, MSG_POSTCOPY_FAILED);
+    md_hv_event *e = push_event(b, MD_HV_EV_POSTCOPY_FAILED, d);
+    if (e)
+        fill_job(h, d, &e->job);
 }
 
 /* Advances one job by dt simulated seconds, stopping at each boundary so
@@ -192,6 +268,13 @@ static void advance_job(hv_sim *h, sim_domain *d, double dt, event_buf *b)
 {
     double left = dt;
 
+    if (held(h, d)) {
+        d->held_s += dt;
+        return;
+    }
+    /* What happened since the last step comes first: a resumed post-copy
+     * reports itself before a step that may complete it. */
+    observe(d, b);
     while (left > 1e-12 && sim_active(&d->s)) {
         double used = sim_advance(&d->s, left);
         observe(d, b);
@@ -293,6 +376,55 @@ static md_status sim_list(md_hv *hv, md_hv_domain **out, size_t *n, md_err *err)
     return MD_OK;
 }
 
+/* Blocks until whatever ends the call's ownership of d's job writes its
+ * outcome (see DESIGN); returns that outcome. Called and returns with
+ * h->lock held. */
+static md_status wait_for_job(hv_sim *h, sim_domain *d, md_err *err)
+{
+    sim_wait w = { .done = false };
+
+    d->wait = &w;
+    while (!w.done)
+        pthread_cond_wait(&h->job_done, &h->lock);
+    if (w.st != MD_OK)
+        return md_err_set(err, w.st, "%s", w.msg);
+    return MD_OK;
+}
+
+/* A resume of d's failed post-copy job, refused as libvirt 9.0 refuses it
+ * (qemuMigrationAnyCanResume) in the order it checks, then continued. */
+static md_status resume_job(hv_sim *h, sim_domain *d, const md_hv_migrate_args *a, md_err *err)
+{
+    if (!job_running(d))
+        return md_err_set(err, MD_ERR_CONFLICT,
+                          "Requested operation is not valid: domain '%s' is not being migrated",
+                          d->cfg.name);
+    if (d->wait)
+        return md_err_set(err, MD_ERR_CONFLICT,
+                          "Requested operation is not valid: migration of domain %s is being "
+                          "actively monitored by another thread",
+                          d->cfg.name);
+    if (d->s.state != SIM_POSTCOPY)
+        return md_err_set(err, MD_ERR_CONFLICT,
+                          "Requested operation is not valid: migration of domain %s is not in "
+                          "post-copy phase",
+                          d->cfg.name);
+    if (!d->pc_failed)
+        return md_err_set(err, MD_ERR_CONFLICT,
+                          "Requested operation is not valid: post-copy migration of domain %s "
+                          "has not failed",
+                          d->cfg.name);
+    if (h->dest_unreachable)
+        return md_err_set(err, MD_ERR_HYPERVISOR,
+                          "unable to connect to server at '%s:16509': No route to host",
+                          a->dest_name);
+    /* Post-copy goes on from where it stopped; libvirt reports the
+     * reconnection as a new SUSPENDED/POSTCOPY, hence the event again. */
+    d->pc_failed = false;
+    d->seen_post_copy = false;
+    return wait_for_job(h, d, err);
+}
+
 static md_status sim_migrate(md_hv *hv, const md_hv_migrate_args *a, md_err *err)
 {
     hv_sim *h = to_sim(hv);
@@ -315,10 +447,24 @@ static md_status sim_migrate(md_hv *hv, const md_hv_migrate_args *a, md_err *err
                         "internal error: Attempt to migrate guest to the same host %s", h->host);
         goto cleanup;
     }
+    if (a->resume) {
+        if (!a->post_copy)
+            st = md_err_set(err, MD_ERR_INVALID,
+                            "resuming failed post-copy migration requires post-copy to be enabled");
+        else
+            st = resume_job(h, d, a, err);
+        goto cleanup;
+    }
     if (job_running(d)) {
         st = md_err_set(err, MD_ERR_CONFLICT,
                         "Timed out during operation: cannot acquire state change lock "
                         "(held by migration job)");
+        goto cleanup;
+    }
+    if (h->dest_unreachable) {
+        st = md_err_set(err, MD_ERR_HYPERVISOR,
+                        "unable to connect to server at '%s:16509': No route to host",
+                        a->dest_name);
         goto cleanup;
     }
     memset(&p, 0, sizeof p);
@@ -334,19 +480,12 @@ static md_status sim_migrate(md_hv *hv, const md_hv_migrate_args *a, md_err *err
         sim_pause(&d->s);
     d->job = true;
     d->job_done = false;
-    d->released = false;
+    d->pc_failed = false;
+    d->pc_stalled = false;
+    d->held_s = 0;
     d->seen_iteration = d->s.iteration;
     d->seen_post_copy = false;
-
-    while (!d->job_done && !d->released)
-        pthread_cond_wait(&h->job_done, &h->lock);
-    if (d->released && !d->job_done) {
-        st = md_err_set(err, MD_ERR_UNAVAILABLE,
-                        "simulator: stopped waiting; the migration job goes on");
-    } else if (d->s.state != SIM_COMPLETED) {
-        st = md_err_set(err, MD_ERR_HYPERVISOR,
-                        "operation aborted: migration out job: canceled by client");
-    }
+    st = wait_for_job(h, d, err);
 
 cleanup:
     pthread_mutex_unlock(&h->lock);
@@ -363,7 +502,7 @@ static md_status sim_job(md_hv *hv, const char *uuid, md_hv_job *out, md_err *er
     if (!d)
         st = MD_ERR_NOT_FOUND;
     else if (job_running(d))
-        fill_job(d, out);
+        fill_job(h, d, out);
     else {
         memset(out, 0, sizeof *out);
         out->downtime_ms = -1;
@@ -451,8 +590,40 @@ static md_status sim_start_post_copy_op(md_hv *hv, const char *uuid, md_err *err
     return with_job(hv, uuid, do_post_copy, 0, "start post-copy", err);
 }
 
+/* VIR_DOMAIN_ABORT_JOB_POSTCOPY: pauses a post-copy job that has not
+ * failed, as QEMU's migrate-pause does; libvirt refuses it for any other
+ * job. */
+static md_status abort_post_copy(md_hv *hv, const char *uuid, md_err *err)
+{
+    hv_sim *h = to_sim(hv);
+    event_buf b = { 0 };
+    md_status st = MD_OK;
+
+    pthread_mutex_lock(&h->lock);
+    sim_domain *d = find_here(h, uuid, err);
+    if (!d) {
+        st = MD_ERR_NOT_FOUND;
+    } else if (!in_post_copy(d)) {
+        st = md_err_set(err, MD_ERR_CONFLICT,
+                        "Requested operation is not valid: current job is not outgoing "
+                        "migration in post-copy mode");
+    } else if (d->pc_failed) {
+        st = md_err_set(err, MD_ERR_CONFLICT,
+                        "Requested operation is not valid: migrate-pause is currently only "
+                        "supported during postcopy-active or postcopy-recover state");
+    } else {
+        break_post_copy(h, d, &b);
+    }
+    pthread_mutex_unlock(&h->lock);
+    deliver(h, &b);
+    free(b.ev);
+    return st;
+}
+
 static md_status sim_abort_job(md_hv *hv, const char *uuid, bool post_copy, md_err *err)
 {
+    if (post_copy)
+        return abort_post_copy(hv, uuid, err);
     return with_job(hv, uuid, do_abort, 0, "abort the job", err);
 }
 
@@ -509,7 +680,7 @@ static void sim_release_waiters(md_hv *hv)
 
     pthread_mutex_lock(&h->lock);
     for (size_t i = 0; i < h->ndoms; i++)
-        h->doms[i].released = true;
+        end_wait(h, &h->doms[i], MD_ERR_UNAVAILABLE, MSG_RELEASED);
     pthread_cond_broadcast(&h->job_done);
     pthread_mutex_unlock(&h->lock);
 }
@@ -521,7 +692,7 @@ static void sim_close(md_hv *hv)
     pthread_mutex_lock(&h->lock);
     h->stopping = true;
     for (size_t i = 0; i < h->ndoms; i++)
-        h->doms[i].released = true;
+        end_wait(h, &h->doms[i], MD_ERR_UNAVAILABLE, MSG_RELEASED);
     pthread_cond_broadcast(&h->job_done);
     pthread_mutex_unlock(&h->lock);
     if (h->ticker_running)
@@ -621,4 +792,50 @@ bool md_hv_sim_set_here(md_hv *hv, const char *uuid, bool here)
     }
     pthread_mutex_unlock(&h->lock);
     return d != NULL;
+}
+
+bool md_hv_sim_break_postcopy(md_hv *hv, const char *uuid)
+{
+    hv_sim *h = to_sim(hv);
+    event_buf b = { 0 };
+    bool ok;
+
+    pthread_mutex_lock(&h->lock);
+    sim_domain *d = find(h, uuid);
+    ok = d && d->here && in_post_copy(d) && !d->pc_failed;
+    if (ok)
+        break_post_copy(h, d, &b);
+    pthread_mutex_unlock(&h->lock);
+    deliver(h, &b);
+    free(b.ev);
+    return ok;
+}
+
+bool md_hv_sim_stall_postcopy(md_hv *hv, const char *uuid, bool stalled)
+{
+    hv_sim *h = to_sim(hv);
+    bool ok;
+
+    pthread_mutex_lock(&h->lock);
+    sim_domain *d = find(h, uuid);
+    ok = d && d->here && in_post_copy(d) && !d->pc_failed;
+    if (ok)
+        d->pc_stalled = stalled;
+    pthread_mutex_unlock(&h->lock);
+    return ok;
+}
+
+void md_hv_sim_set_dest_reachable(md_hv *hv, bool reachable)
+{
+    hv_sim *h = to_sim(hv);
+
+    pthread_mutex_lock(&h->lock);
+    h->dest_unreachable = !reachable;
+    /* A call that owns a broken job hears of the break once the
+     * destination answers again, as libvirt's does. */
+    for (size_t i = 0; reachable && i < h->ndoms; i++) {
+        if (h->doms[i].pc_failed)
+            end_wait(h, &h->doms[i], MD_ERR_HYPERVISOR, MSG_POSTCOPY_FAILED);
+    }
+    pthread_mutex_unlock(&h->lock);
 }

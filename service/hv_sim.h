@@ -26,4 +26,44 @@ void md_hv_sim_advance(md_hv *hv, double seconds);
  * for an unknown UUID. For recovery tests. */
 bool md_hv_sim_set_here(md_hv *hv, const char *uuid, bool here);
 
+/* Faults of a post-copy link, as FACTS.md measured them with libvirt 9.0.
+ *
+ * A job in post-copy moves only while its stream is neither broken nor
+ * stalled and the destination is reachable; otherwise it stays where it
+ * is (its elapsed time still grows, its transfer rate reads 0).
+ *
+ * md_hv_sim_break_postcopy: the stream of uuid's job breaks now, as a reset
+ * connection does. The job stays active, in post-copy, with
+ * post_copy_failed set; nothing moves and the domain stays here (paused, as
+ * a libvirt source is). A POSTCOPY_FAILED event is delivered on the calling
+ * thread. The migrate() blocked on the job returns MD_ERR_HYPERVISOR
+ * "operation failed: job 'migration out' failed in post-copy phase" - at
+ * once if the destination is reachable, else once it is again (libvirt's
+ * call waits for the destination to answer). A break ends a stall. Returns
+ * false, changing nothing, unless uuid has a job in post-copy that has not
+ * failed already.
+ *
+ * md_hv_sim_stall_postcopy: the stream stops moving (stalled = true): no
+ * progress, no failure, as on a partitioned link where TCP neither breaks
+ * nor moves, until it is unstalled, broken, or forced into the failed state
+ * by md_hv_abort_job(post_copy = true). Returns false, changing nothing,
+ * unless uuid has a job in post-copy that has not failed.
+ *
+ * md_hv_sim_set_dest_reachable: while false, the destination (any) cannot
+ * be reached: a migrate() - first or resume - fails at once with
+ * MD_ERR_HYPERVISOR "unable to connect to server at 'DEST:16509': No route
+ * to host", no post-copy job moves, and the migrate() of a broken job keeps
+ * waiting. True (the default) lets them go on. Pre-copy jobs are not
+ * affected: the simulator models partitions only where recovery needs them.
+ *
+ * A resume (md_hv_migrate_args.resume) of a failed job continues post-copy
+ * from where it stopped, delivers MD_HV_EV_POSTCOPY again at the next clock
+ * step, blocks until the job ends and completes it as any post-copy: the
+ * domain moves to the destination.
+ *
+ * All three: any thread except the event handler's. */
+bool md_hv_sim_break_postcopy(md_hv *hv, const char *uuid);
+bool md_hv_sim_stall_postcopy(md_hv *hv, const char *uuid, bool stalled);
+void md_hv_sim_set_dest_reachable(md_hv *hv, bool reachable);
+
 #endif /* MD_HV_SIM_H */

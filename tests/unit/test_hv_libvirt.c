@@ -259,6 +259,9 @@ static void test_job_of_idle_domain(void **state)
         assert_false(job.active);
         assert_int_equal(job.downtime_ms, -1);
     }
+    /* A running domain with no job has no failed post-copy either. */
+    assert_false(job.post_copy_failed);
+    assert_false(job.post_copy);
 }
 
 /* Unsupported by the test driver: each is a hypervisor error carrying
@@ -326,6 +329,54 @@ static void test_migrate_argument_errors(void **state)
     assert_int_equal(md_hv_migrate(f->hv, &a, &err), MD_ERR_INVALID);
     a.dest_uri = NULL;
     assert_int_equal(md_hv_migrate(f->hv, &a, &err), MD_ERR_INVALID);
+}
+
+/* A resume is the first call's arguments plus the flag. Without libvirtd
+ * only its refusals can be seen: our own argument check, the missing
+ * domain, and the test driver's refusal of peer-to-peer migration, which is
+ * a failed resume that leaves the domain as it was. A real resume is for
+ * the integration tests on two hosts. */
+static void test_resume_without_post_copy_is_invalid(void **state)
+{
+    fixture *f = *state;
+    md_hv_migrate_args a = {
+        .uuid = f->test_uuid,
+        .dest_name = "127.0.0.1",
+        .dest_uri = UNREACHABLE_URI,
+        .migrate_uri = "tcp://127.0.0.1",
+        .resume = true,
+    };
+    md_err err = { "" };
+
+    assert_int_equal(md_hv_migrate(f->hv, &a, &err), MD_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "post-copy"));
+}
+
+static void test_resume_refused_by_the_driver_leaves_the_domain(void **state)
+{
+    fixture *f = *state;
+    md_hv_migrate_args a = {
+        .uuid = MISSING_UUID,
+        .dest_name = "127.0.0.1",
+        .dest_uri = UNREACHABLE_URI,
+        .migrate_uri = "tcp://127.0.0.1",
+        .post_copy = true,
+        .resume = true,
+    };
+    md_hv_domain d;
+    md_err err = { "" };
+
+    assert_int_equal(md_hv_migrate(f->hv, &a, &err), MD_ERR_NOT_FOUND);
+    a.uuid = f->test_uuid;
+    err.msg[0] = '\0';
+    /* "argument unsupported: p2p migration is not supported by the source
+     * host": an error that is not about the job's state stays a failure,
+     * although a resume maps state refusals to MD_ERR_CONFLICT. */
+    assert_int_equal(md_hv_migrate(f->hv, &a, &err), MD_ERR_HYPERVISOR);
+    assert_non_null(strstr(err.msg, "p2p"));
+    assert_int_equal(md_hv_lookup(f->hv, f->test_uuid, &d, &err), MD_OK);
+    assert_true(d.active);
+    assert_false(d.paused);
 }
 
 static void test_locate_running_domain_is_source(void **state)
@@ -449,6 +500,8 @@ int main(void)
         cmocka_unit_test(test_unsupported_job_controls_are_hypervisor_errors),
         cmocka_unit_test(test_migrate_to_unreachable_host_fails),
         cmocka_unit_test(test_migrate_argument_errors),
+        cmocka_unit_test(test_resume_without_post_copy_is_invalid),
+        cmocka_unit_test(test_resume_refused_by_the_driver_leaves_the_domain),
         cmocka_unit_test(test_locate_running_domain_is_source),
         cmocka_unit_test(test_locate_with_unreachable_destination_is_unknown),
         cmocka_unit_test(test_locate_nowhere),

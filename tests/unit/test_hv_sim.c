@@ -190,6 +190,45 @@ static void start_migration(fixture *f, migration *m, const char *uuid, bool pos
     start_migration_at(f, m, uuid, post_copy, 0);
 }
 
+/* The arguments of a resume: those of start_migration_at's post-copy call
+ * plus the flag. */
+static md_hv_migrate_args resume_args(const char *uuid)
+{
+    md_hv_migrate_args a = {
+        .uuid = uuid,
+        .dest_name = DEST,
+        .dest_uri = "qemu+tcp://" DEST "/system",
+        .migrate_uri = "tcp://" DEST,
+        .parallel_connections = 1,
+        .post_copy = true,
+        .resume = true,
+    };
+    return a;
+}
+
+/* Starts md_hv_migrate() with resume of uuid's failed post-copy job on a
+ * thread and returns once the resume has taken the job (it no longer reads
+ * as failed), so that the clock moves the resumed job. */
+static void start_resume(fixture *f, migration *m, const char *uuid)
+{
+    memset(m, 0, sizeof *m);
+    m->f = f;
+    m->args = resume_args(uuid);
+    atomic_init(&m->returned, false);
+    assert_int_equal(pthread_create(&m->thread, NULL, migrate_main, m), 0);
+    for (size_t i = 0; i < MAX_MIGRATIONS; i++) {
+        if (!f->unjoined[i]) {
+            f->unjoined[i] = m;
+            break;
+        }
+    }
+    for (int waited = 0; job_of(f, uuid).post_copy_failed; waited++) {
+        if (waited >= WAIT_MS || atomic_load(&m->returned))
+            fail_msg("the resume of %s did not take the job: %s", uuid, m->err.msg);
+        sleep_ms(1);
+    }
+}
+
 /* Waits until md_hv_migrate() has returned (its job must have ended or
  * been released: a migrate() still blocked fails the test), joins its
  * thread and returns what it returned. */
@@ -230,6 +269,34 @@ static md_hv_location locate(fixture *f, const char *uuid)
     md_err err;
     assert_int_equal(md_hv_locate(f->hv, uuid, "qemu+tcp://" DEST "/system", &loc, &err), MD_OK);
     return loc;
+}
+
+/* Takes the busy guest through 2 s of pre-copy into post-copy and 0.25 s of
+ * it: about 1 GiB is pending at the switch, sent at 1 GiB/s, so most of it
+ * is still to come. */
+static void start_post_copy_migration(fixture *f, migration *m)
+{
+    start_migration(f, m, BUSY, true);
+    md_hv_sim_advance(f->hv, 2.0);
+    assert_int_equal(md_hv_start_post_copy(f->hv, BUSY, NULL), MD_OK);
+    md_hv_sim_advance(f->hv, 0.25);
+    md_hv_job j = job_of(f, BUSY);
+    assert_true(j.post_copy);
+    assert_false(j.post_copy_failed);
+    assert_true(j.mem_remaining > 256 * MIB);
+}
+
+/* Breaks the busy guest's post-copy and checks what the first call and the
+ * job say: the call fails "in post-copy phase", the job waits, failed. */
+static void break_and_check(fixture *f, migration *m)
+{
+    assert_true(md_hv_sim_break_postcopy(f->hv, BUSY));
+    assert_int_equal(finish_migration(m), MD_ERR_HYPERVISOR);
+    assert_non_null(strstr(m->err.msg, "failed in post-copy phase"));
+    md_hv_job j = job_of(f, BUSY);
+    assert_true(j.active);
+    assert_true(j.post_copy);
+    assert_true(j.post_copy_failed);
 }
 
 /* ---- lookup and list ---- */
@@ -670,6 +737,378 @@ static void test_locate_follows_the_domain(void **state)
     assert_int_equal(locate(f, SPARE), MD_HV_LOC_SOURCE);
 }
 
+/* ---- post-copy faults and recovery ---- */
+
+static void test_break_fails_the_call_but_keeps_the_job_where_it_stopped(void **state)
+{
+    fixture *f = *state;
+    migration m;
+    md_hv_domain d;
+    md_hv_event ev;
+
+    start_post_copy_migration(f, &m);
+    md_hv_job before = job_of(f, BUSY);
+    assert_true(md_hv_sim_break_postcopy(f->hv, BUSY));
+
+    /* The event comes at once, on the thread that broke the link. */
+    assert_int_equal(count_events(f, MD_HV_EV_POSTCOPY_FAILED, BUSY, &ev), 1);
+    assert_true(ev.job.active);
+    assert_true(ev.job.post_copy);
+    assert_true(ev.job.post_copy_failed);
+    pthread_mutex_lock(&f->lock);
+    size_t off = f->off_thread;
+    pthread_mutex_unlock(&f->lock);
+    assert_int_equal(off, 0);
+
+    assert_int_equal(finish_migration(&m), MD_ERR_HYPERVISOR);
+    assert_string_equal(m.err.msg,
+                        "operation failed: job 'migration out' failed in post-copy phase");
+
+    /* The job stays, failed, and nothing moves however long it waits; only
+     * its age grows. */
+    md_hv_sim_advance(f->hv, 5.0);
+    md_hv_job j = job_of(f, BUSY);
+    assert_true(j.active);
+    assert_true(j.post_copy);
+    assert_true(j.post_copy_failed);
+    assert_false(j.ending);
+    assert_int_equal(j.transfer_rate, 0);
+    assert_int_equal(j.mem_processed, before.mem_processed);
+    assert_int_equal(j.mem_remaining, before.mem_remaining);
+    assert_in_range(j.elapsed_ms, before.elapsed_ms + 4999, before.elapsed_ms + 5001);
+    assert_int_equal(count_events(f, MD_HV_EV_JOB_COMPLETED, BUSY, NULL), 0);
+    assert_int_equal(count_events(f, MD_HV_EV_POSTCOPY_FAILED, BUSY, NULL), 1);
+
+    /* Nothing moved: the domain is still here. */
+    assert_int_equal(locate(f, BUSY), MD_HV_LOC_SOURCE);
+    assert_int_equal(md_hv_lookup(f->hv, BUSY, &d, NULL), MD_OK);
+    assert_true(d.active);
+
+    /* A failed post-copy cannot fail again, nor be cancelled. */
+    assert_false(md_hv_sim_break_postcopy(f->hv, BUSY));
+    assert_int_equal(count_events(f, MD_HV_EV_POSTCOPY_FAILED, BUSY, NULL), 1);
+    assert_int_equal(md_hv_abort_job(f->hv, BUSY, false, NULL), MD_ERR_CONFLICT);
+    assert_true(job_of(f, BUSY).post_copy_failed);
+}
+
+static void test_break_and_stall_need_a_job_in_post_copy(void **state)
+{
+    fixture *f = *state;
+    migration m;
+
+    /* No job, or no such domain. */
+    assert_false(md_hv_sim_break_postcopy(f->hv, BUSY));
+    assert_false(md_hv_sim_stall_postcopy(f->hv, BUSY, true));
+    assert_false(md_hv_sim_break_postcopy(f->hv, GHOST));
+    assert_false(md_hv_sim_stall_postcopy(f->hv, GHOST, true));
+
+    /* Pre-copy, though post-copy is permitted: nothing happens to it. */
+    start_migration(f, &m, BUSY, true);
+    md_hv_sim_advance(f->hv, 1.0);
+    assert_false(md_hv_sim_break_postcopy(f->hv, BUSY));
+    assert_false(md_hv_sim_stall_postcopy(f->hv, BUSY, true));
+    md_hv_job before = job_of(f, BUSY);
+    md_hv_sim_advance(f->hv, 1.0);
+    md_hv_job j = job_of(f, BUSY);
+    assert_false(j.post_copy_failed);
+    assert_true(j.mem_processed > before.mem_processed);
+    assert_false(atomic_load(&m.returned));
+    assert_int_equal(count_events(f, MD_HV_EV_POSTCOPY_FAILED, BUSY, NULL), 0);
+
+    /* Once in post-copy, both act; then the job is over and neither does. */
+    assert_int_equal(md_hv_start_post_copy(f->hv, BUSY, NULL), MD_OK);
+    assert_true(md_hv_sim_stall_postcopy(f->hv, BUSY, true));
+    assert_true(md_hv_sim_stall_postcopy(f->hv, BUSY, false));
+    md_hv_sim_advance(f->hv, 1.5);
+    assert_int_equal(finish_migration(&m), MD_OK);
+    assert_false(md_hv_sim_break_postcopy(f->hv, BUSY));
+    assert_false(md_hv_sim_stall_postcopy(f->hv, BUSY, true));
+    assert_int_equal(count_events(f, MD_HV_EV_POSTCOPY_FAILED, BUSY, NULL), 0);
+}
+
+static void test_resume_continues_post_copy_from_where_it_stopped_and_completes(void **state)
+{
+    fixture *f = *state;
+    migration m, r;
+    md_hv_domain d;
+    md_hv_job j;
+    md_err err;
+    md_hv_event ev;
+
+    start_post_copy_migration(f, &m);
+    break_and_check(f, &m);
+    md_hv_job at_break = job_of(f, BUSY);
+    md_hv_sim_advance(f->hv, 3.0);
+    assert_int_equal(count_events(f, MD_HV_EV_POSTCOPY, BUSY, NULL), 1);
+
+    start_resume(f, &r, BUSY);
+    j = job_of(f, BUSY);
+    assert_true(j.active);
+    assert_true(j.post_copy);
+    assert_false(j.post_copy_failed);
+    assert_int_equal(j.transfer_rate, 1 * GIB);
+
+    /* 0.1 s more at 1 GiB/s: 102.4 MiB more, counted from the break, and
+     * libvirt's SUSPENDED/POSTCOPY once more. */
+    md_hv_sim_advance(f->hv, 0.1);
+    j = job_of(f, BUSY);
+    assert_in_range(j.mem_processed - at_break.mem_processed, 102 * MIB, 103 * MIB);
+    assert_in_range(at_break.mem_remaining - j.mem_remaining, 102 * MIB, 103 * MIB);
+    assert_in_range(j.elapsed_ms, at_break.elapsed_ms + 3099, at_break.elapsed_ms + 3101);
+    assert_int_equal(count_events(f, MD_HV_EV_POSTCOPY, BUSY, &ev), 2);
+    assert_false(atomic_load(&r.returned));
+
+    /* It ends as any post-copy: the domain runs at the destination only. */
+    md_hv_sim_advance(f->hv, 1.5);
+    assert_int_equal(finish_migration(&r), MD_OK);
+    assert_int_equal(count_events(f, MD_HV_EV_JOB_COMPLETED, BUSY, &ev), 1);
+    assert_false(ev.job.active);
+    assert_false(ev.job.post_copy_failed);
+    assert_int_equal(ev.job.mem_remaining, 0);
+    assert_int_equal(locate(f, BUSY), MD_HV_LOC_DEST);
+    assert_int_equal(md_hv_lookup(f->hv, BUSY, &d, &err), MD_ERR_NOT_FOUND);
+    assert_int_equal(md_hv_job_stats(f->hv, BUSY, &j, &err), MD_ERR_NOT_FOUND);
+    assert_int_equal(count_events(f, MD_HV_EV_POSTCOPY_FAILED, BUSY, NULL), 1);
+}
+
+static void test_resume_while_the_destination_is_unreachable_fails_at_once(void **state)
+{
+    fixture *f = *state;
+    migration m, r;
+    md_hv_migrate_args a = resume_args(BUSY);
+    md_err err = { "" };
+
+    start_post_copy_migration(f, &m);
+    break_and_check(f, &m);
+
+    md_hv_sim_set_dest_reachable(f->hv, false);
+    assert_int_equal(md_hv_migrate(f->hv, &a, &err), MD_ERR_HYPERVISOR);
+    assert_string_equal(err.msg, "unable to connect to server at 'node-b:16509': No route to host");
+    /* The job is as it was: failed, waiting, and can be tried again. */
+    md_hv_job j = job_of(f, BUSY);
+    assert_true(j.active);
+    assert_true(j.post_copy_failed);
+    assert_int_equal(md_hv_migrate(f->hv, &a, &err), MD_ERR_HYPERVISOR);
+    assert_int_equal(locate(f, BUSY), MD_HV_LOC_SOURCE);
+
+    md_hv_sim_set_dest_reachable(f->hv, true);
+    start_resume(f, &r, BUSY);
+    md_hv_sim_advance(f->hv, 1.5);
+    assert_int_equal(finish_migration(&r), MD_OK);
+    assert_int_equal(locate(f, BUSY), MD_HV_LOC_DEST);
+}
+
+static void test_resume_of_a_job_that_has_not_failed_is_a_conflict(void **state)
+{
+    fixture *f = *state;
+    migration m, r;
+    md_hv_migrate_args a = resume_args(BUSY);
+    md_err err = { "" };
+
+    /* No job at all. */
+    assert_int_equal(md_hv_migrate(f->hv, &a, &err), MD_ERR_CONFLICT);
+    assert_non_null(strstr(err.msg, "is not being migrated"));
+
+    /* The first call still owns the job. */
+    start_migration(f, &m, BUSY, true);
+    md_hv_sim_advance(f->hv, 1.0);
+    assert_int_equal(md_hv_migrate(f->hv, &a, &err), MD_ERR_CONFLICT);
+    assert_non_null(strstr(err.msg, "actively monitored by another thread"));
+
+    /* Released (as by a daemon that stopped): still pre-copy. */
+    md_hv_release_waiters(f->hv);
+    assert_int_equal(finish_migration(&m), MD_ERR_UNAVAILABLE);
+    assert_int_equal(md_hv_migrate(f->hv, &a, &err), MD_ERR_CONFLICT);
+    assert_non_null(strstr(err.msg, "not in post-copy phase"));
+
+    /* In post-copy, moving or stalled, but not failed. */
+    assert_int_equal(md_hv_start_post_copy(f->hv, BUSY, NULL), MD_OK);
+    assert_int_equal(md_hv_migrate(f->hv, &a, &err), MD_ERR_CONFLICT);
+    assert_non_null(strstr(err.msg, "has not failed"));
+    assert_true(md_hv_sim_stall_postcopy(f->hv, BUSY, true));
+    assert_int_equal(md_hv_migrate(f->hv, &a, &err), MD_ERR_CONFLICT);
+    assert_non_null(strstr(err.msg, "has not failed"));
+
+    /* A resume without the post-copy flag is refused whatever the job. */
+    a.post_copy = false;
+    assert_int_equal(md_hv_migrate(f->hv, &a, &err), MD_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "requires post-copy"));
+
+    /* None of this touched the job: it completes once resumed properly. */
+    md_hv_job j = job_of(f, BUSY);
+    assert_true(j.active);
+    assert_true(j.post_copy);
+    assert_false(j.post_copy_failed);
+    assert_int_equal(md_hv_abort_job(f->hv, BUSY, true, &err), MD_OK);
+    start_resume(f, &r, BUSY);
+    md_hv_sim_advance(f->hv, 1.5);
+    assert_int_equal(finish_migration(&r), MD_OK);
+    assert_int_equal(locate(f, BUSY), MD_HV_LOC_DEST);
+}
+
+static void test_a_resumed_post_copy_can_break_and_be_resumed_again(void **state)
+{
+    fixture *f = *state;
+    migration m, r;
+
+    start_post_copy_migration(f, &m);
+    break_and_check(f, &m);
+    start_resume(f, &r, BUSY);
+    md_hv_sim_advance(f->hv, 0.1);
+    assert_true(md_hv_sim_break_postcopy(f->hv, BUSY));
+    assert_int_equal(finish_migration(&r), MD_ERR_HYPERVISOR);
+    assert_non_null(strstr(r.err.msg, "failed in post-copy phase"));
+    assert_int_equal(count_events(f, MD_HV_EV_POSTCOPY_FAILED, BUSY, NULL), 2);
+    assert_true(job_of(f, BUSY).post_copy_failed);
+
+    start_resume(f, &r, BUSY);
+    md_hv_sim_advance(f->hv, 1.5);
+    assert_int_equal(finish_migration(&r), MD_OK);
+    assert_int_equal(count_events(f, MD_HV_EV_POSTCOPY, BUSY, NULL), 3);
+    assert_int_equal(count_events(f, MD_HV_EV_JOB_COMPLETED, BUSY, NULL), 1);
+    assert_int_equal(locate(f, BUSY), MD_HV_LOC_DEST);
+}
+
+static void test_stalled_post_copy_holds_until_unstalled(void **state)
+{
+    fixture *f = *state;
+    migration m;
+
+    start_post_copy_migration(f, &m);
+    assert_true(md_hv_sim_stall_postcopy(f->hv, BUSY, true));
+    md_hv_job before = job_of(f, BUSY);
+    md_hv_sim_advance(f->hv, 10.0);
+
+    /* No progress and no failure: the call waits, the job runs on paper. */
+    md_hv_job j = job_of(f, BUSY);
+    assert_true(j.active);
+    assert_true(j.post_copy);
+    assert_false(j.post_copy_failed);
+    assert_int_equal(j.transfer_rate, 0);
+    assert_int_equal(j.mem_processed, before.mem_processed);
+    assert_int_equal(j.mem_remaining, before.mem_remaining);
+    assert_in_range(j.elapsed_ms, before.elapsed_ms + 9999, before.elapsed_ms + 10001);
+    assert_false(atomic_load(&m.returned));
+    assert_int_equal(count_events(f, MD_HV_EV_POSTCOPY_FAILED, BUSY, NULL), 0);
+    assert_int_equal(count_events(f, MD_HV_EV_JOB_COMPLETED, BUSY, NULL), 0);
+
+    assert_true(md_hv_sim_stall_postcopy(f->hv, BUSY, false));
+    md_hv_sim_advance(f->hv, 0.1);
+    assert_in_range(job_of(f, BUSY).mem_processed - before.mem_processed, 102 * MIB, 103 * MIB);
+    md_hv_sim_advance(f->hv, 1.5);
+    assert_int_equal(finish_migration(&m), MD_OK);
+    assert_int_equal(locate(f, BUSY), MD_HV_LOC_DEST);
+}
+
+static void test_abort_post_copy_turns_a_stalled_job_into_a_failed_one(void **state)
+{
+    fixture *f = *state;
+    migration m, r;
+    md_hv_event ev;
+    md_err err = { "" };
+
+    start_post_copy_migration(f, &m);
+    assert_true(md_hv_sim_stall_postcopy(f->hv, BUSY, true));
+    md_hv_sim_advance(f->hv, 5.0);
+    md_hv_job before = job_of(f, BUSY);
+
+    assert_int_equal(md_hv_abort_job(f->hv, BUSY, true, &err), MD_OK);
+    assert_int_equal(count_events(f, MD_HV_EV_POSTCOPY_FAILED, BUSY, &ev), 1);
+    assert_true(ev.job.post_copy_failed);
+    assert_int_equal(finish_migration(&m), MD_ERR_HYPERVISOR);
+    assert_non_null(strstr(m.err.msg, "failed in post-copy phase"));
+    md_hv_job j = job_of(f, BUSY);
+    assert_true(j.active);
+    assert_true(j.post_copy_failed);
+    assert_int_equal(j.mem_processed, before.mem_processed);
+    assert_int_equal(locate(f, BUSY), MD_HV_LOC_SOURCE);
+
+    /* Failed already: a second pause is refused, the job unchanged. */
+    assert_int_equal(md_hv_abort_job(f->hv, BUSY, true, &err), MD_ERR_CONFLICT);
+    assert_non_null(strstr(err.msg, "migrate-pause"));
+    assert_int_equal(count_events(f, MD_HV_EV_POSTCOPY_FAILED, BUSY, NULL), 1);
+
+    /* The pause ended the stall: the resumed stream moves. */
+    start_resume(f, &r, BUSY);
+    md_hv_sim_advance(f->hv, 0.1);
+    assert_in_range(job_of(f, BUSY).mem_processed - before.mem_processed, 102 * MIB, 103 * MIB);
+    md_hv_sim_advance(f->hv, 1.5);
+    assert_int_equal(finish_migration(&r), MD_OK);
+    assert_int_equal(locate(f, BUSY), MD_HV_LOC_DEST);
+}
+
+static void test_abort_post_copy_is_refused_outside_post_copy(void **state)
+{
+    fixture *f = *state;
+    migration m;
+    md_err err = { "" };
+
+    assert_int_equal(md_hv_abort_job(f->hv, BUSY, true, &err), MD_ERR_CONFLICT);
+    assert_int_equal(md_hv_abort_job(f->hv, GHOST, true, &err), MD_ERR_NOT_FOUND);
+
+    /* A pre-copy job is neither paused nor cancelled by it. */
+    start_migration(f, &m, BUSY, true);
+    md_hv_sim_advance(f->hv, 1.0);
+    assert_int_equal(md_hv_abort_job(f->hv, BUSY, true, &err), MD_ERR_CONFLICT);
+    assert_non_null(strstr(err.msg, "not outgoing migration in post-copy mode"));
+    md_hv_job j = job_of(f, BUSY);
+    assert_true(j.active);
+    assert_false(j.post_copy_failed);
+    assert_int_equal(count_events(f, MD_HV_EV_JOB_COMPLETED, BUSY, NULL), 0);
+    assert_int_equal(count_events(f, MD_HV_EV_POSTCOPY_FAILED, BUSY, NULL), 0);
+    assert_false(atomic_load(&m.returned));
+    assert_int_equal(md_hv_abort_job(f->hv, BUSY, false, &err), MD_OK);
+    assert_int_equal(finish_migration(&m), MD_ERR_HYPERVISOR);
+}
+
+static void test_unreachable_destination_holds_post_copy_and_the_failed_call(void **state)
+{
+    fixture *f = *state;
+    migration m, r, idle;
+    md_hv_migrate_args a = resume_args(BUSY);
+    md_err err = { "" };
+
+    start_post_copy_migration(f, &m);
+    start_migration(f, &idle, IDLE, false);
+    md_hv_sim_set_dest_reachable(f->hv, false);
+
+    /* A new migration cannot start; a post-copy one stops moving, a
+     * pre-copy one is not modelled as partitioned and goes on. */
+    a.uuid = SPARE;
+    a.resume = false;
+    assert_int_equal(md_hv_migrate(f->hv, &a, &err), MD_ERR_HYPERVISOR);
+    assert_non_null(strstr(err.msg, "unable to connect to server"));
+    assert_false(job_of(f, SPARE).active);
+    md_hv_job before = job_of(f, BUSY);
+    md_hv_sim_advance(f->hv, 2.0);
+    md_hv_job j = job_of(f, BUSY);
+    assert_int_equal(j.mem_processed, before.mem_processed);
+    assert_false(j.post_copy_failed);
+    assert_int_equal(j.transfer_rate, 0);
+    assert_int_equal(finish_migration(&idle), MD_OK);
+
+    /* Forced into the failed state, as after a long partition: the event
+     * and the job say so now, but the first call keeps the job until the
+     * destination answers again, so a resume is refused until then. */
+    assert_int_equal(md_hv_abort_job(f->hv, BUSY, true, &err), MD_OK);
+    assert_int_equal(count_events(f, MD_HV_EV_POSTCOPY_FAILED, BUSY, NULL), 1);
+    assert_true(job_of(f, BUSY).post_copy_failed);
+    a = resume_args(BUSY);
+    assert_int_equal(md_hv_migrate(f->hv, &a, &err), MD_ERR_CONFLICT);
+    assert_non_null(strstr(err.msg, "actively monitored by another thread"));
+    assert_false(atomic_load(&m.returned));
+
+    md_hv_sim_set_dest_reachable(f->hv, true);
+    assert_int_equal(finish_migration(&m), MD_ERR_HYPERVISOR);
+    assert_non_null(strstr(m.err.msg, "failed in post-copy phase"));
+    start_resume(f, &r, BUSY);
+    md_hv_sim_advance(f->hv, 1.5);
+    assert_int_equal(finish_migration(&r), MD_OK);
+    assert_int_equal(locate(f, BUSY), MD_HV_LOC_DEST);
+}
+
+#define T(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -704,6 +1143,16 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_release_waiters_returns_migrate_but_the_job_goes_on,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_locate_follows_the_domain, setup, teardown),
+        T(test_break_fails_the_call_but_keeps_the_job_where_it_stopped),
+        T(test_break_and_stall_need_a_job_in_post_copy),
+        T(test_resume_continues_post_copy_from_where_it_stopped_and_completes),
+        T(test_resume_while_the_destination_is_unreachable_fails_at_once),
+        T(test_resume_of_a_job_that_has_not_failed_is_a_conflict),
+        T(test_a_resumed_post_copy_can_break_and_be_resumed_again),
+        T(test_stalled_post_copy_holds_until_unstalled),
+        T(test_abort_post_copy_turns_a_stalled_job_into_a_failed_one),
+        T(test_abort_post_copy_is_refused_outside_post_copy),
+        T(test_unreachable_destination_holds_post_copy_and_the_failed_call),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
