@@ -19,14 +19,18 @@ typedef enum md_mig_state {
     MD_MIG_QUEUED = 0,
     MD_MIG_PREPARING,
     MD_MIG_RUNNING,
-    MD_MIG_POSTCOPY,  /* "running (post-copy)" */
+    MD_MIG_POSTCOPY, /* "running (post-copy)" */
+    /* "running (post-copy recovering)": post-copy broke or stalled; the
+     * guest is paused on the source and stalled on the destination while
+     * the migration is resumed. */
+    MD_MIG_POSTCOPY_RECOVERING,
     MD_MIG_COMPLETED, /* the guest runs on the destination */
     MD_MIG_CANCELLED, /* aborted (request or policy); the guest runs on the source */
     MD_MIG_FAILED,    /* the migration failed; the guest runs on the source */
     MD_MIG_ERROR,     /* no safe state could be determined or reached: needs an operator */
 } md_mig_state;
 
-#define MD_MIG_NSTATES 8
+#define MD_MIG_NSTATES 9
 #define MD_UUID_LEN 37 /* 36 characters and the NUL */
 #define MD_NAME_LEN 256
 #define MD_MESSAGE_LEN 512
@@ -74,16 +78,22 @@ typedef struct md_event {
 } md_event;
 
 /* Nova's names: "queued", "preparing", "running", "running (post-copy)",
- * "completed", "cancelled", "failed", "error". Static, never NULL. */
+ * "completed", "cancelled", "failed", "error", and migrationd's own
+ * "running (post-copy recovering)". Static, never NULL ("unknown" for a
+ * value out of range). */
 const char *md_mig_state_str(md_mig_state s);
 
 /* Parses a name above; returns 0, or -1 for an unknown name. */
 int md_mig_state_parse(const char *name, md_mig_state *out);
 
-/* True for queued, preparing, running and running (post-copy). */
+/* True for queued, preparing, running, running (post-copy) and running
+ * (post-copy recovering): the states in which a job may still run and
+ * commands may apply. The one definition every list and filter uses. */
 bool md_mig_state_in_progress(md_mig_state s);
 
-/* True when a record may move from `from` to `to`. */
+/* True when a record may move from `from` to `to`. The only way out of a
+ * final state is error -> running (post-copy recovering): an operator's
+ * recover of a post-copy that libvirt still holds paused. */
 bool md_mig_transition_allowed(md_mig_state from, md_mig_state to);
 
 /* Fills *m with an empty queued record (ids and strings empty, downtime -1). */

@@ -1011,8 +1011,19 @@ md_status md_store_list(md_store *st, const md_store_filter *f, md_migration **o
     /* The WHERE clause from fixed fragments, in the order they are bound
      * below. */
     ok = sql_append(sql, sizeof sql, &len, SQL_SELECT_MIGRATION " WHERE 1");
-    if (f->in_progress_only)
-        ok = ok && sql_append(sql, sizeof sql, &len, " AND state IN (?, ?, ?, ?)");
+    if (f->in_progress_only) {
+        /* One placeholder per state in progress, bound below from the same
+         * definition. */
+        const char *sep = " AND state IN (";
+        for (int k = 0; k < MD_MIG_NSTATES; k++) {
+            if (md_mig_state_in_progress((md_mig_state)k)) {
+                ok = ok && sql_append(sql, sizeof sql, &len, sep) &&
+                     sql_append(sql, sizeof sql, &len, "?");
+                sep = ", ";
+            }
+        }
+        ok = ok && sql_append(sql, sizeof sql, &len, ")");
+    }
     if (f->have_state)
         ok = ok && sql_append(sql, sizeof sql, &len, " AND state = ?");
     if (f->instance_uuid[0])

@@ -72,7 +72,7 @@ md_status md_store_events(md_store *st, const char *uuid, md_event **out, size_t
 
 /* Filters for md_store_list(). Zero/empty fields do not filter. */
 typedef struct md_store_filter {
-    bool in_progress_only; /* states queued..running (post-copy) */
+    bool in_progress_only; /* the states of md_mig_state_in_progress() */
     bool have_state;
     md_mig_state state;
     char instance_uuid[MD_UUID_LEN];

@@ -554,6 +554,27 @@ static void list_filters_by_state_and_in_progress(void **state)
     ASSERT_LIST(st, &f, "d", "c", "a");
 }
 
+static void list_in_progress_and_state_filters_include_recovering(void **state)
+{
+    fixture *fx = *state;
+    md_store *st = open_store(fx);
+    md_migration r = record("r", 60, 600);
+    md_store_filter f;
+
+    insert_filter_set(st);
+    r.state = MD_MIG_POSTCOPY_RECOVERING;
+    insert_ok(st, &r);
+    memset(&f, 0, sizeof f);
+    f.in_progress_only = true;
+    ASSERT_LIST(st, &f, "r", "d", "c", "a");
+    memset(&f, 0, sizeof f);
+    f.have_state = true;
+    f.state = MD_MIG_POSTCOPY_RECOVERING;
+    ASSERT_LIST(st, &f, "r");
+    f.state = MD_MIG_POSTCOPY;
+    ASSERT_LIST(st, &f, "c");
+}
+
 static void list_filters_by_instance_and_migration_type(void **state)
 {
     fixture *fx = *state;
@@ -886,6 +907,7 @@ int main(void)
         T(update_with_event_rolls_back_the_update_when_the_event_fails),
         T(list_returns_newest_first_without_filters),
         T(list_filters_by_state_and_in_progress),
+        T(list_in_progress_and_state_filters_include_recovering),
         T(list_filters_by_instance_and_migration_type),
         T(list_host_matches_source_or_destination),
         T(list_changes_since_and_before_are_inclusive),
