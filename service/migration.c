@@ -17,6 +17,10 @@ static const char *const state_names[MD_MIG_NSTATES] = {
     "error",
 };
 
+static const char *const command_names[MD_CMD_NKINDS] = {
+    "abort", "force_complete", "post_copy", "recover", "speed",
+};
+
 const char *md_mig_state_str(md_mig_state s)
 {
     return (unsigned)s < MD_MIG_NSTATES ? state_names[s] : "unknown";
@@ -37,6 +41,22 @@ bool md_mig_state_in_progress(md_mig_state s)
 {
     return s == MD_MIG_QUEUED || s == MD_MIG_PREPARING || s == MD_MIG_RUNNING ||
            s == MD_MIG_POSTCOPY || s == MD_MIG_POSTCOPY_RECOVERING;
+}
+
+const char *md_command_kind_str(md_command_kind k)
+{
+    return (unsigned)k < MD_CMD_NKINDS ? command_names[k] : "unknown";
+}
+
+int md_command_kind_parse(const char *name, md_command_kind *out)
+{
+    for (int i = 0; i < MD_CMD_NKINDS; i++) {
+        if (strcmp(name, command_names[i]) == 0) {
+            *out = (md_command_kind)i;
+            return 0;
+        }
+    }
+    return -1;
 }
 
 /* Rows: from; columns: to. Post-copy can only complete, recover or need an

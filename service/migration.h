@@ -64,8 +64,10 @@ typedef struct md_migration {
     int64_t downtime_ms;          /* the real downtime when known, -1 = unknown */
     int64_t elapsed_ms;           /* the job's own elapsed time, last seen */
     bool post_copy;
-    bool paused;                /* the guest is paused by force-complete */
-    char error[MD_MESSAGE_LEN]; /* "" = no error */
+    bool paused;                 /* the guest is paused by force-complete */
+    char error[MD_MESSAGE_LEN];  /* "" = no error */
+    int recovery_attempts;       /* resumes of a broken post-copy tried so far */
+    int64_t recovery_started_at; /* ms since the epoch of the current break, 0 = none */
 } md_migration;
 
 /* One entry of a migration's timeline. */
@@ -95,6 +97,32 @@ bool md_mig_state_in_progress(md_mig_state s);
  * final state is error -> running (post-copy recovering): an operator's
  * recover of a post-copy that libvirt still holds paused. */
 bool md_mig_transition_allowed(md_mig_state from, md_mig_state to);
+
+/* An operator's or the policy's command on a migration, kept in the store
+ * until it has been carried out, so that one accepted before a crash is
+ * carried out after the restart. */
+typedef enum md_command_kind {
+    MD_CMD_ABORT = 0,      /* "abort" */
+    MD_CMD_FORCE_COMPLETE, /* "force_complete" */
+    MD_CMD_POST_COPY,      /* "post_copy" */
+    MD_CMD_RECOVER,        /* "recover": resume a broken post-copy now */
+    MD_CMD_SPEED,          /* "speed": apply the record's settings (bandwidth) again */
+} md_command_kind;
+
+#define MD_CMD_NKINDS 5
+
+typedef struct md_command {
+    int64_t id;             /* the store's row id: the order of acceptance */
+    char uuid[MD_UUID_LEN]; /* the migration it applies to */
+    md_command_kind kind;
+    int64_t created_at; /* ms since the Unix epoch */
+} md_command;
+
+/* The names above. Static, never NULL ("unknown" out of range). */
+const char *md_command_kind_str(md_command_kind k);
+
+/* Parses a name above; returns 0, or -1 for an unknown name. */
+int md_command_kind_parse(const char *name, md_command_kind *out);
 
 /* Fills *m with an empty queued record (ids and strings empty, downtime -1). */
 void md_migration_init(md_migration *m);

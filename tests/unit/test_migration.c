@@ -107,6 +107,23 @@ static void legal_transitions_are_allowed(void **state)
     assert_true(md_mig_transition_allowed(MD_MIG_POSTCOPY_RECOVERING, MD_MIG_POSTCOPY));
 }
 
+static void command_kind_names_round_trip(void **state)
+{
+    (void)state;
+    const char *names[] = { "abort", "force_complete", "post_copy", "recover", "speed" };
+    md_command_kind k;
+
+    assert_int_equal(sizeof names / sizeof names[0], MD_CMD_NKINDS);
+    for (int i = 0; i < MD_CMD_NKINDS; i++) {
+        assert_string_equal(md_command_kind_str((md_command_kind)i), names[i]);
+        assert_int_equal(md_command_kind_parse(names[i], &k), 0);
+        assert_int_equal(k, i);
+    }
+    assert_string_equal(md_command_kind_str((md_command_kind)MD_CMD_NKINDS), "unknown");
+    assert_int_equal(md_command_kind_parse("Abort", &k), -1);
+    assert_int_equal(md_command_kind_parse("", &k), -1);
+}
+
 static void progress_never_goes_down_and_says_100_only_when_completed(void **state)
 {
     (void)state;
@@ -167,6 +184,7 @@ int main(void)
         cmocka_unit_test(in_progress_includes_post_copy),
         cmocka_unit_test(final_states_have_no_way_out_but_error_to_recovering),
         cmocka_unit_test(recovering_is_entered_from_running_post_copy_and_error_only),
+        cmocka_unit_test(command_kind_names_round_trip),
         cmocka_unit_test(illegal_transitions_are_refused),
         cmocka_unit_test(legal_transitions_are_allowed),
         cmocka_unit_test(progress_never_goes_down_and_says_100_only_when_completed),
