@@ -13,7 +13,9 @@
  *  - "running (post-copy)" is a live migration in progress here: it is
  *    listed, shown and linked like "running" (Nova leaves it out, so its
  *    show and abort fail during post-copy). Abort during post-copy is a
- *    409 with the reason.
+ *    409 with the reason. So is migrationd's own "running (post-copy
+ *    recovering)", a broken post-copy being resumed: the guest is still
+ *    between the two nodes.
  *  - A command the migration's state does not allow (force_complete on a
  *    queued one, abort of one that has ended or is in post-copy) is 409
  *    conflictingRequest with the engine's reason, where Nova answers 400
@@ -107,7 +109,7 @@ static json_object *self_links(const md_api_ctx *c, const char *path)
 }
 
 /* Nova's statuses of a live migration in progress, and here also
- * post-copy (see DESIGN). */
+ * post-copy and its recovery (see DESIGN). */
 static bool in_progress(const md_migration *m)
 {
     return md_mig_state_in_progress(m->state);

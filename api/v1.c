@@ -289,11 +289,15 @@ bool md_api_list_filter(md_api_ctx *c, md_store_filter *f, bool lenient, bool *n
         } else if (lenient) {
             *nothing = true;
         } else {
-            md_api_fault(c->resp, MD_ERR_INVALID,
-                         "Invalid status '%.64s': expected one of queued, "
-                         "preparing, running, running (post-copy), completed, cancelled, "
-                         "failed, error",
-                         v);
+            /* Named from the one list of states, so a new one is never
+             * missing here. */
+            char names[256] = "";
+            size_t len = 0;
+            for (int k = 0; k < MD_MIG_NSTATES && len < sizeof names; k++)
+                len += (size_t)snprintf(names + len, sizeof names - len, "%s%s", k ? ", " : "",
+                                        md_mig_state_str((md_mig_state)k));
+            md_api_fault(c->resp, MD_ERR_INVALID, "Invalid status '%.64s': expected one of %s", v,
+                         names);
             return false;
         }
     }

@@ -167,6 +167,9 @@ static const config_key config_keys[] = {
     INT_KEY(libvirt, live_migration_monitor_interval_ms, 500, 50, 60000, "ms"),
     ENUM_KEY(libvirt, live_migration_policy, policy_kind, "adaptive", parse_policy_kind,
              "nova, adaptive"),
+    /* etc/migrationd.conf says why these defaults. */
+    INT_KEY(libvirt, live_migration_postcopy_stall_timeout, 10, 0, 3600, "s"),
+    INT_KEY(libvirt, live_migration_postcopy_recovery_timeout, 600, 10, 86400, "s"),
 
     DOUBLE_KEY(simulator, time_scale, 20.0, 0.001, 100000.0, "simulated s per s"),
     INT_KEY(simulator, link_mibps, 1024, 1, MD_SIM_MAX_MIBPS, "MiB/s"),

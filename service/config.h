@@ -109,7 +109,9 @@ typedef struct md_config {
         int live_migration_parallel_connections;
         bool live_migration_with_native_tls;
         int live_migration_monitor_interval_ms;
-        policy_kind live_migration_policy; /* POLICY_NOVA or POLICY_ADAPTIVE */
+        policy_kind live_migration_policy;            /* POLICY_NOVA or POLICY_ADAPTIVE */
+        int live_migration_postcopy_stall_timeout;    /* s without post-copy progress; 0 = off */
+        int live_migration_postcopy_recovery_timeout; /* s of resume attempts after a break */
     } libvirt;
     struct {
         double time_scale; /* simulated seconds per real second */

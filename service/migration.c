@@ -6,8 +6,19 @@
 #include <sys/random.h>
 
 static const char *const state_names[MD_MIG_NSTATES] = {
-    "queued",    "preparing", "running", "running (post-copy)",
-    "completed", "cancelled", "failed",  "error",
+    "queued",
+    "preparing",
+    "running",
+    "running (post-copy)",
+    "running (post-copy recovering)",
+    "completed",
+    "cancelled",
+    "failed",
+    "error",
+};
+
+static const char *const command_names[MD_CMD_NKINDS] = {
+    "abort", "force_complete", "post_copy", "recover", "speed",
 };
 
 const char *md_mig_state_str(md_mig_state s)
@@ -29,20 +40,43 @@ int md_mig_state_parse(const char *name, md_mig_state *out)
 bool md_mig_state_in_progress(md_mig_state s)
 {
     return s == MD_MIG_QUEUED || s == MD_MIG_PREPARING || s == MD_MIG_RUNNING ||
-           s == MD_MIG_POSTCOPY;
+           s == MD_MIG_POSTCOPY || s == MD_MIG_POSTCOPY_RECOVERING;
 }
 
-/* Rows: from; columns: to. Post-copy can only complete or need an operator:
- * once the guest runs on the destination, the source copy is stale, so
- * neither "cancelled" nor "failed" (both mean "runs on the source") can
- * describe it. A job can finish before the first sample shows it running,
- * hence preparing -> completed. */
+const char *md_command_kind_str(md_command_kind k)
+{
+    return (unsigned)k < MD_CMD_NKINDS ? command_names[k] : "unknown";
+}
+
+int md_command_kind_parse(const char *name, md_command_kind *out)
+{
+    for (int i = 0; i < MD_CMD_NKINDS; i++) {
+        if (strcmp(name, command_names[i]) == 0) {
+            *out = (md_command_kind)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Rows: from; columns: to. Post-copy can only complete, recover or need an
+ * operator: once the guest runs on the destination, the source copy is
+ * stale, so neither "cancelled" nor "failed" (both mean "runs on the
+ * source") can describe it, and the same holds while it recovers. A
+ * recovery that resumed goes back to post-copy (and may break again); one
+ * that ran out of time is an error, from which only an operator's recover
+ * of a job libvirt still holds paused leads back. Running -> recovering is
+ * a break seen before the record saw the switch to post-copy (both within
+ * one monitor interval). A job can finish before the first sample shows it
+ * running, hence preparing -> completed. */
 static const bool allowed[MD_MIG_NSTATES][MD_MIG_NSTATES] = {
-    /*                 Q  P  R  PC C  X  F  E */
-    [MD_MIG_QUEUED] = { 0, 1, 0, 0, 0, 1, 1, 1 },
-    [MD_MIG_PREPARING] = { 0, 0, 1, 0, 1, 1, 1, 1 },
-    [MD_MIG_RUNNING] = { 0, 0, 0, 1, 1, 1, 1, 1 },
-    [MD_MIG_POSTCOPY] = { 0, 0, 0, 0, 1, 0, 0, 1 },
+    /*                           Q  P  R  PC RC C  X  F  E */
+    [MD_MIG_QUEUED] = { 0, 1, 0, 0, 0, 0, 1, 1, 1 },
+    [MD_MIG_PREPARING] = { 0, 0, 1, 0, 0, 1, 1, 1, 1 },
+    [MD_MIG_RUNNING] = { 0, 0, 0, 1, 1, 1, 1, 1, 1 },
+    [MD_MIG_POSTCOPY] = { 0, 0, 0, 0, 1, 1, 0, 0, 1 },
+    [MD_MIG_POSTCOPY_RECOVERING] = { 0, 0, 0, 1, 0, 1, 0, 0, 1 },
+    [MD_MIG_ERROR] = { 0, 0, 0, 0, 1, 0, 0, 0, 0 },
 };
 
 bool md_mig_transition_allowed(md_mig_state from, md_mig_state to)

@@ -19,14 +19,18 @@ typedef enum md_mig_state {
     MD_MIG_QUEUED = 0,
     MD_MIG_PREPARING,
     MD_MIG_RUNNING,
-    MD_MIG_POSTCOPY,  /* "running (post-copy)" */
+    MD_MIG_POSTCOPY, /* "running (post-copy)" */
+    /* "running (post-copy recovering)": post-copy broke or stalled; the
+     * guest is paused on the source and stalled on the destination while
+     * the migration is resumed. */
+    MD_MIG_POSTCOPY_RECOVERING,
     MD_MIG_COMPLETED, /* the guest runs on the destination */
     MD_MIG_CANCELLED, /* aborted (request or policy); the guest runs on the source */
     MD_MIG_FAILED,    /* the migration failed; the guest runs on the source */
     MD_MIG_ERROR,     /* no safe state could be determined or reached: needs an operator */
 } md_mig_state;
 
-#define MD_MIG_NSTATES 8
+#define MD_MIG_NSTATES 9
 #define MD_UUID_LEN 37 /* 36 characters and the NUL */
 #define MD_NAME_LEN 256
 #define MD_MESSAGE_LEN 512
@@ -60,8 +64,10 @@ typedef struct md_migration {
     int64_t downtime_ms;          /* the real downtime when known, -1 = unknown */
     int64_t elapsed_ms;           /* the job's own elapsed time, last seen */
     bool post_copy;
-    bool paused;                /* the guest is paused by force-complete */
-    char error[MD_MESSAGE_LEN]; /* "" = no error */
+    bool paused;                 /* the guest is paused by force-complete */
+    char error[MD_MESSAGE_LEN];  /* "" = no error */
+    int recovery_attempts;       /* resumes of a broken post-copy tried so far */
+    int64_t recovery_started_at; /* ms since the epoch of the current break, 0 = none */
 } md_migration;
 
 /* One entry of a migration's timeline. */
@@ -74,17 +80,49 @@ typedef struct md_event {
 } md_event;
 
 /* Nova's names: "queued", "preparing", "running", "running (post-copy)",
- * "completed", "cancelled", "failed", "error". Static, never NULL. */
+ * "completed", "cancelled", "failed", "error", and migrationd's own
+ * "running (post-copy recovering)". Static, never NULL ("unknown" for a
+ * value out of range). */
 const char *md_mig_state_str(md_mig_state s);
 
 /* Parses a name above; returns 0, or -1 for an unknown name. */
 int md_mig_state_parse(const char *name, md_mig_state *out);
 
-/* True for queued, preparing, running and running (post-copy). */
+/* True for queued, preparing, running, running (post-copy) and running
+ * (post-copy recovering): the states in which a job may still run and
+ * commands may apply. The one definition every list and filter uses. */
 bool md_mig_state_in_progress(md_mig_state s);
 
-/* True when a record may move from `from` to `to`. */
+/* True when a record may move from `from` to `to`. The only way out of a
+ * final state is error -> running (post-copy recovering): an operator's
+ * recover of a post-copy that libvirt still holds paused. */
 bool md_mig_transition_allowed(md_mig_state from, md_mig_state to);
+
+/* An operator's or the policy's command on a migration, kept in the store
+ * until it has been carried out, so that one accepted before a crash is
+ * carried out after the restart. */
+typedef enum md_command_kind {
+    MD_CMD_ABORT = 0,      /* "abort" */
+    MD_CMD_FORCE_COMPLETE, /* "force_complete" */
+    MD_CMD_POST_COPY,      /* "post_copy" */
+    MD_CMD_RECOVER,        /* "recover": resume a broken post-copy now */
+    MD_CMD_SPEED,          /* "speed": apply the record's settings (bandwidth) again */
+} md_command_kind;
+
+#define MD_CMD_NKINDS 5
+
+typedef struct md_command {
+    int64_t id;             /* the store's row id: the order of acceptance */
+    char uuid[MD_UUID_LEN]; /* the migration it applies to */
+    md_command_kind kind;
+    int64_t created_at; /* ms since the Unix epoch */
+} md_command;
+
+/* The names above. Static, never NULL ("unknown" out of range). */
+const char *md_command_kind_str(md_command_kind k);
+
+/* Parses a name above; returns 0, or -1 for an unknown name. */
+int md_command_kind_parse(const char *name, md_command_kind *out);
 
 /* Fills *m with an empty queued record (ids and strings empty, downtime -1). */
 void md_migration_init(md_migration *m);

@@ -100,6 +100,21 @@ static const char *const upgrades[] = {
     "CREATE INDEX migrations_by_instance ON migrations(instance_uuid);"
     "CREATE INDEX migrations_by_updated ON migrations(updated_at);"
     "CREATE INDEX events_by_migration ON events(migration_id, id);",
+    /* v1 -> v2: post-copy recovery and durable commands. The new columns
+     * get their "none" values for the records already there; a command is
+     * pending until done is 1, and the partial index keeps the read of the
+     * pending ones at start-up from scanning every command ever given. */
+    "ALTER TABLE migrations ADD COLUMN recovery_attempts INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE migrations ADD COLUMN recovery_started_at INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE commands ("
+    " id INTEGER PRIMARY KEY,"
+    " migration_id INTEGER NOT NULL REFERENCES migrations(id) ON DELETE CASCADE,"
+    " kind TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL,"
+    " done INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX commands_pending ON commands(id) WHERE done = 0;"
+    "CREATE INDEX commands_by_migration ON commands(migration_id);",
 };
 
 /* The schema version this build writes: the number of upgrade steps. */
@@ -142,6 +157,8 @@ enum mig_col {
     C_POST_COPY,
     C_PAUSED,
     C_ERROR,
+    C_RECOVERY_ATTEMPTS,
+    C_RECOVERY_STARTED_AT,
 };
 
 /* In the order of enum mig_col. */
@@ -152,11 +169,11 @@ enum mig_col {
     "memory_total_bytes, memory_processed_bytes, memory_remaining_bytes, "               \
     "disk_total_bytes, disk_processed_bytes, disk_remaining_bytes, progress, "           \
     "memory_iteration, transfer_rate, dirty_rate, current_downtime_ms, downtime_ms, "    \
-    "elapsed_ms, post_copy, paused, error"
+    "elapsed_ms, post_copy, paused, error, recovery_attempts, recovery_started_at"
 #define MIG_PARAMS                                                                 \
     "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, " \
-    "?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33"
-_Static_assert(C_ERROR == 33, "MIG_COLUMNS and MIG_PARAMS list 33 columns");
+    "?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35"
+_Static_assert(C_RECOVERY_STARTED_AT == 35, "MIG_COLUMNS and MIG_PARAMS list 35 columns");
 
 #define SQL_SELECT_MIGRATION "SELECT id, " MIG_COLUMNS " FROM migrations"
 
@@ -165,12 +182,16 @@ struct md_store {
     sqlite3 *db;
     char *path; /* for messages */
     sqlite3_stmt *begin, *commit, *rollback;
-    sqlite3_stmt *insert;    /* ?1..?33 as enum mig_col */
-    sqlite3_stmt *update;    /* the same, WHERE uuid = ?1 */
-    sqlite3_stmt *get;       /* ?1 uuid */
-    sqlite3_stmt *lookup;    /* ?1 uuid -> id, created_at */
-    sqlite3_stmt *add_event; /* ?1 uuid, ?2 at, ?3 kind, ?4 value, ?5 message */
-    sqlite3_stmt *events;    /* ?1 uuid -> migration id, then the event or NULLs */
+    sqlite3_stmt *insert;          /* ?1..?35 as enum mig_col */
+    sqlite3_stmt *update;          /* the same, WHERE uuid = ?1 */
+    sqlite3_stmt *get;             /* ?1 uuid */
+    sqlite3_stmt *lookup;          /* ?1 uuid -> id, created_at */
+    sqlite3_stmt *add_event;       /* ?1 uuid, ?2 at, ?3 kind, ?4 value, ?5 message */
+    sqlite3_stmt *events;          /* ?1 uuid -> migration id, then the event or NULLs */
+    sqlite3_stmt *add_command;     /* ?1 uuid, ?2 kind, ?3 created_at */
+    sqlite3_stmt *pending;         /* -> id, uuid, kind, created_at, oldest first */
+    sqlite3_stmt *finish_command;  /* ?1 id */
+    sqlite3_stmt *finish_commands; /* ?1 uuid: every pending command of it */
 };
 
 /* The statements prepared at open, with where each one is kept. */
@@ -199,6 +220,17 @@ static const struct {
       "SELECT m.id, e.id, e.at, e.kind, e.value, e.message"
       " FROM migrations AS m LEFT JOIN events AS e ON e.migration_id = m.id"
       " WHERE m.uuid = ?1 ORDER BY e.id" },
+    /* As add_event: an unknown uuid inserts no row. */
+    { offsetof(md_store, add_command), "INSERT INTO commands (migration_id, kind, created_at, done)"
+                                       " SELECT id, ?2, ?3, 0 FROM migrations WHERE uuid = ?1" },
+    { offsetof(md_store, pending),
+      "SELECT c.id, m.uuid, c.kind, c.created_at"
+      " FROM commands AS c JOIN migrations AS m ON m.id = c.migration_id"
+      " WHERE c.done = 0 ORDER BY c.id" },
+    { offsetof(md_store, finish_command), "UPDATE commands SET done = 1 WHERE id = ?1" },
+    { offsetof(md_store, finish_commands),
+      "UPDATE commands SET done = 1"
+      " WHERE done = 0 AND migration_id = (SELECT id FROM migrations WHERE uuid = ?1)" },
 };
 
 /* Formats "store PATH: WHAT: sqlite's message" into err and returns the
@@ -318,6 +350,8 @@ static int bind_migration(sqlite3_stmt *s, const md_migration *m)
     bind_int(s, C_POST_COPY, m->post_copy, &rc);
     bind_int(s, C_PAUSED, m->paused, &rc);
     BIND_STR(s, C_ERROR, m->error, &rc);
+    bind_int(s, C_RECOVERY_ATTEMPTS, m->recovery_attempts, &rc);
+    bind_int(s, C_RECOVERY_STARTED_AT, m->recovery_started_at, &rc);
     return rc;
 }
 
@@ -408,6 +442,8 @@ static md_status read_migration(md_store *st, sqlite3_stmt *s, md_migration *m, 
     m->post_copy = sqlite3_column_int64(s, C_POST_COPY) != 0;
     m->paused = sqlite3_column_int64(s, C_PAUSED) != 0;
     COL_STR(s, C_ERROR, m->error);
+    m->recovery_attempts = (int)sqlite3_column_int64(s, C_RECOVERY_ATTEMPTS);
+    m->recovery_started_at = sqlite3_column_int64(s, C_RECOVERY_STARTED_AT);
     return MD_OK;
 }
 
@@ -803,6 +839,23 @@ cleanup:
     return status;
 }
 
+/* Marks every pending command of uuid done, for callers that hold the
+ * lock. A record without pending commands is no error. */
+static md_status finish_commands_locked(md_store *st, const char *uuid, md_err *err)
+{
+    md_status status = MD_OK;
+    sqlite3_stmt *s = st->finish_commands;
+    int rc = SQLITE_OK;
+
+    bind_str(s, 1, uuid, MD_UUID_LEN, &rc);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE)
+        status = fail(st, err, rc, "finish the commands of migration %.36s", uuid);
+    stmt_done(s);
+    return status;
+}
+
 md_status md_store_update(md_store *st, const md_migration *m, md_err *err)
 {
     md_status status;
@@ -855,6 +908,11 @@ md_status md_store_update_with_event(md_store *st, const md_migration *m, md_eve
         goto cleanup;
     if ((status = add_event_locked(st, m->uuid, ev, err)) != MD_OK)
         goto cleanup;
+    /* A command for a migration that has ended can no longer be carried
+     * out; left pending it would be tried again at every start. */
+    if (!md_mig_state_in_progress(m->state) &&
+        (status = finish_commands_locked(st, m->uuid, err)) != MD_OK)
+        goto cleanup;
     if ((rc = run(st->commit)) != SQLITE_OK)
         status = fail(st, err, rc, "commit update of migration %.36s", m->uuid);
 
@@ -870,6 +928,140 @@ md_status md_store_add_event(md_store *st, const char *uuid, md_event *ev, md_er
 
     pthread_mutex_lock(&st->lock);
     status = add_event_locked(st, uuid, ev, err);
+    pthread_mutex_unlock(&st->lock);
+    return status;
+}
+
+/* ---- commands ------------------------------------------------------------- */
+
+md_status md_store_add_command(md_store *st, const md_command *c, const md_event *ev,
+                               int64_t *id_out, md_err *err)
+{
+    md_status status = MD_OK;
+    sqlite3_stmt *s = st->add_command;
+    md_event copy;
+    int64_t id = 0;
+    int rc;
+
+    if ((unsigned)c->kind >= MD_CMD_NKINDS)
+        return md_err_set(err, MD_ERR_INVALID,
+                          "store %s: add command to migration %.36s: kind %d out of range",
+                          st->path, c->uuid, (int)c->kind);
+    pthread_mutex_lock(&st->lock);
+    if ((rc = run(st->begin)) != SQLITE_OK) {
+        status = fail(st, err, rc, "begin add command to migration %.36s", c->uuid);
+        goto cleanup;
+    }
+    rc = SQLITE_OK;
+    BIND_STR(s, 1, c->uuid, &rc);
+    BIND_NAME(s, 2, md_command_kind_str(c->kind), &rc);
+    bind_int(s, 3, c->created_at, &rc);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE) {
+        status = fail(st, err, rc, "add command to migration %.36s", c->uuid);
+        goto cleanup;
+    }
+    if (sqlite3_changes(st->db) == 0) {
+        status = md_err_set(err, MD_ERR_NOT_FOUND,
+                            "store %s: add command to migration %.36s: no such record", st->path,
+                            c->uuid);
+        goto cleanup;
+    }
+    id = sqlite3_last_insert_rowid(st->db);
+    stmt_done(s);
+    /* The event is the caller's, and const: its id is of no use to a
+     * caller that has the command's. */
+    if (ev) {
+        copy = *ev;
+        if ((status = add_event_locked(st, c->uuid, &copy, err)) != MD_OK)
+            goto cleanup;
+    }
+    if ((rc = run(st->commit)) != SQLITE_OK) {
+        status = fail(st, err, rc, "commit add command to migration %.36s", c->uuid);
+        goto cleanup;
+    }
+    if (id_out)
+        *id_out = id;
+
+cleanup:
+    stmt_done(s);
+    rollback_if_open(st);
+    pthread_mutex_unlock(&st->lock);
+    return status;
+}
+
+md_status md_store_pending_commands(md_store *st, md_command **out, size_t *n, md_err *err)
+{
+    md_status status = MD_OK;
+    sqlite3_stmt *s = st->pending;
+    md_command *cs = NULL;
+    size_t count = 0, cap = 0;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    pthread_mutex_lock(&st->lock);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *kind = (const char *)sqlite3_column_text(s, 2);
+
+        if ((status = grow((void **)&cs, &cap, count, sizeof *cs)) != MD_OK) {
+            md_err_set(err, status, "store %s: pending commands: out of memory", st->path);
+            goto cleanup;
+        }
+        md_command *c = &cs[count];
+        memset(c, 0, sizeof *c);
+        c->id = sqlite3_column_int64(s, 0);
+        COL_STR(s, 1, c->uuid);
+        /* As for states: a command this build does not know is not
+         * guessed at. */
+        if (!kind || md_command_kind_parse(kind, &c->kind) != 0) {
+            status = md_err_set(err, MD_ERR_INVALID,
+                                "store %s: command %lld of migration %s: unknown kind '%s'",
+                                st->path, (long long)c->id, c->uuid, kind ? kind : "");
+            goto cleanup;
+        }
+        c->created_at = sqlite3_column_int64(s, 3);
+        count++;
+    }
+    if (rc != SQLITE_DONE) {
+        status = fail(st, err, rc, "read pending commands");
+        goto cleanup;
+    }
+    *out = cs;
+    *n = count;
+    cs = NULL;
+
+cleanup:
+    stmt_done(s);
+    pthread_mutex_unlock(&st->lock);
+    free(cs);
+    return status;
+}
+
+md_status md_store_finish_command(md_store *st, int64_t id, md_err *err)
+{
+    md_status status = MD_OK;
+    sqlite3_stmt *s = st->finish_command;
+    int rc = SQLITE_OK;
+
+    pthread_mutex_lock(&st->lock);
+    bind_int(s, 1, id, &rc);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE) {
+        status = fail(st, err, rc, "finish command %lld", (long long)id);
+        goto cleanup;
+    }
+    /* SQLite counts a row the WHERE matched even when its value stays the
+     * same, so a command finished before still counts: only an id that
+     * was never given is an error. */
+    if (sqlite3_changes(st->db) == 0)
+        status = md_err_set(err, MD_ERR_NOT_FOUND, "store %s: finish command %lld: no such command",
+                            st->path, (long long)id);
+
+cleanup:
+    stmt_done(s);
     pthread_mutex_unlock(&st->lock);
     return status;
 }
@@ -1011,8 +1203,19 @@ md_status md_store_list(md_store *st, const md_store_filter *f, md_migration **o
     /* The WHERE clause from fixed fragments, in the order they are bound
      * below. */
     ok = sql_append(sql, sizeof sql, &len, SQL_SELECT_MIGRATION " WHERE 1");
-    if (f->in_progress_only)
-        ok = ok && sql_append(sql, sizeof sql, &len, " AND state IN (?, ?, ?, ?)");
+    if (f->in_progress_only) {
+        /* One placeholder per state in progress, bound below from the same
+         * definition. */
+        const char *sep = " AND state IN (";
+        for (int k = 0; k < MD_MIG_NSTATES; k++) {
+            if (md_mig_state_in_progress((md_mig_state)k)) {
+                ok = ok && sql_append(sql, sizeof sql, &len, sep) &&
+                     sql_append(sql, sizeof sql, &len, "?");
+                sep = ", ";
+            }
+        }
+        ok = ok && sql_append(sql, sizeof sql, &len, ")");
+    }
     if (f->have_state)
         ok = ok && sql_append(sql, sizeof sql, &len, " AND state = ?");
     if (f->instance_uuid[0])

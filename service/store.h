@@ -1,7 +1,8 @@
 /* store.h - durable migration records and their events, in SQLite.
  *
  * The only module that includes <sqlite3.h>. One database file in WAL mode
- * holds two tables, migrations and events, plus a schema version
+ * holds three tables, migrations, their events and the commands given to
+ * them (until carried out), plus a schema version
  * (PRAGMA user_version) that md_store_open() upgrades step by step. A file
  * that is not a migrationd database, is corrupt, or has a newer schema than
  * this build knows is an error at open, never a silent fresh start.
@@ -54,6 +55,13 @@ md_status md_store_update_many(md_store *st, const md_migration *const *ms, size
 
 /* Overwrites the record m->uuid with m and appends ev to its events, in one
  * transaction: a state change and the event that tells it are never apart.
+ * When m->state is not in progress (md_mig_state_in_progress()), the same
+ * transaction also finishes every pending command of the migration: a
+ * command for a migration that has ended can not be carried out any more.
+ * Hence a recover accepted in the state error must be followed by the
+ * record's move to running (post-copy recovering), not by another write
+ * of it in error, which would finish that command unperformed.
+ * md_store_update() and md_store_update_many() do not touch commands.
  * Sets ev->id. */
 md_status md_store_update_with_event(md_store *st, const md_migration *m, md_event *ev,
                                      md_err *err);
@@ -70,9 +78,31 @@ md_status md_store_get(md_store *st, const char *uuid, md_migration *out, md_err
  * free(). *n may be 0 (then *out is NULL). MD_ERR_NOT_FOUND if no record. */
 md_status md_store_events(md_store *st, const char *uuid, md_event **out, size_t *n, md_err *err);
 
+/* Records c (c->id is ignored; c->uuid, c->kind and c->created_at are
+ * stored) as a pending command of the migration c->uuid and, when ev is not
+ * NULL, appends ev to that migration's events, in one transaction: a
+ * command is never stored without the event that tells of it. Sets *id_out
+ * (when not NULL) to the command's id, the order of acceptance. Returns
+ * MD_ERR_NOT_FOUND (nothing written) when there is no such migration,
+ * MD_ERR_INVALID for a kind out of range. The record's state is not
+ * checked: whether a command applies is the engine's decision. */
+md_status md_store_add_command(md_store *st, const md_command *c, const md_event *ev,
+                               int64_t *id_out, md_err *err);
+
+/* Every command not yet finished, of every migration, oldest (the first
+ * accepted) first, in a new array the caller frees with free() (NULL when
+ * *n is 0). MD_ERR_INVALID if a stored kind is a name this build does not
+ * know. Meant for the engine's start, to carry out what a crash left. */
+md_status md_store_pending_commands(md_store *st, md_command **out, size_t *n, md_err *err);
+
+/* Marks command id as carried out: md_store_pending_commands() no longer
+ * returns it. Idempotent: finishing a finished command is MD_OK.
+ * MD_ERR_NOT_FOUND for an id that no command has. */
+md_status md_store_finish_command(md_store *st, int64_t id, md_err *err);
+
 /* Filters for md_store_list(). Zero/empty fields do not filter. */
 typedef struct md_store_filter {
-    bool in_progress_only; /* states queued..running (post-copy) */
+    bool in_progress_only; /* the states of md_mig_state_in_progress() */
     bool have_state;
     md_mig_state state;
     char instance_uuid[MD_UUID_LEN];

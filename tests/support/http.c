@@ -476,7 +476,8 @@ json_object *md_test_daemon_show(md_test_daemon *d, const char *const *headers, 
 bool md_test_status_in_progress(const char *status)
 {
     return strcmp(status, "queued") == 0 || strcmp(status, "preparing") == 0 ||
-           strcmp(status, "running") == 0 || strcmp(status, "running (post-copy)") == 0;
+           strcmp(status, "running") == 0 || strcmp(status, "running (post-copy)") == 0 ||
+           strcmp(status, "running (post-copy recovering)") == 0;
 }
 
 void md_test_daemon_wait_status(md_test_daemon *d, const char *const *headers, const char *uuid,

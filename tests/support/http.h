@@ -167,7 +167,8 @@ void md_test_daemon_wait_status(md_test_daemon *d, const char *const *headers, c
                                 const char *want);
 
 /* True for the status names of migrations in progress as the API shows
- * them ("queued", "preparing", "running", "running (post-copy)"). */
+ * them ("queued", "preparing", "running", "running (post-copy)",
+ * "running (post-copy recovering)"). */
 bool md_test_status_in_progress(const char *status);
 
 #endif /* MD_TEST_HTTP_H */

@@ -878,6 +878,65 @@ static void abort_is_accepted_while_running_and_refused_in_post_copy(void **stat
     md_test_reply_free(&r);
 }
 
+/* A broken post-copy being recovered is in progress like post-copy: the
+ * server is migrating, and the migration is listed, shown and linked. The
+ * record is written to the store directly, after the engine started, so
+ * the engine leaves it alone (what a command on it does is the engine's
+ * answer, tested with the engine). */
+static void a_recovering_migration_is_in_progress_for_every_route(void **state)
+{
+    fixture *f = *state;
+    md_migration m;
+    md_err err;
+    reply r;
+    char p[256];
+
+    md_test_fixture_start(f, true);
+    md_migration_init(&m);
+    snprintf(m.uuid, sizeof m.uuid, "%s", "00000000-0000-4000-8000-0000000000aa");
+    m.state = MD_MIG_POSTCOPY_RECOVERING;
+    m.post_copy = true;
+    snprintf(m.instance_uuid, sizeof m.instance_uuid, "%s", MD_TEST_IDLE_C);
+    snprintf(m.instance_name, sizeof m.instance_name, "vm-c");
+    snprintf(m.source_compute, sizeof m.source_compute, "node-a");
+    snprintf(m.dest_compute, sizeof m.dest_compute, "node-b");
+    m.created_at = m.updated_at = 1767225600000LL;
+    assert_int_equal(md_store_insert(f->store, &m, &err), MD_OK);
+
+    r = call(f, "GET", "/v2.1/servers/" MD_TEST_IDLE_C, "2.80", NULL);
+    expect_status(&r, 200);
+    assert_string_equal(str(at(r.json, "server"), "status"), "MIGRATING");
+    assert_string_equal(str(at(r.json, "server"), "OS-EXT-STS:task_state"), "migrating");
+    md_test_reply_free(&r);
+
+    r = call(f, "GET", "/v2.1/servers/" MD_TEST_IDLE_C "/migrations", "2.80", NULL);
+    expect_status(&r, 200);
+    assert_int_equal(count(r.json, "migrations"), 1);
+    assert_string_equal(str(item(r.json, "migrations", 0), "status"),
+                        "running (post-copy recovering)");
+    md_test_reply_free(&r);
+
+    const char *ids[2] = { NULL, m.uuid };
+    char num[32];
+    snprintf(num, sizeof num, "%lld", (long long)m.id);
+    ids[0] = num;
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(p, sizeof p, "/v2.1/servers/%s/migrations/%s", MD_TEST_IDLE_C, ids[i]);
+        r = call(f, "GET", p, "2.80", NULL);
+        expect_status(&r, 200);
+        assert_string_equal(str(at(r.json, "migration"), "uuid"), m.uuid);
+        assert_string_equal(str(at(r.json, "migration"), "status"),
+                            "running (post-copy recovering)");
+        md_test_reply_free(&r);
+    }
+
+    r = call(f, "GET", "/v2.1/os-migrations?status=running (post-copy recovering)", "2.23", NULL);
+    expect_status(&r, 200);
+    assert_int_equal(count(r.json, "migrations"), 1);
+    assert_true(has(item(r.json, "migrations", 0), "links"));
+    md_test_reply_free(&r);
+}
+
 #define T(fn) MD_TEST_FIXTURE(fn, &spec)
 
 int main(void)
@@ -893,6 +952,7 @@ int main(void)
         T(server_migration_show_finds_in_progress_ones_by_id_or_uuid),
         T(force_complete_needs_a_running_migration),
         T(abort_is_accepted_while_running_and_refused_in_post_copy),
+        T(a_recovering_migration_is_in_progress_for_every_route),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

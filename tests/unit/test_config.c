@@ -196,6 +196,8 @@ static void assert_defaults_except_host(const md_config *c)
     assert_false(c->libvirt.live_migration_with_native_tls);
     assert_int_equal(c->libvirt.live_migration_monitor_interval_ms, 500);
     assert_int_equal(c->libvirt.live_migration_policy, POLICY_ADAPTIVE);
+    assert_int_equal(c->libvirt.live_migration_postcopy_stall_timeout, 10);
+    assert_int_equal(c->libvirt.live_migration_postcopy_recovery_timeout, 600);
 
     assert_true(c->simulator.time_scale == 20.0);
     assert_int_equal(c->simulator.link_mibps, 1024);
@@ -503,6 +505,26 @@ static void test_completion_and_progress_timeout_0_mean_off_and_are_accepted(voi
     md_config_free(c);
 }
 
+static void test_postcopy_stall_timeout_0_means_off_and_both_timeouts_are_read(void **state)
+{
+    md_config *c = load_valid(*state, "libvirt = { live_migration_postcopy_stall_timeout = 0;\n"
+                                      "  live_migration_postcopy_recovery_timeout = 45; };\n");
+
+    assert_int_equal(c->libvirt.live_migration_postcopy_stall_timeout, 0);
+    assert_int_equal(c->libvirt.live_migration_postcopy_recovery_timeout, 45);
+    md_config_free(c);
+}
+
+static void test_postcopy_recovery_timeout_0_is_rejected_naming_its_minimum(void **state)
+{
+    /* Recovery can not be switched off: a broken post-copy left alone
+     * keeps the guest stalled, so there is always a time after which the
+     * operator is told. */
+    expect_invalid(*state, "libvirt = {\n  live_migration_postcopy_recovery_timeout = 0; };\n", 2,
+                   "libvirt.live_migration_postcopy_recovery_timeout",
+                   "0 is below the minimum 10 (s)");
+}
+
 static void test_negative_completion_timeout_is_rejected(void **state)
 {
     expect_invalid(*state, "libvirt = { live_migration_completion_timeout = -1; };\n", 1,
@@ -532,6 +554,8 @@ GETTER(libvirt, live_migration_progress_timeout)
 GETTER(libvirt, live_migration_bandwidth)
 GETTER(libvirt, live_migration_parallel_connections)
 GETTER(libvirt, live_migration_monitor_interval_ms)
+GETTER(libvirt, live_migration_postcopy_stall_timeout)
+GETTER(libvirt, live_migration_postcopy_recovery_timeout)
 GETTER(simulator, link_mibps)
 
 #define LIMIT(sec, key, lo, hi)       \
@@ -553,6 +577,8 @@ static const int_limit int_limits[] = {
     LIMIT(libvirt, live_migration_bandwidth, 0, 1048576),
     LIMIT(libvirt, live_migration_parallel_connections, 1, 255),
     LIMIT(libvirt, live_migration_monitor_interval_ms, 50, 60000),
+    LIMIT(libvirt, live_migration_postcopy_stall_timeout, 0, 3600),
+    LIMIT(libvirt, live_migration_postcopy_recovery_timeout, 10, 86400),
     LIMIT(simulator, link_mibps, 1, 10485760),
 };
 
@@ -1548,6 +1574,8 @@ int main(void)
         cmocka_unit_test(test_downtime_delay_3_is_accepted),
         cmocka_unit_test(test_completion_and_progress_timeout_0_mean_off_and_are_accepted),
         cmocka_unit_test(test_negative_completion_timeout_is_rejected),
+        cmocka_unit_test(test_postcopy_stall_timeout_0_means_off_and_both_timeouts_are_read),
+        cmocka_unit_test(test_postcopy_recovery_timeout_0_is_rejected_naming_its_minimum),
         cmocka_unit_test(test_every_integer_accepts_its_limits_and_rejects_beyond),
         cmocka_unit_test(test_int64_literal_is_accepted),
         cmocka_unit_test(test_int64_beyond_int_is_range_checked_before_narrowing),

@@ -26,7 +26,7 @@
 /* store.c's constants, written down here rather than shared: a change to
  * either is a change of the file format, and this test should notice. */
 #define APP_ID 0x4D494744
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 typedef struct fixture {
     char dir[64];
@@ -158,6 +158,8 @@ static void assert_migration_equal(const md_migration *a, const md_migration *b)
     assert_int_equal(a->post_copy, b->post_copy);
     assert_int_equal(a->paused, b->paused);
     assert_string_equal(a->error, b->error);
+    assert_int_equal(a->recovery_attempts, b->recovery_attempts);
+    assert_int_equal(a->recovery_started_at, b->recovery_started_at);
 }
 
 /* Every field set, each to a value no other field has and none equal to
@@ -168,7 +170,7 @@ static md_migration distinctive(void)
 
     md_migration_init(&m);
     strcpy(m.uuid, "6a1f0c5e-8d2b-4f4e-9c1a-0b7e3d2c1f00");
-    m.state = MD_MIG_POSTCOPY;
+    m.state = MD_MIG_POSTCOPY_RECOVERING;
     strcpy(m.migration_type, "evacuation");
     strcpy(m.instance_uuid, "c0ffee00-1234-4abc-8def-0123456789ab");
     strcpy(m.instance_name, "instance-0000002a \"quoted\" 'and' ünïcode");
@@ -200,6 +202,8 @@ static md_migration distinctive(void)
     m.post_copy = true;
     m.paused = true;
     strcpy(m.error, "the destination refused: no space left on device");
+    m.recovery_attempts = 7;
+    m.recovery_started_at = 1700000555789;
     return m;
 }
 
@@ -554,6 +558,27 @@ static void list_filters_by_state_and_in_progress(void **state)
     ASSERT_LIST(st, &f, "d", "c", "a");
 }
 
+static void list_in_progress_and_state_filters_include_recovering(void **state)
+{
+    fixture *fx = *state;
+    md_store *st = open_store(fx);
+    md_migration r = record("r", 60, 600);
+    md_store_filter f;
+
+    insert_filter_set(st);
+    r.state = MD_MIG_POSTCOPY_RECOVERING;
+    insert_ok(st, &r);
+    memset(&f, 0, sizeof f);
+    f.in_progress_only = true;
+    ASSERT_LIST(st, &f, "r", "d", "c", "a");
+    memset(&f, 0, sizeof f);
+    f.have_state = true;
+    f.state = MD_MIG_POSTCOPY_RECOVERING;
+    ASSERT_LIST(st, &f, "r");
+    f.state = MD_MIG_POSTCOPY;
+    ASSERT_LIST(st, &f, "c");
+}
+
 static void list_filters_by_instance_and_migration_type(void **state)
 {
     fixture *fx = *state;
@@ -791,7 +816,7 @@ static void a_newer_schema_is_refused_naming_both_versions(void **state)
     assert_null(st);
     assert_non_null(strstr(err.msg, fx->path));
     assert_non_null(strstr(err.msg, "schema version 99"));
-    assert_non_null(strstr(err.msg, "version 1 of this build"));
+    assert_non_null(strstr(err.msg, "version 2 of this build"));
     assert_int_equal(outside_int(fx->path, "PRAGMA user_version"), 99);
 }
 
@@ -807,6 +832,428 @@ static void an_unopenable_path_is_an_io_error(void **state)
     assert_null(st);
     assert_non_null(strstr(err.msg, path));
     md_store_close(NULL);
+}
+
+/* ---- commands ----------------------------------------------------------- */
+
+static md_command command(const char *uuid, md_command_kind kind, int64_t at)
+{
+    md_command c;
+
+    memset(&c, 0, sizeof c);
+    strcpy(c.uuid, uuid);
+    c.kind = kind;
+    c.created_at = at;
+    return c;
+}
+
+/* Asserts that the pending commands are exactly want (ids, uuids, kinds,
+ * times), in order. */
+static void assert_pending(md_store *st, const md_command *want, size_t nwant)
+{
+    md_err err = { "" };
+    md_command *cs = NULL;
+    size_t n = 99;
+
+    if (md_store_pending_commands(st, &cs, &n, &err) != MD_OK)
+        fail_msg("md_store_pending_commands: %s", err.msg);
+    assert_int_equal(n, nwant);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(cs[i].id, want[i].id);
+        assert_string_equal(cs[i].uuid, want[i].uuid);
+        assert_int_equal(cs[i].kind, want[i].kind);
+        assert_int_equal(cs[i].created_at, want[i].created_at);
+    }
+    if (nwant == 0)
+        assert_null(cs);
+    free(cs);
+}
+
+static void add_command_ok(md_store *st, md_command *c, const md_event *ev)
+{
+    md_err err = { "" };
+
+    c->id = 0;
+    if (md_store_add_command(st, c, ev, &c->id, &err) != MD_OK)
+        fail_msg("md_store_add_command %s: %s", c->uuid, err.msg);
+    assert_true(c->id > 0);
+}
+
+static void added_commands_are_pending_oldest_first_with_their_events(void **state)
+{
+    fixture *fx = *state;
+    md_store *st = open_store(fx);
+    md_migration a = record("cmd-a", 1, 1), b = record("cmd-b", 2, 2);
+    md_command cs[4] = {
+        command("cmd-a", MD_CMD_FORCE_COMPLETE, 300),
+        command("cmd-b", MD_CMD_SPEED, 100), /* older by its time, newer by acceptance */
+        command("cmd-a", MD_CMD_ABORT, 300),
+        command("cmd-b", MD_CMD_RECOVER, 400),
+    };
+    md_event ev = event(300, "force_complete", 0, "An operator asked to force completion.");
+    md_event *out = NULL;
+    size_t n = 0;
+    md_err err = { "" };
+
+    insert_ok(st, &a);
+    insert_ok(st, &b);
+    assert_pending(st, NULL, 0);
+    add_command_ok(st, &cs[0], &ev);
+    add_command_ok(st, &cs[1], NULL);
+    add_command_ok(st, &cs[2], NULL);
+    add_command_ok(st, &cs[3], NULL);
+    /* Oldest is the order of acceptance, whatever the callers' clocks say. */
+    assert_pending(st, cs, 4);
+    /* The event went in with the first command, and only there. */
+    assert_int_equal(md_store_events(st, "cmd-a", &out, &n, &err), MD_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(out[0].kind, "force_complete");
+    assert_string_equal(out[0].message, ev.message);
+    assert_int_equal(out[0].at, 300);
+    free(out);
+    assert_int_equal(md_store_events(st, "cmd-b", &out, &n, &err), MD_OK);
+    assert_int_equal(n, 0);
+    /* id_out may be NULL. */
+    md_command post = command("cmd-b", MD_CMD_POST_COPY, 500);
+    assert_int_equal(md_store_add_command(st, &post, NULL, NULL, &err), MD_OK);
+    assert_int_equal(outside_int(fx->path, "SELECT count(*) FROM commands WHERE done = 0"), 5);
+}
+
+static void add_command_of_unknown_migration_or_kind_writes_nothing(void **state)
+{
+    fixture *fx = *state;
+    md_store *st = open_store(fx);
+    md_migration m = record("real", 1, 1);
+    md_command ghost = command("ghost", MD_CMD_ABORT, 1);
+    md_command odd = command("real", (md_command_kind)MD_CMD_NKINDS, 1);
+    md_event ev = event(1, "abort", 0, "Should not be stored.");
+    int64_t id = -5;
+    md_err err = { "" };
+
+    insert_ok(st, &m);
+    assert_int_equal(md_store_add_command(st, &ghost, &ev, &id, &err), MD_ERR_NOT_FOUND);
+    assert_non_null(strstr(err.msg, "ghost"));
+    assert_int_equal(id, -5);
+    assert_int_equal(md_store_add_command(st, &odd, &ev, &id, &err), MD_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "real"));
+    assert_int_equal(id, -5);
+    assert_int_equal(outside_int(fx->path, "SELECT count(*) FROM commands"), 0);
+    assert_int_equal(outside_int(fx->path, "SELECT count(*) FROM events"), 0);
+}
+
+/* The event insert is made to fail (a trigger added from outside): the
+ * command must not be stored without it. */
+static void add_command_rolls_back_the_command_when_the_event_fails(void **state)
+{
+    fixture *fx = *state;
+    md_store *st = open_store(fx);
+    md_migration m = record("atomic", 1, 1);
+    md_command c = command("atomic", MD_CMD_ABORT, 2);
+    md_event ev = event(2, "boom", 0, "Refused by the trigger.");
+    md_err err = { "" };
+
+    insert_ok(st, &m);
+    outside_exec(fx->path, "CREATE TRIGGER refuse BEFORE INSERT ON events "
+                           "WHEN NEW.kind = 'boom' BEGIN SELECT RAISE(ABORT, 'boom refused'); END");
+    assert_int_equal(md_store_add_command(st, &c, &ev, NULL, &err), MD_ERR_IO);
+    assert_non_null(strstr(err.msg, "boom refused"));
+    assert_pending(st, NULL, 0);
+    assert_int_equal(outside_int(fx->path, "SELECT count(*) FROM commands"), 0);
+    /* The store is usable after the rollback. */
+    add_command_ok(st, &c, NULL);
+    assert_pending(st, &c, 1);
+}
+
+static void pending_commands_survive_close_and_reopen(void **state)
+{
+    fixture *fx = *state;
+    md_store *st = open_store(fx);
+    md_migration m = record("durable", 1, 1);
+    md_command cs[3] = {
+        command("durable", MD_CMD_FORCE_COMPLETE, 10),
+        command("durable", MD_CMD_ABORT, 20),
+        command("durable", MD_CMD_SPEED, 30),
+    };
+    md_err err = { "" };
+
+    insert_ok(st, &m);
+    for (int i = 0; i < 3; i++)
+        add_command_ok(st, &cs[i], NULL);
+    assert_int_equal(md_store_finish_command(st, cs[0].id, &err), MD_OK);
+    md_store_close(st);
+    fx->st = NULL;
+
+    st = open_store(fx);
+    assert_pending(st, &cs[1], 2);
+}
+
+static void finishing_a_command_is_idempotent_and_an_unknown_id_is_not_found(void **state)
+{
+    fixture *fx = *state;
+    md_store *st = open_store(fx);
+    md_migration m = record("fin", 1, 1);
+    md_command a = command("fin", MD_CMD_POST_COPY, 1), b = command("fin", MD_CMD_RECOVER, 2);
+    md_err err = { "" };
+
+    insert_ok(st, &m);
+    add_command_ok(st, &a, NULL);
+    add_command_ok(st, &b, NULL);
+    assert_int_equal(md_store_finish_command(st, a.id, &err), MD_OK);
+    assert_pending(st, &b, 1);
+    assert_int_equal(md_store_finish_command(st, a.id, &err), MD_OK);
+    assert_pending(st, &b, 1);
+    assert_int_equal(md_store_finish_command(st, b.id + 1000, &err), MD_ERR_NOT_FOUND);
+    assert_non_null(strstr(err.msg, "no such command"));
+    assert_pending(st, &b, 1);
+    assert_int_equal(md_store_finish_command(st, b.id, &err), MD_OK);
+    assert_pending(st, NULL, 0);
+}
+
+/* Every final state finishes the migration's pending commands with the
+ * state change; a state in progress, a plain update and another
+ * migration's end leave them pending. */
+static void a_final_state_finishes_the_migrations_pending_commands(void **state)
+{
+    fixture *fx = *state;
+    md_store *st = open_store(fx);
+    const md_mig_state finals[] = { MD_MIG_COMPLETED, MD_MIG_CANCELLED, MD_MIG_FAILED,
+                                    MD_MIG_ERROR };
+    md_err err = { "" };
+
+    for (size_t i = 0; i < sizeof finals / sizeof finals[0]; i++) {
+        char uuid[MD_UUID_LEN], bystander[MD_UUID_LEN];
+        snprintf(uuid, sizeof uuid, "ends-%zu", i);
+        snprintf(bystander, sizeof bystander, "stays-%zu", i);
+        md_migration m = record(uuid, 1, 1), other = record(bystander, 1, 1);
+        md_command mine = command(uuid, MD_CMD_ABORT, 5),
+                   theirs = command(bystander, MD_CMD_FORCE_COMPLETE, 6);
+        md_event running = event(7, "state", 0, "Running.");
+        md_event recovering = event(8, "state", 0, "Post-copy broke; recovering.");
+        md_event end = event(9, "state", 0, "The end.");
+
+        insert_ok(st, &m);
+        insert_ok(st, &other);
+        add_command_ok(st, &mine, NULL);
+        add_command_ok(st, &theirs, NULL);
+        m.state = MD_MIG_RUNNING;
+        assert_int_equal(md_store_update_with_event(st, &m, &running, &err), MD_OK);
+        m.state = MD_MIG_POSTCOPY_RECOVERING;
+        assert_int_equal(md_store_update_with_event(st, &m, &recovering, &err), MD_OK);
+        m.state = finals[i];
+        assert_int_equal(md_store_update(st, &m, &err), MD_OK);
+        md_command both[2] = { mine, theirs };
+        assert_pending(st, both, 2);
+
+        assert_int_equal(md_store_update_with_event(st, &m, &end, &err), MD_OK);
+        assert_pending(st, &theirs, 1);
+        assert_int_equal(md_store_finish_command(st, theirs.id, &err), MD_OK);
+    }
+}
+
+static void an_unknown_command_kind_in_the_file_is_invalid_on_read(void **state)
+{
+    fixture *fx = *state;
+    md_store *st = open_store(fx);
+    md_migration m = record("odd", 1, 1);
+    md_command c = command("odd", MD_CMD_ABORT, 1);
+    md_command *cs = NULL;
+    size_t n = 0;
+    md_err err = { "" };
+
+    insert_ok(st, &m);
+    add_command_ok(st, &c, NULL);
+    outside_exec(fx->path, "UPDATE commands SET kind = 'teleport'");
+    assert_int_equal(md_store_pending_commands(st, &cs, &n, &err), MD_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "teleport"));
+    assert_null(cs);
+    assert_int_equal(n, 0);
+}
+
+/* ---- the schema upgrade ------------------------------------------------- */
+
+/* Schema version 1 exactly as migrationd wrote it before issue 9: a file
+ * of that version, with its records, is what an upgraded node starts on. */
+static const char v1_schema[] =
+    "CREATE TABLE migrations ("
+    " id INTEGER PRIMARY KEY,"
+    " uuid TEXT NOT NULL UNIQUE,"
+    " state TEXT NOT NULL,"
+    " migration_type TEXT NOT NULL,"
+    " instance_uuid TEXT NOT NULL,"
+    " instance_name TEXT NOT NULL,"
+    " source_compute TEXT NOT NULL,"
+    " dest_compute TEXT NOT NULL,"
+    " dest_host TEXT NOT NULL,"
+    " block_migration INTEGER NOT NULL,"
+    " permit_post_copy INTEGER NOT NULL,"
+    " auto_converge INTEGER NOT NULL,"
+    " max_downtime_ms INTEGER NOT NULL,"
+    " bandwidth_mibps INTEGER NOT NULL,"
+    " timeout_action TEXT NOT NULL,"
+    " policy TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL,"
+    " memory_total_bytes INTEGER NOT NULL,"
+    " memory_processed_bytes INTEGER NOT NULL,"
+    " memory_remaining_bytes INTEGER NOT NULL,"
+    " disk_total_bytes INTEGER NOT NULL,"
+    " disk_processed_bytes INTEGER NOT NULL,"
+    " disk_remaining_bytes INTEGER NOT NULL,"
+    " progress INTEGER NOT NULL,"
+    " memory_iteration INTEGER NOT NULL,"
+    " transfer_rate INTEGER NOT NULL,"
+    " dirty_rate INTEGER NOT NULL,"
+    " current_downtime_ms INTEGER NOT NULL,"
+    " downtime_ms INTEGER NOT NULL,"
+    " elapsed_ms INTEGER NOT NULL,"
+    " post_copy INTEGER NOT NULL,"
+    " paused INTEGER NOT NULL,"
+    " error TEXT NOT NULL"
+    ");"
+    "CREATE TABLE events ("
+    " id INTEGER PRIMARY KEY,"
+    " migration_id INTEGER NOT NULL REFERENCES migrations(id) ON DELETE CASCADE,"
+    " at INTEGER NOT NULL,"
+    " kind TEXT NOT NULL,"
+    " value INTEGER NOT NULL,"
+    " message TEXT NOT NULL"
+    ");"
+    "CREATE INDEX migrations_by_created ON migrations(created_at DESC, id DESC);"
+    "CREATE INDEX migrations_by_state ON migrations(state);"
+    "CREATE INDEX migrations_by_instance ON migrations(instance_uuid);"
+    "CREATE INDEX migrations_by_updated ON migrations(updated_at);"
+    "CREATE INDEX events_by_migration ON events(migration_id, id);";
+
+/* Writes m as version 1 wrote a record (its 33 columns, uint64 as the
+ * int64 bit pattern, enums by name), from outside the store. */
+static void v1_insert(sqlite3 *db, const md_migration *m)
+{
+    sqlite3_stmt *s = NULL;
+    int i = 1;
+
+    assert_int_equal(
+        sqlite3_prepare_v2(
+            db,
+            "INSERT INTO migrations (uuid, state, migration_type, instance_uuid, instance_name,"
+            " source_compute, dest_compute, dest_host, block_migration, permit_post_copy,"
+            " auto_converge, max_downtime_ms, bandwidth_mibps, timeout_action, policy,"
+            " created_at, updated_at, memory_total_bytes, memory_processed_bytes,"
+            " memory_remaining_bytes, disk_total_bytes, disk_processed_bytes,"
+            " disk_remaining_bytes, progress, memory_iteration, transfer_rate, dirty_rate,"
+            " current_downtime_ms, downtime_ms, elapsed_ms, post_copy, paused, error)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+            " ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            -1, &s, NULL),
+        SQLITE_OK);
+#define TXT(v) sqlite3_bind_text(s, i++, (v), -1, SQLITE_TRANSIENT)
+#define INT(v) sqlite3_bind_int64(s, i++, (int64_t)(v))
+    TXT(m->uuid);
+    TXT(md_mig_state_str(m->state));
+    TXT(m->migration_type);
+    TXT(m->instance_uuid);
+    TXT(m->instance_name);
+    TXT(m->source_compute);
+    TXT(m->dest_compute);
+    TXT(m->dest_host);
+    INT(m->block_migration);
+    INT(m->permit_post_copy);
+    INT(m->auto_converge);
+    INT(m->max_downtime_ms);
+    INT(m->bandwidth_mibps);
+    TXT(policy_timeout_action_str(m->timeout_action));
+    TXT(policy_kind_str(m->policy));
+    INT(m->created_at);
+    INT(m->updated_at);
+    INT(m->memory_total_bytes);
+    INT(m->memory_processed_bytes);
+    INT(m->memory_remaining_bytes);
+    INT(m->disk_total_bytes);
+    INT(m->disk_processed_bytes);
+    INT(m->disk_remaining_bytes);
+    INT(m->progress);
+    INT(m->memory_iteration);
+    INT(m->transfer_rate);
+    INT(m->dirty_rate);
+    INT(m->current_downtime_ms);
+    INT(m->downtime_ms);
+    INT(m->elapsed_ms);
+    INT(m->post_copy);
+    INT(m->paused);
+    TXT(m->error);
+#undef TXT
+#undef INT
+    assert_int_equal(i - 1, 33);
+    assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+    sqlite3_finalize(s);
+}
+
+static void a_version_1_database_is_upgraded_keeping_every_record_and_event(void **state)
+{
+    fixture *fx = *state;
+    md_migration old = distinctive(), done = record("done-before", 5, 6), got;
+    md_event *evs = NULL;
+    md_migration *ms = NULL;
+    size_t n = 0;
+    sqlite3 *db = NULL;
+    char pragmas[128];
+    md_err err = { "" };
+
+    /* Version 1 knew neither recovering nor the recovery fields. */
+    old.state = MD_MIG_POSTCOPY;
+    old.recovery_attempts = 0;
+    old.recovery_started_at = 0;
+    done.state = MD_MIG_COMPLETED;
+    assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, v1_schema, NULL, NULL, NULL), SQLITE_OK);
+    v1_insert(db, &old);
+    v1_insert(db, &done);
+    assert_int_equal(sqlite3_exec(db,
+                                  "INSERT INTO events (migration_id, at, kind, value, message)"
+                                  " VALUES (1, 42, 'post_copy', 0, 'Switched to post-copy.'),"
+                                  " (2, 43, 'state', 0, 'Completed.')",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    snprintf(pragmas, sizeof pragmas, "PRAGMA user_version = 1; PRAGMA application_id = %d",
+             APP_ID);
+    assert_int_equal(sqlite3_exec(db, pragmas, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+
+    md_store *st = open_store(fx);
+    assert_int_equal(outside_int(fx->path, "PRAGMA user_version"), SCHEMA_VERSION);
+    old.id = 1;
+    done.id = 2;
+    assert_int_equal(md_store_get(st, old.uuid, &got, &err), MD_OK);
+    assert_migration_equal(&got, &old);
+    assert_int_equal(md_store_get(st, done.uuid, &got, &err), MD_OK);
+    assert_migration_equal(&got, &done);
+    assert_int_equal(md_store_list(st, NULL, &ms, &n, &err), MD_OK);
+    assert_int_equal(n, 2);
+    free(ms);
+    assert_int_equal(md_store_events(st, old.uuid, &evs, &n, &err), MD_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(evs[0].message, "Switched to post-copy.");
+    free(evs);
+    assert_int_equal(md_store_events(st, done.uuid, &evs, &n, &err), MD_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(evs[0].message, "Completed.");
+    free(evs);
+
+    /* The old record takes the new state, fields and commands. */
+    md_command c = command(old.uuid, MD_CMD_RECOVER, 50);
+    add_command_ok(st, &c, NULL);
+    old.state = MD_MIG_POSTCOPY_RECOVERING;
+    old.recovery_attempts = 3;
+    old.recovery_started_at = 1700000001000;
+    assert_int_equal(md_store_update(st, &old, &err), MD_OK);
+    md_store_close(st);
+    fx->st = NULL;
+
+    /* Opening it again finds it up to date and everything in place. */
+    st = open_store(fx);
+    assert_int_equal(md_store_get(st, old.uuid, &got, &err), MD_OK);
+    assert_migration_equal(&got, &old);
+    assert_pending(st, &c, 1);
+    assert_int_equal(outside_int(fx->path, "PRAGMA user_version"), SCHEMA_VERSION);
 }
 
 /* ---- threads ------------------------------------------------------------ */
@@ -886,6 +1333,7 @@ int main(void)
         T(update_with_event_rolls_back_the_update_when_the_event_fails),
         T(list_returns_newest_first_without_filters),
         T(list_filters_by_state_and_in_progress),
+        T(list_in_progress_and_state_filters_include_recovering),
         T(list_filters_by_instance_and_migration_type),
         T(list_host_matches_source_or_destination),
         T(list_changes_since_and_before_are_inclusive),
@@ -898,6 +1346,14 @@ int main(void)
         T(another_applications_database_is_refused_and_left_alone),
         T(a_newer_schema_is_refused_naming_both_versions),
         T(an_unopenable_path_is_an_io_error),
+        T(added_commands_are_pending_oldest_first_with_their_events),
+        T(add_command_of_unknown_migration_or_kind_writes_nothing),
+        T(add_command_rolls_back_the_command_when_the_event_fails),
+        T(pending_commands_survive_close_and_reopen),
+        T(finishing_a_command_is_idempotent_and_an_unknown_id_is_not_found),
+        T(a_final_state_finishes_the_migrations_pending_commands),
+        T(an_unknown_command_kind_in_the_file_is_invalid_on_read),
+        T(a_version_1_database_is_upgraded_keeping_every_record_and_event),
         T(concurrent_inserts_and_reads_from_four_threads_all_succeed),
     };
 
