@@ -97,7 +97,9 @@ void md_api_time_str(int64_t ms, char out[32]);
 bool md_api_time_parse(const char *s, int64_t *ms);
 
 /* The v1 representation of a record (v1.c): every field of DESIGN.md
- * section 6 plus the migration's settings; NULL when out of memory. */
+ * section 6 plus the migration's settings and its post-copy recovery
+ * (recovery_attempts; recovery_started_at, when the post-copy that is
+ * being recovered broke, null when none is); NULL when out of memory. */
 json_object *md_api_migration_json(const md_api_deps *d, const md_migration *m);
 
 /* The list filters of a request's query (v1.c), shared with the Nova

@@ -83,6 +83,15 @@ json_object *md_api_migration_json(const md_api_deps *d, const md_migration *m)
     put(o, "timeout_action", json_object_new_string(policy_timeout_action_str(m->timeout_action)));
     put(o, "policy", json_object_new_string(policy_kind_str(m->policy)));
     add_str_or_null(o, "error", m->error);
+    /* When the post-copy being recovered broke, in the format of the
+     * other times, or null when none is (the record's 0). */
+    put(o, "recovery_attempts", json_object_new_int(m->recovery_attempts));
+    if (m->recovery_started_at > 0) {
+        md_api_time_str(m->recovery_started_at, t);
+        put(o, "recovery_started_at", json_object_new_string(t));
+    } else {
+        put(o, "recovery_started_at", NULL);
+    }
     md_api_base_url(d, url);
     snprintf(href, sizeof href, "%s/v1/os-migrations/%s", url, m->uuid);
     json_object *link = json_object_new_object();

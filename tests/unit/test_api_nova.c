@@ -901,6 +901,8 @@ static void a_recovering_migration_is_in_progress_for_every_route(void **state)
     snprintf(m.source_compute, sizeof m.source_compute, "node-a");
     snprintf(m.dest_compute, sizeof m.dest_compute, "node-b");
     m.created_at = m.updated_at = 1767225600000LL;
+    m.recovery_attempts = 2;
+    m.recovery_started_at = 1767225601000LL;
     assert_int_equal(md_store_insert(f->store, &m, &err), MD_OK);
 
     r = call(f, "GET", "/v2.1/servers/" MD_TEST_IDLE_C, "2.80", NULL);

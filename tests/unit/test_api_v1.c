@@ -232,6 +232,8 @@ static void create_answers_202_with_the_record_and_its_location(void **state)
                                           "post_copy",
                                           "paused",
                                           "error",
+                                          "recovery_attempts",
+                                          "recovery_started_at",
                                           "links",
                                           NULL };
 
@@ -261,6 +263,8 @@ static void create_answers_202_with_the_record_and_its_location(void **state)
     assert_false(md_test_json_bool(m, "paused"));
     assert_true(is_null(m, "error"));
     assert_true(is_null(m, "downtime_ms"));
+    assert_int_equal(md_test_json_int(m, "recovery_attempts"), 0);
+    assert_true(is_null(m, "recovery_started_at"));
     /* Nova's time format: 2026-11-21T23:51:24.847000 */
     const char *t = md_test_json_str(m, "created_at");
     assert_int_equal(strlen(t), 26);
@@ -995,6 +999,67 @@ static void list_filters_by_status_including_post_copy(void **state)
                      NULL);
 }
 
+/* A post-copy being recovered: shown with its attempts and the time of
+ * its break, found by its status and among the migrations in progress.
+ * The record is written to the store directly, after the engine started,
+ * so the engine leaves it alone. */
+static void a_recovering_migration_is_shown_and_filtered_in_progress(void **state)
+{
+    fixture *f = *state;
+    md_migration m;
+    md_err err;
+
+    md_test_fixture_start(f, true);
+    seed(f);
+    md_migration_init(&m);
+    snprintf(m.uuid, sizeof m.uuid, "%s", "00000000-0000-4000-8000-000000000099");
+    m.state = MD_MIG_POSTCOPY_RECOVERING;
+    m.post_copy = true;
+    snprintf(m.instance_uuid, sizeof m.instance_uuid, "%s", INST_X);
+    snprintf(m.source_compute, sizeof m.source_compute, "node-a");
+    snprintf(m.dest_compute, sizeof m.dest_compute, "node-b");
+    m.created_at = m.updated_at = T0_MS + 30 * 60000;
+    m.recovery_attempts = 3;
+    m.recovery_started_at = T0_MS + 30 * 60000 + 1500;
+    assert_int_equal(md_store_insert(f->store, &m, &err), MD_OK);
+
+    reply r;
+    json_object *o = show(f, m.uuid, &r);
+    assert_string_equal(md_test_json_str(o, "status"), "running (post-copy recovering)");
+    assert_int_equal(md_test_json_int(o, "recovery_attempts"), 3);
+    assert_string_equal(md_test_json_str(o, "recovery_started_at"), "2026-01-01T00:30:01.500000");
+    md_test_reply_free(&r);
+
+    const char *targets[] = {
+        "/v1/os-migrations?status=running%20(post-copy%20recovering)",
+        "/v1/os-migrations?status=running+%28post-copy+recovering%29",
+    };
+    for (size_t i = 0; i < 2; i++) {
+        r = md_test_call(f, "GET", targets[i], NULL);
+        assert_int_equal(r.status, 200);
+        json_object *arr = md_test_json_get(r.json, "migrations");
+        assert_int_equal(json_object_array_length(arr), 1);
+        assert_string_equal(md_test_json_str(json_object_array_get_idx(arr, 0), "uuid"), m.uuid);
+        md_test_reply_free(&r);
+    }
+    /* Among the migrations in progress (the engine's own lists read the
+     * store's in-progress filter). */
+    md_store_filter flt;
+    md_migration *v = NULL;
+    size_t n = 0;
+    memset(&flt, 0, sizeof flt);
+    flt.in_progress_only = true;
+    assert_int_equal(md_engine_list(f->eng, &flt, &v, &n, &err), MD_OK);
+    bool found = false;
+    for (size_t i = 0; i < n; i++)
+        found = found || strcmp(v[i].uuid, m.uuid) == 0;
+    free(v);
+    assert_true(found);
+    /* A wrong status names every state, the new one too. */
+    expect_fault_call(f, "GET", "/v1/os-migrations?status=recovering", NULL, 400,
+                      "running (post-copy recovering)");
+}
+
 static void list_filters_by_instance_host_and_type(void **state)
 {
     fixture *f = *state;
@@ -1225,6 +1290,7 @@ int main(void)
         T(delete_cancels_queued_and_running_migrations_and_409_once_ended),
         T(list_without_filters_returns_every_record_newest_first),
         T(list_filters_by_status_including_post_copy),
+        T(a_recovering_migration_is_shown_and_filtered_in_progress),
         T(list_filters_by_instance_host_and_type),
         T(list_filters_by_changes_since_and_before),
         T(list_pages_with_limit_and_marker_through_next_links),
