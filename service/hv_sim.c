@@ -249,13 +249,16 @@ static void finish_if_ended(hv_sim *h, sim_domain *d, event_buf *b)
 }
 
 /* Breaks d's post-copy: the job stays, failed, and nothing moves until a
- * resume. The call that owns the job learns it once the destination can be
- * reached (set_dest_reachable ends the wait otherwise). */
-static void break_post_copy(hv_sim *h, sim_domain *d, event_buf *b)
+ * resume. A broken stream (a reset, or libvirt's keepalive closing the
+ * connection between the daemons) ends the owning call at once. A job
+ * forced into the failed state by abort-postcopy while the destination is
+ * unreachable (held) ends it only once the destination can be reached
+ * again (set_dest_reachable ends the wait), as FACTS.md measured. */
+static void break_post_copy(hv_sim *h, sim_domain *d, bool held_call, event_buf *b)
 {
     d->pc_failed = true;
     d->pc_stalled = false;
-    if (!h->dest_unreachable)
+    if (!(held_call && h->dest_unreachable))
         end_wait(h, d, MD_ERR_HYPERVISOR, MSG_POSTCOPY_FAILED);
     md_hv_event *e = push_event(b, MD_HV_EV_POSTCOPY_FAILED, d);
     if (e)
@@ -612,7 +615,7 @@ static md_status abort_post_copy(md_hv *hv, const char *uuid, md_err *err)
                         "Requested operation is not valid: migrate-pause is currently only "
                         "supported during postcopy-active or postcopy-recover state");
     } else {
-        break_post_copy(h, d, &b);
+        break_post_copy(h, d, true, &b);
     }
     pthread_mutex_unlock(&h->lock);
     deliver(h, &b);
@@ -804,7 +807,7 @@ bool md_hv_sim_break_postcopy(md_hv *hv, const char *uuid)
     sim_domain *d = find(h, uuid);
     ok = d && d->here && in_post_copy(d) && !d->pc_failed;
     if (ok)
-        break_post_copy(h, d, &b);
+        break_post_copy(h, d, false, &b);
     pthread_mutex_unlock(&h->lock);
     deliver(h, &b);
     free(b.ev);

@@ -37,9 +37,13 @@ bool md_hv_sim_set_here(md_hv *hv, const char *uuid, bool here);
  * post_copy_failed set; nothing moves and the domain stays here (paused, as
  * a libvirt source is). A POSTCOPY_FAILED event is delivered on the calling
  * thread. The migrate() blocked on the job returns MD_ERR_HYPERVISOR
- * "operation failed: job 'migration out' failed in post-copy phase" - at
- * once if the destination is reachable, else once it is again (libvirt's
- * call waits for the destination to answer). A break ends a stall. Returns
+ * "operation failed: job 'migration out' failed in post-copy phase" at
+ * once, reachable destination or not: the stream is gone (a reset, or
+ * libvirt's keepalive closing the daemons' connection after a partition).
+ * A stalled job forced into the failed state by md_hv_abort_job(post_copy
+ * = true) while the destination is unreachable is different: its call
+ * returns only once the destination is reachable again (libvirt's call
+ * waits for the destination to answer). A break ends a stall. Returns
  * false, changing nothing, unless uuid has a job in post-copy that has not
  * failed already.
  *
