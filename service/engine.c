@@ -125,33 +125,33 @@ void eng_table_remove(md_engine *e, active *a)
     }
 }
 
-void eng_queue_push(md_engine *e, active *a)
+void eng_queue_push(eng_queue *q, active *a)
 {
     a->qnext = NULL;
-    if (e->qtail)
-        e->qtail->qnext = a;
+    if (q->tail)
+        q->tail->qnext = a;
     else
-        e->qhead = a;
-    e->qtail = a;
-    e->nqueued++;
+        q->head = a;
+    q->tail = a;
+    q->n++;
 }
 
-active *eng_queue_pop(md_engine *e)
+active *eng_queue_pop(eng_queue *q)
 {
-    active *a = e->qhead;
+    active *a = q->head;
     if (a) {
-        e->qhead = a->qnext;
-        if (!e->qhead)
-            e->qtail = NULL;
+        q->head = a->qnext;
+        if (!q->head)
+            q->tail = NULL;
         a->qnext = NULL;
-        e->nqueued--;
+        q->n--;
     }
     return a;
 }
 
-void eng_queue_remove(md_engine *e, active *a)
+void eng_queue_remove(eng_queue *q, active *a)
 {
-    active **pp = &e->qhead, *prev = NULL;
+    active **pp = &q->head, *prev = NULL;
 
     while (*pp && *pp != a) {
         prev = *pp;
@@ -160,10 +160,10 @@ void eng_queue_remove(md_engine *e, active *a)
     if (!*pp)
         return;
     *pp = a->qnext;
-    if (e->qtail == a)
-        e->qtail = prev;
+    if (q->tail == a)
+        q->tail = prev;
     a->qnext = NULL;
-    e->nqueued--;
+    q->n--;
 }
 
 /* ---- records and events (under e->lock) ----------------------------------- */
@@ -196,6 +196,50 @@ void eng_add_event(md_engine *e, active *a, const char *kind, int64_t value, con
         md_error("migration %s: cannot record event: %s", a->rec.uuid, err.msg);
 }
 
+md_status eng_add_command(md_engine *e, active *a, md_command_kind kind, md_err *err,
+                          const char *event_kind, const char *fmt, ...)
+{
+    md_command c = { .kind = kind, .created_at = eng_wall_ms() };
+    md_event ev;
+    int64_t id = 0;
+    va_list ap;
+
+    md_strlcpy(c.uuid, a->rec.uuid, sizeof c.uuid);
+    if (event_kind) {
+        va_start(ap, fmt);
+        event_init(&ev, event_kind, 0, fmt, ap);
+        va_end(ap);
+        md_info("migration %s: %s: %s", a->rec.uuid, event_kind, ev.message);
+    }
+    md_status st = md_store_add_command(e->store, &c, event_kind ? &ev : NULL, &id, err);
+    if (st != MD_OK)
+        return st;
+    /* A repeated command (a second recover) replaces the first: both are
+     * satisfied by carrying it out once. */
+    if (a->cmd_id[kind])
+        eng_command_done(e, a, kind);
+    a->cmd_id[kind] = id;
+    return MD_OK;
+}
+
+void eng_command_done(md_engine *e, active *a, md_command_kind kind)
+{
+    md_err err;
+
+    switch (kind) {
+    case MD_CMD_ABORT: a->cmd_abort = false; break;
+    case MD_CMD_FORCE_COMPLETE: a->cmd_force = false; break;
+    case MD_CMD_POST_COPY: a->cmd_post_copy = false; break;
+    case MD_CMD_RECOVER: a->cmd_recover = false; break;
+    case MD_CMD_SPEED: a->cmd_speed = false; break;
+    }
+    if (a->cmd_id[kind] && md_store_finish_command(e->store, a->cmd_id[kind], &err) != MD_OK)
+        md_error("migration %s: cannot mark its %s command done (it will be carried out again "
+                 "after a restart): %s",
+                 a->rec.uuid, md_command_kind_str(kind), err.msg);
+    a->cmd_id[kind] = 0;
+}
+
 /* Moves a to state `to`, writing record and event in one transaction before
  * anything else can see it. A final state takes a out of the table. On a
  * store failure the change is not made, the failure is logged, and its
@@ -222,10 +266,18 @@ static md_status vtransition(md_engine *e, active *a, md_mig_state to, md_err *e
     event_init(&ev, "state", 0, fmt, ap);
     next.state = to;
     next.updated_at = ev.at;
-    if (to == MD_MIG_POSTCOPY)
+    if (to == MD_MIG_POSTCOPY || to == MD_MIG_POSTCOPY_RECOVERING)
         next.post_copy = true;
+    /* recovery_started_at dates the current break: none once post-copy
+     * moves again or completes. An error keeps it, which is what lets an
+     * operator's recover take the record back. */
+    if (a->rec.state == MD_MIG_POSTCOPY_RECOVERING &&
+        (to == MD_MIG_POSTCOPY || to == MD_MIG_COMPLETED))
+        next.recovery_started_at = 0;
     if (to == MD_MIG_FAILED || to == MD_MIG_ERROR)
         md_strlcpy(next.error, ev.message, sizeof next.error);
+    else if (md_mig_state_in_progress(to))
+        next.error[0] = '\0'; /* an operator's recover takes a record out of error */
     if (to == MD_MIG_COMPLETED || to == MD_MIG_CANCELLED || to == MD_MIG_FAILED)
         next.paused = false;
     next.progress = md_migration_progress(&next);
@@ -325,7 +377,8 @@ void eng_settle(md_engine *e, active *a, md_status st, const char *msg, md_hv_lo
         eng_transition(e, a, MD_MIG_COMPLETED,
                        "the domain runs on %s: completed (the hypervisor reported: %s)",
                        a->rec.dest_compute, msg);
-    } else if (loc == MD_HV_LOC_SOURCE && a->rec.state == MD_MIG_POSTCOPY) {
+    } else if (loc == MD_HV_LOC_SOURCE &&
+               (a->rec.state == MD_MIG_POSTCOPY || a->rec.state == MD_MIG_POSTCOPY_RECOVERING)) {
         eng_transition(e, a, MD_MIG_ERROR,
                        "post-copy failed (%s); the guest is paused on the source and needs "
                        "post-copy recovery",
@@ -357,7 +410,10 @@ md_hv_location eng_locate_and_resume(md_engine *e, active *a, char *msg, size_t 
         return MD_HV_LOC_UNKNOWN;
     }
     pthread_mutex_lock(&e->lock);
-    paused = a->rec.paused;
+    /* The source's copy of a post-copy guest is stale (its vCPUs run on the
+     * destination): it must never be resumed, whatever the record says. */
+    paused = a->rec.paused && a->rec.state != MD_MIG_POSTCOPY &&
+             a->rec.state != MD_MIG_POSTCOPY_RECOVERING;
     pthread_mutex_unlock(&e->lock);
     if (loc == MD_HV_LOC_SOURCE && paused) {
         md_status st = md_hv_resume(e->hv, a->domain, &err);
@@ -414,8 +470,8 @@ md_status md_engine_events(md_engine *e, const char *uuid, md_event **out, size_
 void md_engine_counts(md_engine *e, size_t *running, size_t *queued)
 {
     pthread_mutex_lock(&e->lock);
-    *queued = e->nqueued;
-    *running = e->nact - e->nqueued;
+    *queued = e->queue.n;
+    *running = e->nact - e->queue.n;
     pthread_mutex_unlock(&e->lock);
 }
 
@@ -442,6 +498,10 @@ md_mig_state md_engine_wait(md_engine *e, const char *uuid, bool (*done)(md_mig_
 
 static void engine_free(md_engine *e)
 {
+    active *q;
+
+    while ((q = eng_queue_pop(&e->resumes)))
+        eng_active_put(q); /* the resume queue's reference */
     for (size_t i = 0; i < e->nact; i++)
         eng_active_put(e->act[i]);
     free(e->act);

@@ -99,6 +99,16 @@ md_status md_engine_force_complete(md_engine *e, const char *uuid, md_err *err);
  * thread. */
 md_status md_engine_post_copy(md_engine *e, const char *uuid, md_err *err);
 
+/* Resumes a broken post-copy migration now (PUT action recover): in
+ * "running (post-copy recovering)" the next attempt starts at once, and
+ * from "error" after a post-copy recovery ran out of time the record goes
+ * back to recovering and a worker looks at the job (resumes it if libvirt
+ * still holds it paused, settles the record from where the domain runs
+ * otherwise). MD_ERR_CONFLICT in any other state, MD_ERR_NOT_FOUND for an
+ * unknown uuid. Store under the lock (the command and its event). Any
+ * thread. */
+md_status md_engine_recover(md_engine *e, const char *uuid, md_err *err);
+
 /* Changes settings; MD_ERR_CONFLICT when the state does not allow one of
  * them (permit_post_copy once started; anything once ended). Store under
  * the lock (the updated record and its event). Any thread. */
@@ -129,7 +139,8 @@ md_status md_engine_list(md_engine *e, const md_store_filter *f, md_migration **
  * without the engine lock. Any thread. */
 md_status md_engine_events(md_engine *e, const char *uuid, md_event **out, size_t *n, md_err *err);
 
-/* How many migrations are running (preparing, running, post-copy) and
+/* How many migrations are running (preparing, running, post-copy, post-copy
+ * recovering) and
  * queued now. In memory, under the lock. Any thread. */
 void md_engine_counts(md_engine *e, size_t *running, size_t *queued);
 

@@ -150,7 +150,7 @@ md_status md_engine_create(md_engine *e, const md_engine_request *q, md_migratio
     if (st != MD_OK)
         goto unlock;
     eng_add_event(e, a, "state", 0, "queued: migrate %s to %s", q->instance, q->dest_compute);
-    eng_queue_push(e, a);
+    eng_queue_push(&e->queue, a);
     *out = a->rec;
     a = NULL;
     pthread_cond_signal(&e->work);
@@ -193,27 +193,33 @@ md_status md_engine_abort(md_engine *e, const char *uuid, md_err *err)
     switch (a->rec.state) {
     case MD_MIG_QUEUED:
         /* Never started: nothing in the hypervisor to undo. */
-        eng_queue_remove(e, a);
+        eng_queue_remove(&e->queue, a);
         /* A store that cannot record it says why: err carries its message. */
         st = eng_transition_err(e, a, MD_MIG_CANCELLED, err, "aborted while queued");
         if (st != MD_OK)
-            eng_queue_push(e, a);
+            eng_queue_push(&e->queue, a);
         break;
     case MD_MIG_POSTCOPY:
+    case MD_MIG_POSTCOPY_RECOVERING:
+        /* Aborting post-copy would leave the guest with no whole copy
+         * anywhere: its running half is on the destination. */
         st = md_err_set(err, MD_ERR_CONFLICT,
-                        "cannot abort migration %s: it is in post-copy, "
-                        "the guest already runs on the destination",
-                        uuid);
+                        "cannot abort migration %s: it is %s, the guest already runs on the "
+                        "destination and the rest of its memory is on the source; aborting now "
+                        "would lose it",
+                        uuid, md_mig_state_str(a->rec.state));
         break;
     default:
         if (a->abort_requested) {
             st = md_err_set(err, MD_ERR_CONFLICT, "migration %s is already being aborted", uuid);
             break;
         }
+        st = eng_add_command(e, a, MD_CMD_ABORT, err, "abort_requested", "abort requested while %s",
+                             md_mig_state_str(a->rec.state));
+        if (st != MD_OK)
+            break;
         a->abort_requested = true;
         a->cmd_abort = true;
-        eng_add_event(e, a, "abort_requested", 0, "abort requested while %s",
-                  md_mig_state_str(a->rec.state));
         eng_wake_monitor(e);
         break;
     }
@@ -256,10 +262,13 @@ md_status md_engine_force_complete(md_engine *e, const char *uuid, md_err *err)
 
     pthread_mutex_lock(&e->lock);
     active *a = find_running(e, uuid, "force-complete", err, &st);
-    if (a) {
+    if (a)
+        st = eng_add_command(e, a, MD_CMD_FORCE_COMPLETE, err, "force_complete_requested",
+                             "force-complete requested (%s)",
+                             a->rec.permit_post_copy ? "post-copy"
+                                                     : "post-copy not permitted: pause");
+    if (a && st == MD_OK) {
         a->cmd_force = true;
-        eng_add_event(e, a, "force_complete_requested", 0, "force-complete requested (%s)",
-                  a->rec.permit_post_copy ? "post-copy" : "post-copy not permitted: pause");
         eng_wake_monitor(e);
     }
     pthread_mutex_unlock(&e->lock);
@@ -278,9 +287,12 @@ md_status md_engine_post_copy(md_engine *e, const char *uuid, md_err *err)
                         "started without post-copy permitted",
                         uuid);
     } else if (a) {
-        a->cmd_post_copy = true;
-        eng_add_event(e, a, "post_copy_requested", 0, "post-copy requested");
-        eng_wake_monitor(e);
+        st = eng_add_command(e, a, MD_CMD_POST_COPY, err, "post_copy_requested",
+                             "post-copy requested");
+        if (st == MD_OK) {
+            a->cmd_post_copy = true;
+            eng_wake_monitor(e);
+        }
     }
     pthread_mutex_unlock(&e->lock);
     return st;
@@ -311,13 +323,19 @@ md_status md_engine_update(md_engine *e, const char *uuid, const md_engine_setti
                         uuid, md_mig_state_str(a->rec.state));
         goto unlock;
     }
-    if (a->rec.state == MD_MIG_POSTCOPY) {
+    if (a->rec.state == MD_MIG_POSTCOPY || a->rec.state == MD_MIG_POSTCOPY_RECOVERING) {
         st = md_err_set(err, MD_ERR_CONFLICT,
                         "migration %s is in post-copy: its settings no "
                         "longer matter",
                         uuid);
         goto unlock;
     }
+    /* The bandwidth reaches a running job through the monitor: the command
+     * is written first, so that a crash between the two writes re-applies
+     * a bandwidth rather than loses one. */
+    bool speed = a->attached && s->bandwidth_mibps != -1;
+    if (speed && (st = eng_add_command(e, a, MD_CMD_SPEED, err, NULL, "%s", "")) != MD_OK)
+        goto unlock;
     md_migration next = a->rec;
     if (s->permit_post_copy != -1) {
         next.permit_post_copy = s->permit_post_copy == 1;
@@ -335,17 +353,86 @@ md_status md_engine_update(md_engine *e, const char *uuid, const md_engine_setti
     a->rec = next;
     if (a->attached) {
         policy_update(&a->pol, next.max_downtime_ms, next.permit_post_copy);
-        if (s->bandwidth_mibps != -1) {
+        if (speed) {
             a->cmd_speed = true;
             eng_wake_monitor(e);
         }
     }
     eng_add_event(e, a, "settings", 0,
-              "settings: permit_post_copy %s, max_downtime_ms %u, "
-              "bandwidth_mibps %u",
-              next.permit_post_copy ? "true" : "false", next.max_downtime_ms, next.bandwidth_mibps);
+                  "settings: permit_post_copy %s, max_downtime_ms %u, "
+                  "bandwidth_mibps %u",
+                  next.permit_post_copy ? "true" : "false", next.max_downtime_ms,
+                  next.bandwidth_mibps);
 unlock:
     pthread_mutex_unlock(&e->lock);
     return st;
 }
 
+md_status md_engine_recover(md_engine *e, const char *uuid, md_err *err)
+{
+    md_status st = MD_OK;
+    md_migration r;
+    active *a;
+
+    pthread_mutex_lock(&e->lock);
+    a = eng_table_find(e, uuid);
+    if (a && a->rec.state == MD_MIG_POSTCOPY_RECOVERING) {
+        st = eng_add_command(e, a, MD_CMD_RECOVER, err, "recover_requested",
+                             "recover requested: resuming the post-copy migration now");
+        if (st == MD_OK) {
+            a->cmd_recover = true;
+            eng_postcopy_need_worker(e, a);
+            pthread_cond_broadcast(&e->changed); /* a worker waiting out its backoff */
+        }
+        goto unlock;
+    }
+    if (a) {
+        st = md_err_set(err, MD_ERR_CONFLICT,
+                        "cannot recover migration %s: it is %s; only a broken post-copy "
+                        "(running (post-copy recovering), or error after one) can be recovered",
+                        uuid, md_mig_state_str(a->rec.state));
+        goto unlock;
+    }
+    st = md_store_get(e->store, uuid, &r, err);
+    if (st == MD_ERR_NOT_FOUND)
+        st = md_err_set(err, MD_ERR_NOT_FOUND, "Migration %s could not be found", uuid);
+    if (st != MD_OK)
+        goto unlock;
+    if (r.state != MD_MIG_ERROR || !r.post_copy || r.recovery_started_at == 0) {
+        st = md_err_set(err, MD_ERR_CONFLICT,
+                        "cannot recover migration %s: it is %s%s; only a broken post-copy "
+                        "(running (post-copy recovering), or error after one) can be recovered",
+                        uuid, md_mig_state_str(r.state),
+                        r.state == MD_MIG_ERROR ? " without a post-copy recovery behind it" : "");
+        goto unlock;
+    }
+    /* Out of time, or given up: the record is in error, but libvirt may
+     * still hold the paused post-copy. A worker looks and resumes it; if the
+     * job is gone, it settles the record from where the domain runs. */
+    a = eng_active_new(&r);
+    if (!a) {
+        st = md_err_set(err, MD_ERR_NOMEM, "out of memory");
+        goto unlock;
+    }
+    md_strlcpy(a->domain, r.instance_uuid, sizeof a->domain);
+    eng_set_uris(e, a);
+    st = eng_table_add(e, a, err);
+    if (st != MD_OK) {
+        eng_active_put(a);
+        goto unlock;
+    }
+    st = eng_add_command(e, a, MD_CMD_RECOVER, err, "recover_requested",
+                         "recover requested from error: resuming the post-copy migration");
+    if (st == MD_OK && !eng_postcopy_enter(e, a, "an operator asked to recover it"))
+        st = md_err_set(err, MD_ERR_IO, "cannot record the recovery of migration %s", uuid);
+    if (st != MD_OK) {
+        eng_table_remove(e, a);
+        goto unlock;
+    }
+    a->attached = a->recovered = true;
+    a->cmd_recover = true;
+    eng_postcopy_need_worker(e, a);
+unlock:
+    pthread_mutex_unlock(&e->lock);
+    return st;
+}

@@ -75,16 +75,23 @@ static void apply_action(md_engine *e, active *a, const policy_action *act, cons
          * not exist yet: try again at the next pass rather than lose it. */
         a->cmd_abort = true;
     } else if (st != MD_OK) {
-        eng_add_event(e, a, "error", 0, "%s %s failed: %s", who, policy_action_str(act->kind), err.msg);
+        eng_add_event(e, a, "error", 0, "%s %s failed: %s", who, policy_action_str(act->kind),
+                      err.msg);
     } else if (act->kind != POLICY_ACT_ABORT) {
         if (act->kind == POLICY_ACT_SET_DOWNTIME)
             a->rec.current_downtime_ms = act->downtime_ms;
-        if (act->kind == POLICY_ACT_PAUSE)
+        if (act->kind == POLICY_ACT_PAUSE) {
+            /* Written now, not at the end of the pass: a daemon killed
+             * before then must still know, at its restart, that it paused
+             * the guest and has to resume it if the migration fails. */
             a->rec.paused = true;
+            if (md_store_update(e->store, &a->rec, &err) != MD_OK)
+                md_error("migration %s: cannot record the pause: %s", a->rec.uuid, err.msg);
+        }
         a->dirty = true;
         eng_add_event(e, a, policy_action_str(act->kind),
-                  act->kind == POLICY_ACT_SET_DOWNTIME ? act->downtime_ms : 0, "%s: %s", who,
-                  act->reason);
+                      act->kind == POLICY_ACT_SET_DOWNTIME ? act->downtime_ms : 0, "%s: %s", who,
+                      act->reason);
     }
     pthread_mutex_unlock(&e->lock);
 }
@@ -103,6 +110,16 @@ static void settle_detached(md_engine *e, active *a)
     pthread_mutex_unlock(&e->lock);
 }
 
+/* Marks an operator's command carried out, unless apply_action() asked for
+ * another try (an abort that came before the job). Without the lock. */
+static void command_done(md_engine *e, active *a, md_command_kind kind)
+{
+    pthread_mutex_lock(&e->lock);
+    if (!(kind == MD_CMD_ABORT && a->cmd_abort))
+        eng_command_done(e, a, kind);
+    pthread_mutex_unlock(&e->lock);
+}
+
 /* One monitor visit to a: commands first, then a sample and the policy. */
 static void monitor_one(md_engine *e, active *a)
 {
@@ -114,6 +131,13 @@ static void monitor_one(md_engine *e, active *a)
     md_status st;
 
     pthread_mutex_lock(&e->lock);
+    if (a->rec.state == MD_MIG_POSTCOPY_RECOVERING) {
+        /* A worker resumes it (or will: this makes sure one does); the
+         * policy has nothing to say while the guest is split. */
+        eng_postcopy_need_worker(e, a);
+        pthread_mutex_unlock(&e->lock);
+        return;
+    }
     abort_cmd = a->cmd_abort;
     force = a->cmd_force;
     post_copy = a->cmd_post_copy;
@@ -132,22 +156,27 @@ static void monitor_one(md_engine *e, active *a)
         policy_action ab = { .kind = POLICY_ACT_ABORT };
         snprintf(ab.reason, sizeof ab.reason, "abort requested");
         apply_action(e, a, &ab, "operator");
+        command_done(e, a, MD_CMD_ABORT);
     }
-    if (force)
+    if (force) {
         apply_action(e, a, &act, "operator force-complete");
+        command_done(e, a, MD_CMD_FORCE_COMPLETE);
+    }
     if (post_copy) {
         policy_action pc = { .kind = POLICY_ACT_POST_COPY };
         snprintf(pc.reason, sizeof pc.reason, "post-copy requested");
         apply_action(e, a, &pc, "operator");
+        command_done(e, a, MD_CMD_POST_COPY);
     }
     if (speed) {
         st = md_hv_set_max_speed(e->hv, a->domain, bandwidth, &err);
         pthread_mutex_lock(&e->lock);
         if (st == MD_OK)
-            eng_add_event(e, a, "set_bandwidth", bandwidth, "operator: bandwidth %u MiB/s%s", bandwidth,
-                      bandwidth ? "" : " (unlimited)");
+            eng_add_event(e, a, "set_bandwidth", bandwidth, "operator: bandwidth %u MiB/s%s",
+                          bandwidth, bandwidth ? "" : " (unlimited)");
         else
             eng_add_event(e, a, "error", 0, "operator set bandwidth failed: %s", err.msg);
+        eng_command_done(e, a, MD_CMD_SPEED);
         pthread_mutex_unlock(&e->lock);
     }
 
@@ -174,11 +203,13 @@ static void monitor_one(md_engine *e, active *a)
         return;
     }
     eng_apply_stats(a, &job);
-    if (job.post_copy && a->rec.state == MD_MIG_RUNNING)
+    if (job.post_copy && !job.post_copy_failed && a->rec.state == MD_MIG_RUNNING)
         eng_transition(e, a, MD_MIG_POSTCOPY, "the job switched to post-copy");
     act = policy_step_sample(&a->pol, &x);
     pthread_mutex_unlock(&e->lock);
     apply_action(e, a, &act, "policy");
+    if (job.post_copy)
+        eng_postcopy_watch(e, a, &job);
 }
 
 /* Writes the live fields of every changed active in one transaction. */
@@ -286,7 +317,8 @@ void *eng_monitor_main(void *arg)
             active *a = e->act[i];
             if (a->note_postcopy_failed) {
                 a->note_postcopy_failed = false;
-                eng_add_event(e, a, "post_copy_failed", 0, "the hypervisor reports post-copy failed");
+                eng_add_event(e, a, "post_copy_failed", 0,
+                              "the hypervisor reports post-copy failed");
             }
             bool cmd = a->cmd_abort || a->cmd_force || a->cmd_post_copy || a->cmd_speed;
             if (a->attached && (tick || a->sample_now || cmd)) {
@@ -348,4 +380,3 @@ void eng_on_hv_event(void *ctx, const md_hv_event *ev)
     }
     pthread_mutex_unlock(&e->lock);
 }
-

@@ -8,7 +8,8 @@
  *   engine_worker.c    the workers (a migration from the queue to its end);
  *   engine_monitor.c   the monitor thread and the hypervisor's events;
  *   engine_commands.c  requests from the API (create, abort, ...);
- *   engine_recovery.c  reconciling what an earlier run left in progress.
+ *   engine_recovery.c  reconciling what an earlier run left in progress;
+ *   engine_postcopy.c  a broken or stalled post-copy, detected and resumed.
  *
  * Locking: one mutex, e->lock, guards everything in md_engine and every
  * active's fields. A function below that says "under the lock" must be
@@ -42,30 +43,49 @@ typedef struct active {
     bool recovered;       /* re-attached after a restart: no worker waits on it */
     bool abort_requested; /* an operator or the policy asked to abort */
     bool abort_recorded;  /* its "abort" event is written */
-    bool cmd_abort, cmd_force, cmd_post_copy, cmd_speed;
+    /* Operators' commands not yet carried out; each was written to the store
+     * (cmd_id, 0 = none) before the request was answered. */
+    bool cmd_abort, cmd_force, cmd_post_copy, cmd_speed, cmd_recover;
+    int64_t cmd_id[MD_CMD_NKINDS];
     bool sample_now;
     bool note_postcopy_failed; /* an event to record (set by the event thread) */
     bool have_final;           /* JOB_COMPLETED statistics arrived */
     md_hv_job final;
     bool dirty; /* live fields not yet flushed to the store */
     bool done;  /* reached a final state and left the table */
+    /* Post-copy recovery (engine_postcopy.c). */
+    bool resume_queued;        /* in e->resumes, waiting for a worker */
+    bool recovering_run;       /* a worker runs its recovery now */
+    int64_t recovery_deadline; /* monotonic ms; 0 = not recovering in this run */
+    int64_t next_attempt;      /* monotonic ms of the next resume attempt */
+    int64_t backoff_ms;        /* the wait after the next failed attempt */
+    int attempts_this_run;     /* attempts since this daemon took the recovery over */
+    uint64_t pc_processed;     /* stall detection: post-copy bytes last seen ... */
+    int64_t pc_progress_at;    /* ... and when they last moved (monotonic ms; 0 = not yet) */
+    bool stall_forced;         /* the stalled job was forced into the paused state */
     struct active *qnext;
 } active;
+
+/* A FIFO of actives, linked through qnext; an active is in at most one. */
+typedef struct eng_queue {
+    active *head, *tail;
+    size_t n;
+} eng_queue;
 
 struct md_engine {
     const md_config *cfg;
     md_store *store;
     md_hv *hv;
     pthread_mutex_t lock;
-    pthread_cond_t work;    /* workers: the queue is not empty, or stop */
+    pthread_cond_t work;    /* workers: a queue is not empty, or stop */
     pthread_cond_t wake;    /* monitor: something to do now, or stop */
     pthread_cond_t changed; /* a record changed state, final stats came */
     bool stopping;
     bool monitor_wake;
     active **act;
     size_t nact, cap;
-    active *qhead, *qtail;
-    size_t nqueued;
+    eng_queue queue;   /* queued migrations, in creation order */
+    eng_queue resumes; /* broken post-copy migrations waiting for a worker to resume them */
     pthread_t monitor;
     bool monitor_started;
     pthread_t *workers;
@@ -103,9 +123,9 @@ active *eng_table_find_domain(md_engine *e, const char *domain);
 /* Takes a out of the table (it has reached a final state) and drops the
  * table's reference. */
 void eng_table_remove(md_engine *e, active *a);
-void eng_queue_push(md_engine *e, active *a);
-active *eng_queue_pop(md_engine *e);
-void eng_queue_remove(md_engine *e, active *a);
+void eng_queue_push(eng_queue *q, active *a);
+active *eng_queue_pop(eng_queue *q);
+void eng_queue_remove(eng_queue *q, active *a);
 
 /* ---- records, events and transitions (engine.c; under the lock) ---- */
 
@@ -121,8 +141,8 @@ md_status eng_transition(md_engine *e, active *a, md_mig_state to, const char *f
     __attribute__((format(printf, 4, 5)));
 /* eng_transition() for a request, whose caller passes the store's reason
  * on: the message is in *err. */
-md_status eng_transition_err(md_engine *e, active *a, md_mig_state to, md_err *err,
-                             const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+md_status eng_transition_err(md_engine *e, active *a, md_mig_state to, md_err *err, const char *fmt,
+                             ...) __attribute__((format(printf, 5, 6)));
 /* Copies a job's statistics into the record (live fields only). */
 void eng_apply_stats(active *a, const md_hv_job *j);
 /* Starts a's policy for a domain of the given size. */
@@ -145,11 +165,63 @@ md_hv_location eng_locate_and_resume(md_engine *e, active *a, char *msg, size_t 
  * hypervisor; takes the lock to swap the list in. */
 void eng_refresh_domains(md_engine *e);
 
+/* ---- the migrate call (engine_worker.c) ---- */
+
+/* A migrate call's arguments with the strings they point to, copied from
+ * an active so that the call can run without the lock. */
+typedef struct eng_migrate_call {
+    md_hv_migrate_args args;
+    char domain[MD_UUID_LEN];
+    char dest_name[MD_NAME_LEN];
+    char dest_uri[600];
+    char migrate_uri[300];
+} eng_migrate_call;
+
+/* Fills c for a's migration; resume: the same call plus
+ * VIR_MIGRATE_POSTCOPY_RESUME. Under the lock. */
+void eng_migrate_call_init(md_engine *e, const active *a, bool resume, eng_migrate_call *c);
+/* After a migrate call returned MD_OK: waits a moment for the JOB_COMPLETED
+ * event that carries the real downtime. Without the lock. */
+void eng_wait_final_stats(md_engine *e, active *a);
+/* Writes an operator's command on a to the store, with its event
+ * (event_kind, NULL for none), before the request is answered: one accepted
+ * before a crash is carried out after the restart. Remembers its id in
+ * a->cmd_id; the caller sets the matching cmd_ flag. The store's status and
+ * message on failure (then nothing is remembered). Under the lock. engine.c */
+md_status eng_add_command(md_engine *e, active *a, md_command_kind kind, md_err *err,
+                          const char *event_kind, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+/* Marks command kind of a carried out: clears its flag and finishes it in
+ * the store. Under the lock. engine.c */
+void eng_command_done(md_engine *e, active *a, md_command_kind kind);
+
+/* ---- post-copy recovery (engine_postcopy.c) ---- */
+
+/* Moves a into "running (post-copy recovering)" for reason why (or, when
+ * it is there already, e.g. after a restart, starts this daemon's window
+ * from the record's recovery_started_at). False when a's state does not
+ * allow it or the store refused. Under the lock. */
+bool eng_postcopy_enter(md_engine *e, active *a, const char *why);
+/* Puts a recovering a without a worker on e->resumes. Under the lock. */
+void eng_postcopy_need_worker(md_engine *e, active *a);
+/* The resume attempts, until completed, healed, ended or out of time.
+ * Blocks in the hypervisor. A worker thread, without the lock. */
+void eng_postcopy_recover(md_engine *e, active *a);
+/* After a's migrate call failed: when the job is a broken post-copy, enters
+ * recovery and runs it (eng_postcopy_recover) and returns true; false for
+ * an ordinary failure, which the caller settles. A worker, without the
+ * lock. */
+bool eng_postcopy_after_failed_call(md_engine *e, active *a);
+/* The monitor's look at a's post-copy: a failed job enters recovery, a
+ * stalled one is forced into the paused state first. Blocks in the
+ * hypervisor (abort job). The monitor, without the lock. */
+void eng_postcopy_watch(md_engine *e, active *a, const md_hv_job *job);
+
 /* ---- threads and start (each file's entry points) ---- */
 
-void *eng_worker_main(void *arg);                          /* engine_worker.c */
-void *eng_monitor_main(void *arg);                         /* engine_monitor.c */
-void eng_on_hv_event(void *ctx, const md_hv_event *ev);   /* engine_monitor.c */
+void *eng_worker_main(void *arg);                       /* engine_worker.c */
+void *eng_monitor_main(void *arg);                      /* engine_monitor.c */
+void eng_on_hv_event(void *ctx, const md_hv_event *ev); /* engine_monitor.c */
 /* Writes the live fields of every changed active in one transaction. Under
  * the lock. engine_monitor.c */
 void eng_flush_progress(md_engine *e);

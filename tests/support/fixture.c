@@ -203,6 +203,11 @@ bool md_test_is_post_copy(md_mig_state s)
     return s == MD_MIG_POSTCOPY;
 }
 
+bool md_test_is_recovering(md_mig_state s)
+{
+    return s == MD_MIG_POSTCOPY_RECOVERING;
+}
+
 bool md_test_is_final(md_mig_state s)
 {
     return !md_mig_state_in_progress(s);
@@ -215,6 +220,53 @@ void md_test_expect_state(md_test_stack *s, const char *uuid, bool (*done)(md_mi
 
     if (st != want)
         fail_msg("migration %s is %s, want %s", uuid, md_mig_state_str(st), md_mig_state_str(want));
+}
+
+md_migration md_test_create(md_test_stack *s, const char *instance, md_status want)
+{
+    md_engine_request q;
+    md_migration m;
+    md_err err;
+
+    memset(&q, 0, sizeof q);
+    memset(&m, 0, sizeof m);
+    snprintf(q.instance, sizeof q.instance, "%s", instance);
+    snprintf(q.dest_compute, sizeof q.dest_compute, "node-b");
+    q.permit_post_copy = -1;
+    q.max_downtime_ms = -1;
+    q.bandwidth_mibps = -1;
+    q.timeout_action = -1;
+    md_status st = md_engine_create(s->eng, &q, &m, &err);
+    if (st != want)
+        fail_msg("create %s: status %d (%s), want %d", instance, st, err.msg, want);
+    return m;
+}
+
+bool md_test_has_event(md_test_stack *s, const char *uuid, const char *kind, const char *text)
+{
+    md_event *ev = NULL;
+    size_t n = 0;
+    bool found = false;
+    md_err err;
+
+    if (md_store_events(s->store, uuid, &ev, &n, &err) != MD_OK)
+        fail_msg("events of %s: %s", uuid, err.msg);
+    for (size_t i = 0; i < n && !found; i++)
+        found = strcmp(ev[i].kind, kind) == 0 && (!text || strstr(ev[i].message, text));
+    free(ev);
+    return found;
+}
+
+void md_test_expect_event(md_test_stack *s, const char *uuid, const char *kind, const char *text)
+{
+    int64_t until = md_test_now_ms() + MD_TEST_WAIT_MS;
+
+    while (!md_test_has_event(s, uuid, kind, text)) {
+        if (md_test_now_ms() > until)
+            fail_msg("migration %s: no %s event%s%s after %d ms", uuid, kind, text ? " with " : "",
+                     text ? text : "", MD_TEST_WAIT_MS);
+        md_test_sleep_ms(10);
+    }
 }
 
 md_migration md_test_migration(md_test_stack *s, const char *uuid)

@@ -123,12 +123,27 @@ void md_test_reply_free(md_test_reply *r);
 /* Predicates for md_engine_wait(). */
 bool md_test_is_running(md_mig_state s);
 bool md_test_is_post_copy(md_mig_state s);
+bool md_test_is_recovering(md_mig_state s); /* running (post-copy recovering) */
 bool md_test_is_final(md_mig_state s);
 
 /* Waits (bounded by MD_TEST_WAIT_MS) until done holds for the migration's
  * state; fails the test unless that state is then want. */
 void md_test_expect_state(md_test_stack *s, const char *uuid, bool (*done)(md_mig_state),
                           md_mig_state want);
+
+/* Creates a migration of instance to node-b through the engine with the
+ * configuration's defaults; fails the test unless the status is want.
+ * Returns the new record (zeroed on an expected failure). */
+md_migration md_test_create(md_test_stack *s, const char *instance, md_status want);
+
+/* True if migration uuid's timeline has an event of kind whose message
+ * contains text (text may be NULL). Fails the test when the store cannot
+ * list the events. */
+bool md_test_has_event(md_test_stack *s, const char *uuid, const char *kind, const char *text);
+
+/* Waits (real time, up to MD_TEST_WAIT_MS) until md_test_has_event() holds;
+ * fails the test naming the event otherwise. */
+void md_test_expect_event(md_test_stack *s, const char *uuid, const char *kind, const char *text);
 
 /* The engine's view of migration uuid; fails the test when it has none. */
 md_migration md_test_migration(md_test_stack *s, const char *uuid);

@@ -30,44 +30,9 @@ static md_test_fixture_spec spec = {
            MD_TEST_VM_HOT,
 };
 
-static md_migration create(fixture *f, const char *instance, md_status want)
-{
-    md_engine_request q;
-    md_migration m;
-    md_err err;
-
-    memset(&q, 0, sizeof q);
-    memset(&m, 0, sizeof m);
-    snprintf(q.instance, sizeof q.instance, "%s", instance);
-    snprintf(q.dest_compute, sizeof q.dest_compute, "node-b");
-    q.permit_post_copy = -1;
-    q.max_downtime_ms = -1;
-    q.bandwidth_mibps = -1;
-    q.timeout_action = -1;
-    md_status st = md_engine_create(f->eng, &q, &m, &err);
-    if (st != want)
-        fail_msg("create %s: status %d (%s), want %d", instance, st, err.msg, want);
-    return m;
-}
-
 static bool in_post_copy_or_done(const md_migration *m)
 {
     return m->state == MD_MIG_POSTCOPY || md_test_ended(m);
-}
-
-/* True if the migration's timeline has an event of kind whose message
- * contains text (text may be NULL). */
-static bool has_event(fixture *f, const char *uuid, const char *kind, const char *text)
-{
-    md_event *ev = NULL;
-    size_t n = 0;
-    bool found = false;
-
-    assert_int_equal(md_store_events(f->store, uuid, &ev, &n, NULL), MD_OK);
-    for (size_t i = 0; i < n && !found; i++)
-        found = strcmp(ev[i].kind, kind) == 0 && (!text || strstr(ev[i].message, text));
-    free(ev);
-    return found;
 }
 
 static bool job_active(fixture *f, const char *domain)
@@ -84,9 +49,9 @@ static void queue_runs_migrations_one_at_a_time_in_fifo_order(void **state)
     fixture *f = *state;
 
     md_test_fixture_start(f, false);
-    md_migration a = create(f, MD_TEST_IDLE_A, MD_OK);
-    md_migration b = create(f, "vm-b", MD_OK); /* by name */
-    md_migration c = create(f, MD_TEST_IDLE_C, MD_OK);
+    md_migration a = md_test_create(f, MD_TEST_IDLE_A, MD_OK);
+    md_migration b = md_test_create(f, "vm-b", MD_OK); /* by name */
+    md_migration c = md_test_create(f, MD_TEST_IDLE_C, MD_OK);
     assert_int_equal(a.state, MD_MIG_QUEUED);
 
     md_test_expect_state(f, a.uuid, md_test_is_running, MD_MIG_RUNNING);
@@ -118,9 +83,9 @@ static void concurrency_cap_allows_that_many_at_once(void **state)
 
     f->cfg->service.max_concurrent_live_migrations = 2;
     md_test_fixture_start(f, false);
-    md_migration a = create(f, MD_TEST_BUSY, MD_OK);
-    md_migration b = create(f, MD_TEST_BUSY2, MD_OK);
-    md_migration c = create(f, MD_TEST_IDLE_C, MD_OK);
+    md_migration a = md_test_create(f, MD_TEST_BUSY, MD_OK);
+    md_migration b = md_test_create(f, MD_TEST_BUSY2, MD_OK);
+    md_migration c = md_test_create(f, MD_TEST_IDLE_C, MD_OK);
     md_test_expect_state(f, a.uuid, md_test_is_running, MD_MIG_RUNNING);
     md_test_expect_state(f, b.uuid, md_test_is_running, MD_MIG_RUNNING);
     md_test_sleep_ms(200);
@@ -155,8 +120,8 @@ static void create_refuses_bad_requests(void **state)
     assert_int_equal(md_engine_create(f->eng, &q, &m, &err), MD_ERR_INVALID);
     q.max_downtime_ms = -1;
     /* A second migration of the same instance while one is in progress. */
-    create(f, MD_TEST_BUSY, MD_OK);
-    create(f, MD_TEST_BUSY, MD_ERR_CONFLICT);
+    md_test_create(f, MD_TEST_BUSY, MD_OK);
+    md_test_create(f, MD_TEST_BUSY, MD_ERR_CONFLICT);
 }
 
 static void unknown_domain_ends_failed_with_the_reason(void **state)
@@ -164,7 +129,7 @@ static void unknown_domain_ends_failed_with_the_reason(void **state)
     fixture *f = *state;
 
     md_test_fixture_start(f, false);
-    md_migration m = create(f, "no-such-vm", MD_OK);
+    md_migration m = md_test_create(f, "no-such-vm", MD_OK);
     md_test_expect_state(f, m.uuid, md_test_is_final, MD_MIG_FAILED);
     assert_non_null(strstr(md_test_migration(f, m.uuid).error, "no-such-vm"));
 }
@@ -177,14 +142,14 @@ static void abort_of_a_queued_migration_never_touches_the_hypervisor(void **stat
     md_err err;
 
     md_test_fixture_start(f, false);
-    md_migration a = create(f, MD_TEST_BUSY, MD_OK);
-    md_migration b = create(f, MD_TEST_BUSY2, MD_OK);
+    md_migration a = md_test_create(f, MD_TEST_BUSY, MD_OK);
+    md_migration b = md_test_create(f, MD_TEST_BUSY2, MD_OK);
     md_test_expect_state(f, a.uuid, md_test_is_running, MD_MIG_RUNNING);
     assert_int_equal(md_engine_abort(f->eng, b.uuid, &err), MD_OK);
     /* Final at once, before any simulated time has passed. */
     assert_int_equal(md_test_migration(f, b.uuid).state, MD_MIG_CANCELLED);
     assert_false(job_active(f, MD_TEST_BUSY2));
-    assert_false(has_event(f, b.uuid, "state", "worker"));
+    assert_false(md_test_has_event(f, b.uuid, "state", "worker"));
     /* Aborting it again: it has ended. */
     assert_int_equal(md_engine_abort(f->eng, b.uuid, &err), MD_ERR_CONFLICT);
 }
@@ -195,7 +160,7 @@ static void abort_of_a_running_migration_returns_the_guest_to_the_source(void **
     md_err err;
 
     md_test_fixture_start(f, false);
-    md_migration a = create(f, MD_TEST_BUSY, MD_OK);
+    md_migration a = md_test_create(f, MD_TEST_BUSY, MD_OK);
     md_test_expect_state(f, a.uuid, md_test_is_running, MD_MIG_RUNNING);
     md_test_drive_until(f, a.uuid, 0.2, md_test_downtime_set);
     assert_int_equal(md_engine_abort(f->eng, a.uuid, &err), MD_OK);
@@ -203,7 +168,7 @@ static void abort_of_a_running_migration_returns_the_guest_to_the_source(void **
     md_hv_domain d;
     assert_int_equal(md_hv_lookup(f->hv, MD_TEST_BUSY, &d, NULL), MD_OK);
     assert_true(d.active);
-    assert_true(has_event(f, a.uuid, "abort", NULL));
+    assert_true(md_test_has_event(f, a.uuid, "abort", NULL));
 }
 
 static void post_copy_failed_event_reaches_the_timeline_through_the_monitor(void **state)
@@ -212,16 +177,12 @@ static void post_copy_failed_event_reaches_the_timeline_through_the_monitor(void
     md_hv_event ev = { .kind = MD_HV_EV_POSTCOPY_FAILED, .uuid = MD_TEST_BUSY };
 
     md_test_fixture_start(f, false);
-    md_migration a = create(f, MD_TEST_BUSY, MD_OK);
+    md_migration a = md_test_create(f, MD_TEST_BUSY, MD_OK);
     md_test_expect_state(f, a.uuid, md_test_is_running, MD_MIG_RUNNING);
     /* Delivered as the boundary's event thread would: the handler only
      * flags it, and the monitor's next pass writes the event. */
     md_hv_emit(f->hv, &ev);
-    int64_t until = md_test_now_ms() + MD_TEST_WAIT_MS;
-    while (!has_event(f, a.uuid, "post_copy_failed", "post-copy failed") &&
-           md_test_now_ms() < until)
-        md_test_sleep_ms(10);
-    assert_true(has_event(f, a.uuid, "post_copy_failed", "post-copy failed"));
+    md_test_expect_event(f, a.uuid, "post_copy_failed", "post-copy failed");
 }
 
 static void abort_is_refused_in_post_copy(void **state)
@@ -231,7 +192,7 @@ static void abort_is_refused_in_post_copy(void **state)
 
     f->cfg->libvirt.live_migration_permit_post_copy = true;
     md_test_fixture_start(f, false);
-    md_migration a = create(f, MD_TEST_BUSY, MD_OK);
+    md_migration a = md_test_create(f, MD_TEST_BUSY, MD_OK);
     md_test_expect_state(f, a.uuid, md_test_is_running, MD_MIG_RUNNING);
     md_test_drive_until(f, a.uuid, 0.2, md_test_downtime_set);
     assert_int_equal(md_engine_post_copy(f->eng, a.uuid, &err), MD_OK);
@@ -252,16 +213,16 @@ static void adaptive_policy_switches_a_hot_guest_to_post_copy(void **state)
 
     f->cfg->libvirt.live_migration_permit_post_copy = true;
     md_test_fixture_start(f, false);
-    md_migration a = create(f, MD_TEST_HOT, MD_OK);
+    md_migration a = md_test_create(f, MD_TEST_HOT, MD_OK);
     md_test_expect_state(f, a.uuid, md_test_is_running, MD_MIG_RUNNING);
     md_migration m = md_test_drive_until(f, a.uuid, 0.1, md_test_downtime_set);
     assert_int_equal(m.current_downtime_ms, 50); /* Nova's step 0 */
-    assert_true(has_event(f, a.uuid, "set_downtime", "downtime step 0"));
+    assert_true(md_test_has_event(f, a.uuid, "set_downtime", "downtime step 0"));
     m = md_test_drive_until(f, a.uuid, 0.1, in_post_copy_or_done);
     md_test_drive_until(f, a.uuid, 0.1, md_test_ended);
     md_test_expect_state(f, a.uuid, md_test_is_final, MD_MIG_COMPLETED);
-    assert_true(has_event(f, a.uuid, "post_copy", "will not converge"));
-    assert_true(has_event(f, a.uuid, "state", "post-copy"));
+    assert_true(md_test_has_event(f, a.uuid, "post_copy", "will not converge"));
+    assert_true(md_test_has_event(f, a.uuid, "state", "post-copy"));
     assert_true(md_test_migration(f, a.uuid).post_copy);
 }
 
@@ -271,7 +232,7 @@ static void adaptive_policy_finishes_a_busy_guest_in_pre_copy_by_raising_downtim
 
     f->cfg->libvirt.live_migration_permit_post_copy = true;
     md_test_fixture_start(f, false);
-    md_migration a = create(f, MD_TEST_BUSY, MD_OK);
+    md_migration a = md_test_create(f, MD_TEST_BUSY, MD_OK);
     md_test_expect_state(f, a.uuid, md_test_is_running, MD_MIG_RUNNING);
     md_test_drive_until(f, a.uuid, 0.1, md_test_ended);
     md_test_expect_state(f, a.uuid, md_test_is_final, MD_MIG_COMPLETED);
@@ -280,7 +241,7 @@ static void adaptive_policy_finishes_a_busy_guest_in_pre_copy_by_raising_downtim
     assert_false(m.post_copy);
     assert_true(m.current_downtime_ms > 50 && m.current_downtime_ms <= 450);
     assert_true(m.downtime_ms > 50 && m.downtime_ms <= 500);
-    assert_true(has_event(f, a.uuid, "set_downtime", "can finish"));
+    assert_true(md_test_has_event(f, a.uuid, "set_downtime", "can finish"));
 }
 
 static void nova_policy_aborts_at_the_completion_timeout(void **state)
@@ -290,11 +251,11 @@ static void nova_policy_aborts_at_the_completion_timeout(void **state)
     f->cfg->libvirt.live_migration_policy = POLICY_NOVA;
     f->cfg->libvirt.live_migration_completion_timeout = 3; /* 3 s x 2 GiB = 6 s */
     md_test_fixture_start(f, false);
-    md_migration a = create(f, MD_TEST_BUSY, MD_OK);
+    md_migration a = md_test_create(f, MD_TEST_BUSY, MD_OK);
     md_test_expect_state(f, a.uuid, md_test_is_running, MD_MIG_RUNNING);
     md_test_drive_until(f, a.uuid, 0.25, md_test_ended);
     md_test_expect_state(f, a.uuid, md_test_is_final, MD_MIG_CANCELLED);
-    assert_true(has_event(f, a.uuid, "abort", "not completed after 6 s"));
+    assert_true(md_test_has_event(f, a.uuid, "abort", "not completed after 6 s"));
     md_hv_domain d;
     assert_int_equal(md_hv_lookup(f->hv, MD_TEST_BUSY, &d, NULL), MD_OK);
 }
@@ -305,13 +266,13 @@ static void force_complete_without_post_copy_pauses_the_guest(void **state)
     md_err err;
 
     md_test_fixture_start(f, false);
-    md_migration a = create(f, MD_TEST_BUSY, MD_OK);
+    md_migration a = md_test_create(f, MD_TEST_BUSY, MD_OK);
     md_test_expect_state(f, a.uuid, md_test_is_running, MD_MIG_RUNNING);
     md_test_drive_until(f, a.uuid, 0.2, md_test_downtime_set);
     assert_int_equal(md_engine_force_complete(f->eng, a.uuid, &err), MD_OK);
     md_migration m = md_test_drive_until(f, a.uuid, 0.0, md_test_paused_or_ended);
     assert_true(m.paused);
-    assert_true(has_event(f, a.uuid, "pause", "not permitted"));
+    assert_true(md_test_has_event(f, a.uuid, "pause", "not permitted"));
     md_test_drive_until(f, a.uuid, 0.2, md_test_ended);
     md_test_expect_state(f, a.uuid, md_test_is_final, MD_MIG_COMPLETED);
     assert_false(md_test_migration(f, a.uuid).paused);
@@ -323,8 +284,8 @@ static void post_copy_request_needs_post_copy_permitted_and_a_running_job(void *
     md_err err;
 
     md_test_fixture_start(f, false);
-    md_migration a = create(f, MD_TEST_BUSY, MD_OK);
-    md_migration b = create(f, MD_TEST_BUSY2, MD_OK);
+    md_migration a = md_test_create(f, MD_TEST_BUSY, MD_OK);
+    md_migration b = md_test_create(f, MD_TEST_BUSY2, MD_OK);
     md_test_expect_state(f, a.uuid, md_test_is_running, MD_MIG_RUNNING);
     assert_int_equal(md_engine_post_copy(f->eng, a.uuid, &err), MD_ERR_CONFLICT);
     assert_non_null(strstr(err.msg, "without post-copy"));
@@ -342,8 +303,8 @@ static void settings_change_while_queued_and_running(void **state)
     md_err err;
 
     md_test_fixture_start(f, false);
-    md_migration a = create(f, MD_TEST_BUSY, MD_OK);
-    md_migration b = create(f, MD_TEST_BUSY2, MD_OK);
+    md_migration a = md_test_create(f, MD_TEST_BUSY, MD_OK);
+    md_migration b = md_test_create(f, MD_TEST_BUSY2, MD_OK);
     md_test_expect_state(f, a.uuid, md_test_is_running, MD_MIG_RUNNING);
     /* Queued: everything may change. */
     assert_int_equal(md_engine_update(f->eng, b.uuid, &s, &err), MD_OK);
@@ -356,9 +317,10 @@ static void settings_change_while_queued_and_running(void **state)
     s.permit_post_copy = -1;
     assert_int_equal(md_engine_update(f->eng, a.uuid, &s, &err), MD_OK);
     assert_int_equal(md_test_migration(f, a.uuid).bandwidth_mibps, 100);
-    for (int i = 0; i < MD_TEST_WAIT_MS / 20 && !has_event(f, a.uuid, "set_bandwidth", NULL); i++)
+    for (int i = 0;
+         i < MD_TEST_WAIT_MS / 20 && !md_test_has_event(f, a.uuid, "set_bandwidth", NULL); i++)
         md_test_sleep_ms(20);
-    assert_true(has_event(f, a.uuid, "set_bandwidth", "100 MiB/s"));
+    assert_true(md_test_has_event(f, a.uuid, "set_bandwidth", "100 MiB/s"));
     s.max_downtime_ms = 50;
     assert_int_equal(md_engine_update(f->eng, a.uuid, &s, &err), MD_ERR_INVALID);
 }
@@ -371,7 +333,7 @@ static void stop_leaves_the_job_running_and_the_record_in_progress(void **state)
     md_migration r;
 
     md_test_fixture_start(f, false);
-    md_migration a = create(f, MD_TEST_BUSY, MD_OK);
+    md_migration a = md_test_create(f, MD_TEST_BUSY, MD_OK);
     md_test_expect_state(f, a.uuid, md_test_is_running, MD_MIG_RUNNING);
     md_test_stack_stop(f);
     assert_true(job_active(f, MD_TEST_BUSY));
@@ -386,12 +348,12 @@ static void recovery_reattaches_a_running_job_and_sees_it_finish(void **state)
 
     f->cfg->libvirt.live_migration_permit_post_copy = true;
     md_test_fixture_start(f, false);
-    md_migration a = create(f, MD_TEST_BUSY, MD_OK);
+    md_migration a = md_test_create(f, MD_TEST_BUSY, MD_OK);
     md_test_expect_state(f, a.uuid, md_test_is_running, MD_MIG_RUNNING);
     md_test_stack_stop(f);
 
     md_test_fixture_start(f, false);
-    assert_true(has_event(f, a.uuid, "recovered", "re-attached"));
+    assert_true(md_test_has_event(f, a.uuid, "recovered", "re-attached"));
     assert_int_equal(md_test_migration(f, a.uuid).state, MD_MIG_RUNNING);
     /* The re-attached job is steered like any other. */
     assert_int_equal(md_engine_post_copy(f->eng, a.uuid, &err), MD_OK);
@@ -404,9 +366,9 @@ static void recovery_requeues_queued_migrations_in_order(void **state)
     fixture *f = *state;
 
     md_test_fixture_start(f, false);
-    md_migration a = create(f, MD_TEST_BUSY, MD_OK);
-    md_migration b = create(f, MD_TEST_IDLE_B, MD_OK);
-    md_migration c = create(f, MD_TEST_IDLE_C, MD_OK);
+    md_migration a = md_test_create(f, MD_TEST_BUSY, MD_OK);
+    md_migration b = md_test_create(f, MD_TEST_IDLE_B, MD_OK);
+    md_migration c = md_test_create(f, MD_TEST_IDLE_C, MD_OK);
     md_test_expect_state(f, a.uuid, md_test_is_running, MD_MIG_RUNNING);
     md_test_stack_stop(f);
     md_err err;
@@ -414,7 +376,7 @@ static void recovery_requeues_queued_migrations_in_order(void **state)
     assert_int_equal(md_hv_job_stats(f->hv, MD_TEST_BUSY, &j, &err), MD_OK);
 
     md_test_fixture_start(f, false);
-    assert_true(has_event(f, b.uuid, "recovered", "queued again"));
+    assert_true(md_test_has_event(f, b.uuid, "recovered", "queued again"));
     assert_int_equal(md_engine_abort(f->eng, a.uuid, &err), MD_OK);
     md_test_drive_until(f, a.uuid, 0.2, md_test_ended);
     md_test_expect_state(f, a.uuid, md_test_is_final, MD_MIG_CANCELLED);
@@ -481,23 +443,28 @@ static void recovery_settles_ended_jobs_from_where_the_domain_runs(void **state)
     recovery_case(f, MD_MIG_POSTCOPY, NOWHERE, MD_MIG_ERROR);
 }
 
-static void recovery_moves_a_preparing_record_with_a_live_job_to_running(void **state)
+static void recovery_never_attaches_a_preparing_record_to_a_job_it_did_not_start(void **state)
 {
     fixture *f = *state;
     md_migration r;
 
     md_test_fixture_start(f, false);
-    md_migration a = create(f, MD_TEST_BUSY, MD_OK);
+    md_migration a = md_test_create(f, MD_TEST_BUSY, MD_OK);
     md_test_expect_state(f, a.uuid, md_test_is_running, MD_MIG_RUNNING);
     md_test_stack_stop(f);
-    /* The daemon died between starting the job and recording "running". */
+    /* A record still preparing had not made its migrate call (it moves to
+     * running first), so the job now running is someone else's. */
     assert_int_equal(md_store_get(f->store, a.uuid, &r, NULL), MD_OK);
     r.state = MD_MIG_PREPARING;
     assert_int_equal(md_store_update(f->store, &r, NULL), MD_OK);
 
     md_test_fixture_start(f, false);
-    assert_int_equal(md_test_migration(f, a.uuid).state, MD_MIG_RUNNING);
-    assert_true(has_event(f, a.uuid, "recovered", NULL));
+    md_migration m = md_test_migration(f, a.uuid);
+    assert_int_equal(m.state, MD_MIG_FAILED);
+    assert_non_null(strstr(m.error, "did not start"));
+    /* Left alone: not watched, not steered, still running. */
+    assert_true(job_active(f, MD_TEST_BUSY));
+    assert_false(md_test_has_event(f, a.uuid, "recovered", "re-attached"));
 }
 
 static void recovery_keeps_a_post_copy_job_in_post_copy(void **state)
@@ -507,7 +474,7 @@ static void recovery_keeps_a_post_copy_job_in_post_copy(void **state)
 
     f->cfg->libvirt.live_migration_permit_post_copy = true;
     md_test_fixture_start(f, false);
-    md_migration a = create(f, MD_TEST_BUSY, MD_OK);
+    md_migration a = md_test_create(f, MD_TEST_BUSY, MD_OK);
     md_test_expect_state(f, a.uuid, md_test_is_running, MD_MIG_RUNNING);
     md_test_drive_until(f, a.uuid, 0.1, md_test_downtime_set);
     assert_int_equal(md_engine_post_copy(f->eng, a.uuid, &err), MD_OK);
@@ -544,7 +511,7 @@ int main(void)
         T(recovery_reattaches_a_running_job_and_sees_it_finish),
         T(recovery_requeues_queued_migrations_in_order),
         T(recovery_settles_ended_jobs_from_where_the_domain_runs),
-        T(recovery_moves_a_preparing_record_with_a_live_job_to_running),
+        T(recovery_never_attaches_a_preparing_record_to_a_job_it_did_not_start),
         T(recovery_keeps_a_post_copy_job_in_post_copy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
