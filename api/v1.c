@@ -623,7 +623,7 @@ static void h_update(md_api_ctx *c)
     }
     if (!action[0] && !settings) {
         md_api_fault(c->resp, MD_ERR_INVALID,
-                     "Give migration.action (force_complete, post_copy, abort) "
+                     "Give migration.action (force_complete, post_copy, abort, recover) "
                      "or settings (permit_post_copy, max_downtime_ms, bandwidth_mibps)");
         return;
     }
@@ -635,10 +635,12 @@ static void h_update(md_api_ctx *c)
         st = md_engine_post_copy(c->deps->engine, id, &err);
     else if (strcmp(action, "abort") == 0)
         st = md_engine_abort(c->deps->engine, id, &err);
+    else if (strcmp(action, "recover") == 0)
+        st = md_engine_recover(c->deps->engine, id, &err);
     else {
         md_api_fault(c->resp, MD_ERR_INVALID,
                      "Unknown migration.action '%s': expected force_complete, "
-                     "post_copy or abort",
+                     "post_copy, abort or recover",
                      action);
         return;
     }

@@ -22,6 +22,7 @@
 #include "api/api.h"
 #include "service/engine.h"
 #include "tests/support/check.h"
+#include "service/hv_sim.h"
 #include "tests/support/fixture.h"
 
 /* The default api.listen, from which links are built (DESIGN.md section 4). */
@@ -699,6 +700,48 @@ static void post_copy_needs_it_permitted_and_then_blocks_abort(void **state)
     expect_fault(put(f, b, "{\"max_downtime_ms\": 200}"), 409, "post-copy");
 }
 
+static void recover_action_resumes_a_broken_post_copy_and_is_409_elsewhere(void **state)
+{
+    fixture *f = *state;
+    char a[37];
+
+    md_test_fixture_start(f, true);
+    create_ex(f, MD_TEST_BUSY, ", \"permit_post_copy\": true", a);
+    md_test_expect_state(f, a, md_test_is_running, MD_MIG_RUNNING);
+    expect_fault(put(f, a, "{\"action\": \"recover\"}"), 409, "only a broken post-copy");
+    expect_fault(put(f, MD_TEST_GHOST, "{\"action\": \"recover\"}"), 404, NULL);
+
+    md_test_drive_until(f, a, 0.1, md_test_downtime_set);
+    reply r = put(f, a, "{\"action\": \"post_copy\"}");
+    assert_int_equal(r.status, 202);
+    md_test_reply_free(&r);
+    md_test_expect_state(f, a, md_test_is_post_copy, MD_MIG_POSTCOPY);
+    expect_fault(put(f, a, "{\"action\": \"recover\"}"), 409, "running (post-copy)");
+
+    /* The stream breaks while the destination cannot be reached. */
+    md_hv_sim_set_dest_reachable(f->hv, false);
+    assert_true(md_hv_sim_break_postcopy(f->hv, MD_TEST_BUSY));
+    md_test_expect_state(f, a, md_test_is_recovering, MD_MIG_POSTCOPY_RECOVERING);
+    expect_status(f, a, "running (post-copy recovering)");
+    expect_fault(put(f, a, "{\"action\": \"abort\"}"), 409, "would lose it");
+    /* Still in progress for every list and filter. */
+    reply l =
+        md_test_call(f, "GET", "/v1/os-migrations?status=running%20(post-copy%20recovering)", NULL);
+    assert_int_equal(l.status, 200);
+    assert_int_equal(json_object_array_length(md_test_json_get(l.json, "migrations")), 1);
+    md_test_reply_free(&l);
+
+    md_hv_sim_set_dest_reachable(f->hv, true);
+    r = put(f, a, "{\"action\": \"recover\"}");
+    assert_int_equal(r.status, 202);
+    json_object *m = md_test_json_get(r.json, "migration");
+    assert_true(md_test_json_int(m, "recovery_attempts") >= 0);
+    md_test_reply_free(&r);
+    md_test_drive_until(f, a, 0.1, md_test_ended);
+    md_test_expect_state(f, a, md_test_is_final, MD_MIG_COMPLETED);
+    expect_status(f, a, "completed");
+}
+
 static void abort_action_cancels_a_running_migration(void **state)
 {
     fixture *f = *state;
@@ -1284,6 +1327,7 @@ int main(void)
         T(events_list_the_state_changes_oldest_first),
         T(force_complete_is_accepted_while_running_and_409_while_queued),
         T(post_copy_needs_it_permitted_and_then_blocks_abort),
+        T(recover_action_resumes_a_broken_post_copy_and_is_409_elsewhere),
         T(abort_action_cancels_a_running_migration),
         T(unknown_action_and_action_with_settings_are_400),
         T(settings_change_answers_202_and_409_when_the_state_forbids),
