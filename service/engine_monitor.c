@@ -133,9 +133,13 @@ static void monitor_one(md_engine *e, active *a)
     pthread_mutex_lock(&e->lock);
     if (a->rec.state == MD_MIG_POSTCOPY_RECOVERING) {
         /* A worker resumes it (or will: this makes sure one does); the
-         * policy has nothing to say while the guest is split. */
+         * policy has nothing to say while the guest is split. While its
+         * resume call runs, look whether the job moves again. */
         eng_postcopy_need_worker(e, a);
+        bool resuming = a->in_resume_call;
         pthread_mutex_unlock(&e->lock);
+        if (resuming && md_hv_job_stats(e->hv, a->domain, &job, &err) == MD_OK)
+            eng_postcopy_resumed(e, a, &job);
         return;
     }
     abort_cmd = a->cmd_abort;

@@ -31,6 +31,10 @@
  * from 1 s, doubling, to 30 s; each is an event with libvirt's answer. An
  * operator's recover command attempts at once, even after the window.
  *
+ * While a resume call runs and the job moves again, the monitor moves the
+ * record back to "running (post-copy)"; if the resumed post-copy breaks
+ * again, the call fails and the same worker goes on with a new window.
+ *
  * Before each attempt the worker looks at the job again, since a break
  * can heal by itself (TCP resumes after a short partition): a job that
  * moves again goes back to "running (post-copy)" under the monitor's eye,
@@ -142,10 +146,13 @@ void eng_postcopy_recover(md_engine *e, active *a)
     pthread_mutex_lock(&e->lock);
     a->recovering_run = true;
     while (!e->stopping && !a->done && a->rec.state == MD_MIG_POSTCOPY_RECOVERING) {
+        /* (The monitor moves the record back to post-copy while a resume
+         * call runs and the job moves; a failure of that call brings it
+         * back here, below.) */
         /* Until the next attempt is due, or an operator asks for one now. */
         while (!e->stopping && !a->done && !a->cmd_recover && eng_mono_ms() < a->next_attempt) {
-            struct timespec until = md_deadline_in(CLOCK_MONOTONIC,
-                                                   a->next_attempt - eng_mono_ms());
+            struct timespec until =
+                md_deadline_in(CLOCK_MONOTONIC, a->next_attempt - eng_mono_ms());
             pthread_cond_timedwait(&e->changed, &e->lock, &until);
         }
         if (e->stopping || a->done)
@@ -194,9 +201,14 @@ void eng_postcopy_recover(md_engine *e, active *a)
                       asked ? " (asked by an operator)" : "");
         eng_flush_progress(e); /* the attempt count is durable before the call */
         eng_migrate_call_init(e, a, true, &call);
+        a->in_resume_call = true;
         pthread_mutex_unlock(&e->lock);
 
         st = md_hv_migrate(e->hv, &call.args, &err);
+
+        pthread_mutex_lock(&e->lock);
+        a->in_resume_call = false;
+        pthread_mutex_unlock(&e->lock);
 
         if (st == MD_OK) {
             eng_wait_final_stats(e, a);
@@ -223,6 +235,9 @@ void eng_postcopy_recover(md_engine *e, active *a)
             break;
         }
         md_strlcpy(last, err.msg, sizeof last);
+        if (a->rec.state == MD_MIG_POSTCOPY &&
+            !eng_postcopy_enter(e, a, "the resumed post-copy broke again"))
+            break;
         a->next_attempt = eng_mono_ms() + a->backoff_ms;
         eng_add_event(e, a, "recovery_failed", a->rec.recovery_attempts,
                       "post-copy recovery: attempt %d failed: %s; next in %lld s",
@@ -317,4 +332,18 @@ bool eng_postcopy_after_failed_call(md_engine *e, active *a)
     if (broken)
         eng_postcopy_recover(e, a);
     return broken;
+}
+
+void eng_postcopy_resumed(md_engine *e, active *a, const md_hv_job *job)
+{
+    pthread_mutex_lock(&e->lock);
+    if (!a->done && a->in_resume_call && a->rec.state == MD_MIG_POSTCOPY_RECOVERING &&
+        job->active && job->post_copy && !job->post_copy_failed) {
+        eng_apply_stats(a, job);
+        eng_transition(e, a, MD_MIG_POSTCOPY, "post-copy resumed (attempt %d): moving again",
+                       a->rec.recovery_attempts);
+        a->pc_progress_at = 0;
+        a->stall_forced = false;
+    }
+    pthread_mutex_unlock(&e->lock);
 }

@@ -56,6 +56,7 @@ typedef struct active {
     /* Post-copy recovery (engine_postcopy.c). */
     bool resume_queued;        /* in e->resumes, waiting for a worker */
     bool recovering_run;       /* a worker runs its recovery now */
+    bool in_resume_call;       /* ... and is blocked in a resume migrate call */
     int64_t recovery_deadline; /* monotonic ms; 0 = not recovering in this run */
     int64_t next_attempt;      /* monotonic ms of the next resume attempt */
     int64_t backoff_ms;        /* the wait after the next failed attempt */
@@ -212,6 +213,10 @@ void eng_postcopy_recover(md_engine *e, active *a);
  * an ordinary failure, which the caller settles. A worker, without the
  * lock. */
 bool eng_postcopy_after_failed_call(md_engine *e, active *a);
+/* The monitor's look at a recovering a whose resume call runs: once the
+ * job moves again, the record goes back to "running (post-copy)". Takes
+ * the lock. */
+void eng_postcopy_resumed(md_engine *e, active *a, const md_hv_job *job);
 /* The monitor's look at a's post-copy: a failed job enters recovery, a
  * stalled one is forced into the paused state first. Blocks in the
  * hypervisor (abort job). The monitor, without the lock. */

@@ -78,9 +78,28 @@ static void broken_post_copy_is_resumed_and_completes_on_the_destination(void **
     assert_true(md_test_has_event(f, a.uuid, "state", "post-copy broke"));
     assert_true(md_test_has_event(f, a.uuid, "recovery_attempt", "attempt 1"));
     assert_true(md_test_has_event(f, a.uuid, "recovered", NULL));
+    /* Once resumed it was post-copy again until it completed. */
+    assert_true(md_test_has_event(f, a.uuid, "state", "post-copy resumed (attempt 1)"));
+    assert_int_equal(m.recovery_started_at, 0);
     /* The guest now lives on the destination only. */
     md_hv_domain d;
     assert_int_equal(md_hv_lookup(f->hv, MD_TEST_HOT, &d, NULL), MD_ERR_NOT_FOUND);
+}
+
+static void resumed_post_copy_that_breaks_again_is_recovered_again(void **state)
+{
+    fixture *f = *state;
+    md_migration a = hot_guest_in_post_copy(f);
+
+    assert_true(md_hv_sim_break_postcopy(f->hv, MD_TEST_HOT));
+    md_test_expect_event(f, a.uuid, "state", "post-copy resumed (attempt 1)");
+    /* The resumed stream breaks too: the same worker goes on. */
+    md_test_expect_state(f, a.uuid, md_test_is_post_copy, MD_MIG_POSTCOPY);
+    assert_true(md_hv_sim_break_postcopy(f->hv, MD_TEST_HOT));
+    md_test_expect_event(f, a.uuid, "state", "broke again");
+    md_migration m = md_test_drive_until(f, a.uuid, 0.1, md_test_ended);
+    assert_int_equal(m.state, MD_MIG_COMPLETED);
+    assert_true(m.recovery_attempts >= 2);
 }
 
 static void unreachable_destination_is_retried_with_backoff_until_it_answers(void **state)
@@ -120,8 +139,8 @@ static void recovery_out_of_time_ends_in_error_with_both_halves_then_recover_com
 
     md_migration m = md_test_migration(f, a.uuid);
     assert_non_null(strstr(m.error, "destroyed neither half"));
-    assert_non_null(strstr(m.error, "node-b"));           /* where the vCPUs are */
-    assert_non_null(strstr(m.error, "node-a"));           /* where the rest is */
+    assert_non_null(strstr(m.error, "node-b"));                  /* where the vCPUs are */
+    assert_non_null(strstr(m.error, "node-a"));                  /* where the rest is */
     assert_non_null(strstr(m.error, "\"action\": \"recover\"")); /* what to do */
     assert_true(domain(f, MD_TEST_HOT).active);
     assert_true(job(f, MD_TEST_HOT).post_copy_failed);
@@ -138,7 +157,8 @@ static void recovery_out_of_time_ends_in_error_with_both_halves_then_recover_com
 static void abort_and_settings_are_refused_while_recovering(void **state)
 {
     fixture *f = *state;
-    md_engine_settings s = { .permit_post_copy = -1, .max_downtime_ms = 300,
+    md_engine_settings s = { .permit_post_copy = -1,
+                             .max_downtime_ms = 300,
                              .bandwidth_mibps = -1 };
     md_err err;
     md_migration a = hot_guest_in_post_copy(f);
@@ -324,6 +344,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(broken_post_copy_is_resumed_and_completes_on_the_destination),
+        T(resumed_post_copy_that_breaks_again_is_recovered_again),
         T(unreachable_destination_is_retried_with_backoff_until_it_answers),
         T(recovery_out_of_time_ends_in_error_with_both_halves_then_recover_completes),
         T(abort_and_settings_are_refused_while_recovering),
