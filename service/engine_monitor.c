@@ -136,6 +136,7 @@ static void monitor_one(md_engine *e, active *a)
          * policy has nothing to say while the guest is split. While its
          * resume call runs, look whether the job moves again. */
         eng_postcopy_need_worker(e, a);
+        eng_postcopy_overdue(e, a);
         bool resuming = a->in_resume_call;
         pthread_mutex_unlock(&e->lock);
         if (resuming && md_hv_job_stats(e->hv, a->domain, &job, &err) == MD_OK)

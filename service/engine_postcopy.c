@@ -347,3 +347,18 @@ void eng_postcopy_resumed(md_engine *e, active *a, const md_hv_job *job)
     }
     pthread_mutex_unlock(&e->lock);
 }
+
+void eng_postcopy_overdue(md_engine *e, active *a)
+{
+    /* Only for a record whose worker is still blocked in the migrate call
+     * that owns the job (libvirt returns it when the daemons can talk
+     * again, or when its keepalive gives up): the worker's own loop keeps
+     * the window otherwise, with at least one attempt per daemon. */
+    if (a->done || a->recovered || a->recovering_run ||
+        a->rec.state != MD_MIG_POSTCOPY_RECOVERING || a->recovery_deadline == 0 ||
+        eng_mono_ms() < a->recovery_deadline)
+        return;
+    give_up(e, a,
+            "none could start: the migrate call that owns the job has not returned, the "
+            "destination does not answer");
+}

@@ -213,6 +213,10 @@ void eng_postcopy_recover(md_engine *e, active *a);
  * an ordinary failure, which the caller settles. A worker, without the
  * lock. */
 bool eng_postcopy_after_failed_call(md_engine *e, active *a);
+/* Ends a recovery whose window has passed while its worker is still
+ * blocked in the original migrate call: error, both halves intact. The
+ * monitor, under the lock. */
+void eng_postcopy_overdue(md_engine *e, active *a);
 /* The monitor's look at a recovering a whose resume call runs: once the
  * job moves again, the record goes back to "running (post-copy)". Takes
  * the lock. */

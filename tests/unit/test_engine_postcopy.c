@@ -234,6 +234,31 @@ static void stalled_post_copy_is_paused_then_resumed(void **state)
                 md_test_has_event(f, a.uuid, "state", "the migrate call failed in post-copy"));
 }
 
+static void window_ends_even_while_the_owning_call_waits_for_the_destination(void **state)
+{
+    fixture *f = *state;
+    md_err err;
+
+    f->cfg->libvirt.live_migration_postcopy_stall_timeout = 1;
+    f->cfg->libvirt.live_migration_postcopy_recovery_timeout = 2;
+    md_migration a = hot_guest_in_post_copy(f);
+    /* A partition: nothing moves; forced into the failed state while the
+     * destination does not answer, libvirt's call returns only when it
+     * answers again, so no resume can start. */
+    md_hv_sim_set_dest_reachable(f->hv, false);
+    md_test_expect_event(f, a.uuid, "post_copy_stalled", NULL);
+    md_test_expect_state(f, a.uuid, md_test_is_final, MD_MIG_ERROR);
+    md_migration m = md_test_migration(f, a.uuid);
+    assert_non_null(strstr(m.error, "none could start"));
+    assert_non_null(strstr(m.error, "destroyed neither half"));
+    assert_true(job(f, MD_TEST_HOT).post_copy_failed);
+
+    md_hv_sim_set_dest_reachable(f->hv, true);
+    assert_int_equal(md_engine_recover(f->eng, a.uuid, &err), MD_OK);
+    m = md_test_drive_until(f, a.uuid, 0.1, md_test_ended);
+    assert_int_equal(m.state, MD_MIG_COMPLETED);
+}
+
 /* ---- restarts -------------------------------------------------------------------- */
 
 static void restart_while_recovering_picks_the_recovery_up(void **state)
@@ -364,6 +389,7 @@ int main(void)
         T(abort_and_settings_are_refused_while_recovering),
         T(recover_is_refused_where_there_is_nothing_to_recover),
         T(stalled_post_copy_is_paused_then_resumed),
+        T(window_ends_even_while_the_owning_call_waits_for_the_destination),
         T(restart_while_recovering_picks_the_recovery_up),
         T(restart_finds_a_post_copy_broken_while_it_was_down),
         T(abort_accepted_before_a_crash_is_carried_out_after_the_restart),
