@@ -254,3 +254,92 @@ daemon_stop() {
 
 # md ARGS...: the API client against the running daemon.
 md() { e2e_py "$e2e_top/tests/integration/mdctl.py" "$e2e_api" "$@"; }
+
+# ------------------------------------------------------------------------- link faults
+# Post-copy recovery tests and bench/postcopy-recovery.sh break the migration's link. They act
+# only inside the network namespaces hosts.sh created ($MD_HOST_A_NAME, $MD_HOST_B_NAME), on
+# their eth0 and their sockets: nothing of this machine's own network is touched.
+
+# host_ns a|b: the host's network namespace.
+host_ns() {
+    case $1 in
+        a) echo "$MD_HOST_A_NAME" ;;
+        b) echo "$MD_HOST_B_NAME" ;;
+        *) die "host_ns: a or b, not '$1'" ;;
+    esac
+}
+
+# link_rate HOST MIBPS: caps what HOST sends (its eth0's egress) at MIBPS with the tbf that
+# `hosts.sh shape` uses; on host-a that is the migration stream's direction. `hosts.sh shape`
+# or another link_rate sets it back.
+link_rate() {
+    local ns rate=$2 burst
+    ns=$(host_ns "$1")
+    touch "$e2e_work/links-changed"
+    burst=$(( rate * 1048576 / 100 ))
+    [ "$burst" -ge 262144 ] || burst=262144
+    ip netns exec "$ns" tc qdisc replace dev eth0 root tbf rate "$(( rate * 8388608 ))bit" \
+        burst "$burst" latency 50ms
+}
+
+# link_down HOST / link_up HOST: HOST's eth0 down (a partition: the peers see silence, no
+# reset) or up again.
+link_down() {
+    touch "$e2e_work/links-changed"
+    ip netns exec "$(host_ns "$1")" ip link set eth0 down
+}
+link_up() { ip netns exec "$(host_ns "$1")" ip link set eth0 up; }
+
+# links_restore MIBPS: after link_rate or link_down, both links up and shaped to MIBPS again
+# (as `hosts.sh up --bandwidth MIBPS` left them); nothing when neither was called.
+links_restore() {
+    [ -f "$e2e_work/links-changed" ] || return 0
+    link_up a
+    link_up b
+    "$e2e_hosts" shape "$1" 2>/dev/null
+    rm -f "$e2e_work/links-changed"
+}
+
+# stream_reset: destroys host-a's end of every TCP connection to host-b's QEMU migration ports
+# (49152 and up; libvirtd's own connection on 16509 stays), as a middlebox reset would
+# (CONFIG_INET_DIAG_DESTROY). Prints how many sockets it destroyed.
+stream_reset() {
+    ip netns exec "$MD_HOST_A_NAME" ss -K -t -n dst "$MD_HOST_B_IP" dport ge 49152 |
+        awk 'NR > 1 && NF > 0 { n++ } END { print n + 0 }'
+}
+
+# ------------------------------------------------------------------- guest stalls
+
+# guest_stall NAME FROM_MIB: the guest's longest gap between two reports written after
+# FROM_MIB, in guest time (its TSC). Each report gives the time the last GiB took (before the
+# first GiB: elapsed x 1024 / MiB), so T(M) = gib_ms(M) + T(M - 1024) rebuilds the time of
+# every report when report_mib divides 1024. Prints "STALL_MS GAP_MS BASE_MS AT_MIB": the
+# longest gap minus the median gap before FROM_MIB (the undisturbed pace), the gap, that
+# median, and the total MiB at the report that ended the gap. "- - - -" without reports.
+guest_stall() {
+    guest_lines "$1" | awk -v from="$2" '
+        BEGIN { t[0] = 0 }
+        /^guest: gib_ms=/ {
+            split($2, a, "="); split($4, b, "=")
+            g = a[2] + 0; m = b[2] + 0
+            if (m < 1024) t[m] = g * m / 1024
+            else if ((m - 1024) in t) t[m] = g + t[m - 1024]
+            else { prev = ""; next }
+            if (prev != "" && (prev in t)) {
+                d = t[m] - t[prev]
+                if (m <= from) base[nb++] = d
+                else if (d > gap) { gap = d; at = m }
+            }
+            prev = m
+        }
+        END {
+            if (gap == "") { print "- - - -"; exit }
+            # Median by insertion sort (mawk has no asort).
+            for (i = 1; i < nb; i++)
+                for (j = i; j > 0 && base[j - 1] > base[j]; j--) {
+                    x = base[j]; base[j] = base[j - 1]; base[j - 1] = x
+                }
+            med = nb ? base[int((nb - 1) / 2)] : 0
+            printf "%d %d %d %d\n", gap - med, gap, med, at
+        }'
+}

@@ -20,7 +20,8 @@ through a proxy (the scripts' traffic stays on loopback).
     mdctl.py URL req METHOD PATH [JSON]     any request; prints "STATUS BODY" (BODY as
                                             one line of JSON); exit 0 whatever the status
     mdctl.py URL active                     the statuses of the records in preparing,
-                                            running or post-copy (GET /v1/os-migrations),
+                                            running, post-copy or post-copy recovering
+                                            (GET /v1/os-migrations),
                                             one per line
 """
 import argparse
@@ -203,7 +204,8 @@ def main():
             if status != 200:
                 raise ApiError("GET /v1/os-migrations: %s %s" % (status, doc))
             for m in doc["migrations"]:
-                if m["status"] in ("preparing", "running", "running (post-copy)"):
+                if m["status"] in ("preparing", "running", "running (post-copy)",
+                                   "running (post-copy recovering)"):
                     print("%s %s" % (m["uuid"], m["status"]))
             return 0
         if a.cmd == "get":

@@ -44,8 +44,13 @@
 #  7. bad requests: an unknown domain ends `failed` naming it; dest_compute 10.77.0.99 (on
 #     the hosts' bridge, no host there) ends `failed` with libvirt's "No route to host"
 #     after about 3 s (the wait is bounded at 60 s); dest_compute = service.host -> 400.
+#  8-11. post-copy recovery (postcopy.sh, details at its top): the migration stream reset in
+#     post-copy; host-b's link down 30 s; SIGKILL of migrationd, then the reset, then a
+#     restart; the link down longer than the recovery timeout (`error` naming both hosts,
+#     then PUT action recover). Each ends `completed` with the guest on host-b, writing.
 #
-# MD_E2E_ONLY="4 6" runs only the listed scenarios (for development).
+# MD_E2E_ONLY="4 6" runs only the listed scenarios (for development); MD_E2E_ONLY="8 9 10 11"
+# the post-copy recovery ones.
 #
 # Output: a PASS or FAIL line per scenario (with its time), then
 # "integration: N passed, M failed". Exit status 0 only when all passed. Everything it
@@ -68,7 +73,8 @@ e2e_name=integration
 source "$(dirname "$0")/lib.sh"
 
 link_mibps=100
-e2e_guests="md-idle md-busy md-busy-nopc md-s4-pc md-s4-ab md-s5-busy md-s5-q1 md-s5-q2 md-s6 md-s7"
+e2e_guests="md-idle md-busy md-busy-nopc md-s4-pc md-s4-ab md-s5-busy md-s5-q1 md-s5-q2 md-s6 md-s7
+    md-s8 md-s9 md-s10 md-s11"
 passed=0
 failed=0
 results=()
@@ -162,6 +168,9 @@ writes_on() {
 }
 
 # ------------------------------------------------------------------------------- scenarios
+
+# shellcheck source=tests/integration/postcopy.sh
+source "$(dirname "$0")/postcopy.sh"
 
 scenario_1() {
     local name=md-idle
@@ -444,7 +453,7 @@ run_scenario() {
     set +e
     (
         set -e
-        trap 'daemon_stop; for g in $e2e_guests; do guest_remove "$g"; done' EXIT
+        trap 'daemon_stop; links_restore "$link_mibps"; for g in $e2e_guests; do guest_remove "$g"; done' EXIT
         trap 'exit 130' INT
         trap 'exit 143' TERM
         trap 'exit 129' HUP
@@ -491,6 +500,10 @@ run_scenario 4 "operator: force post-copy (abort then 409), abort in pre-copy"
 run_scenario 5 "queue of one: FIFO, DELETE of a queued migration"
 run_scenario 6 "daemon killed (SIGKILL) mid-migration: re-attached after restart"
 run_scenario 7 "bad requests: unknown domain, unreachable destination, destination = source"
+run_scenario 8 "post-copy: the migration stream reset, recovered"
+run_scenario 9 "post-copy: host-b's link down 30 s, recovered"
+run_scenario 10 "post-copy: SIGKILL of migrationd, stream reset, restart: recovered"
+run_scenario 11 "post-copy: link down past the recovery timeout: error, then PUT recover"
 
 echo
 echo "== summary ($(since "$t_all") s, guests $e2e_virt)"
