@@ -252,6 +252,20 @@ static void report(uint64_t tsc_hz)
     puts_serial("\n");
 }
 
+/* The TSC through guest_mono: says on the serial port when it went back. */
+static uint64_t mono_now(struct guest_mono *m, uint64_t tsc_hz)
+{
+    uint64_t back;
+    uint64_t t = guest_mono_read(m, rdtsc(), &back);
+
+    if (back != 0) {
+        puts_serial("guest: tsc_back ms=");
+        putu_serial(guest_ticks_to_ms(back, tsc_hz));
+        puts_serial("\n");
+    }
+    return t;
+}
+
 void guest_main(uint32_t magic, const struct mb_info *mbi)
 {
     serial_init();
@@ -340,6 +354,7 @@ void guest_main(uint32_t magic, const struct mb_info *mbi)
     guest_gib_init(&gib, t1);
     puts_serial("guest: running\n");
 
+    struct guest_mono mono = {t1, 0};
     uint32_t pg = 0;
     uint32_t mib_pages = 0;
     uint32_t next_report = prm.report_mib;
@@ -349,7 +364,7 @@ void guest_main(uint32_t magic, const struct mb_info *mbi)
             if (++pg == pages)
                 pg = 0;
         }
-        uint64_t now = rdtsc();
+        uint64_t now = mono_now(&mono, tsc_hz);
         mib_pages += BATCH_PAGES;
         if (mib_pages == GUEST_PAGES_PER_MIB) {
             mib_pages = 0;
@@ -361,7 +376,7 @@ void guest_main(uint32_t magic, const struct mb_info *mbi)
         }
         if (prm.rate_mibps != 0) {
             uint64_t deadline = guest_pace_next(&pace, now);
-            while (rdtsc() < deadline)
+            while (mono_now(&mono, tsc_hz) < deadline)
                 cpu_relax();
         }
     }

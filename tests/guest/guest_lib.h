@@ -257,6 +257,39 @@ static inline uint64_t guest_pace_next(struct guest_pace *pc, uint64_t now)
 }
 
 /* ------------------------------------------------------------------ */
+/* A TSC that never goes back                                          */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Under TCG (QEMU 7.2), a guest that ends a long post-copy migration on the
+ * destination can find its TSC restarted far behind where it was; a writer
+ * waiting for the TSC to reach its next deadline then spins for minutes
+ * (seen: over 240 s) without a write. The guest reads time through this
+ * filter instead: a reading below the last one counts as no time at all,
+ * and every later reading is shifted up by the jump. `back` returns how
+ * many ticks the raw TSC went back on this reading (0 almost always), so
+ * that the guest can say so on its serial port.
+ */
+struct guest_mono {
+    uint64_t last; /* the last value handed out */
+    uint64_t adj;  /* added to every raw reading */
+};
+
+static inline uint64_t guest_mono_read(struct guest_mono *m, uint64_t raw, uint64_t *back)
+{
+    uint64_t t = raw + m->adj;
+
+    *back = 0;
+    if (t < m->last) {
+        *back = m->last - t;
+        m->adj += *back;
+        t = m->last;
+    }
+    m->last = t;
+    return t;
+}
+
+/* ------------------------------------------------------------------ */
 /* Time to write the last GiB                                          */
 /* ------------------------------------------------------------------ */
 

@@ -88,7 +88,7 @@ pc_finish() {
         "(recovery_attempts $(field recovery_attempts))"
     check "record is completed" eq "$(field status)" completed
     check "post_copy true" eq "$(field post_copy)" true
-    check "a state event: recovering" grep -qiE ' state +.*recover' "$e2e_work/events"
+    check "a state event: post-copy broke, recovering" grep -qE ' state +post-copy (broke|recovery again).*recovering' "$e2e_work/events"
     check "recovery_attempts >= 1 ($(field recovery_attempts))" \
         test "$(field recovery_attempts)" -ge 1 2>/dev/null
     check "attempt events in the timeline" grep -qi 'attempt' "$e2e_work/events"
@@ -96,7 +96,9 @@ pc_finish() {
     check "domain gone from host-a" eq "$(dom_state "$MD_HOST_A_URI" "$name")" absent
     check "the guest writes on, on host-b" writes_on "$name"
     stall=$(guest_stall "$name" "$pc_m0")
-    echo "    guest's longest stall (ms; stall gap pace at_mib): $stall"
+    echo "    guest's longest stall (ms; stall gap pace at_mib): $stall;" \
+        "its TSC went back: $(guest_lines "$name" | grep '^guest: tsc_back' | paste -sd ' ' - |
+            grep . || echo never)"
 }
 
 pc_boot() {

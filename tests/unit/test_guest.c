@@ -149,6 +149,27 @@ static void pacer_does_not_burst_more_than_max_lag(void **state)
     assert_true(guest_pace_next(&pc, 4950000000u) == 4900625000u);
 }
 
+static void monotonic_tsc_counts_a_jump_back_as_no_time(void **state)
+{
+    (void)state;
+    struct guest_mono m = {0, 0};
+    uint64_t back = 7;
+    assert_true(guest_mono_read(&m, 1000, &back) == 1000u);
+    assert_true(back == 0);
+    assert_true(guest_mono_read(&m, 5000, &back) == 5000u);
+    assert_true(back == 0);
+    /* The raw TSC restarts 4800 ticks behind: time stands still... */
+    assert_true(guest_mono_read(&m, 200, &back) == 5000u);
+    assert_true(back == 4800u);
+    /* ...and then moves on from where it was, at the raw pace. */
+    assert_true(guest_mono_read(&m, 300, &back) == 5100u);
+    assert_true(back == 0);
+    /* A second jump adds up with the first. */
+    assert_true(guest_mono_read(&m, 100, &back) == 5100u);
+    assert_true(back == 200u);
+    assert_true(guest_mono_read(&m, 150, &back) == 5150u);
+}
+
 static void gib_window_extrapolates_then_slides(void **state)
 {
     (void)state;
@@ -196,6 +217,7 @@ int main(void)
         cmocka_unit_test(calibration_picks_the_tightest_run),
         cmocka_unit_test(pacer_is_exact_over_the_long_run),
         cmocka_unit_test(pacer_does_not_burst_more_than_max_lag),
+        cmocka_unit_test(monotonic_tsc_counts_a_jump_back_as_no_time),
         cmocka_unit_test(gib_window_extrapolates_then_slides),
         cmocka_unit_test(formats_decimal),
     };
