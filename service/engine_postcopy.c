@@ -58,6 +58,15 @@
 /* The resume attempts' backoff: the first wait, and the longest. */
 #define BACKOFF_FIRST_MS 1000
 #define BACKOFF_MAX_MS 30000
+/* The longest wait after an attempt libvirt refused in the job's state
+ * (MD_ERR_CONFLICT): the destination has not seen the break yet ("QEMU
+ * reports migration is still running": its end of the old stream waits for
+ * TCP), or the first call still owns the job. Such an attempt costs one
+ * round trip to each libvirtd and moves no data, and the moment it would be
+ * taken comes from the far side's TCP, not from us: asking every 2 s resumes
+ * the guest within 2 s of that moment, where the doubling would wait up to
+ * 30 s more while the guest stalls. */
+#define REFUSED_RETRY_MS 2000
 
 bool eng_postcopy_enter(md_engine *e, active *a, const char *why)
 {
@@ -240,10 +249,13 @@ void eng_postcopy_recover(md_engine *e, active *a)
         if (a->rec.state == MD_MIG_POSTCOPY &&
             !eng_postcopy_enter(e, a, "the resumed post-copy broke again"))
             break;
-        a->next_attempt = eng_mono_ms() + a->backoff_ms;
+        int64_t wait_ms = a->backoff_ms;
+        if (st == MD_ERR_CONFLICT && wait_ms > REFUSED_RETRY_MS)
+            wait_ms = REFUSED_RETRY_MS;
+        a->next_attempt = eng_mono_ms() + wait_ms;
         eng_add_event(e, a, "recovery_failed", a->rec.recovery_attempts,
                       "post-copy recovery: attempt %d failed: %s; next in %lld s",
-                      a->rec.recovery_attempts, err.msg, (long long)(a->backoff_ms / 1000));
+                      a->rec.recovery_attempts, err.msg, (long long)(wait_ms / 1000));
         a->backoff_ms = a->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : a->backoff_ms * 2;
     }
     a->recovering_run = false;

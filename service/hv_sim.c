@@ -85,6 +85,7 @@ typedef struct hv_sim {
     bool stopping;
     bool manual;
     bool dest_unreachable; /* md_hv_sim_set_dest_reachable(false) */
+    bool dest_unaware;     /* md_hv_sim_set_dest_aware(false) */
     double time_scale;
     double link_rate;
     char host[256];
@@ -421,6 +422,10 @@ static md_status resume_job(hv_sim *h, sim_domain *d, const md_hv_migrate_args *
         return md_err_set(err, MD_ERR_HYPERVISOR,
                           "unable to connect to server at '%s:16509': No route to host",
                           a->dest_name);
+    if (h->dest_unaware)
+        return md_err_set(err, MD_ERR_CONFLICT,
+                          "Requested operation is not valid: QEMU reports migration is still "
+                          "running");
     /* Post-copy goes on from where it stopped; libvirt reports the
      * reconnection as a new SUSPENDED/POSTCOPY, hence the event again. */
     d->pc_failed = false;
@@ -840,5 +845,14 @@ void md_hv_sim_set_dest_reachable(md_hv *hv, bool reachable)
         if (h->doms[i].pc_failed)
             end_wait(h, &h->doms[i], MD_ERR_HYPERVISOR, MSG_POSTCOPY_FAILED);
     }
+    pthread_mutex_unlock(&h->lock);
+}
+
+void md_hv_sim_set_dest_aware(md_hv *hv, bool aware)
+{
+    hv_sim *h = to_sim(hv);
+
+    pthread_mutex_lock(&h->lock);
+    h->dest_unaware = !aware;
     pthread_mutex_unlock(&h->lock);
 }

@@ -65,9 +65,17 @@ bool md_hv_sim_set_here(md_hv *hv, const char *uuid, bool here);
  * step, blocks until the job ends and completes it as any post-copy: the
  * domain moves to the destination.
  *
- * All three: any thread except the event handler's. */
+ * md_hv_sim_set_dest_aware: while false, the destination has not seen the
+ * break (its end of the old stream is half-open and waits for TCP, as after
+ * a partition): a resume of a failed job fails at once with
+ * MD_ERR_CONFLICT "Requested operation is not valid: QEMU reports
+ * migration is still running", as libvirt's Prepare on the destination
+ * refuses it. True (the default) lets resumes go on.
+ *
+ * All four: any thread except the event handler's. */
 bool md_hv_sim_break_postcopy(md_hv *hv, const char *uuid);
 bool md_hv_sim_stall_postcopy(md_hv *hv, const char *uuid, bool stalled);
 void md_hv_sim_set_dest_reachable(md_hv *hv, bool reachable);
+void md_hv_sim_set_dest_aware(md_hv *hv, bool aware);
 
 #endif /* MD_HV_SIM_H */

@@ -140,6 +140,30 @@ static void unreachable_destination_is_retried_with_backoff_until_it_answers(voi
     assert_true(m.recovery_attempts >= 3);
 }
 
+static void a_destination_still_in_post_copy_is_asked_again_every_2_s_not_backed_off(void **state)
+{
+    fixture *f = *state;
+    md_migration a = hot_guest_in_post_copy(f);
+
+    /* The destination has not seen the break yet: libvirt refuses each
+     * resume at once, and the waits between attempts stop doubling at 2 s. */
+    md_hv_sim_set_dest_aware(f->hv, false);
+    assert_true(md_hv_sim_break_postcopy(f->hv, MD_TEST_HOT));
+    md_test_expect_event(f, a.uuid, "recovery_failed", "attempt 3 failed");
+    assert_true(md_test_has_event(f, a.uuid, "recovery_failed", "still running; next in 1 s"));
+    assert_true(md_test_has_event(f, a.uuid, "recovery_failed", "attempt 3 failed: Requested "
+                                                                 "operation is not valid: QEMU "
+                                                                 "reports migration is still "
+                                                                 "running; next in 2 s"));
+    assert_false(md_test_has_event(f, a.uuid, "recovery_failed", "next in 4 s"));
+    assert_int_equal(md_test_migration(f, a.uuid).state, MD_MIG_POSTCOPY_RECOVERING);
+
+    md_hv_sim_set_dest_aware(f->hv, true);
+    md_migration m = md_test_drive_until(f, a.uuid, 0.1, md_test_ended);
+    assert_int_equal(m.state, MD_MIG_COMPLETED);
+    assert_true(m.recovery_attempts >= 4);
+}
+
 static void recovery_out_of_time_ends_in_error_with_both_halves_then_recover_completes(void **state)
 {
     fixture *f = *state;
@@ -385,6 +409,7 @@ int main(void)
         T(broken_post_copy_is_resumed_and_completes_on_the_destination),
         T(resumed_post_copy_that_breaks_again_is_recovered_again),
         T(unreachable_destination_is_retried_with_backoff_until_it_answers),
+        T(a_destination_still_in_post_copy_is_asked_again_every_2_s_not_backed_off),
         T(recovery_out_of_time_ends_in_error_with_both_halves_then_recover_completes),
         T(abort_and_settings_are_refused_while_recovering),
         T(recover_is_refused_where_there_is_nothing_to_recover),
