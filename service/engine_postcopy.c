@@ -84,8 +84,8 @@ bool eng_postcopy_enter(md_engine *e, active *a, const char *why)
         if (eng_transition(e, a, MD_MIG_POSTCOPY_RECOVERING,
                            "%s (%s): the guest is paused on %s and stalled on %s; recovering: "
                            "resuming the migration for up to %d s",
-                           s == MD_MIG_ERROR ? "post-copy recovery again" : "post-copy broke",
-                           why, e->cfg->service.host, a->rec.dest_compute,
+                           s == MD_MIG_ERROR ? "post-copy recovery again" : "post-copy broke", why,
+                           e->cfg->service.host, a->rec.dest_compute,
                            e->cfg->libvirt.live_migration_postcopy_recovery_timeout) != MD_OK) {
             a->rec.recovery_started_at = started;
             return false;
