@@ -58,14 +58,13 @@
 #
 # Guests run under KVM when /dev/kvm works, else TCG (`hosts.sh virt-type`). Measured here:
 # nested KVM takes 7-19 s from `virsh start` to "guest: running" (SeaBIOS), TCG 0.4 s; the
-# migrations behave the same under both. The whole run takes about 150 s under KVM (scenarios
-# 1-3 about 55 s) once built.
-# under TCG once built. One TCG caveat (QEMU 7.2, seen without migrationd too): when
+# migrations behave the same under both. Scenarios 1-7 took about 150 s under KVM (1-3 about
+# 55 s) once built; 8-11 take about 3.5 min more under TCG. One TCG caveat (QEMU 7.2, seen without migrationd too): when
 # post-copy starts later than right after the first pass (by hand, `virsh migrate-postcopy`
-# 3-5 s in), the guest's TSC on host-b restarts far behind, and the guest, which paces its
-# writes by the TSC, reports nothing for longer than scenario 2 waits (10 s); under KVM it
-# goes on at once. migrationd's switch right after the first pass has not shown it; scenarios
-# 4-6 force post-copy by hand 2-4 s in but check only where the guest runs, not its writes.
+# 3-5 s in), or lasts long (scenarios 9-11), the guest's TSC on host-b can restart far
+# behind; under KVM it goes on at once. The guest counts such a jump as no time (it prints
+# "guest: tsc_back"), so that it writes on; before it did, it spun for over 240 s without a
+# write. Scenarios 4-6 force post-copy by hand 2-4 s in but check only where the guest runs.
 set -euo pipefail
 
 e2e_name=integration
