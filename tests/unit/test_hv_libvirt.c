@@ -25,6 +25,7 @@
 
 #include "service/config.h"
 #include "service/hv.h"
+#include "tests/support/check.h"
 
 #define TEST_URI "test:///default"
 #define UNREACHABLE_URI "qemu+tcp://127.0.0.1:1/system"
@@ -78,13 +79,6 @@ static int group_teardown(void **state)
     md_hv_close(f->hv);
     free(f);
     return 0;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-    nanosleep(&ts, NULL);
 }
 
 static void test_ops_table_is_complete(void **state)
@@ -207,7 +201,7 @@ static void test_plain_lifecycle_events_are_not_forwarded(void **state)
     md_hv_set_event_handler(f->hv, count_events, f);
     assert_int_equal(md_hv_suspend(f->hv, "test", &err), MD_OK);
     assert_int_equal(md_hv_resume(f->hv, "test", &err), MD_OK);
-    sleep_ms(300);
+    md_test_sleep_ms(300);
     md_hv_set_event_handler(f->hv, NULL, NULL);
     assert_int_equal(f->events, 0);
 }

@@ -27,6 +27,7 @@
 
 #include "service/hv.h"
 #include "service/hv_sim.h"
+#include "tests/support/check.h"
 
 #define IDLE "11111111-1111-4111-8111-111111111111"
 #define BUSY "22222222-2222-4222-8222-222222222222"
@@ -133,12 +134,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
-}
-
 static void *migrate_main(void *arg)
 {
     migration *m = arg;
@@ -181,7 +176,7 @@ static void start_migration_at(fixture *f, migration *m, const char *uuid, bool 
     for (int waited = 0; !job_of(f, uuid).active; waited++) {
         if (waited >= WAIT_MS || atomic_load(&m->returned))
             fail_msg("the migration of %s did not start: %s", uuid, m->err.msg);
-        sleep_ms(1);
+        md_test_sleep_ms(1);
     }
 }
 
@@ -225,7 +220,7 @@ static void start_resume(fixture *f, migration *m, const char *uuid)
     for (int waited = 0; job_of(f, uuid).post_copy_failed; waited++) {
         if (waited >= WAIT_MS || atomic_load(&m->returned))
             fail_msg("the resume of %s did not take the job: %s", uuid, m->err.msg);
-        sleep_ms(1);
+        md_test_sleep_ms(1);
     }
 }
 
@@ -237,7 +232,7 @@ static md_status finish_migration(migration *m)
     for (int waited = 0; !atomic_load(&m->returned); waited++) {
         if (waited >= WAIT_MS)
             fail_msg("md_hv_migrate(%s) has not returned", m->args.uuid);
-        sleep_ms(1);
+        md_test_sleep_ms(1);
     }
     for (size_t i = 0; i < MAX_MIGRATIONS; i++) {
         if (m->f->unjoined[i] == m)
@@ -397,7 +392,7 @@ static void test_idle_migration_completes_as_the_clock_moves(void **state)
     assert_int_equal(j.downtime_ms, -1);
 
     /* A stopped clock moves nothing. */
-    sleep_ms(120);
+    md_test_sleep_ms(120);
     assert_int_equal(job_of(f, IDLE).elapsed_ms, 0);
 
     md_hv_sim_advance(f->hv, 0.25);
