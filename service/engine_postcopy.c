@@ -226,7 +226,8 @@ void eng_postcopy_recover(md_engine *e, active *a)
             pthread_mutex_lock(&e->lock);
             if (!e->stopping && !a->done) {
                 eng_add_event(e, a, "recovered", a->rec.recovery_attempts,
-                              "post-copy resumed after %d attempts", a->rec.recovery_attempts);
+                              "post-copy resumed after %d attempt%s", a->rec.recovery_attempts,
+                              a->rec.recovery_attempts == 1 ? "" : "s");
                 eng_settle(e, a, MD_OK, "", MD_HV_LOC_DEST);
             }
             break;
