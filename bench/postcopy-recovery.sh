@@ -317,7 +317,7 @@ run_md() {
 md_ok=0
 if [[ " $modes " == *" md "* ]]; then
     # migrationd before issue 9 has neither the option nor the recovery: say so, skip its rows.
-    printf 'libvirt = { live_migration_postcopy_recovery_timeout = 1; };\n' >"$e2e_work/probe.conf"
+    printf 'libvirt = { live_migration_postcopy_recovery_timeout = 60; };\n' >"$e2e_work/probe.conf"
     if "$e2e_bin" --check-config "$e2e_work/probe.conf" >/dev/null 2>&1; then
         md_ok=1
         read -r -a md_opts <<<"${MD_BENCH_MD_OPTS:-}"

@@ -29,7 +29,12 @@
  * without one (recovered after a restart, or detached) is put on
  * e->resumes, which workers serve before new migrations. Attempts back off
  * from 1 s, doubling, to 30 s; each is an event with libvirt's answer. An
- * operator's recover command attempts at once, even after the window.
+ * attempt refused in the job's state is asked again within 2 s instead
+ * (REFUSED_RETRY_MS): after a partition the destination's end of the old
+ * stream learns of the break only when a TCP retransmission crosses the
+ * healed link, libvirt refuses every resume until then, and libvirt 9.0
+ * offers no call that pauses the destination's side sooner. An operator's
+ * recover command attempts at once, even after the window.
  *
  * While a resume call runs and the job moves again, the monitor moves the
  * record back to "running (post-copy)"; if the resumed post-copy breaks
