@@ -354,7 +354,7 @@ void guest_main(uint32_t magic, const struct mb_info *mbi)
     guest_gib_init(&gib, t1);
     puts_serial("guest: running\n");
 
-    struct guest_mono mono = {t1, 0};
+    struct guest_mono mono = { t1, 0 };
     uint32_t pg = 0;
     uint32_t mib_pages = 0;
     uint32_t next_report = prm.report_mib;

@@ -151,10 +151,11 @@ static void a_destination_still_in_post_copy_is_asked_again_every_2_s_not_backed
     assert_true(md_hv_sim_break_postcopy(f->hv, MD_TEST_HOT));
     md_test_expect_event(f, a.uuid, "recovery_failed", "attempt 3 failed");
     assert_true(md_test_has_event(f, a.uuid, "recovery_failed", "still running; next in 1 s"));
-    assert_true(md_test_has_event(f, a.uuid, "recovery_failed", "attempt 3 failed: Requested "
-                                                                 "operation is not valid: QEMU "
-                                                                 "reports migration is still "
-                                                                 "running; next in 2 s"));
+    assert_true(md_test_has_event(f, a.uuid, "recovery_failed",
+                                  "attempt 3 failed: Requested "
+                                  "operation is not valid: QEMU "
+                                  "reports migration is still "
+                                  "running; next in 2 s"));
     assert_false(md_test_has_event(f, a.uuid, "recovery_failed", "next in 4 s"));
     assert_int_equal(md_test_migration(f, a.uuid).state, MD_MIG_POSTCOPY_RECOVERING);
 

@@ -152,7 +152,7 @@ static void pacer_does_not_burst_more_than_max_lag(void **state)
 static void monotonic_tsc_counts_a_jump_back_as_no_time(void **state)
 {
     (void)state;
-    struct guest_mono m = {0, 0};
+    struct guest_mono m = { 0, 0 };
     uint64_t back = 7;
     assert_true(guest_mono_read(&m, 1000, &back) == 1000u);
     assert_true(back == 0);
