@@ -125,18 +125,6 @@ stall_of() {
     fi
 }
 
-boot_guest() {
-    local name=$1
-    guest_remove "$name"
-    guest_start "$name" "$ws" "$rate" "$report"
-    guest_wait_running "$name" 120 >/dev/null
-    for _ in $(seq 1 100); do
-        [ "$(guest_lines "$name" | grep -c '^guest: gib_ms=')" -ge 8 ] && return 0
-        sleep 0.1
-    done
-    die "guest $name reported fewer than 8 times in 10 s"
-}
-
 # break_link FAULT: the fault, then the link's return (host-a back at full speed). Sets
 # t_ret and fault_note.
 break_link() {
@@ -336,7 +324,7 @@ for f in $faults; do
         name=pcr-$f-$m
         rm -f "$e2e_work"/*.out "$e2e_work"/resume.log "$e2e_work"/virsh.rc
         "$e2e_hosts" shape "$link" 2>/dev/null
-        boot_guest "$name"
+        guest_boot "$name" "$ws" "$rate" "$report" 120 8
         m0=$(guest_total_mib "$name")
         "run_$m" "$f" "$name" "$m0"
         if [ -n "${MD_BENCH_SAVE:-}" ]; then

@@ -80,16 +80,9 @@ jobinfo_field() {
 
 # boot_guest NAME WORKLOAD: fresh guest on host-a, running and reporting.
 boot_guest() {
-    local name=$1 w
+    local w
     read -r -a w <<<"${wl[$2]}"
-    guest_remove "$name"
-    guest_start "$name" "${w[0]}" "${w[1]}" "${w[2]}"
-    guest_wait_running "$name" 60 >/dev/null
-    for _ in $(seq 1 100); do
-        [ "$(guest_lines "$name" | grep -c '^guest: gib_ms=')" -ge 2 ] && return 0
-        sleep 0.1
-    done
-    die "guest $name reported fewer than two gib_ms lines in 10 s"
+    guest_boot "$1" "${w[0]}" "${w[1]}" "${w[2]}" 60 2
 }
 
 # run_none NAME PC: plain virsh migration; prints "ok total_s downtime_ms sent_mib pc_s".

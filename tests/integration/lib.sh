@@ -137,6 +137,22 @@ guest_lines() {
     tr -d '\r' <"$e2e_work/$1.serial" | sed -n 's/.*\(guest: \)/\1/p'
 }
 
+# guest_boot NAME WS_MIB RATE_MIBPS REPORT_MIB BOOT_S REPORTS: a fresh guest on host-a
+# (guest_remove, guest_start), running within BOOT_S, then up to 10 s until it has made
+# REPORTS time-per-GiB reports, so that a measurement starts from its normal pace. Dies
+# otherwise.
+guest_boot() {
+    local name=$1 reports=$6
+    guest_remove "$name"
+    guest_start "$name" "$2" "$3" "$4"
+    guest_wait_running "$name" "$5" >/dev/null
+    for _ in $(seq 1 100); do
+        [ "$(guest_lines "$name" | grep -c '^guest: gib_ms=')" -ge "$reports" ] && return 0
+        sleep 0.1
+    done
+    die "guest $name reported fewer than $reports times in 10 s"
+}
+
 # guest_wait_running NAME TIMEOUT_S: until the workload reports "guest: running".
 guest_wait_running() {
     local name=$1 limit=$2 t0
