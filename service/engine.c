@@ -291,8 +291,14 @@ static md_status vtransition(md_engine *e, active *a, md_mig_state to, md_err *e
             md_mig_state_str(to), ev.message);
     a->rec = next;
     a->dirty = false;
-    if (!md_mig_state_in_progress(to))
+    if (!md_mig_state_in_progress(to)) {
+        /* What is still pending (an abort until now) has had its effect. */
+        for (int k = 0; k < MD_CMD_NKINDS; k++) {
+            if (a->cmd_id[k])
+                eng_command_done(e, a, (md_command_kind)k);
+        }
         eng_table_remove(e, a);
+    }
     pthread_cond_broadcast(&e->changed);
     return MD_OK;
 }

@@ -110,13 +110,16 @@ static void settle_detached(md_engine *e, active *a)
     pthread_mutex_unlock(&e->lock);
 }
 
-/* Marks an operator's command carried out, unless apply_action() asked for
- * another try (an abort that came before the job). Without the lock. */
+/* Marks an operator's command carried out. Not an abort: it stays pending
+ * until the record is final (vtransition finishes it), because a daemon
+ * killed between libvirt's abort and the record's end must still end the
+ * record cancelled after its restart, not failed. Without the lock. */
 static void command_done(md_engine *e, active *a, md_command_kind kind)
 {
+    if (kind == MD_CMD_ABORT)
+        return;
     pthread_mutex_lock(&e->lock);
-    if (!(kind == MD_CMD_ABORT && a->cmd_abort))
-        eng_command_done(e, a, kind);
+    eng_command_done(e, a, kind);
     pthread_mutex_unlock(&e->lock);
 }
 
