@@ -406,6 +406,15 @@ md_status md_engine_recover(md_engine *e, const char *uuid, md_err *err)
                         r.state == MD_MIG_ERROR ? " without a post-copy recovery behind it" : "");
         goto unlock;
     }
+    /* A newer migration of the same guest owns its job now: resuming or
+     * settling from that job would end the wrong record. */
+    a = eng_table_find_domain(e, r.instance_uuid);
+    if (a) {
+        st = md_err_set(err, MD_ERR_CONFLICT,
+                        "cannot recover migration %s: migration %s of the same instance is %s",
+                        uuid, a->rec.uuid, md_mig_state_str(a->rec.state));
+        goto unlock;
+    }
     /* Out of time, or given up: the record is in error, but libvirt may
      * still hold the paused post-copy. A worker looks and resumes it; if the
      * job is gone, it settles the record from where the domain runs. */
@@ -423,8 +432,10 @@ md_status md_engine_recover(md_engine *e, const char *uuid, md_err *err)
     }
     st = eng_add_command(e, a, MD_CMD_RECOVER, err, "recover_requested",
                          "recover requested from error: resuming the post-copy migration");
-    if (st == MD_OK && !eng_postcopy_enter(e, a, "an operator asked to recover it"))
+    if (st == MD_OK && !eng_postcopy_enter(e, a, "an operator asked to recover it")) {
         st = md_err_set(err, MD_ERR_IO, "cannot record the recovery of migration %s", uuid);
+        eng_command_done(e, a, MD_CMD_RECOVER); /* refused: no pending row is left */
+    }
     if (st != MD_OK) {
         eng_table_remove(e, a);
         goto unlock;

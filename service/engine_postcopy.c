@@ -149,6 +149,10 @@ static job_view look_at_job(md_engine *e, const char *domain, md_err *err)
         return JOB_GONE;
     if (st != MD_OK)
         return JOB_UNKNOWN;
+    /* A job that is not in post-copy is not the one that broke (a new
+     * migration of the same domain): ours has ended. */
+    if (!job.post_copy)
+        return JOB_GONE;
     return job.post_copy_failed ? JOB_BROKEN : JOB_MOVING;
 }
 
@@ -265,6 +269,20 @@ void eng_postcopy_recover(md_engine *e, active *a)
         a->backoff_ms = a->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : a->backoff_ms * 2;
     }
     a->recovering_run = false;
+    if (!e->stopping && !a->done && !a->recovered) {
+        /* Left without an end (a store write failed): the monitor takes it
+         * over, queues a worker again while it is recovering and settles it
+         * once its job has ended, so that no record stays in progress with
+         * nobody to end it. */
+        a->recovered = true;
+        a->sample_now = true;
+        eng_wake_monitor(e);
+    }
+    /* An operator's recover that came while an attempt ran was answered by
+     * that attempt; once the record is out of recovery it has nothing left
+     * to ask for. */
+    if (a->cmd_recover && (a->done || a->rec.state != MD_MIG_POSTCOPY_RECOVERING))
+        eng_command_done(e, a, MD_CMD_RECOVER);
     pthread_mutex_unlock(&e->lock);
 }
 
@@ -334,7 +352,22 @@ bool eng_postcopy_after_failed_call(md_engine *e, active *a)
      * monitor passes, so RUNNING asks too. */
     if (s != MD_MIG_RUNNING && s != MD_MIG_POSTCOPY && s != MD_MIG_POSTCOPY_RECOVERING)
         return false;
-    if (md_hv_job_stats(e->hv, domain, &job, &err) != MD_OK || !job.active || !job.post_copy)
+    md_status st = md_hv_job_stats(e->hv, domain, &job, &err);
+    if (st != MD_OK && st != MD_ERR_NOT_FOUND && s != MD_MIG_RUNNING) {
+        /* In post-copy, a job that cannot be read now (libvirtd away for a
+         * moment) is still half of the guest: recover it, and let the
+         * attempts find out what it is. Settling it from a guess could end
+         * it in error while libvirt holds the paused post-copy. */
+        pthread_mutex_lock(&e->lock);
+        bool entered = eng_postcopy_enter(e, a,
+                                          "the migrate call failed in post-copy and the "
+                                          "job cannot be read now");
+        pthread_mutex_unlock(&e->lock);
+        if (entered)
+            eng_postcopy_recover(e, a);
+        return entered;
+    }
+    if (st != MD_OK || !job.active || !job.post_copy)
         return false;
     pthread_mutex_lock(&e->lock);
     if (!job.post_copy_failed) {
@@ -374,7 +407,10 @@ void eng_postcopy_overdue(md_engine *e, active *a)
      * that owns the job (libvirt returns it when the daemons can talk
      * again, or when its keepalive gives up): the worker's own loop keeps
      * the window otherwise, with at least one attempt per daemon. */
-    if (a->done || a->recovered || a->recovering_run ||
+    /* An operator's recover accepted meanwhile is carried out by that
+     * worker once its call returns (libvirt's keepalive bounds the wait),
+     * so the record waits for it rather than ending in error. */
+    if (a->done || a->recovered || a->recovering_run || a->cmd_recover ||
         a->rec.state != MD_MIG_POSTCOPY_RECOVERING || a->recovery_deadline == 0 ||
         eng_mono_ms() < a->recovery_deadline)
         return;

@@ -156,7 +156,8 @@ void *eng_worker_main(void *arg)
         active *a = eng_queue_pop(&e->resumes);
         if (a) {
             a->resume_queued = false; /* the queue's reference is now ours */
-            a->recovered = false;     /* a worker owns it again */
+            a->recovered = false;     /* a worker owns it again, */
+            a->recovering_run = true; /* and the monitor must not give up meanwhile */
             pthread_mutex_unlock(&e->lock);
             eng_postcopy_recover(e, a);
             pthread_mutex_lock(&e->lock);

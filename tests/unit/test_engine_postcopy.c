@@ -284,6 +284,29 @@ static void window_ends_even_while_the_owning_call_waits_for_the_destination(voi
     assert_int_equal(m.state, MD_MIG_COMPLETED);
 }
 
+static void recover_asked_while_the_owning_call_waits_is_carried_out_not_given_up(void **state)
+{
+    fixture *f = *state;
+    md_err err;
+
+    f->cfg->libvirt.live_migration_postcopy_stall_timeout = 1;
+    f->cfg->libvirt.live_migration_postcopy_recovery_timeout = 2;
+    md_migration a = hot_guest_in_post_copy(f);
+    md_hv_sim_set_dest_reachable(f->hv, false);
+    md_test_expect_event(f, a.uuid, "post_copy_stalled", NULL);
+    md_test_expect_state(f, a.uuid, md_test_is_recovering, MD_MIG_POSTCOPY_RECOVERING);
+    /* Accepted (202) while the first call still owns the job... */
+    assert_int_equal(md_engine_recover(f->eng, a.uuid, &err), MD_OK);
+    /* ...so the window's end does not drop it in error: the record waits
+     * for that call, and the attempt follows once the destination answers. */
+    md_test_sleep_ms(3500);
+    assert_int_equal(md_test_migration(f, a.uuid).state, MD_MIG_POSTCOPY_RECOVERING);
+    md_hv_sim_set_dest_reachable(f->hv, true);
+    md_migration m = md_test_drive_until(f, a.uuid, 0.1, md_test_ended);
+    assert_int_equal(m.state, MD_MIG_COMPLETED);
+    assert_true(md_test_has_event(f, a.uuid, "recovery_attempt", "asked by an operator"));
+}
+
 /* ---- restarts -------------------------------------------------------------------- */
 
 static void restart_while_recovering_picks_the_recovery_up(void **state)
@@ -416,6 +439,7 @@ int main(void)
         T(recover_is_refused_where_there_is_nothing_to_recover),
         T(stalled_post_copy_is_paused_then_resumed),
         T(window_ends_even_while_the_owning_call_waits_for_the_destination),
+        T(recover_asked_while_the_owning_call_waits_is_carried_out_not_given_up),
         T(restart_while_recovering_picks_the_recovery_up),
         T(restart_finds_a_post_copy_broken_while_it_was_down),
         T(abort_accepted_before_a_crash_is_carried_out_after_the_restart),
