@@ -259,19 +259,26 @@ static void stalled_post_copy_is_paused_then_resumed(void **state)
                 md_test_has_event(f, a.uuid, "state", "the migrate call failed in post-copy"));
 }
 
+/* A partition with a 1 s stall timeout and a 2 s window: nothing moves; the
+ * job is forced into the failed state while the destination does not
+ * answer, so libvirt's first call returns only when it answers again and
+ * no resume can start meanwhile. Returns once the stall was seen. */
+static md_migration stalled_behind_a_partition(fixture *f)
+{
+    f->cfg->libvirt.live_migration_postcopy_stall_timeout = 1;
+    f->cfg->libvirt.live_migration_postcopy_recovery_timeout = 2;
+    md_migration a = hot_guest_in_post_copy(f);
+    md_hv_sim_set_dest_reachable(f->hv, false);
+    md_test_expect_event(f, a.uuid, "post_copy_stalled", NULL);
+    return a;
+}
+
 static void window_ends_even_while_the_owning_call_waits_for_the_destination(void **state)
 {
     fixture *f = *state;
     md_err err;
 
-    f->cfg->libvirt.live_migration_postcopy_stall_timeout = 1;
-    f->cfg->libvirt.live_migration_postcopy_recovery_timeout = 2;
-    md_migration a = hot_guest_in_post_copy(f);
-    /* A partition: nothing moves; forced into the failed state while the
-     * destination does not answer, libvirt's call returns only when it
-     * answers again, so no resume can start. */
-    md_hv_sim_set_dest_reachable(f->hv, false);
-    md_test_expect_event(f, a.uuid, "post_copy_stalled", NULL);
+    md_migration a = stalled_behind_a_partition(f);
     md_test_expect_state(f, a.uuid, md_test_is_final, MD_MIG_ERROR);
     md_migration m = md_test_migration(f, a.uuid);
     assert_non_null(strstr(m.error, "none could start"));
@@ -289,11 +296,7 @@ static void recover_asked_while_the_owning_call_waits_is_carried_out_not_given_u
     fixture *f = *state;
     md_err err;
 
-    f->cfg->libvirt.live_migration_postcopy_stall_timeout = 1;
-    f->cfg->libvirt.live_migration_postcopy_recovery_timeout = 2;
-    md_migration a = hot_guest_in_post_copy(f);
-    md_hv_sim_set_dest_reachable(f->hv, false);
-    md_test_expect_event(f, a.uuid, "post_copy_stalled", NULL);
+    md_migration a = stalled_behind_a_partition(f);
     md_test_expect_state(f, a.uuid, md_test_is_recovering, MD_MIG_POSTCOPY_RECOVERING);
     /* Accepted (202) while the first call still owns the job... */
     assert_int_equal(md_engine_recover(f->eng, a.uuid, &err), MD_OK);

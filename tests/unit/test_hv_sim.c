@@ -734,6 +734,16 @@ static void test_locate_follows_the_domain(void **state)
 
 /* ---- post-copy faults and recovery ---- */
 
+/* Resumes uuid's failed post-copy job and lets it run to its end: the
+ * resume returns MD_OK and the domain is on the destination. */
+static void resume_to_the_destination(fixture *f, migration *r, const char *uuid)
+{
+    start_resume(f, r, uuid);
+    md_hv_sim_advance(f->hv, 1.5);
+    assert_int_equal(finish_migration(r), MD_OK);
+    assert_int_equal(locate(f, uuid), MD_HV_LOC_DEST);
+}
+
 static void test_break_fails_the_call_but_keeps_the_job_where_it_stopped(void **state)
 {
     fixture *f = *state;
@@ -887,10 +897,7 @@ static void test_resume_while_the_destination_is_unreachable_fails_at_once(void 
     assert_int_equal(locate(f, BUSY), MD_HV_LOC_SOURCE);
 
     md_hv_sim_set_dest_reachable(f->hv, true);
-    start_resume(f, &r, BUSY);
-    md_hv_sim_advance(f->hv, 1.5);
-    assert_int_equal(finish_migration(&r), MD_OK);
-    assert_int_equal(locate(f, BUSY), MD_HV_LOC_DEST);
+    resume_to_the_destination(f, &r, BUSY);
 }
 
 static void test_resume_of_a_job_that_has_not_failed_is_a_conflict(void **state)
@@ -935,10 +942,7 @@ static void test_resume_of_a_job_that_has_not_failed_is_a_conflict(void **state)
     assert_true(j.post_copy);
     assert_false(j.post_copy_failed);
     assert_int_equal(md_hv_abort_job(f->hv, BUSY, true, &err), MD_OK);
-    start_resume(f, &r, BUSY);
-    md_hv_sim_advance(f->hv, 1.5);
-    assert_int_equal(finish_migration(&r), MD_OK);
-    assert_int_equal(locate(f, BUSY), MD_HV_LOC_DEST);
+    resume_to_the_destination(f, &r, BUSY);
 }
 
 static void test_a_resumed_post_copy_can_break_and_be_resumed_again(void **state)
@@ -1096,10 +1100,7 @@ static void test_unreachable_destination_holds_post_copy_and_the_failed_call(voi
     md_hv_sim_set_dest_reachable(f->hv, true);
     assert_int_equal(finish_migration(&m), MD_ERR_HYPERVISOR);
     assert_non_null(strstr(m.err.msg, "failed in post-copy phase"));
-    start_resume(f, &r, BUSY);
-    md_hv_sim_advance(f->hv, 1.5);
-    assert_int_equal(finish_migration(&r), MD_OK);
-    assert_int_equal(locate(f, BUSY), MD_HV_LOC_DEST);
+    resume_to_the_destination(f, &r, BUSY);
 }
 
 #define T(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
