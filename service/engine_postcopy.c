@@ -280,8 +280,8 @@ void eng_postcopy_recover(md_engine *e, active *a)
     }
     /* An operator's recover that came while an attempt ran was answered by
      * that attempt; once the record is out of recovery it has nothing left
-     * to ask for. */
-    if (a->cmd_recover && (a->done || a->rec.state != MD_MIG_POSTCOPY_RECOVERING))
+     * to ask for (a final record's commands were finished with it). */
+    if (a->cmd_recover && a->rec.state != MD_MIG_POSTCOPY_RECOVERING)
         eng_command_done(e, a, MD_CMD_RECOVER);
     pthread_mutex_unlock(&e->lock);
 }
@@ -353,24 +353,18 @@ bool eng_postcopy_after_failed_call(md_engine *e, active *a)
     if (s != MD_MIG_RUNNING && s != MD_MIG_POSTCOPY && s != MD_MIG_POSTCOPY_RECOVERING)
         return false;
     md_status st = md_hv_job_stats(e->hv, domain, &job, &err);
-    if (st != MD_OK && st != MD_ERR_NOT_FOUND && s != MD_MIG_RUNNING) {
-        /* In post-copy, a job that cannot be read now (libvirtd away for a
-         * moment) is still half of the guest: recover it, and let the
-         * attempts find out what it is. Settling it from a guess could end
-         * it in error while libvirt holds the paused post-copy. */
-        pthread_mutex_lock(&e->lock);
-        bool entered = eng_postcopy_enter(e, a,
-                                          "the migrate call failed in post-copy and the "
-                                          "job cannot be read now");
-        pthread_mutex_unlock(&e->lock);
-        if (entered)
-            eng_postcopy_recover(e, a);
-        return entered;
-    }
-    if (st != MD_OK || !job.active || !job.post_copy)
+    const char *why = "the migrate call failed in post-copy";
+    bool unread = st != MD_OK && st != MD_ERR_NOT_FOUND && s != MD_MIG_RUNNING;
+    /* In post-copy, a job that cannot be read now (libvirtd away for a
+     * moment) is still half of the guest: recover it, and let the attempts
+     * find out what it is. Settling it from a guess could end it in error
+     * while libvirt holds the paused post-copy. */
+    if (unread)
+        why = "the migrate call failed in post-copy and the job cannot be read now";
+    else if (st != MD_OK || !job.active || !job.post_copy)
         return false;
     pthread_mutex_lock(&e->lock);
-    if (!job.post_copy_failed) {
+    if (!unread && !job.post_copy_failed) {
         /* The call ended but the post-copy job goes on: the monitor watches
          * it to its end, as for a job recovered after a restart. */
         a->recovered = true;
@@ -380,7 +374,7 @@ bool eng_postcopy_after_failed_call(md_engine *e, active *a)
         pthread_mutex_unlock(&e->lock);
         return true;
     }
-    bool broken = eng_postcopy_enter(e, a, "the migrate call failed in post-copy");
+    bool broken = eng_postcopy_enter(e, a, why);
     pthread_mutex_unlock(&e->lock);
     if (broken)
         eng_postcopy_recover(e, a);
