@@ -38,6 +38,11 @@ ctest --test-dir build --output-on-failure
 echo "== python-openstackclient against a live daemon (Nova-compatible API)"
 bash tests/api/run-osc.sh build
 
+# The fault suite: live daemons on the simulator under injected faults and
+# hostile callers (tests/faults/); about a minute.
+echo "== fault suite"
+bash tests/faults/run.sh build
+
 # The worker pool, monitor and simulated hypervisor are threads that share
 # state: their tests run once more under ThreadSanitizer.
 echo "== ThreadSanitizer build of the engine tests"
