@@ -32,6 +32,7 @@ static const struct fault_kind {
     [MD_ERR_NOT_ACCEPTABLE] = { 406, "notAcceptable" },
     [MD_ERR_TOO_LARGE] = { 413, "overLimit" },
     [MD_ERR_MEDIA_TYPE] = { 415, "badMediaType" },
+    [MD_ERR_OVER_LIMIT] = { 429, "overLimit" },
 };
 _Static_assert(sizeof kinds / sizeof kinds[0] == MD_STATUS_COUNT,
                "api/fault.c: every md_status needs a row in kinds[]");
@@ -119,6 +120,10 @@ void md_api_fault(md_api_response *resp, md_status st, const char *fmt, ...)
     json_object *outer = json_object_new_object();
     json_object_object_add(outer, k->name, inner);
     md_api_reply(resp, k->http, outer);
+    /* As Nova's overLimit: when to try again. A queue that is full drains
+     * at the pace of migrations, so seconds, not milliseconds. */
+    if (k->http == 429)
+        md_api_response_header(resp, "Retry-After", "10");
 }
 
 void md_api_fault_err(md_api_response *resp, md_status st, const md_err *err)

@@ -272,13 +272,28 @@ static void h_healthcheck(md_api_ctx *c)
 
     if (!md_api_check_query(c, NULL))
         return;
+    md_engine_health h;
     md_engine_counts(c->deps->engine, &running, &queued);
+    md_engine_get_health(c->deps->engine, &h);
     json_object *o = json_object_new_object();
-    json_object_object_add(o, "status", json_object_new_string("ok"));
+    json_object_object_add(o, "status", json_object_new_string(h.degraded ? "degraded" : "ok"));
     json_object_object_add(o, "running", json_object_new_int64((int64_t)running));
     json_object_object_add(o, "queued", json_object_new_int64((int64_t)queued));
     json_object_object_add(o, "hypervisor", json_object_new_string(c->deps->hypervisor_name));
-    md_api_reply(c->resp, 200, o);
+    if (h.degraded) {
+        /* What an operator needs to act: why, since when, and how much is
+         * waiting to be written. The reason names the database file, which
+         * is no secret to whoever may read the health of the node. */
+        json_object_object_add(o, "reason", json_object_new_string(h.reason));
+        char since[32];
+        md_api_time_str(h.degraded_since, since);
+        json_object_object_add(o, "degraded_since", json_object_new_string(since));
+        json_object_object_add(o, "pending_writes",
+                               json_object_new_int64((int64_t)h.pending_writes));
+    }
+    /* 503 while degraded: new work is refused, so a controller's or load
+     * balancer's health probe should send it elsewhere; the body says why. */
+    md_api_reply(c->resp, h.degraded ? 503 : 200, o);
 }
 
 bool md_api_list_filter(md_api_ctx *c, md_store_filter *f, bool lenient, bool *nothing)

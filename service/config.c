@@ -122,6 +122,7 @@ static bool check_scheme(md_config *c, const char *value, char *why, size_t whyl
  * otherwise generous bounds that still catch a slipped digit. */
 static const config_key config_keys[] = {
     INT_KEY(service, max_concurrent_live_migrations, 1, 1, 4096, NULL),
+    INT_KEY(service, max_queued_migrations, 1000, 1, 100000, NULL),
     STRING_KEY(service, database, "/var/lib/migrationd/migrationd.db", 1, NULL),
     STRING_KEY(service, host, NULL, 1, NULL),
     ENUM_KEY(service, log_level, md_log_level, "info", parse_log_level,

@@ -67,6 +67,7 @@ typedef struct md_config_roles {
 typedef struct md_config {
     struct {
         int max_concurrent_live_migrations;
+        int max_queued_migrations; /* past it, a new request is refused (overLimit) */
         char database[4096];
         char host[256];
         md_log_level log_level;

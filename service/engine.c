@@ -185,15 +185,13 @@ static void event_init(md_event *ev, const char *kind, int64_t value, const char
 void eng_add_event(md_engine *e, active *a, const char *kind, int64_t value, const char *fmt, ...)
 {
     md_event ev;
-    md_err err;
     va_list ap;
 
     va_start(ap, fmt);
     event_init(&ev, kind, value, fmt, ap);
     va_end(ap);
     md_info("migration %s: %s: %s", a->rec.uuid, kind, ev.message);
-    if (md_store_add_event(e->store, a->rec.uuid, &ev, &err) != MD_OK)
-        md_error("migration %s: cannot record event: %s", a->rec.uuid, err.msg);
+    eng_write_event(e, a->rec.uuid, &ev);
 }
 
 md_status eng_add_command(md_engine *e, active *a, md_command_kind kind, md_err *err,
@@ -205,13 +203,22 @@ md_status eng_add_command(md_engine *e, active *a, md_command_kind kind, md_err 
     va_list ap;
 
     md_strlcpy(c.uuid, a->rec.uuid, sizeof c.uuid);
+    /* A command is a request's: accepted only once it is durable, and never
+     * written ahead of pending writes (engine_store.c). */
+    md_status st = eng_writable(e, err);
+    if (st != MD_OK)
+        return st;
     if (event_kind) {
         va_start(ap, fmt);
         event_init(&ev, event_kind, 0, fmt, ap);
         va_end(ap);
         md_info("migration %s: %s: %s", a->rec.uuid, event_kind, ev.message);
     }
-    md_status st = md_store_add_command(e->store, &c, event_kind ? &ev : NULL, &id, err);
+    st = md_store_add_command(e->store, &c, event_kind ? &ev : NULL, &id, err);
+    if (st == MD_ERR_IO) {
+        eng_store_failed(e, err);
+        return eng_writable(e, err);
+    }
     if (st != MD_OK)
         return st;
     /* A repeated command (a second recover) replaces the first: both are
@@ -224,8 +231,6 @@ md_status eng_add_command(md_engine *e, active *a, md_command_kind kind, md_err 
 
 void eng_command_done(md_engine *e, active *a, md_command_kind kind)
 {
-    md_err err;
-
     switch (kind) {
     case MD_CMD_ABORT: a->cmd_abort = false; break;
     case MD_CMD_FORCE_COMPLETE: a->cmd_force = false; break;
@@ -233,22 +238,22 @@ void eng_command_done(md_engine *e, active *a, md_command_kind kind)
     case MD_CMD_RECOVER: a->cmd_recover = false; break;
     case MD_CMD_SPEED: a->cmd_speed = false; break;
     }
-    if (a->cmd_id[kind] && md_store_finish_command(e->store, a->cmd_id[kind], &err) != MD_OK)
-        md_error("migration %s: cannot mark its %s command done (it will be carried out again "
-                 "after a restart): %s",
-                 a->rec.uuid, md_command_kind_str(kind), err.msg);
+    if (a->cmd_id[kind])
+        eng_write_finish_command(e, a->rec.uuid, a->cmd_id[kind]);
     a->cmd_id[kind] = 0;
 }
 
 /* Moves a to state `to`, writing record and event in one transaction before
- * anything else can see it. A final state takes a out of the table. On a
- * store failure the change is not made, the failure is logged, and its
- * status is returned with the store's message in *err (err may be NULL). */
-static md_status vtransition(md_engine *e, active *a, md_mig_state to, md_err *err, const char *fmt,
-                             va_list ap) __attribute__((format(printf, 5, 0)));
+ * anything else can see it. A final state takes a out of the table. For a
+ * request (may_defer false), a store that cannot take the change refuses
+ * it: the change is not made, and the status and message are in *err. The
+ * engine's own changes (may_defer true) are made whatever the store says:
+ * what it cannot take now is written later, in order (engine_store.c). */
+static md_status vtransition(md_engine *e, active *a, md_mig_state to, bool may_defer, md_err *err,
+                             const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));
 
-static md_status vtransition(md_engine *e, active *a, md_mig_state to, md_err *err, const char *fmt,
-                             va_list ap)
+static md_status vtransition(md_engine *e, active *a, md_mig_state to, bool may_defer, md_err *err,
+                             const char *fmt, va_list ap)
 {
     md_migration next = a->rec;
     md_event ev;
@@ -281,7 +286,7 @@ static md_status vtransition(md_engine *e, active *a, md_mig_state to, md_err *e
     if (to == MD_MIG_COMPLETED || to == MD_MIG_CANCELLED || to == MD_MIG_FAILED)
         next.paused = false;
     next.progress = md_migration_progress(&next);
-    st = md_store_update_with_event(e->store, &next, &ev, err);
+    st = eng_write_record(e, &next, &ev, may_defer, err);
     if (st != MD_OK) {
         md_error("migration %s: cannot record %s -> %s: %s", a->rec.uuid,
                  md_mig_state_str(a->rec.state), md_mig_state_str(to), err->msg);
@@ -309,7 +314,7 @@ md_status eng_transition(md_engine *e, active *a, md_mig_state to, const char *f
     va_list ap;
 
     va_start(ap, fmt);
-    md_status st = vtransition(e, a, to, NULL, fmt, ap);
+    md_status st = vtransition(e, a, to, true, NULL, fmt, ap);
     va_end(ap);
     return st;
 }
@@ -321,7 +326,7 @@ md_status eng_transition_err(md_engine *e, active *a, md_mig_state to, md_err *e
     va_list ap;
 
     va_start(ap, fmt);
-    md_status st = vtransition(e, a, to, err, fmt, ap);
+    md_status st = vtransition(e, a, to, false, err, fmt, ap);
     va_end(ap);
     return st;
 }
@@ -443,7 +448,7 @@ md_status md_engine_get(md_engine *e, const char *uuid, md_migration *out, md_er
     active *a = eng_table_find(e, uuid);
     if (a)
         *out = a->rec;
-    else
+    else if (!eng_pending_record(e, uuid, out))
         st = md_store_get(e->store, uuid, out, err);
     pthread_mutex_unlock(&e->lock);
     /* The store's "no such record" names its file: a client gets the fact. */
@@ -457,6 +462,12 @@ md_status md_engine_list(md_engine *e, const md_store_filter *f, md_migration **
 {
     md_status st = md_store_list(e->store, f, out, n, err);
 
+    if (st == MD_OK) {
+        /* What the store has not taken yet has happened all the same. */
+        pthread_mutex_lock(&e->lock);
+        eng_overlay_pending(e, *out, *n);
+        pthread_mutex_unlock(&e->lock);
+    }
     /* The only record a list looks up is the marker: one that names none
      * is a bad request, as in Nova, not a missing resource. */
     if (st == MD_ERR_NOT_FOUND && f && f->marker[0])
@@ -493,7 +504,7 @@ md_mig_state md_engine_wait(md_engine *e, const char *uuid, bool (*done)(md_mig_
         active *a = eng_table_find(e, uuid);
         if (a)
             s = a->rec.state;
-        else if (md_store_get(e->store, uuid, &r, NULL) == MD_OK)
+        else if (eng_pending_record(e, uuid, &r) || md_store_get(e->store, uuid, &r, NULL) == MD_OK)
             s = r.state;
         if (done(s) || pthread_cond_timedwait(&e->changed, &e->lock, &until) == ETIMEDOUT)
             break;
@@ -516,6 +527,7 @@ static void engine_free(md_engine *e)
     pthread_cond_destroy(&e->work);
     pthread_cond_destroy(&e->wake);
     pthread_cond_destroy(&e->changed);
+    pthread_cond_destroy(&e->wcond);
     pthread_mutex_destroy(&e->lock);
     free(e);
 }
@@ -537,6 +549,7 @@ md_status md_engine_start(const md_config *cfg, md_store *store, md_hv *hv, md_e
     md_cond_init_monotonic(&e->work);
     md_cond_init_monotonic(&e->wake);
     md_cond_init_monotonic(&e->changed);
+    md_cond_init_monotonic(&e->wcond);
     e->nworkers = (size_t)cfg->service.max_concurrent_live_migrations;
     e->workers = calloc(e->nworkers, sizeof *e->workers);
     if (!e->workers) {
@@ -545,6 +558,14 @@ md_status md_engine_start(const md_config *cfg, md_store *store, md_hv *hv, md_e
     }
     md_hv_set_event_handler(hv, eng_on_hv_event, e);
 
+    /* The writer first: recovery's writes may already need it. */
+    rc = pthread_create(&e->writer, NULL, eng_writer_main, e);
+    if (rc != 0) {
+        md_hv_set_event_handler(hv, NULL, NULL);
+        engine_free(e);
+        return md_err_set(err, MD_ERR_INTERNAL, "cannot start the store writer: %s", strerror(rc));
+    }
+    e->writer_started = true;
     st = eng_recover(e, err);
     if (st != MD_OK)
         goto fail;
@@ -619,6 +640,9 @@ bool md_engine_stop(md_engine *e)
             md_hv_release_waiters(e->hv);
         }
     }
+    /* What is pending is written now or never: after this nothing writes,
+     * so a worker left in libvirt cannot touch the store once it closes. */
+    eng_writer_finish(e);
     if (left) {
         md_warn("engine: %zu workers still wait in the hypervisor; their migrations go on "
                 "and will be recovered at the next start",

@@ -18,9 +18,16 @@
  * Locks and blocking: the engine has one lock. A request function takes it,
  * and where it says "store under the lock" it also reads or writes SQLite
  * while holding it (a state change must be durable before another thread
- * can see it), so it blocks for as long as SQLite does and, meanwhile, so do
- * the monitor and every other request. No function here calls the
- * hypervisor on the caller's thread.
+ * can see it), so it blocks for as long as SQLite does - at most the
+ * store's short busy wait (200 ms) for a lock another process holds - and,
+ * meanwhile, so do the monitor and every other request. No function here
+ * calls the hypervisor on the caller's thread.
+ *
+ * When the store cannot be written (locked past the busy wait, disk full),
+ * the engine is degraded (md_engine_get_health()): requests that write are
+ * refused with MD_ERR_UNAVAILABLE and create nothing, while migrations in
+ * progress go on and their state changes are kept in memory and written,
+ * in order, once the store takes them (service/engine_store.c).
  */
 #ifndef MD_ENGINE_H
 #define MD_ENGINE_H
@@ -143,6 +150,20 @@ md_status md_engine_events(md_engine *e, const char *uuid, md_event **out, size_
  * recovering) and
  * queued now. In memory, under the lock. Any thread. */
 void md_engine_counts(md_engine *e, size_t *running, size_t *queued);
+
+/* Whether the engine can write its database. */
+typedef struct md_engine_health {
+    bool degraded;          /* a write failed and the store has not caught up */
+    int64_t degraded_since; /* wall ms since the epoch; 0 when not degraded */
+    char reason[256];       /* the store's last failure, "" when not degraded */
+    size_t pending_writes;  /* state changes and events waiting for the store */
+} md_engine_health;
+
+/* Fills *out. While degraded, requests that write (create, abort, steer)
+ * are refused with MD_ERR_UNAVAILABLE; migrations in progress go on and
+ * their records catch up when the store takes writes again. In memory,
+ * under the lock. Any thread. */
+void md_engine_get_health(md_engine *e, md_engine_health *out);
 
 /* Waits up to timeout_ms (on the monotonic clock) for uuid to reach a
  * state for which done(state) is true, and returns the state it has then

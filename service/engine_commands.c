@@ -20,6 +20,10 @@
 
 /* ---- requests --------------------------------------------------------------- */
 
+/* How long a request for a domain that the last listing lacks waits for
+ * the monitor to list the node's domains again. */
+#define DOMAIN_WAIT_MS 3000
+
 /* Host names and addresses go into URIs: allow what they may contain. */
 static bool host_ok(const char *h)
 {
@@ -75,6 +79,40 @@ static md_status validate(const md_engine *e, const md_engine_request *q, md_err
     return MD_OK;
 }
 
+/* The domain's other identifier in the node's domain list (its name for a
+ * UUID, its UUID for a name), so that a request by name conflicts at once
+ * with a queued one by UUID; NULL when the node has no such domain.
+ *
+ * The list is the monitor's, so no libvirt call runs on the API's thread.
+ * A domain missing from it may have been defined since it was taken: the
+ * monitor is asked for a fresh one and this waits up to DOMAIN_WAIT_MS for
+ * it. Unknown after that is a 404 now, as Nova answers os-migrateLive for
+ * an unknown server, rather than a record that fails a moment later. When
+ * no list can be had (before the first, or libvirtd is down) the request
+ * is taken and the worker looks the domain up ("" is returned). Under the
+ * lock, which the wait releases. */
+static const char *find_alias(md_engine *e, const char *instance)
+{
+    int64_t asked = eng_mono_ms();
+    struct timespec until = md_deadline_in(CLOCK_MONOTONIC, DOMAIN_WAIT_MS);
+
+    for (bool fresh = false;; fresh = true) {
+        for (size_t i = 0; i < e->ndomains; i++) {
+            if (strcasecmp(e->domains[i].uuid, instance) == 0)
+                return e->domains[i].name;
+            if (strcmp(e->domains[i].name, instance) == 0)
+                return e->domains[i].uuid;
+        }
+        if (fresh)
+            return e->domains_at >= asked ? NULL : "";
+        e->domains_wanted = true;
+        eng_wake_monitor(e);
+        while (!e->stopping && e->domains_at < asked &&
+               pthread_cond_timedwait(&e->changed, &e->lock, &until) != ETIMEDOUT) {
+        }
+    }
+}
+
 md_status md_engine_create(md_engine *e, const md_engine_request *q, md_migration *out, md_err *err)
 {
     const md_config *c = e->cfg;
@@ -109,20 +147,20 @@ md_status md_engine_create(md_engine *e, const md_engine_request *q, md_migratio
     r.created_at = r.updated_at = eng_wall_ms();
 
     pthread_mutex_lock(&e->lock);
-    if (e->stopping) {
-        st = md_err_set(err, MD_ERR_UNAVAILABLE, "migrationd is stopping");
+    if ((st = eng_writable(e, err)) != MD_OK)
+        goto unlock;
+    const char *alias = find_alias(e, q->instance);
+    if (!alias) {
+        st = md_err_set(err, MD_ERR_NOT_FOUND, "Instance %s could not be found on %s.", q->instance,
+                        c->service.host);
         goto unlock;
     }
-    /* The domain's other identifier (its name for a UUID, its UUID for a
-     * name) from the node's domain list as last listed, so that a request
-     * by name conflicts at once with a queued one by UUID (the worker
-     * checks again once the domain is looked up). */
-    const char *alias = "";
-    for (size_t i = 0; i < e->ndomains; i++) {
-        if (strcasecmp(e->domains[i].uuid, q->instance) == 0)
-            alias = e->domains[i].name;
-        else if (strcmp(e->domains[i].name, q->instance) == 0)
-            alias = e->domains[i].uuid;
+    if (e->queue.n >= (size_t)c->service.max_queued_migrations) {
+        st = md_err_set(err, MD_ERR_OVER_LIMIT,
+                        "%zu migrations are queued on %s, the most it takes "
+                        "(service.max_queued_migrations); try again when some have started",
+                        e->queue.n, c->service.host);
+        goto unlock;
     }
     for (size_t i = 0; i < e->nact; i++) {
         const md_migration *o = &e->act[i]->rec;
@@ -144,6 +182,12 @@ md_status md_engine_create(md_engine *e, const md_engine_request *q, md_migratio
     }
     eng_set_uris(e, a);
     st = md_store_insert(e->store, &a->rec, err);
+    if (st == MD_ERR_IO) {
+        /* Nothing was created: the caller is told so, not given a 202. */
+        eng_store_failed(e, err);
+        st = eng_writable(e, err);
+        goto unlock;
+    }
     if (st != MD_OK)
         goto unlock;
     st = eng_table_add(e, a, err);
@@ -167,9 +211,12 @@ static active *find_in_progress(md_engine *e, const char *uuid, const char *what
                                 md_status *st)
 {
     md_migration r;
-    active *a = eng_table_find(e, uuid);
+    active *a;
 
-    if (a)
+    /* Every caller goes on to write: refused at once while it cannot. */
+    if ((*st = eng_writable(e, err)) != MD_OK)
+        return NULL;
+    if ((a = eng_table_find(e, uuid)) != NULL)
         return a;
     *st = md_store_get(e->store, uuid, &r, err);
     if (*st == MD_ERR_NOT_FOUND)
@@ -347,7 +394,7 @@ md_status md_engine_update(md_engine *e, const char *uuid, const md_engine_setti
     if (s->bandwidth_mibps != -1)
         next.bandwidth_mibps = (uint32_t)s->bandwidth_mibps;
     next.updated_at = eng_wall_ms();
-    st = md_store_update(e->store, &next, err);
+    st = eng_write_record(e, &next, NULL, false, err);
     if (st != MD_OK)
         goto unlock;
     a->rec = next;
@@ -375,6 +422,8 @@ md_status md_engine_recover(md_engine *e, const char *uuid, md_err *err)
     active *a;
 
     pthread_mutex_lock(&e->lock);
+    if ((st = eng_writable(e, err)) != MD_OK)
+        goto unlock;
     a = eng_table_find(e, uuid);
     if (a && a->rec.state == MD_MIG_POSTCOPY_RECOVERING) {
         st = eng_add_command(e, a, MD_CMD_RECOVER, err, "recover_requested",

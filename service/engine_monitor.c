@@ -85,8 +85,7 @@ static void apply_action(md_engine *e, active *a, const policy_action *act, cons
              * before then must still know, at its restart, that it paused
              * the guest and has to resume it if the migration fails. */
             a->rec.paused = true;
-            if (md_store_update(e->store, &a->rec, &err) != MD_OK)
-                md_error("migration %s: cannot record the pause: %s", a->rec.uuid, err.msg);
+            eng_write_record(e, &a->rec, NULL, true, NULL);
         }
         a->dirty = true;
         eng_add_event(e, a, policy_action_str(act->kind),
@@ -227,6 +226,11 @@ void eng_flush_progress(md_engine *e)
     size_t n = 0;
     md_err err;
 
+    /* Progress is written again at every pass: while the store cannot
+     * take writes it waits (the records stay dirty) rather than queue
+     * behind the pending state changes or hold the lock in a busy wait. */
+    if (e->wq_head || e->degraded)
+        return;
     for (size_t i = 0; i < e->nact; i++)
         n += e->act[i]->dirty;
     if (n == 0)
@@ -239,9 +243,12 @@ void eng_flush_progress(md_engine *e)
         if (e->act[i]->dirty)
             v[n++] = &e->act[i]->rec;
     }
-    if (md_store_update_many(e->store, v, n, &err) == MD_OK) {
+    md_status st = md_store_update_many(e->store, v, n, &err);
+    if (st == MD_OK) {
         for (size_t i = 0; i < e->nact; i++)
             e->act[i]->dirty = false;
+    } else if (st == MD_ERR_IO) {
+        eng_store_failed(e, &err);
     } else {
         md_error("cannot record progress: %s", err.msg);
     }
@@ -265,6 +272,7 @@ void eng_refresh_domains(md_engine *e)
     e->domains = v;
     e->ndomains = n;
     e->domains_at = eng_mono_ms();
+    pthread_cond_broadcast(&e->changed); /* a request waiting for a fresh list */
     pthread_mutex_unlock(&e->lock);
     free(old);
 }
@@ -335,7 +343,9 @@ void *eng_monitor_main(void *arg)
                 snap[n++] = a;
             }
         }
-        bool list_due = tick && eng_mono_ms() - e->domains_at >= DOMAIN_REFRESH_MS;
+        bool list_due = e->domains_wanted ||
+                        (tick && eng_mono_ms() - e->domains_at >= DOMAIN_REFRESH_MS);
+        e->domains_wanted = false;
         pthread_mutex_unlock(&e->lock);
         if (list_due)
             eng_refresh_domains(e);

@@ -9,13 +9,17 @@
  *   engine_monitor.c   the monitor thread and the hypervisor's events;
  *   engine_commands.c  requests from the API (create, abort, ...);
  *   engine_recovery.c  reconciling what an earlier run left in progress;
- *   engine_postcopy.c  a broken or stalled post-copy, detected and resumed.
+ *   engine_postcopy.c  a broken or stalled post-copy, detected and resumed;
+ *   engine_store.c     the writes to the store, and their retries when it
+ *                      cannot take them.
  *
  * Locking: one mutex, e->lock, guards everything in md_engine and every
  * active's fields. A function below that says "under the lock" must be
  * called with e->lock held; "without the lock" must be called without it
  * (it may block in the hypervisor). Store writes happen under the lock, so
- * that a state change is durable before another thread can see it.
+ * that a state change is durable before another thread can see it; when
+ * the store cannot take them, engine_store.c queues the engine's own and
+ * refuses the requests' (its DESIGN essay says why).
  */
 #ifndef MD_ENGINE_PRIV_H
 #define MD_ENGINE_PRIV_H
@@ -94,8 +98,21 @@ struct md_engine {
     size_t nstarted;       /* worker threads created */
     md_hv_domain *domains; /* the node's domains, as last listed */
     size_t ndomains;
-    int64_t domains_at; /* when (monotonic ms), 0 = never */
+    int64_t domains_at;  /* when (monotonic ms), 0 = never */
+    bool domains_wanted; /* a request waits for a fresh list */
     size_t workers_alive;
+    /* Writes the store could not take yet, oldest first (engine_store.c). */
+    struct eng_write *wq_head, *wq_tail;
+    size_t wq_n;
+    uint64_t wq_caught_up; /* pending writes made since the engine degraded */
+    pthread_cond_t wcond;  /* the writer: something to write, or stop */
+    pthread_t writer;
+    bool writer_started;
+    bool writer_stop;
+    bool store_off;            /* after a stop: nothing writes any more */
+    bool degraded;             /* a write failed and the store has not caught up */
+    int64_t degraded_since;    /* wall ms */
+    char degraded_reason[256]; /* the store's last failure */
 };
 
 /* Wall-clock time, for what a record says (created_at, event times). */
@@ -225,6 +242,38 @@ void eng_postcopy_resumed(md_engine *e, active *a, const md_hv_job *job);
  * stalled one is forced into the paused state first. Blocks in the
  * hypervisor (abort job). The monitor, without the lock. */
 void eng_postcopy_watch(md_engine *e, active *a, const md_hv_job *job);
+
+/* ---- writing the store (engine_store.c; under the lock) ---- */
+
+/* Writes record m (with event ev in the same transaction when not NULL).
+ * may_defer: the engine's own change, which is queued and retried when the
+ * store cannot take it now (MD_OK either way); otherwise a request's,
+ * refused with MD_ERR_UNAVAILABLE while the store cannot be written.
+ * Other failures (no such record) are returned as the store gave them. */
+md_status eng_write_record(md_engine *e, const md_migration *m, md_event *ev, bool may_defer,
+                           md_err *err);
+/* Appends ev to migration uuid's events, now or later; logs what cannot
+ * ever be written. */
+void eng_write_event(md_engine *e, const char *uuid, const md_event *ev);
+/* Marks command id (of migration uuid) finished, now or later. */
+void eng_write_finish_command(md_engine *e, const char *uuid, int64_t id);
+/* MD_OK when a request may write the store now; MD_ERR_UNAVAILABLE (with
+ * why in err) while the engine is degraded or stopping. */
+md_status eng_writable(md_engine *e, md_err *err);
+/* A write of the store failed with err: the engine is degraded until the
+ * store takes writes again. */
+void eng_store_failed(md_engine *e, const md_err *err);
+/* The newest record of uuid among the pending writes, into *out; false
+ * when none is pending. */
+bool eng_pending_record(md_engine *e, const char *uuid, md_migration *out);
+/* Replaces each of v[0..n) that has a pending newer record with it. */
+void eng_overlay_pending(md_engine *e, md_migration *v, size_t n);
+/* The writer thread (started first, stopped last). */
+void *eng_writer_main(void *arg);
+/* Lets the writer drain what is pending (a few seconds at most), stops it
+ * and closes the gate: no write reaches the store after this returns.
+ * Without the lock; md_engine_stop only. */
+void eng_writer_finish(md_engine *e);
 
 /* ---- threads and start (each file's entry points) ---- */
 

@@ -22,6 +22,7 @@ const char *md_status_str(md_status st)
     case MD_ERR_NOT_ACCEPTABLE: return "not acceptable";
     case MD_ERR_TOO_LARGE: return "request too large";
     case MD_ERR_MEDIA_TYPE: return "unsupported media type";
+    case MD_ERR_OVER_LIMIT: return "over limit";
     case MD_STATUS_COUNT: break;
     }
     return "unknown status";

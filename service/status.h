@@ -27,6 +27,7 @@ typedef enum md_status {
     MD_ERR_NOT_ACCEPTABLE, /* the version or form of answer asked for is not served */
     MD_ERR_TOO_LARGE,      /* the request is larger than allowed */
     MD_ERR_MEDIA_TYPE,     /* the request's body is not of a type that is read */
+    MD_ERR_OVER_LIMIT,     /* a limit on how much may be asked at once is reached */
     MD_STATUS_COUNT,       /* not a status: how many there are (for tables) */
 } md_status;
 

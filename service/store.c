@@ -41,8 +41,13 @@
 #define MD_STORE_APP_ID 0x4D494744
 
 /* How long a call waits for a lock held by another connection (another
- * process on the same file, e.g. an operator's sqlite3 shell). */
-#define MD_STORE_BUSY_MS 5000
+ * process on the same file, e.g. an operator's sqlite3 shell). The engine
+ * calls the store under its lock, which stops the monitor and the API for
+ * as long as the call waits: so the wait is short, a lock held for longer
+ * is the engine's to retry (its pending writes, service/engine_store.c),
+ * and the busy wait at open, before any thread, may be long. */
+#define MD_STORE_BUSY_MS 200
+#define MD_STORE_OPEN_BUSY_MS 5000
 
 /* The schema upgrade steps, in order: upgrades[v] takes a database from
  * version v to v + 1. A new schema version is one more entry here; open
@@ -718,7 +723,7 @@ md_status md_store_open(const char *path, md_store **out, md_err *err)
         goto cleanup;
     }
     sqlite3_extended_result_codes(st->db, 1);
-    sqlite3_busy_timeout(st->db, MD_STORE_BUSY_MS);
+    sqlite3_busy_timeout(st->db, MD_STORE_OPEN_BUSY_MS);
 
     if ((status = check_file(st, &version, err)) != MD_OK)
         goto cleanup;
@@ -737,11 +742,27 @@ md_status md_store_open(const char *path, md_store **out, md_err *err)
             goto cleanup;
         }
     }
+    sqlite3_busy_timeout(st->db, MD_STORE_BUSY_MS);
     *out = st;
     st = NULL;
 
 cleanup:
     md_store_close(st);
+    return status;
+}
+
+md_status md_store_probe(md_store *st, md_err *err)
+{
+    md_status status = MD_OK;
+    int rc;
+
+    pthread_mutex_lock(&st->lock);
+    if ((rc = run(st->begin)) != SQLITE_OK)
+        status = fail(st, err, rc, "take the write lock");
+    else if ((rc = run(st->commit)) != SQLITE_OK)
+        status = fail(st, err, rc, "release the write lock");
+    rollback_if_open(st);
+    pthread_mutex_unlock(&st->lock);
     return status;
 }
 

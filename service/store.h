@@ -13,7 +13,9 @@
  * change and its "state" event are written in the same transaction.
  *
  * Thread safety: an md_store may be used from any number of threads at
- * once; calls are serialised inside. Every call blocks on file I/O.
+ * once; calls are serialised inside. Every call blocks on file I/O, and
+ * waits at most 200 ms for a lock that another connection holds (5 s in
+ * md_store_open()), then fails with MD_ERR_IO ("database is locked").
  */
 #ifndef MD_STORE_H
 #define MD_STORE_H
@@ -35,6 +37,13 @@ typedef struct md_store md_store;
  * naming the path, and the file is left untouched. *out is NULL on any
  * failure. path is borrowed. Any thread; blocks. */
 md_status md_store_open(const char *path, md_store **out, md_err *err);
+
+/* Takes the database's write lock and releases it, writing nothing: MD_OK
+ * when a write could start now, MD_ERR_IO (with SQLite's reason) while
+ * another connection holds the lock past the busy wait or the file cannot
+ * be written. A full disk is found by the next real write, not here. Any
+ * thread; blocks up to the busy wait (200 ms). */
+md_status md_store_probe(md_store *st, md_err *err);
 
 /* Closes the store; later calls on it are not allowed. Accepts NULL. */
 void md_store_close(md_store *st);

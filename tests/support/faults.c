@@ -15,6 +15,7 @@ const char *md_test_fault_name(long status)
     case 409: return "conflictingRequest";
     case 413: return "overLimit";
     case 415: return "badMediaType";
+    case 429: return "overLimit";
     case 503: return "serviceUnavailable";
     }
     return NULL;

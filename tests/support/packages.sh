@@ -27,7 +27,7 @@
 
 md_pkgs_build=(build-essential cmake pkg-config libconfig-dev libsqlite3-dev libvirt-dev
                libmicrohttpd-dev libjson-c-dev libcurl4-openssl-dev)
-md_pkgs_test=(libcmocka-dev curl python3)
+md_pkgs_test=(libcmocka-dev curl python3 sqlite3)
 md_pkgs_lint=(clang-format)
 md_pkgs_fuzz=(clang libclang-rt-14-dev)
 md_pkgs_keystone=(keystone uwsgi-plugin-python3 python3-openstackclient curl)

@@ -37,6 +37,7 @@ static const struct {
     { MD_ERR_NOT_ACCEPTABLE, 406, "notAcceptable" },
     { MD_ERR_TOO_LARGE, 413, "overLimit" },
     { MD_ERR_MEDIA_TYPE, 415, "badMediaType" },
+    { MD_ERR_OVER_LIMIT, 429, "overLimit" },
 };
 #define N_EXPECTED (sizeof expected / sizeof expected[0])
 

@@ -156,6 +156,7 @@ static void expect_invalidf(const fixture *f, int line, const char *key, const c
 static void assert_defaults_except_host(const md_config *c)
 {
     assert_int_equal(c->service.max_concurrent_live_migrations, 1);
+    assert_int_equal(c->service.max_queued_migrations, 1000);
     assert_string_equal(c->service.database, "/var/lib/migrationd/migrationd.db");
     assert_int_equal(c->service.log_level, MD_LOG_INFO);
     assert_int_equal(c->service.hypervisor, MD_HYPERVISOR_LIBVIRT);
@@ -543,6 +544,7 @@ typedef struct int_limit {
         return c->sec.key;                   \
     }
 GETTER(service, max_concurrent_live_migrations)
+GETTER(service, max_queued_migrations)
 GETTER(api, max_body_bytes)
 GETTER(keystone, cache_seconds)
 GETTER(keystone, timeout_ms)
@@ -566,6 +568,7 @@ GETTER(simulator, link_mibps)
 /* Every integer key with its range from DESIGN.md section 4. */
 static const int_limit int_limits[] = {
     LIMIT(service, max_concurrent_live_migrations, 1, 4096),
+    LIMIT(service, max_queued_migrations, 1, 100000),
     LIMIT(api, max_body_bytes, 1024, 16777216),
     LIMIT(keystone, cache_seconds, 0, 86400),
     LIMIT(keystone, timeout_ms, 100, 600000),

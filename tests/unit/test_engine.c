@@ -124,14 +124,22 @@ static void create_refuses_bad_requests(void **state)
     md_test_create(f, MD_TEST_BUSY, MD_ERR_CONFLICT);
 }
 
-static void unknown_domain_ends_failed_with_the_reason(void **state)
+static void unknown_domain_is_refused_at_create_and_leaves_no_record(void **state)
 {
     fixture *f = *state;
+    md_migration *v = NULL;
+    size_t n = 99;
+    md_err err;
 
     md_test_fixture_start(f, false);
-    md_migration m = md_test_create(f, "no-such-vm", MD_OK);
-    md_test_expect_state(f, m.uuid, md_test_is_final, MD_MIG_FAILED);
-    assert_non_null(strstr(md_test_migration(f, m.uuid).error, "no-such-vm"));
+    md_test_create(f, "no-such-vm", MD_ERR_NOT_FOUND);
+    assert_int_equal(md_engine_list(f->eng, NULL, &v, &n, &err), MD_OK);
+    assert_int_equal(n, 0);
+    free(v);
+    /* A known domain by name is taken. */
+    md_migration m = md_test_create(f, "vm-a", MD_OK);
+    md_test_drive_until(f, m.uuid, 0.5, md_test_ended);
+    md_test_expect_state(f, m.uuid, md_test_is_final, MD_MIG_COMPLETED);
 }
 
 /* ---- aborts ------------------------------------------------------------------- */
@@ -496,7 +504,7 @@ int main(void)
         T(queue_runs_migrations_one_at_a_time_in_fifo_order),
         T(concurrency_cap_allows_that_many_at_once),
         T(create_refuses_bad_requests),
-        T(unknown_domain_ends_failed_with_the_reason),
+        T(unknown_domain_is_refused_at_create_and_leaves_no_record),
         T(abort_of_a_queued_migration_never_touches_the_hypervisor),
         T(abort_of_a_running_migration_returns_the_guest_to_the_source),
         T(post_copy_failed_event_reaches_the_timeline_through_the_monitor),
