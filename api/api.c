@@ -17,6 +17,10 @@
  *   5. for routes that take JSON: 415 unless Content-Type is JSON, 400
  *      unless the body parses as one JSON object.
  *
+ * md_api_precheck() runs rungs 1 to 4 on the headers alone, with the same
+ * functions, before the HTTP layer reads a body: a request that would be
+ * refused anyway is answered at once, and its body is never read.
+ *
  * Nothing here keeps state between requests, so any number of threads may
  * run it at once.
  */
@@ -308,10 +312,83 @@ static bool parse_body(md_api_ctx *c)
     return true;
 }
 
+/* Rung 2 of the ladder: normalises the request's path into path and finds
+ * its route; answers 404, or 405 with Allow, and returns NULL when there is
+ * none. */
+static const md_api_route *find_route(md_api_ctx *c, char *path, size_t pathlen)
+{
+    const md_api_request *req = c->req;
+    char allow[64];
+
+    /* One trailing slash is tolerated, as most clients and servers do. */
+    snprintf(path, pathlen, "%s", req->path && req->path[0] ? req->path : "/");
+    size_t len = strlen(path);
+    if (len > 1 && path[len - 1] == '/')
+        path[len - 1] = '\0';
+
+    const md_api_route *r = route(req->method, path, c, allow, sizeof allow);
+    if (!r) {
+        if (allow[0]) {
+            md_api_fault(c->resp, MD_ERR_METHOD, "Method %.16s is not allowed on %.200s",
+                         req->method, path);
+            md_api_response_header(c->resp, "Allow", allow);
+        } else {
+            md_api_fault(c->resp, MD_ERR_NOT_FOUND, "No such resource: %.200s", path);
+        }
+    }
+    return r;
+}
+
+static void too_large(md_api *api, md_api_response *resp)
+{
+    md_api_fault(resp, MD_ERR_TOO_LARGE, "Request body is larger than %d bytes",
+                 api->deps.cfg->api.max_body_bytes);
+}
+
+bool md_api_precheck(md_api *api, const md_api_request *req, long long content_length,
+                     md_api_response *resp)
+{
+    md_api_ctx *c = calloc(1, sizeof *c);
+    char path[2048];
+    bool ok = false;
+
+    if (!c) {
+        resp->status = md_api_status_http(MD_ERR_NOMEM);
+        return false;
+    }
+    c->deps = &api->deps;
+    c->req = req;
+    c->resp = resp;
+
+    if (content_length > api->deps.cfg->api.max_body_bytes) {
+        too_large(api, resp);
+        goto cleanup;
+    }
+    const md_api_route *r = find_route(c, path, sizeof path);
+    if (!r)
+        goto cleanup;
+    if (strncmp(path, "/v2.1", 5) == 0 && !negotiate(c))
+        goto cleanup;
+    /* Authentication first only protects a body from being read; a
+     * request without one is authenticated by the ladder alone, so that its
+     * token is not validated twice. */
+    if (content_length != 0 && !authorise(c, r->role))
+        goto cleanup;
+    ok = true;
+
+cleanup:
+    /* A request that may go on starts md_api_handle() with an empty
+     * response (negotiate() has added headers to it). */
+    if (ok)
+        md_api_response_clear(resp);
+    free(c);
+    return ok;
+}
+
 void md_api_handle(md_api *api, const md_api_request *req, md_api_response *resp)
 {
     md_api_ctx *c = calloc(1, sizeof *c);
-    char path[2048], allow[64];
+    char path[2048];
 
     if (!c) {
         resp->status = md_api_status_http(MD_ERR_NOMEM);
@@ -322,27 +399,12 @@ void md_api_handle(md_api *api, const md_api_request *req, md_api_response *resp
     c->resp = resp;
 
     if (req->body_too_large) {
-        md_api_fault(resp, MD_ERR_TOO_LARGE, "Request body is larger than %d bytes",
-                     api->deps.cfg->api.max_body_bytes);
+        too_large(api, resp);
         goto cleanup;
     }
-    /* One trailing slash is tolerated, as most clients and servers do. */
-    snprintf(path, sizeof path, "%s", req->path && req->path[0] ? req->path : "/");
-    size_t len = strlen(path);
-    if (len > 1 && path[len - 1] == '/')
-        path[len - 1] = '\0';
-
-    const md_api_route *r = route(req->method, path, c, allow, sizeof allow);
-    if (!r) {
-        if (allow[0]) {
-            md_api_fault(resp, MD_ERR_METHOD, "Method %.16s is not allowed on %.200s", req->method,
-                         path);
-            md_api_response_header(resp, "Allow", allow);
-        } else {
-            md_api_fault(resp, MD_ERR_NOT_FOUND, "No such resource: %.200s", path);
-        }
+    const md_api_route *r = find_route(c, path, sizeof path);
+    if (!r)
         goto cleanup;
-    }
     if (strncmp(path, "/v2.1", 5) == 0 && !negotiate(c))
         goto cleanup;
     if (!authorise(c, r->role))

@@ -80,6 +80,20 @@ void md_api_free(md_api *api);
  * becomes a response (a Nova-style fault for errors). Any thread. */
 void md_api_handle(md_api *api, const md_api_request *req, md_api_response *resp);
 
+/* Decides, from the method, path and headers alone, before the body is
+ * read (req->body is not looked at), whether the request is refused: a
+ * body announced longer than api.max_body_bytes (413), no route (404, 405
+ * with Allow), a bad microversion on /v2.1 (400, 406), and - only when a
+ * body is coming, content_length != 0 - authentication and roles (401,
+ * 403, 503), each by the same code and with the same answer as
+ * md_api_handle(). content_length is the body's announced length, 0 for
+ * none, -1 when unknown (chunked). Returns true when the request may be
+ * read (resp is left empty); false after filling *resp (zeroed by the
+ * caller, released with md_api_response_clear()) with the answer. Blocks
+ * as md_api_handle() does (token validation); any thread. */
+bool md_api_precheck(md_api *api, const md_api_request *req, long long content_length,
+                     md_api_response *resp);
+
 /* Frees resp->body and empties resp. */
 void md_api_response_clear(md_api_response *resp);
 

@@ -135,6 +135,11 @@ static const config_key config_keys[] = {
              "noauth, keystone"),
     INT_KEY(api, max_body_bytes, 65536, 1024, 16777216, "bytes"),
     BOOL_KEY(api, allow_insecure_noauth, false),
+    /* etc/migrationd.conf says why these defaults. */
+    INT_KEY(api, max_connections, 256, 1, 65536, NULL),
+    INT_KEY(api, max_connections_per_client, 32, 1, 65536, NULL),
+    INT_KEY(api, request_timeout_s, 30, 1, 3600, "s"),
+    INT_KEY(api, idle_timeout_s, 60, 1, 3600, "s"),
 
     STRING_KEY(keystone, auth_url, "http://127.0.0.1:5000/v3", 1, check_http_url),
     STRING_KEY(keystone, username, "migrationd", 0, NULL),

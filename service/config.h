@@ -80,6 +80,11 @@ typedef struct md_config {
         md_auth_strategy auth_strategy;
         int max_body_bytes;
         bool allow_insecure_noauth; /* noauth on a non-loopback address */
+
+        int max_connections;            /* open at once, all clients together */
+        int max_connections_per_client; /* open at once from one client address */
+        int request_timeout_s;          /* to receive one whole request */
+        int idle_timeout_s;             /* a connection may stay silent */
     } api;
     struct {
         char auth_url[1024];

@@ -566,6 +566,95 @@ static void wrong_method_is_405_with_allow_and_unknown_path_404(void **state)
     md_test_reply_free(&r);
 }
 
+/* ---- the precheck on the headers ----------------------------------------------------- */
+
+/* md_api_precheck() on req's headers with a body of content_length bytes
+ * announced. want 0: it lets the request go on and leaves the response
+ * empty. Otherwise it refuses with status want, and with the very answer
+ * (body and headers) that md_api_handle() gives the same request once its
+ * body has been read (over the limit, when it was announced so). */
+static void expect_precheck(fixture *f, const md_api_request *req, long long content_length,
+                            int want)
+{
+    md_api_response pre;
+
+    memset(&pre, 0, sizeof pre);
+    bool ok = md_api_precheck(f->api, req, content_length, &pre);
+    if (want == 0) {
+        if (!ok)
+            fail_msg("%s %s (%lld bytes): refused with %d %s", req->method, req->path,
+                     content_length, pre.status, pre.body ? pre.body : "");
+        assert_int_equal(pre.status, 0);
+        assert_null(pre.body);
+        assert_int_equal(pre.nheaders, 0);
+        return;
+    }
+    if (ok || pre.status != want)
+        fail_msg("%s %s (%lld bytes): precheck %s %d, want %d", req->method, req->path,
+                 content_length, ok ? "let it go on," : "refused with", pre.status, want);
+    md_api_request full = *req;
+    full.body_too_large = content_length > 65536;
+    md_test_reply r = md_test_handle(f, &full);
+    assert_int_equal(r.status, pre.status);
+    assert_string_equal(r.raw.body, pre.body);
+    assert_int_equal(r.raw.nheaders, pre.nheaders);
+    for (size_t i = 0; i < pre.nheaders; i++) {
+        assert_string_equal(r.raw.headers[i].name, pre.headers[i].name);
+        assert_string_equal(r.raw.headers[i].value, pre.headers[i].value);
+    }
+    md_test_reply_free(&r);
+    md_api_response_clear(&pre);
+}
+
+static void precheck_refuses_on_the_headers_what_the_ladder_would(void **state)
+{
+    fixture *f = *state;
+    const char *action = "/v2.1/servers/" MD_TEST_GHOST "/action";
+    md_api_request r;
+
+    md_test_fixture_start(f, true);
+    memset(&r, 0, sizeof r);
+    r.method = "POST";
+    r.path = "/v1/os-migrations";
+    r.content_type = "application/json";
+    /* A body announced over api.max_body_bytes (65536), at it, and of an
+     * unknown length (chunked: the HTTP layer counts it as it comes). */
+    expect_precheck(f, &r, 65537, 413);
+    expect_precheck(f, &r, 65536, 0);
+    expect_precheck(f, &r, -1, 0);
+    r.method = "PUT";
+    r.path = "/v1/os-migrations/" MD_TEST_GHOST;
+    expect_precheck(f, &r, 1LL << 40, 413);
+    /* No route: 404, or 405 with Allow, whatever the body. */
+    r.method = "POST";
+    r.path = "/nothing";
+    expect_precheck(f, &r, 100, 404);
+    r.path = "/healthcheck";
+    expect_precheck(f, &r, 100, 405);
+    r.method = "PATCH";
+    r.path = "/v1/os-migrations/";
+    expect_precheck(f, &r, 0, 405);
+    /* A microversion that cannot be served; the answer carries no version
+     * headers, and a good one's are not left behind. */
+    r.method = "POST";
+    r.path = action;
+    r.nova_version = "two";
+    expect_precheck(f, &r, 100, 400);
+    r.nova_version = "2.999";
+    expect_precheck(f, &r, 100, 406);
+    r.nova_version = "2.59";
+    expect_precheck(f, &r, 100, 0);
+    /* Requests without a body pass (noauth: nothing more to check). */
+    r.method = "GET";
+    r.path = "/v1/os-migrations";
+    r.nova_version = NULL;
+    expect_precheck(f, &r, 0, 0);
+    /* None of it created anything. */
+    md_test_reply list = md_test_call(f, "GET", "/v1/os-migrations", NULL);
+    assert_int_equal(json_object_array_length(md_test_json_get(list.json, "migrations")), 0);
+    md_test_reply_free(&list);
+}
+
 /* ---- show and events ------------------------------------------------------------------ */
 
 static void show_returns_the_record_404_for_unknown_and_400_for_malformed_ids(void **state)
@@ -1323,6 +1412,7 @@ int main(void)
         T(create_refuses_wrong_types_for_every_field),
         T(body_checks_answer_413_415_and_400),
         T(wrong_method_is_405_with_allow_and_unknown_path_404),
+        T(precheck_refuses_on_the_headers_what_the_ladder_would),
         T(show_returns_the_record_404_for_unknown_and_400_for_malformed_ids),
         T(events_list_the_state_changes_oldest_first),
         T(force_complete_is_accepted_while_running_and_409_while_queued),

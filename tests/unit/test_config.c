@@ -166,6 +166,10 @@ static void assert_defaults_except_host(const md_config *c)
     assert_int_equal(c->api.listen_port, 8775);
     assert_int_equal(c->api.auth_strategy, MD_AUTH_NOAUTH);
     assert_int_equal(c->api.max_body_bytes, 65536);
+    assert_int_equal(c->api.max_connections, 256);
+    assert_int_equal(c->api.max_connections_per_client, 32);
+    assert_int_equal(c->api.request_timeout_s, 30);
+    assert_int_equal(c->api.idle_timeout_s, 60);
 
     assert_string_equal(c->keystone.auth_url, "http://127.0.0.1:5000/v3");
     assert_string_equal(c->keystone.username, "migrationd");
@@ -546,6 +550,10 @@ typedef struct int_limit {
 GETTER(service, max_concurrent_live_migrations)
 GETTER(service, max_queued_migrations)
 GETTER(api, max_body_bytes)
+GETTER(api, max_connections)
+GETTER(api, max_connections_per_client)
+GETTER(api, request_timeout_s)
+GETTER(api, idle_timeout_s)
 GETTER(keystone, cache_seconds)
 GETTER(keystone, timeout_ms)
 GETTER(libvirt, live_migration_downtime)
@@ -570,6 +578,10 @@ static const int_limit int_limits[] = {
     LIMIT(service, max_concurrent_live_migrations, 1, 4096),
     LIMIT(service, max_queued_migrations, 1, 100000),
     LIMIT(api, max_body_bytes, 1024, 16777216),
+    LIMIT(api, max_connections, 1, 65536),
+    LIMIT(api, max_connections_per_client, 1, 65536),
+    LIMIT(api, request_timeout_s, 1, 3600),
+    LIMIT(api, idle_timeout_s, 1, 3600),
     LIMIT(keystone, cache_seconds, 0, 86400),
     LIMIT(keystone, timeout_ms, 100, 600000),
     LIMIT(libvirt, live_migration_downtime, 100, 600000),
