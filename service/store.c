@@ -1318,6 +1318,12 @@ cleanup:
 
 /* ---- purge ---------------------------------------------------------------- */
 
+/* The states md_store_purge_finished() deletes: final, and not error. */
+static bool purgeable(md_mig_state s)
+{
+    return !md_mig_state_in_progress(s) && s != MD_MIG_ERROR;
+}
+
 md_status md_store_purge_finished(md_store *st, int64_t cutoff_ms, size_t batch, size_t *purged,
                                   md_err *err)
 {
@@ -1333,9 +1339,13 @@ md_status md_store_purge_finished(md_store *st, int64_t cutoff_ms, size_t batch,
     if (batch == 0)
         return md_err_set(err, MD_ERR_INVALID, "store %s: purge: a batch of 0 records", st->path);
 
-    /* The final states are bound by name from the one definition of "in
-     * progress", as in md_store_list(): a state this build does not know
-     * (a newer daemon's) is never taken for final. The newest record is
+    /* The final states but error are bound by name from the one
+     * definition of "in progress", as in md_store_list(): a state this
+     * build does not know (a newer daemon's) is never taken for final.
+     * error is kept: it says that no safe state could be reached, an
+     * operator has to look (and may still ask for a recover), and such
+     * records are rare enough that keeping them costs nothing. The newest
+     * record is
      * kept whatever its age: SQLite gives a new row the largest id plus
      * one, so deleting the newest would hand its id (Nova's integer
      * migration id) to the next migration. Events and commands go by the
@@ -1347,7 +1357,7 @@ md_status md_store_purge_finished(md_store *st, int64_t cutoff_ms, size_t batch,
                     " WHERE c.migration_id = m.id AND c.done = 0)");
     const char *sep = " AND m.state IN (";
     for (int k = 0; k < MD_MIG_NSTATES; k++) {
-        if (!md_mig_state_in_progress((md_mig_state)k)) {
+        if (purgeable((md_mig_state)k)) {
             ok = ok && sql_append(sql, sizeof sql, &len, sep) &&
                  sql_append(sql, sizeof sql, &len, "?");
             sep = ", ";
@@ -1365,7 +1375,7 @@ md_status md_store_purge_finished(md_store *st, int64_t cutoff_ms, size_t batch,
     }
     bind_int(s, i++, cutoff_ms, &rc);
     for (int k = 0; k < MD_MIG_NSTATES; k++)
-        if (!md_mig_state_in_progress((md_mig_state)k))
+        if (purgeable((md_mig_state)k))
             BIND_NAME(s, i++, md_mig_state_str((md_mig_state)k), &rc);
     bind_int(s, i++, batch > (size_t)INT64_MAX ? INT64_MAX : (int64_t)batch, &rc);
     if (rc == SQLITE_OK && i - 1 != sqlite3_bind_parameter_count(s)) {

@@ -133,15 +133,16 @@ md_status md_store_list(md_store *st, const md_store_filter *f, md_migration **o
                         md_err *err);
 /* Deletes, in one transaction, at most batch (>= 1) of the records that
  * ended before cutoff_ms (updated_at < cutoff_ms, ms since the epoch; a
- * record's last update is its end): a state that is not in progress
- * (md_mig_state_in_progress()) and no pending command. Their events and
- * commands go with them. The oldest go first. *purged (when not NULL) is
- * how many were deleted: batch means there may be more, fewer means there
- * are none left now. A record in progress, or one with a command accepted
- * but not carried out (a recover of a record in error, say), is never
- * deleted: the test and the delete are one statement, so a command added
- * at the same time either keeps the record or finds it gone (then it is
- * MD_ERR_NOT_FOUND to its caller). MD_ERR_INVALID for batch 0. */
+ * record's last update is its end) as completed, cancelled or failed, with
+ * no pending command. Their events and commands go with them. The oldest
+ * go first. *purged (when not NULL) is how many were deleted: batch means
+ * there may be more, fewer means there are none left now. Never deleted:
+ * a record in progress; one in error, which waits for an operator (who may
+ * still ask for a recover from it); one with a command accepted but not
+ * carried out; the newest record (see store.c). The test and the delete
+ * are one statement, so a command added at the same time either keeps the
+ * record or finds it gone (then it is MD_ERR_NOT_FOUND to its caller).
+ * MD_ERR_INVALID for batch 0. */
 md_status md_store_purge_finished(md_store *st, int64_t cutoff_ms, size_t batch, size_t *purged,
                                   md_err *err);
 

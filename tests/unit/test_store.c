@@ -1386,43 +1386,43 @@ static void purge_deletes_old_finished_records_with_their_events_and_nothing_els
     size_t purged = 99;
     md_err err = { "" };
 
-    /* Old and final in every final state: purged. */
+    /* Old, and completed, cancelled or failed: purged. */
     insert_ended(st, "old-completed", MD_MIG_COMPLETED, 100);
     insert_ended(st, "old-cancelled", MD_MIG_CANCELLED, 110);
     insert_ended(st, "old-failed", MD_MIG_FAILED, 120);
-    insert_ended(st, "old-error", MD_MIG_ERROR, 130);
-    /* Old but kept: in progress in every such state, and an error record
-     * with a recover accepted and not carried out yet. */
+    /* Old but kept: in progress in every such state; in error, which waits
+     * for an operator; with a command accepted and not carried out yet. */
     insert_ended(st, "old-queued", MD_MIG_QUEUED, 100);
     insert_ended(st, "old-preparing", MD_MIG_PREPARING, 100);
     insert_ended(st, "old-running", MD_MIG_RUNNING, 100);
     insert_ended(st, "old-postcopy", MD_MIG_POSTCOPY, 100);
     insert_ended(st, "old-recovering", MD_MIG_POSTCOPY_RECOVERING, 100);
-    insert_ended(st, "old-error-recover", MD_MIG_ERROR, 100);
-    strcpy(c.uuid, "old-error-recover");
+    insert_ended(st, "old-error", MD_MIG_ERROR, 100);
+    insert_ended(st, "old-pending", MD_MIG_FAILED, 100);
+    strcpy(c.uuid, "old-pending");
     assert_int_equal(md_store_add_command(st, &c, NULL, NULL, &err), MD_OK);
     /* Final but ended at the cutoff or after: kept. */
     insert_ended(st, "at-cutoff", MD_MIG_COMPLETED, 1000);
     insert_ended(st, "young", MD_MIG_COMPLETED, 5000);
 
     assert_int_equal(md_store_purge_finished(st, 1000, 100, &purged, &err), MD_OK);
-    assert_int_equal(purged, 4);
-    const char *gone[] = { "old-completed", "old-cancelled", "old-failed", "old-error" };
-    for (size_t i = 0; i < 4; i++) {
+    assert_int_equal(purged, 3);
+    const char *gone[] = { "old-completed", "old-cancelled", "old-failed" };
+    for (size_t i = 0; i < 3; i++) {
         assert_int_equal(md_store_get(st, gone[i], &got, &err), MD_ERR_NOT_FOUND);
     }
-    ASSERT_LIST(st, NULL, "young", "at-cutoff", "old-error-recover", "old-recovering",
+    ASSERT_LIST(st, NULL, "young", "at-cutoff", "old-pending", "old-error", "old-recovering",
                 "old-postcopy", "old-running", "old-preparing", "old-queued");
     /* Their events went with them (the cascade), the others' stayed. */
-    assert_int_equal(outside_int(fx->path, "SELECT count(*) FROM events"), 8);
+    assert_int_equal(outside_int(fx->path, "SELECT count(*) FROM events"), 9);
     assert_int_equal(outside_int(fx->path, "SELECT count(*) FROM events WHERE migration_id NOT IN"
                                            " (SELECT id FROM migrations)"),
                      0);
     /* Nothing more to purge: a second pass deletes none. */
     assert_int_equal(md_store_purge_finished(st, 1000, 100, &purged, &err), MD_OK);
     assert_int_equal(purged, 0);
-    /* Once its command is carried out (the record stays in error), the
-     * record is purged like any other. */
+    /* Once its command is carried out, the record is purged like any
+     * other. */
     md_command *pend = NULL;
     size_t np = 0;
     assert_int_equal(md_store_pending_commands(st, &pend, &np, &err), MD_OK);
@@ -1431,7 +1431,7 @@ static void purge_deletes_old_finished_records_with_their_events_and_nothing_els
     free(pend);
     assert_int_equal(md_store_purge_finished(st, 1000, 100, &purged, &err), MD_OK);
     assert_int_equal(purged, 1);
-    assert_int_equal(md_store_get(st, "old-error-recover", &got, &err), MD_ERR_NOT_FOUND);
+    assert_int_equal(md_store_get(st, "old-pending", &got, &err), MD_ERR_NOT_FOUND);
     assert_int_equal(outside_int(fx->path, "SELECT count(*) FROM commands"), 0);
 }
 
