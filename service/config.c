@@ -128,6 +128,7 @@ static const config_key config_keys[] = {
              "debug, info, warning, error"),
     ENUM_KEY(service, hypervisor, md_hypervisor_kind, "libvirt", parse_hypervisor,
              "libvirt, simulator"),
+    INT_KEY(service, keep_finished_days, 0, 0, 36500, "days"),
 
     STRING_KEY(api, listen, "127.0.0.1:8775", 1, check_listen),
     ENUM_KEY(api, auth_strategy, md_auth_strategy, "noauth", parse_auth_strategy,

@@ -71,6 +71,7 @@ typedef struct md_config {
         char host[256];
         md_log_level log_level;
         md_hypervisor_kind hypervisor;
+        int keep_finished_days; /* purge ended records older than this; 0 = keep them */
     } service;
     struct {
         char listen[300];      /* as written: "HOST:PORT" or "[IPV6]:PORT" */

@@ -9,7 +9,8 @@
  *   engine_monitor.c   the monitor thread and the hypervisor's events;
  *   engine_commands.c  requests from the API (create, abort, ...);
  *   engine_recovery.c  reconciling what an earlier run left in progress;
- *   engine_postcopy.c  a broken or stalled post-copy, detected and resumed.
+ *   engine_postcopy.c  a broken or stalled post-copy, detected and resumed;
+ *   engine_purge.c     deleting the records of migrations that ended long ago.
  *
  * Locking: one mutex, e->lock, guards everything in md_engine and every
  * active's fields. A function below that says "under the lock" must be
@@ -225,6 +226,20 @@ void eng_postcopy_resumed(md_engine *e, active *a, const md_hv_job *job);
  * stalled one is forced into the paused state first. Blocks in the
  * hypervisor (abort job). The monitor, without the lock. */
 void eng_postcopy_watch(md_engine *e, active *a, const md_hv_job *job);
+
+/* ---- deleting old records (engine_purge.c) ---- */
+
+/* The monitor's purge schedule; starts all zero (a look at the first
+ * tick). */
+typedef struct eng_purge_state {
+    int64_t next_at; /* monotonic ms of the next look */
+    uint64_t purged; /* records deleted since the last look that found none left */
+} eng_purge_state;
+
+/* Deletes one batch of records that ended more than
+ * service.keep_finished_days ago, when a look is due (nothing with 0).
+ * The monitor at each tick, without the lock; blocks on the store. */
+void eng_purge_tick(md_engine *e, eng_purge_state *ps);
 
 /* ---- threads and start (each file's entry points) ---- */
 
