@@ -171,6 +171,7 @@ static const config_key config_keys[] = {
     /* etc/migrationd.conf says why these defaults. */
     INT_KEY(libvirt, live_migration_postcopy_stall_timeout, 10, 0, 3600, "s"),
     INT_KEY(libvirt, live_migration_postcopy_recovery_timeout, 600, 10, 86400, "s"),
+    INT_KEY(libvirt, connection_wait_timeout, 90, 0, 3600, "s"),
 
     DOUBLE_KEY(simulator, time_scale, 20.0, 0.001, 100000.0, "simulated s per s"),
     INT_KEY(simulator, link_mibps, 1024, 1, MD_SIM_MAX_MIBPS, "MiB/s"),

@@ -113,6 +113,7 @@ typedef struct md_config {
         policy_kind live_migration_policy;            /* POLICY_NOVA or POLICY_ADAPTIVE */
         int live_migration_postcopy_stall_timeout;    /* s without post-copy progress; 0 = off */
         int live_migration_postcopy_recovery_timeout; /* s of resume attempts after a break */
+        int connection_wait_timeout; /* s a migration waits for libvirtd; 0 = fail at once */
     } libvirt;
     struct {
         double time_scale; /* simulated seconds per real second */

@@ -1,8 +1,15 @@
-/* test_engine_bounds.c - the engine's bounded history.
+/* test_engine_bounds.c - the engine's bounded waits and bounded history.
  *
- * service.keep_finished_days deletes old finished records (engine_purge.c).
- * Each test runs the real engine, store and simulator (its clock moved by
- * hand).
+ * A migration that a worker takes while libvirtd does not answer waits for
+ * the connection, up to libvirt.connection_wait_timeout, instead of
+ * failing for a domain it cannot look up (engine_worker.c); a lost
+ * connection under a running migration is reconciled once it is back; and
+ * service.keep_finished_days deletes old finished records
+ * (engine_purge.c). Each test runs the real engine, store and simulator
+ * (its clock moved by hand, its connection taken down with
+ * md_hv_sim_set_connected); the simulator's connection can only be taken
+ * down from inside the process, so these tests, not a fault case, are the
+ * proof for the wait.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,6 +33,121 @@ static md_test_fixture_spec spec = {
     .tag = "engine-bounds",
     .vms = MD_TEST_VM_A | MD_TEST_VM_B | MD_TEST_VM_BUSY,
 };
+
+static bool past_queued(md_mig_state s)
+{
+    return s != MD_MIG_QUEUED;
+}
+
+static bool job_active(fixture *f, const char *domain)
+{
+    md_hv_job j;
+    md_err err;
+    return md_hv_job_stats(f->hv, domain, &j, &err) == MD_OK && j.active;
+}
+
+/* ---- a migration submitted while libvirtd is down ----------------------------- */
+
+static void a_migration_taken_while_libvirtd_is_down_waits_for_it_and_then_migrates(void **state)
+{
+    fixture *f = *state;
+
+    md_test_fixture_start(f, false);
+    md_hv_sim_set_connected(f->hv, false);
+    md_migration a = md_test_create(f, MD_TEST_IDLE_A, MD_OK);
+    md_test_expect_event(f, a.uuid, "wait_hypervisor", "does not answer");
+    /* It waits in preparing, not failed for a domain it cannot look up;
+     * the next migration waits behind it in the queue. */
+    md_migration b = md_test_create(f, MD_TEST_IDLE_B, MD_OK);
+    md_test_sleep_ms(300);
+    assert_int_equal(md_test_migration(f, a.uuid).state, MD_MIG_PREPARING);
+    assert_int_equal(md_test_migration(f, b.uuid).state, MD_MIG_QUEUED);
+
+    md_hv_sim_set_connected(f->hv, true);
+    md_test_expect_event(f, a.uuid, "hypervisor_back", "migrating");
+    md_test_drive_until(f, a.uuid, 0.5, md_test_ended);
+    md_test_expect_state(f, a.uuid, md_test_is_final, MD_MIG_COMPLETED);
+    md_test_drive_until(f, b.uuid, 0.5, md_test_ended);
+    md_test_expect_state(f, b.uuid, md_test_is_final, MD_MIG_COMPLETED);
+    /* b found the connection up: it never waited. */
+    assert_false(md_test_has_event(f, b.uuid, "wait_hypervisor", NULL));
+}
+
+static void past_the_bound_it_fails_saying_libvirtd_does_not_answer(void **state)
+{
+    fixture *f = *state;
+    md_hv_domain d;
+
+    f->cfg->libvirt.connection_wait_timeout = 1;
+    md_test_fixture_start(f, false);
+    md_hv_sim_set_connected(f->hv, false);
+    md_migration a = md_test_create(f, MD_TEST_IDLE_A, MD_OK);
+    md_test_expect_state(f, a.uuid, md_test_is_final, MD_MIG_FAILED);
+    md_migration m = md_test_migration(f, a.uuid);
+    assert_non_null(strstr(m.error, "simulated libvirtd does not answer"));
+    assert_non_null(strstr(m.error, "waited 1 s"));
+    assert_null(strstr(m.error, "cannot find domain"));
+    /* Nothing was started: the guest is where it was. */
+    md_hv_sim_set_connected(f->hv, true);
+    assert_int_equal(md_hv_lookup(f->hv, MD_TEST_IDLE_A, &d, NULL), MD_OK);
+    assert_true(d.active);
+    assert_false(job_active(f, MD_TEST_IDLE_A));
+}
+
+static void with_no_wait_configured_it_fails_at_once_with_the_same_reason(void **state)
+{
+    fixture *f = *state;
+
+    f->cfg->libvirt.connection_wait_timeout = 0;
+    md_test_fixture_start(f, false);
+    md_hv_sim_set_connected(f->hv, false);
+    md_migration a = md_test_create(f, MD_TEST_IDLE_A, MD_OK);
+    md_test_expect_state(f, a.uuid, md_test_is_final, MD_MIG_FAILED);
+    assert_non_null(strstr(md_test_migration(f, a.uuid).error, "does not answer"));
+    assert_false(md_test_has_event(f, a.uuid, "wait_hypervisor", NULL));
+}
+
+static void an_abort_while_waiting_for_libvirtd_cancels_without_touching_it(void **state)
+{
+    fixture *f = *state;
+    md_err err;
+
+    md_test_fixture_start(f, false);
+    md_hv_sim_set_connected(f->hv, false);
+    md_migration a = md_test_create(f, MD_TEST_IDLE_A, MD_OK);
+    md_test_expect_event(f, a.uuid, "wait_hypervisor", NULL);
+    md_test_expect_state(f, a.uuid, past_queued, MD_MIG_PREPARING);
+    assert_int_equal(md_engine_abort(f->eng, a.uuid, &err), MD_OK);
+    md_test_expect_state(f, a.uuid, md_test_is_final, MD_MIG_CANCELLED);
+    assert_true(md_test_has_event(f, a.uuid, "state", "waiting for the hypervisor"));
+    /* Back up, nothing happens to the guest: no job was ever started. */
+    md_hv_sim_set_connected(f->hv, true);
+    md_test_sleep_ms(200);
+    assert_false(job_active(f, MD_TEST_IDLE_A));
+    assert_int_equal(md_test_migration(f, a.uuid).state, MD_MIG_CANCELLED);
+}
+
+static void libvirtd_lost_under_a_running_migration_is_reconciled_when_back(void **state)
+{
+    fixture *f = *state;
+
+    md_test_fixture_start(f, false);
+    md_migration a = md_test_create(f, MD_TEST_IDLE_A, MD_OK);
+    md_test_expect_state(f, a.uuid, md_test_is_running, MD_MIG_RUNNING);
+    /* The record is running just before the call is made: wait for the
+     * job itself. */
+    for (int t = 0; t < MD_TEST_WAIT_MS / 10 && !job_active(f, MD_TEST_IDLE_A); t++)
+        md_test_sleep_ms(10);
+    assert_true(job_active(f, MD_TEST_IDLE_A));
+    /* The migrate call loses its connection; the job goes on. */
+    md_hv_sim_set_connected(f->hv, false);
+    md_test_expect_event(f, a.uuid, "detached", NULL);
+    assert_int_equal(md_test_migration(f, a.uuid).state, MD_MIG_RUNNING);
+    md_hv_sim_set_connected(f->hv, true);
+    md_test_drive_until(f, a.uuid, 0.5, md_test_ended);
+    md_test_expect_state(f, a.uuid, md_test_is_final, MD_MIG_COMPLETED);
+    assert_true(md_test_has_event(f, a.uuid, "state", "runs on node-b"));
+}
 
 /* ---- service.keep_finished_days ------------------------------------------------ */
 
@@ -123,6 +245,11 @@ static void with_keep_finished_days_0_nothing_is_ever_purged(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        T(a_migration_taken_while_libvirtd_is_down_waits_for_it_and_then_migrates),
+        T(past_the_bound_it_fails_saying_libvirtd_does_not_answer),
+        T(with_no_wait_configured_it_fails_at_once_with_the_same_reason),
+        T(an_abort_while_waiting_for_libvirtd_cancels_without_touching_it),
+        T(libvirtd_lost_under_a_running_migration_is_reconciled_when_back),
         T(the_monitor_purges_records_that_ended_more_than_keep_finished_days_ago),
         T(with_keep_finished_days_0_nothing_is_ever_purged),
     };
