@@ -33,6 +33,11 @@
  *  - os-migrations filters by user_id/project_id (2.80) match nothing:
  *    migrationd knows no users or projects (both fields are null).
  *  - One value per query parameter: a repeated one counts as its last.
+ *  - GET /os-migrations below 2.59, which has no paging, answers the
+ *    newest 1000 records (MD_MAX_LIST_LIMIT, Nova's [api] max_limit) that
+ *    match, where Nova answers every one: an answer must not grow with the
+ *    history. The daemon logs when it left records out; from 2.59 the
+ *    default page is the same 1000 with a next link, as in Nova.
  *
  * Microversions (the negotiated 2.N is c->version_minor; api.c has echoed
  * it already): migration_type and links 2.23, force_complete 2.22, server
@@ -49,6 +54,7 @@
 #include <strings.h>
 
 #include "service/limits.h"
+#include "service/log.h"
 
 /* ---- small helpers ------------------------------------------------------------ */
 
@@ -563,10 +569,13 @@ static int find_migration(md_api_ctx *c, const char *uuid, const char *name, md_
     }
     free(v);
     v = NULL;
-    if (!found) {
-        md_store_filter f;
-        memset(&f, 0, sizeof f);
-        snprintf(f.instance_uuid, sizeof f.instance_uuid, "%s", uuid);
+    /* Then every record the instance ever had here, a page at a time, so
+     * that a long history is never read into memory at once. */
+    md_store_filter f;
+    memset(&f, 0, sizeof f);
+    snprintf(f.instance_uuid, sizeof f.instance_uuid, "%s", uuid);
+    f.limit = MD_MAX_LIST_LIMIT;
+    while (!found) {
         md_status st = md_engine_list(c->deps->engine, &f, &v, &n, &err);
         if (st != MD_OK) {
             md_api_fault_err(c->resp, st, &err);
@@ -578,7 +587,12 @@ static int find_migration(md_api_ctx *c, const char *uuid, const char *name, md_
                 found = 1;
             }
         }
+        if (n == f.limit)
+            snprintf(f.marker, sizeof f.marker, "%s", v[n - 1].uuid);
         free(v);
+        v = NULL;
+        if (n < f.limit)
+            break;
     }
     if (found) {
         /* The live view: progress, and a state the store may lag behind. */
@@ -904,8 +918,12 @@ static bool list_filter(md_api_ctx *c, md_store_filter *f, list_query *lq)
         return false;
     }
 
-    if (!at_least(c, 59))
+    if (!at_least(c, 59)) {
+        /* No paging: the newest records, one more than the cap read to
+         * tell whether any were left out. */
+        f->limit = MD_MAX_LIST_LIMIT + 1;
         return true;
+    }
     lq->paged = true;
     lq->limit = MD_MAX_LIST_LIMIT;
     if ((v = md_api_query(c, "limit")) != NULL) {
@@ -979,6 +997,13 @@ static void h_migrations(md_api_ctx *c)
 
     if (!list_filter(c, &f, &lq) || !md_api_list_records(c, &f, lq.nothing, &v, &n))
         return;
+    if (!lq.paged && n > MD_MAX_LIST_LIMIT) {
+        n = MD_MAX_LIST_LIMIT;
+        md_info("GET /v2.1/os-migrations at microversion 2.%d (no paging) answered the newest %d "
+                "records and left older ones out; microversion 2.59 or later pages with limit "
+                "and marker, as does /v1/os-migrations",
+                c->version_minor, MD_MAX_LIST_LIMIT);
+    }
     json_object *o = json_object_new_object(), *arr = json_object_new_array();
     for (size_t i = 0; i < n; i++) {
         if (lq.source_compute && strcmp(v[i].source_compute, lq.source_compute) != 0)

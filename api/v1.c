@@ -563,21 +563,55 @@ static void h_show(md_api_ctx *c)
         reply_migration(c, 200, &m);
 }
 
+/* GET /v1/os-migrations/{id}/events[?limit=N&marker=EVENT_ID]: a page of
+ * the timeline, oldest first, at most MD_MAX_LIST_LIMIT events whatever
+ * limit says (a migration's timeline grows with every operator's settings
+ * change, so its answer must be bounded like a list's). A full page links
+ * to the next in events_links, with the page's last event id as the
+ * marker; the next page holds the events after it. */
 static void h_events(md_api_ctx *c)
 {
+    static const char *const allowed[] = { "limit", "marker", NULL };
     md_event *ev = NULL;
-    size_t n = 0;
+    size_t n = 0, limit = MD_MAX_LIST_LIMIT;
+    int64_t after = 0;
     char t[32];
     md_err err;
-    const char *id = path_uuid(c);
+    const char *id = path_uuid(c), *v;
 
-    if (!id || !md_api_check_query(c, NULL))
+    if (!id || !md_api_check_query(c, allowed))
         return;
-    md_status st = md_engine_events(c->deps->engine, id, &ev, &n, &err);
+    if ((v = md_api_query(c, "limit")) != NULL) {
+        char *end;
+        errno = 0;
+        long l = strtol(v, &end, 10);
+        if (!v[0] || *end || errno || l < 0) {
+            md_api_fault(c->resp, MD_ERR_INVALID,
+                         "Invalid limit '%.64s': expected a non-negative integer", v);
+            return;
+        }
+        limit = l < MD_MAX_LIST_LIMIT ? (size_t)l : MD_MAX_LIST_LIMIT;
+    }
+    if ((v = md_api_query(c, "marker")) != NULL) {
+        char *end;
+        errno = 0;
+        long long m = strtoll(v, &end, 10);
+        if (!v[0] || *end || errno || m <= 0) {
+            md_api_fault(c->resp, MD_ERR_INVALID,
+                         "Invalid marker '%.64s': expected the id of an event", v);
+            return;
+        }
+        after = m;
+    }
+    /* The store reads limit 0 as "no limit"; a client asking for zero
+     * events gets none (after the check that the migration exists). */
+    md_status st = md_engine_events(c->deps->engine, id, after, limit ? limit : 1, &ev, &n, &err);
     if (st != MD_OK) {
         md_api_fault_err(c->resp, st, &err);
         return;
     }
+    if (limit == 0)
+        n = 0;
     json_object *o = json_object_new_object(), *arr = json_object_new_array();
     for (size_t i = 0; i < n; i++) {
         json_object *e = json_object_new_object();
@@ -589,8 +623,20 @@ static void h_events(md_api_ctx *c)
         json_object_object_add(e, "message", json_object_new_string(ev[i].message));
         json_object_array_add(arr, e);
     }
-    free(ev);
     json_object_object_add(o, "events", arr);
+    json_object *links = json_object_new_array();
+    if (limit && n == limit) {
+        char url[320], href[512];
+        md_api_base_url(c->deps, url);
+        snprintf(href, sizeof href, "%s/v1/os-migrations/%s/events?limit=%zu&marker=%lld", url, id,
+                 limit, (long long)ev[n - 1].id);
+        json_object *next = json_object_new_object();
+        json_object_object_add(next, "rel", json_object_new_string("next"));
+        json_object_object_add(next, "href", json_object_new_string(href));
+        json_object_array_add(links, next);
+    }
+    json_object_object_add(o, "events_links", links);
+    free(ev);
     md_api_reply(c->resp, 200, o);
 }
 

@@ -129,6 +129,7 @@ static const config_key config_keys[] = {
              "debug, info, warning, error"),
     ENUM_KEY(service, hypervisor, md_hypervisor_kind, "libvirt", parse_hypervisor,
              "libvirt, simulator"),
+    INT_KEY(service, keep_finished_days, 0, 0, 36500, "days"),
 
     STRING_KEY(api, listen, "127.0.0.1:8775", 1, check_listen),
     ENUM_KEY(api, auth_strategy, md_auth_strategy, "noauth", parse_auth_strategy,
@@ -176,6 +177,7 @@ static const config_key config_keys[] = {
     /* etc/migrationd.conf says why these defaults. */
     INT_KEY(libvirt, live_migration_postcopy_stall_timeout, 10, 0, 3600, "s"),
     INT_KEY(libvirt, live_migration_postcopy_recovery_timeout, 600, 10, 86400, "s"),
+    INT_KEY(libvirt, connection_wait_timeout, 90, 0, 3600, "s"),
 
     DOUBLE_KEY(simulator, time_scale, 20.0, 0.001, 100000.0, "simulated s per s"),
     INT_KEY(simulator, link_mibps, 1024, 1, MD_SIM_MAX_MIBPS, "MiB/s"),

@@ -72,6 +72,7 @@ typedef struct md_config {
         char host[256];
         md_log_level log_level;
         md_hypervisor_kind hypervisor;
+        int keep_finished_days; /* purge ended records older than this; 0 = keep them */
     } service;
     struct {
         char listen[300];      /* as written: "HOST:PORT" or "[IPV6]:PORT" */
@@ -118,6 +119,7 @@ typedef struct md_config {
         policy_kind live_migration_policy;            /* POLICY_NOVA or POLICY_ADAPTIVE */
         int live_migration_postcopy_stall_timeout;    /* s without post-copy progress; 0 = off */
         int live_migration_postcopy_recovery_timeout; /* s of resume attempts after a break */
+        int connection_wait_timeout; /* s a migration waits for libvirtd; 0 = fail at once */
     } libvirt;
     struct {
         double time_scale; /* simulated seconds per real second */

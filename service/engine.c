@@ -475,9 +475,10 @@ md_status md_engine_list(md_engine *e, const md_store_filter *f, md_migration **
     return st;
 }
 
-md_status md_engine_events(md_engine *e, const char *uuid, md_event **out, size_t *n, md_err *err)
+md_status md_engine_events(md_engine *e, const char *uuid, int64_t after_id, size_t limit,
+                           md_event **out, size_t *n, md_err *err)
 {
-    md_status st = md_store_events(e->store, uuid, out, n, err);
+    md_status st = md_store_events_page(e->store, uuid, after_id, limit, out, n, err);
 
     if (st == MD_ERR_NOT_FOUND)
         st = md_err_set(err, MD_ERR_NOT_FOUND, "Migration %s could not be found", uuid);

@@ -142,9 +142,12 @@ md_status md_engine_list(md_engine *e, const md_store_filter *f, md_migration **
                          md_err *err);
 
 /* The timeline of migration uuid, oldest first, in a new array the caller
- * frees with free(). MD_ERR_NOT_FOUND for an unknown uuid. Reads the store
- * without the engine lock. Any thread. */
-md_status md_engine_events(md_engine *e, const char *uuid, md_event **out, size_t *n, md_err *err);
+ * frees with free(): the events with an id above after_id (0 = from the
+ * first), at most limit of them (0 = no limit; md_store_events_page()).
+ * MD_ERR_NOT_FOUND for an unknown uuid. Reads the store without the engine
+ * lock. Any thread. */
+md_status md_engine_events(md_engine *e, const char *uuid, int64_t after_id, size_t limit,
+                           md_event **out, size_t *n, md_err *err);
 
 /* How many migrations are running (preparing, running, post-copy, post-copy
  * recovering) and

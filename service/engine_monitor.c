@@ -304,6 +304,7 @@ void *eng_monitor_main(void *arg)
     int64_t next_tick = eng_mono_ms() + interval;
     active **snap = NULL;
     size_t snapcap = 0;
+    eng_purge_state purge = { 0 };
 
     pthread_mutex_lock(&e->lock);
     while (!e->stopping) {
@@ -349,6 +350,8 @@ void *eng_monitor_main(void *arg)
         pthread_mutex_unlock(&e->lock);
         if (list_due)
             eng_refresh_domains(e);
+        if (tick)
+            eng_purge_tick(e, &purge);
         for (size_t i = 0; i < n; i++)
             monitor_one(e, snap[i]);
         pthread_mutex_lock(&e->lock);

@@ -11,7 +11,8 @@
  *   engine_recovery.c  reconciling what an earlier run left in progress;
  *   engine_postcopy.c  a broken or stalled post-copy, detected and resumed;
  *   engine_store.c     the writes to the store, and their retries when it
- *                      cannot take them.
+ *                      cannot take them;
+ *   engine_purge.c     deleting the records of migrations that ended long ago.
  *
  * Locking: one mutex, e->lock, guards everything in md_engine and every
  * active's fields. A function below that says "under the lock" must be
@@ -274,6 +275,19 @@ void *eng_writer_main(void *arg);
  * and closes the gate: no write reaches the store after this returns.
  * Without the lock; md_engine_stop only. */
 void eng_writer_finish(md_engine *e);
+/* ---- deleting old records (engine_purge.c) ---- */
+
+/* The monitor's purge schedule; starts all zero (a look at the first
+ * tick). */
+typedef struct eng_purge_state {
+    int64_t next_at; /* monotonic ms of the next look */
+    uint64_t purged; /* records deleted since the last look that found none left */
+} eng_purge_state;
+
+/* Deletes one batch of records that ended more than
+ * service.keep_finished_days ago, when a look is due (nothing with 0).
+ * The monitor at each tick, without the lock; blocks on the store. */
+void eng_purge_tick(md_engine *e, eng_purge_state *ps);
 
 /* ---- threads and start (each file's entry points) ---- */
 

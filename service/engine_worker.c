@@ -5,6 +5,14 @@
  * and block in md_hv_migrate() for the whole migration. When the call
  * returns they settle the end state from its result AND where the domain
  * now runs (eng_settle in engine.c).
+ *
+ * A worker that takes a migration while the hypervisor is not connected
+ * (libvirtd restarting) does not fail it for a domain it cannot look up:
+ * it waits in preparing, up to libvirt.connection_wait_timeout, for the
+ * boundary to reconnect (hv_libvirt.c does that by itself), and then goes
+ * on; an abort meanwhile cancels it. The wait polls the boundary's flag
+ * (md_hv_connected, which never blocks) on the engine's condition
+ * variable, so an abort or a stop is seen within POLL_MS as well.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -22,6 +30,10 @@
 /* How long a worker waits, after a successful migrate call, for the
  * JOB_COMPLETED event that carries the real downtime. */
 #define FINAL_STATS_WAIT_MS 1000
+
+/* How often a worker waiting for the hypervisor looks at the connection,
+ * an abort and a stop: short beside the wait, long beside the look. */
+#define POLL_MS 100
 
 /* ---- workers ------------------------------------------------------------------ */
 
@@ -57,12 +69,77 @@ void eng_wait_final_stats(md_engine *e, active *a)
     pthread_mutex_unlock(&e->lock);
 }
 
+/* Waits until the hypervisor is connected (see the top of the file); *since
+ * is when this migration's wait began (monotonic ms, 0 = not yet), so that
+ * a connection lost again between the wait and the lookup does not start
+ * the clock over. lost: a call has just failed for want of the connection
+ * (its message), which counts even if the flag says connected again: the
+ * worker then waits one poll before it tries again, rather than spin. True
+ * when connected; false when the migration has ended (aborted, or out of
+ * time: cancelled or failed, recorded) or the engine stops. Called and
+ * returns without the lock. */
+static bool wait_for_hypervisor(md_engine *e, active *a, int64_t *since, const md_err *lost)
+{
+    int limit_s = e->cfg->libvirt.connection_wait_timeout;
+    bool up = false, ok = false, first = true;
+    md_err err;
+
+    if (lost)
+        err = *lost;
+    else if (md_hv_connected(e->hv, &err))
+        return true;
+    pthread_mutex_lock(&e->lock);
+    if (*since == 0) {
+        *since = eng_mono_ms();
+        if (limit_s > 0)
+            eng_add_event(e, a, "wait_hypervisor", (int64_t)limit_s * 1000,
+                          "%s; waiting up to %d s for the connection before migrating", err.msg,
+                          limit_s);
+    }
+    for (;;) {
+        if (e->stopping || a->done)
+            break;
+        if (a->abort_requested) {
+            eng_transition(e, a, MD_MIG_CANCELLED,
+                           "aborted while waiting for the hypervisor; the migration never "
+                           "started");
+            break;
+        }
+        if (!(first && lost)) {
+            pthread_mutex_unlock(&e->lock);
+            up = md_hv_connected(e->hv, &err);
+            pthread_mutex_lock(&e->lock);
+        }
+        first = false;
+        if (up) {
+            eng_add_event(e, a, "hypervisor_back", 0,
+                          "the hypervisor answers again after %.1f s of waiting; migrating",
+                          (double)(eng_mono_ms() - *since) / 1000.0);
+            ok = true;
+            break;
+        }
+        int64_t left = *since + (int64_t)limit_s * 1000 - eng_mono_ms();
+        if (left <= 0) {
+            eng_transition(e, a, MD_MIG_FAILED,
+                           "%s: waited %d s for the connection to come back; the migration was "
+                           "not started and the guest stays on this node",
+                           err.msg, limit_s);
+            break;
+        }
+        struct timespec until = md_deadline_in(CLOCK_MONOTONIC, left < POLL_MS ? left : POLL_MS);
+        pthread_cond_timedwait(&e->changed, &e->lock, &until);
+    }
+    pthread_mutex_unlock(&e->lock);
+    return ok;
+}
+
 /* Runs one migration from preparing to its end. Called without the lock. */
 static void run_migration(md_engine *e, active *a)
 {
     md_hv_domain dom;
     eng_migrate_call call;
     char id[MD_NAME_LEN], msg[MD_MESSAGE_LEN];
+    int64_t waiting_since = 0;
     md_err err;
     md_status st;
 
@@ -70,7 +147,14 @@ static void run_migration(md_engine *e, active *a)
     md_strlcpy(id, a->domain[0] ? a->domain : a->rec.instance_name, sizeof id);
     pthread_mutex_unlock(&e->lock);
 
-    st = md_hv_lookup(e->hv, id, &dom, &err);
+    /* A lookup that finds the connection gone (lost after the wait said it
+     * was there) waits again, within the same bound. */
+    st = MD_OK;
+    do {
+        if (!wait_for_hypervisor(e, a, &waiting_since, st == MD_ERR_UNAVAILABLE ? &err : NULL))
+            return;
+        st = md_hv_lookup(e->hv, id, &dom, &err);
+    } while (st == MD_ERR_UNAVAILABLE);
 
     pthread_mutex_lock(&e->lock);
     if (e->stopping)

@@ -134,6 +134,7 @@ typedef struct md_hv_ops {
     md_status (*locate)(md_hv *hv, const char *uuid, const char *dest_uri, md_hv_location *out,
                         md_err *err);
     void (*release_waiters)(md_hv *hv);
+    bool (*connected)(md_hv *hv, md_err *err);
 } md_hv_ops;
 
 /* The common head of every implementation's struct. */
@@ -293,6 +294,21 @@ static inline md_status md_hv_locate(md_hv *hv, const char *uuid, const char *de
                                      md_hv_location *out, md_err *err)
 {
     return hv->ops->locate(hv, uuid, dest_uri, out, err);
+}
+
+/* True when the boundary is connected to its hypervisor now, so that an
+ * operation can reach it; false while it is not (libvirtd went away and the
+ * boundary is reconnecting, see hv_libvirt.c), and then err (which may be
+ * NULL) names the hypervisor and says it does not answer, e.g. "libvirtd at
+ * qemu:///system does not answer (reconnecting)". An operation called
+ * while disconnected fails with MD_ERR_UNAVAILABLE; this tells the state
+ * without trying one. The answer may change at once (true is no promise
+ * that the next call reaches libvirtd). An implementation without the op
+ * is always connected. Does NOT block: the boundary's own flag. Workers
+ * (before they start a migration). */
+static inline bool md_hv_connected(md_hv *hv, md_err *err)
+{
+    return !hv->ops->connected || hv->ops->connected(hv, err);
 }
 
 /* Makes every blocked migrate() return MD_ERR_UNAVAILABLE without touching

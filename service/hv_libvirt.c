@@ -1263,6 +1263,22 @@ cleanup:
     return st;
 }
 
+/* Connected: a current connection that no call or callback has found dead.
+ * Only the flags, under the mutex: never a round trip to libvirtd. */
+static bool lv_connected(md_hv *base, md_err *err)
+{
+    md_hv_libvirt *hv = lv_of(base);
+    bool up;
+
+    pthread_mutex_lock(&hv->mu);
+    up = hv->conn && !hv->lost && !hv->closing;
+    pthread_mutex_unlock(&hv->mu);
+    if (!up)
+        md_err_set(err, MD_ERR_UNAVAILABLE, "libvirtd at %s does not answer (reconnecting)",
+                   hv->uri);
+    return up;
+}
+
 /* release_waiters is NULL: libvirt cannot interrupt virDomainMigrateToURI3,
  * and md_hv_release_waiters() treats a NULL op as "nothing to release". */
 static const md_hv_ops lv_ops = {
@@ -1280,6 +1296,7 @@ static const md_hv_ops lv_ops = {
     .abort_job = lv_abort_job,
     .locate = lv_locate,
     .release_waiters = NULL,
+    .connected = lv_connected,
 };
 
 md_status md_hv_libvirt_open(const md_config *cfg, md_hv **out, md_err *err)

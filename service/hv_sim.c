@@ -75,6 +75,8 @@ typedef struct sim_wait {
 #define MSG_CANCELED "operation aborted: migration out job: canceled by client"
 #define MSG_POSTCOPY_FAILED "operation failed: job 'migration out' failed in post-copy phase"
 #define MSG_RELEASED "simulator: stopped waiting; the migration job goes on"
+#define MSG_DOWN "simulated libvirtd does not answer (reconnecting)"
+#define MSG_LOST "lost the connection to simulated libvirtd; the migration job goes on"
 
 typedef struct hv_sim {
     md_hv base;
@@ -86,6 +88,7 @@ typedef struct hv_sim {
     bool manual;
     bool dest_unreachable; /* md_hv_sim_set_dest_reachable(false) */
     bool dest_unaware;     /* md_hv_sim_set_dest_aware(false) */
+    bool disconnected;     /* md_hv_sim_set_connected(false) */
     double time_scale;
     double link_rate;
     char host[256];
@@ -132,6 +135,15 @@ static sim_domain *find_here(hv_sim *h, const char *id, md_err *err)
         return NULL;
     }
     return d;
+}
+
+/* True, with libvirt's boundary's status and a message in err, while a
+ * test has the simulated connection down (md_hv_sim_set_connected). */
+static bool down(const hv_sim *h, md_err *err)
+{
+    if (h->disconnected)
+        md_err_set(err, MD_ERR_UNAVAILABLE, "%s", MSG_DOWN);
+    return h->disconnected;
 }
 
 static bool job_running(const sim_domain *d)
@@ -347,11 +359,11 @@ static md_status sim_lookup(md_hv *hv, const char *id, md_hv_domain *out, md_err
     md_status st = MD_OK;
 
     pthread_mutex_lock(&h->lock);
-    sim_domain *d = find_here(h, id, err);
+    sim_domain *d = down(h, err) ? NULL : find_here(h, id, err);
     if (d)
         fill_domain(d, out);
     else
-        st = MD_ERR_NOT_FOUND;
+        st = h->disconnected ? MD_ERR_UNAVAILABLE : MD_ERR_NOT_FOUND;
     pthread_mutex_unlock(&h->lock);
     return st;
 }
@@ -364,6 +376,10 @@ static md_status sim_list(md_hv *hv, md_hv_domain **out, size_t *n, md_err *err)
     *out = NULL;
     *n = 0;
     pthread_mutex_lock(&h->lock);
+    if (down(h, err)) {
+        pthread_mutex_unlock(&h->lock);
+        return MD_ERR_UNAVAILABLE;
+    }
     if (h->ndoms) {
         v = calloc(h->ndoms, sizeof *v);
         if (!v) {
@@ -440,6 +456,10 @@ static md_status sim_migrate(md_hv *hv, const md_hv_migrate_args *a, md_err *err
     sim_params p;
 
     pthread_mutex_lock(&h->lock);
+    if (down(h, err)) {
+        st = MD_ERR_UNAVAILABLE;
+        goto cleanup;
+    }
     sim_domain *d = find_here(h, a->uuid, err);
     if (!d) {
         st = MD_ERR_NOT_FOUND;
@@ -506,9 +526,9 @@ static md_status sim_job(md_hv *hv, const char *uuid, md_hv_job *out, md_err *er
     md_status st = MD_OK;
 
     pthread_mutex_lock(&h->lock);
-    sim_domain *d = find_here(h, uuid, err);
+    sim_domain *d = down(h, err) ? NULL : find_here(h, uuid, err);
     if (!d)
-        st = MD_ERR_NOT_FOUND;
+        st = h->disconnected ? MD_ERR_UNAVAILABLE : MD_ERR_NOT_FOUND;
     else if (job_running(d))
         fill_job(h, d, out);
     else {
@@ -530,9 +550,9 @@ static md_status with_job(md_hv *hv, const char *uuid, job_fn fn, uint32_t arg, 
     md_status st = MD_OK;
 
     pthread_mutex_lock(&h->lock);
-    sim_domain *d = find_here(h, uuid, err);
+    sim_domain *d = down(h, err) ? NULL : find_here(h, uuid, err);
     if (!d) {
-        st = MD_ERR_NOT_FOUND;
+        st = h->disconnected ? MD_ERR_UNAVAILABLE : MD_ERR_NOT_FOUND;
     } else if (!job_running(d)) {
         st = md_err_set(err, MD_ERR_CONFLICT,
                         "Requested operation is not valid: %s: "
@@ -608,9 +628,9 @@ static md_status abort_post_copy(md_hv *hv, const char *uuid, md_err *err)
     md_status st = MD_OK;
 
     pthread_mutex_lock(&h->lock);
-    sim_domain *d = find_here(h, uuid, err);
+    sim_domain *d = down(h, err) ? NULL : find_here(h, uuid, err);
     if (!d) {
-        st = MD_ERR_NOT_FOUND;
+        st = h->disconnected ? MD_ERR_UNAVAILABLE : MD_ERR_NOT_FOUND;
     } else if (!in_post_copy(d)) {
         st = md_err_set(err, MD_ERR_CONFLICT,
                         "Requested operation is not valid: current job is not outgoing "
@@ -642,9 +662,9 @@ static md_status set_paused(md_hv *hv, const char *uuid, bool pause, md_err *err
     md_status st = MD_OK;
 
     pthread_mutex_lock(&h->lock);
-    sim_domain *d = find_here(h, uuid, err);
+    sim_domain *d = down(h, err) ? NULL : find_here(h, uuid, err);
     if (!d) {
-        st = MD_ERR_NOT_FOUND;
+        st = h->disconnected ? MD_ERR_UNAVAILABLE : MD_ERR_NOT_FOUND;
     } else if (d->paused == pause) {
         st = md_err_set(err, MD_ERR_CONFLICT, "Requested operation is not valid: domain is %s",
                         pause ? "already paused" : "not paused");
@@ -673,6 +693,11 @@ static md_status sim_locate(md_hv *hv, const char *uuid, const char *dest_uri, m
     hv_sim *h = to_sim(hv);
 
     pthread_mutex_lock(&h->lock);
+    if (down(h, err)) {
+        pthread_mutex_unlock(&h->lock);
+        *out = MD_HV_LOC_UNKNOWN;
+        return MD_ERR_UNAVAILABLE;
+    }
     sim_domain *d = find(h, uuid);
     *out = !d           ? MD_HV_LOC_NOWHERE
            : d->here    ? MD_HV_LOC_SOURCE
@@ -680,6 +705,17 @@ static md_status sim_locate(md_hv *hv, const char *uuid, const char *dest_uri, m
                         : MD_HV_LOC_NOWHERE;
     pthread_mutex_unlock(&h->lock);
     return MD_OK;
+}
+
+static bool sim_connected(md_hv *hv, md_err *err)
+{
+    hv_sim *h = to_sim(hv);
+    bool up;
+
+    pthread_mutex_lock(&h->lock);
+    up = !down(h, err);
+    pthread_mutex_unlock(&h->lock);
+    return up;
 }
 
 static void sim_release_waiters(md_hv *hv)
@@ -727,6 +763,7 @@ static const md_hv_ops sim_ops = {
     .abort_job = sim_abort_job,
     .locate = sim_locate,
     .release_waiters = sim_release_waiters,
+    .connected = sim_connected,
 };
 
 md_status md_hv_sim_open(const md_config *cfg, md_hv **out, md_err *err)
@@ -855,4 +892,27 @@ void md_hv_sim_set_dest_aware(md_hv *hv, bool aware)
     pthread_mutex_lock(&h->lock);
     h->dest_unaware = !aware;
     pthread_mutex_unlock(&h->lock);
+}
+
+void md_hv_sim_set_connected(md_hv *hv, bool connected)
+{
+    hv_sim *h = to_sim(hv);
+    md_hv_event ev;
+    bool changed;
+
+    pthread_mutex_lock(&h->lock);
+    changed = h->disconnected == connected;
+    h->disconnected = !connected;
+    /* libvirtd going away takes the migrate calls' connections with it:
+     * they return as libvirt's do, while the jobs go on. */
+    for (size_t i = 0; changed && !connected && i < h->ndoms; i++)
+        end_wait(h, &h->doms[i], MD_ERR_UNAVAILABLE, MSG_LOST);
+    pthread_mutex_unlock(&h->lock);
+    if (!changed)
+        return;
+    /* As libvirt's supervisor tells the engine, on the calling thread. */
+    memset(&ev, 0, sizeof ev);
+    ev.kind = connected ? MD_HV_EV_RECONNECTED : MD_HV_EV_CONNECTION_LOST;
+    ev.job.downtime_ms = -1;
+    md_hv_emit(&h->base, &ev);
 }

@@ -78,4 +78,17 @@ bool md_hv_sim_stall_postcopy(md_hv *hv, const char *uuid, bool stalled);
 void md_hv_sim_set_dest_reachable(md_hv *hv, bool reachable);
 void md_hv_sim_set_dest_aware(md_hv *hv, bool aware);
 
+/* The connection to the simulated libvirtd, up (connected = true, the
+ * default) or down, as when libvirtd is stopped or restarting. While it is
+ * down every operation fails at once with MD_ERR_UNAVAILABLE "simulated
+ * libvirtd does not answer (reconnecting)" and md_hv_connected() is false;
+ * taking it down makes every blocked migrate() return MD_ERR_UNAVAILABLE
+ * (its connection went too) while the jobs go on, and delivers
+ * MD_HV_EV_CONNECTION_LOST; bringing it up delivers MD_HV_EV_RECONNECTED;
+ * both on the calling thread, as libvirt's boundary's supervisor does, and
+ * only on a change. Not modelled: a real libvirtd that restarts cancels an
+ * outgoing pre-copy job when it comes back. Any thread except the event
+ * handler's. */
+void md_hv_sim_set_connected(md_hv *hv, bool connected);
+
 #endif /* MD_HV_SIM_H */

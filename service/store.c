@@ -192,7 +192,7 @@ struct md_store {
     sqlite3_stmt *get;             /* ?1 uuid */
     sqlite3_stmt *lookup;          /* ?1 uuid -> id, created_at */
     sqlite3_stmt *add_event;       /* ?1 uuid, ?2 at, ?3 kind, ?4 value, ?5 message */
-    sqlite3_stmt *events;          /* ?1 uuid -> migration id, then the event or NULLs */
+    sqlite3_stmt *events;          /* ?1 uuid, ?2 after id, ?3 limit -> migration id, event */
     sqlite3_stmt *add_command;     /* ?1 uuid, ?2 kind, ?3 created_at */
     sqlite3_stmt *pending;         /* -> id, uuid, kind, created_at, oldest first */
     sqlite3_stmt *finish_command;  /* ?1 id */
@@ -220,11 +220,12 @@ static const struct {
     { offsetof(md_store, add_event), "INSERT INTO events (migration_id, at, kind, value, message)"
                                      " SELECT id, ?2, ?3, ?4, ?5 FROM migrations WHERE uuid = ?1" },
     /* One statement, hence one snapshot: the LEFT JOIN yields one row with
-     * NULL events for a record without any, and no row for no record. */
+     * NULL events for a record without any (after ?2), and no row for no
+     * record. ?3 is the page size, -1 for no limit. */
     { offsetof(md_store, events),
       "SELECT m.id, e.id, e.at, e.kind, e.value, e.message"
-      " FROM migrations AS m LEFT JOIN events AS e ON e.migration_id = m.id"
-      " WHERE m.uuid = ?1 ORDER BY e.id" },
+      " FROM migrations AS m LEFT JOIN events AS e ON e.migration_id = m.id AND e.id > ?2"
+      " WHERE m.uuid = ?1 ORDER BY e.id LIMIT ?3" },
     /* As add_event: an unknown uuid inserts no row. */
     { offsetof(md_store, add_command), "INSERT INTO commands (migration_id, kind, created_at, done)"
                                        " SELECT id, ?2, ?3, 0 FROM migrations WHERE uuid = ?1" },
@@ -1117,6 +1118,12 @@ cleanup:
 
 md_status md_store_events(md_store *st, const char *uuid, md_event **out, size_t *n, md_err *err)
 {
+    return md_store_events_page(st, uuid, 0, 0, out, n, err);
+}
+
+md_status md_store_events_page(md_store *st, const char *uuid, int64_t after_id, size_t limit,
+                               md_event **out, size_t *n, md_err *err)
+{
     md_status status = MD_OK;
     sqlite3_stmt *s = st->events;
     md_event *evs = NULL;
@@ -1128,6 +1135,9 @@ md_status md_store_events(md_store *st, const char *uuid, md_event **out, size_t
     *n = 0;
     pthread_mutex_lock(&st->lock);
     bind_str(s, 1, uuid, MD_UUID_LEN, &rc);
+    bind_int(s, 2, after_id, &rc);
+    /* SQLite reads a negative LIMIT as none. */
+    bind_int(s, 3, limit == 0 || limit > (size_t)INT64_MAX ? -1 : (int64_t)limit, &rc);
     while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
         found = true;
         rc = SQLITE_OK;
@@ -1324,5 +1334,91 @@ cleanup:
     sqlite3_finalize(s);
     pthread_mutex_unlock(&st->lock);
     free(ms);
+    return status;
+}
+
+/* ---- purge ---------------------------------------------------------------- */
+
+/* The states md_store_purge_finished() deletes: final, and not error. */
+static bool purgeable(md_mig_state s)
+{
+    return !md_mig_state_in_progress(s) && s != MD_MIG_ERROR;
+}
+
+md_status md_store_purge_finished(md_store *st, int64_t cutoff_ms, size_t batch, size_t *purged,
+                                  md_err *err)
+{
+    md_status status = MD_OK;
+    sqlite3_stmt *s = NULL;
+    char sql[640];
+    size_t len = 0;
+    bool ok;
+    int rc = SQLITE_OK, i = 1;
+
+    if (purged)
+        *purged = 0;
+    if (batch == 0)
+        return md_err_set(err, MD_ERR_INVALID, "store %s: purge: a batch of 0 records", st->path);
+
+    /* The final states but error are bound by name from the one
+     * definition of "in progress", as in md_store_list(): a state this
+     * build does not know (a newer daemon's) is never taken for final.
+     * error is kept: it says that no safe state could be reached, an
+     * operator has to look (and may still ask for a recover), and such
+     * records are rare enough that keeping them costs nothing. The newest
+     * record is
+     * kept whatever its age: SQLite gives a new row the largest id plus
+     * one, so deleting the newest would hand its id (Nova's integer
+     * migration id) to the next migration. Events and commands go by the
+     * foreign keys' ON DELETE CASCADE (PRAGMA foreign_keys is on). */
+    ok = sql_append(sql, sizeof sql, &len,
+                    "DELETE FROM migrations WHERE id IN (SELECT m.id FROM migrations AS m"
+                    " WHERE m.updated_at < ? AND m.id < (SELECT max(id) FROM migrations)"
+                    " AND NOT EXISTS (SELECT 1 FROM commands AS c"
+                    " WHERE c.migration_id = m.id AND c.done = 0)");
+    const char *sep = " AND m.state IN (";
+    for (int k = 0; k < MD_MIG_NSTATES; k++) {
+        if (purgeable((md_mig_state)k)) {
+            ok = ok && sql_append(sql, sizeof sql, &len, sep) &&
+                 sql_append(sql, sizeof sql, &len, "?");
+            sep = ", ";
+        }
+    }
+    ok = ok && sql_append(sql, sizeof sql, &len, ") ORDER BY m.updated_at, m.id LIMIT ?)");
+    if (!ok)
+        return md_err_set(err, MD_ERR_INTERNAL, "store %s: purge: query too long", st->path);
+
+    pthread_mutex_lock(&st->lock);
+    rc = sqlite3_prepare_v2(st->db, sql, (int)len + 1, &s, NULL);
+    if (rc != SQLITE_OK) {
+        status = fail(st, err, rc, "purge: prepare");
+        goto cleanup;
+    }
+    bind_int(s, i++, cutoff_ms, &rc);
+    for (int k = 0; k < MD_MIG_NSTATES; k++)
+        if (purgeable((md_mig_state)k))
+            BIND_NAME(s, i++, md_mig_state_str((md_mig_state)k), &rc);
+    bind_int(s, i++, batch > (size_t)INT64_MAX ? INT64_MAX : (int64_t)batch, &rc);
+    if (rc == SQLITE_OK && i - 1 != sqlite3_bind_parameter_count(s)) {
+        status = md_err_set(err, MD_ERR_INTERNAL, "store %s: purge: bound %d of %d parameters",
+                            st->path, i - 1, sqlite3_bind_parameter_count(s));
+        goto cleanup;
+    }
+    /* One statement is one transaction: the records, their events and
+     * their commands go together or not at all. */
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE) {
+        status = fail(st, err, rc, "purge records that ended before %lld", (long long)cutoff_ms);
+        goto cleanup;
+    }
+    /* sqlite3_changes() counts the rows of the DELETE itself, not those
+     * the cascade removed. */
+    if (purged)
+        *purged = (size_t)sqlite3_changes(st->db);
+
+cleanup:
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&st->lock);
     return status;
 }

@@ -84,8 +84,19 @@ md_status md_store_add_event(md_store *st, const char *uuid, md_event *ev, md_er
 md_status md_store_get(md_store *st, const char *uuid, md_migration *out, md_err *err);
 
 /* The events of uuid, oldest first, in a new array the caller frees with
- * free(). *n may be 0 (then *out is NULL). MD_ERR_NOT_FOUND if no record. */
+ * free(). *n may be 0 (then *out is NULL). MD_ERR_NOT_FOUND if no record.
+ * Every event, however many: for tests and tools; the API reads a page at
+ * a time with md_store_events_page(). */
 md_status md_store_events(md_store *st, const char *uuid, md_event **out, size_t *n, md_err *err);
+
+/* One page of md_store_events(): the events of uuid with an id above
+ * after_id (0 = from the first), oldest first, at most limit of them (0 =
+ * no limit). A page shorter than limit is the last one; the next page of a
+ * full one starts after its last event's id. An after_id that is no event
+ * of uuid is no error (ids only order the page). MD_ERR_NOT_FOUND if no
+ * record. */
+md_status md_store_events_page(md_store *st, const char *uuid, int64_t after_id, size_t limit,
+                               md_event **out, size_t *n, md_err *err);
 
 /* Records c (c->id is ignored; c->uuid, c->kind and c->created_at are
  * stored) as a pending command of the migration c->uuid and, when ev is not
@@ -129,5 +140,19 @@ typedef struct md_store_filter {
  * answers 400 for it). */
 md_status md_store_list(md_store *st, const md_store_filter *f, md_migration **out, size_t *n,
                         md_err *err);
+/* Deletes, in one transaction, at most batch (>= 1) of the records that
+ * ended before cutoff_ms (updated_at < cutoff_ms, ms since the epoch; a
+ * record's last update is its end) as completed, cancelled or failed, with
+ * no pending command. Their events and commands go with them. The oldest
+ * go first. *purged (when not NULL) is how many were deleted: batch means
+ * there may be more, fewer means there are none left now. Never deleted:
+ * a record in progress; one in error, which waits for an operator (who may
+ * still ask for a recover from it); one with a command accepted but not
+ * carried out; the newest record (see store.c). The test and the delete
+ * are one statement, so a command added at the same time either keeps the
+ * record or finds it gone (then it is MD_ERR_NOT_FOUND to its caller).
+ * MD_ERR_INVALID for batch 0. */
+md_status md_store_purge_finished(md_store *st, int64_t cutoff_ms, size_t batch, size_t *purged,
+                                  md_err *err);
 
 #endif /* MD_STORE_H */

@@ -262,9 +262,9 @@ static void a_body_over_the_limit_or_without_a_route_is_refused_before_it_is_sen
     start("http-precheck", &default_config);
     /* 413 on the announced length: the daemon answers though not one byte
      * of the million was sent, and closes the connection. */
-    assert_int_equal(
-        headers_only("127.0.0.1", "POST", "/v1/os-migrations", 1000000, NULL, buf, sizeof buf),
-        413);
+    assert_int_equal(headers_only("127.0.0.1", "POST", "/v1/os-migrations", 1000000, NULL, buf,
+                                  sizeof buf),
+                     413);
     expect_fault_named(buf, "overLimit");
     assert_non_null(strcasestr(buf, "\r\nConnection: close"));
     /* A client that waits for "100 Continue" gets the refusal instead. */
@@ -303,11 +303,12 @@ static void a_write_without_a_token_is_refused_before_its_body_under_keystone(vo
 
     (void)state;
     start("http-precheck-ks", &keystone_config);
-    assert_int_equal(
-        headers_only("127.0.0.1", "POST", "/v1/os-migrations", 4000, NULL, buf, sizeof buf), 401);
+    assert_int_equal(headers_only("127.0.0.1", "POST", "/v1/os-migrations", 4000, NULL, buf,
+                                  sizeof buf),
+                     401);
     expect_fault_named(buf, "unauthorized");
-    assert_int_equal(headers_only("127.0.0.1", "POST", "/v2.1/servers/" IDLE1 "/action", 4000,
-                                  NULL, buf, sizeof buf),
+    assert_int_equal(headers_only("127.0.0.1", "POST", "/v2.1/servers/" IDLE1 "/action", 4000, NULL,
+                                  buf, sizeof buf),
                      401);
     /* A token that cannot be validated (Keystone unreachable): 503, still
      * before the body. */
@@ -347,8 +348,8 @@ static int held_connection(const char *src)
     }
 }
 
-static void connections_past_the_per_client_limit_are_refused_and_another_client_is_served(
-    void **state)
+static void
+connections_past_the_per_client_limit_are_refused_and_another_client_is_served(void **state)
 {
     int held[PER_CLIENT];
     char buf[4096];

@@ -665,6 +665,97 @@ static void os_migrations_pages_and_filters_from_2_59(void **state)
     }
 }
 
+/* Writes n completed migrations of instance, oldest first, one a second
+ * going back from 2023-11-14; returns the id of the oldest. */
+static int64_t put_history(fixture *f, const char *instance, int n)
+{
+    int64_t oldest = 0;
+    md_err err;
+
+    for (int i = 0; i < n; i++) {
+        md_migration m;
+        md_migration_init(&m);
+        snprintf(m.uuid, sizeof m.uuid, "00000000-0000-4000-8000-%012d", i);
+        snprintf(m.instance_uuid, sizeof m.instance_uuid, "%s", instance);
+        snprintf(m.source_compute, sizeof m.source_compute, "node-a");
+        snprintf(m.dest_compute, sizeof m.dest_compute, "node-b");
+        m.state = MD_MIG_COMPLETED;
+        m.created_at = m.updated_at = 1700000000000LL - (int64_t)(n - i) * 1000;
+        if (md_store_insert(f->store, &m, &err) != MD_OK)
+            fail_msg("insert %d: %s", i, err.msg);
+        if (i == 0)
+            oldest = m.id;
+    }
+    return oldest;
+}
+
+static void os_migrations_answers_at_most_1000_and_pages_the_rest_from_2_59(void **state)
+{
+    fixture *f = *state;
+    enum { N = 2500 };
+    static bool seen[N];
+    char q[512], p[256];
+    size_t total = 0, pages = 0;
+    reply r;
+
+    memset(seen, 0, sizeof seen);
+    int64_t oldest = put_history(f, MD_TEST_IDLE_C, N);
+    md_test_fixture_start(f, true);
+
+    /* Below 2.59 there is no paging: the newest 1000, and no link. */
+    r = call(f, "GET", "/v2.1/os-migrations", NULL, NULL);
+    expect_status(&r, 200);
+    assert_int_equal(count(r.json, "migrations"), 1000);
+    assert_int_equal(json_object_get_int64(at(item(r.json, "migrations", 0), "id")),
+                     oldest + N - 1);
+    assert_int_equal(json_object_get_int64(at(item(r.json, "migrations", 999), "id")),
+                     oldest + N - 1000);
+    assert_false(has(r.json, "migrations_links"));
+    md_test_reply_free(&r);
+
+    /* From 2.59 without a limit: pages of 1000 with a next link, which
+     * together hold every record once. */
+    snprintf(q, sizeof q, "/v2.1/os-migrations");
+    for (;;) {
+        r = call(f, "GET", q, "2.59", NULL);
+        expect_status(&r, 200);
+        size_t n = count(r.json, "migrations");
+        assert_true(n <= 1000);
+        for (size_t i = 0; i < n; i++) {
+            const char *u = str(item(r.json, "migrations", i), "uuid");
+            int k = atoi(u + 24);
+            assert_true(k >= 0 && k < N);
+            assert_false(seen[k]);
+            seen[k] = true;
+        }
+        total += n;
+        pages++;
+        json_object *next = has(r.json, "migrations_links") ? item(r.json, "migrations_links", 0)
+                                                            : NULL;
+        if (!next) {
+            md_test_reply_free(&r);
+            break;
+        }
+        assert_int_equal(n, 1000);
+        const char *href = str(next, "href");
+        assert_non_null(href);
+        assert_non_null(strstr(href, "/v2.1/os-migrations?"));
+        snprintf(q, sizeof q, "%s", strstr(href, "/v2.1/"));
+        md_test_reply_free(&r);
+        assert_true(pages < 10);
+    }
+    assert_int_equal(total, N);
+    assert_int_equal(pages, 3);
+
+    /* A migration of the server found by its integer id beyond the first
+     * page of its history: found (409, it has ended), not 404. */
+    snprintf(p, sizeof p, "/v2.1/servers/%s/migrations/%lld/action", MD_TEST_IDLE_C,
+             (long long)oldest);
+    r = call(f, "POST", p, "2.22", "{\"force_complete\": null}");
+    expect_fault(&r, 409, "conflictingRequest");
+    md_test_reply_free(&r);
+}
+
 /* ---- migrations of a server --------------------------------------------------------- */
 
 static void server_migration_show_finds_in_progress_ones_by_id_or_uuid(void **state)
@@ -951,6 +1042,7 @@ int main(void)
         T(os_migrate_live_follows_novas_schema_per_microversion),
         T(os_migrations_fields_follow_the_microversion),
         T(os_migrations_pages_and_filters_from_2_59),
+        T(os_migrations_answers_at_most_1000_and_pages_the_rest_from_2_59),
         T(server_migration_show_finds_in_progress_ones_by_id_or_uuid),
         T(force_complete_needs_a_running_migration),
         T(abort_is_accepted_while_running_and_refused_in_post_copy),

@@ -685,6 +685,100 @@ static void show_returns_the_record_404_for_unknown_and_400_for_malformed_ids(vo
     expect_fault_call(f, "GET", path, NULL, 400, "fields");
 }
 
+/* GETs target and returns its page of events as ids into ids (from *n on),
+ * and the next link's target (from "/v1/") in next, "" when there is none. */
+static void events_page(fixture *f, const char *target, int64_t *ids, size_t *n, size_t cap,
+                        char *next, size_t nextlen)
+{
+    reply r = md_test_call(f, "GET", target, NULL);
+
+    if (r.status != 200)
+        fail_msg("GET %s: %d %s", target, r.status, r.raw.body ? r.raw.body : "");
+    json_object *ev = md_test_json_get(r.json, "events");
+    json_object *links = md_test_json_get(r.json, "events_links");
+    for (size_t i = 0; i < json_object_array_length(ev); i++) {
+        assert_true(*n < cap);
+        ids[(*n)++] = md_test_json_int(json_object_array_get_idx(ev, i), "id");
+    }
+    next[0] = '\0';
+    if (json_object_array_length(links) > 0) {
+        json_object *l = json_object_array_get_idx(links, 0);
+        assert_string_equal(md_test_json_str(l, "rel"), "next");
+        const char *href = md_test_json_str(l, "href");
+        assert_non_null(strstr(href, "/v1/"));
+        snprintf(next, nextlen, "%s", strstr(href, "/v1/"));
+    }
+    md_test_reply_free(&r);
+}
+
+static void events_come_in_pages_of_at_most_1000_with_a_next_link(void **state)
+{
+    fixture *f = *state;
+    enum { N = 2345 };
+    static int64_t ids[N + 10];
+    char path[256], next[256];
+    size_t n = 0, pages = 0;
+    md_migration m;
+    md_err err;
+
+    md_migration_init(&m);
+    snprintf(m.uuid, sizeof m.uuid, "%s", "0e0e0e0e-0000-4000-8000-000000000001");
+    snprintf(m.instance_uuid, sizeof m.instance_uuid, "%s", MD_TEST_IDLE_C);
+    snprintf(m.source_compute, sizeof m.source_compute, "node-a");
+    snprintf(m.dest_compute, sizeof m.dest_compute, "node-b");
+    m.state = MD_MIG_COMPLETED;
+    m.created_at = m.updated_at = 1700000000000LL;
+    assert_int_equal(md_store_insert(f->store, &m, &err), MD_OK);
+    for (int i = 0; i < N; i++) {
+        md_event ev = { .at = 1700000000000LL + i, .value = i };
+        snprintf(ev.kind, sizeof ev.kind, "settings");
+        snprintf(ev.message, sizeof ev.message, "change %d", i);
+        assert_int_equal(md_store_add_event(f->store, m.uuid, &ev, &err), MD_OK);
+    }
+    md_test_fixture_start(f, true);
+
+    /* Without a limit: pages of 1000, oldest first, every event once. */
+    snprintf(path, sizeof path, "/v1/os-migrations/%s/events", m.uuid);
+    do {
+        size_t before = n;
+        events_page(f, path, ids, &n, N + 10, next, sizeof next);
+        assert_true(n - before <= 1000);
+        pages++;
+        snprintf(path, sizeof path, "%s", next);
+    } while (next[0] && pages < 10);
+    assert_int_equal(pages, 3);
+    assert_int_equal(n, N);
+    for (size_t i = 1; i < n; i++)
+        assert_true(ids[i] > ids[i - 1]);
+
+    /* A limit, and a limit above the cap. */
+    n = 0;
+    snprintf(path, sizeof path, "/v1/os-migrations/%s/events?limit=7", m.uuid);
+    events_page(f, path, ids, &n, N + 10, next, sizeof next);
+    assert_int_equal(n, 7);
+    assert_non_null(strstr(next, "limit=7&marker="));
+    events_page(f, next, ids, &n, N + 10, next, sizeof next);
+    assert_int_equal(n, 14);
+    assert_true(ids[7] > ids[6]);
+    n = 0;
+    snprintf(path, sizeof path, "/v1/os-migrations/%s/events?limit=100000", m.uuid);
+    events_page(f, path, ids, &n, N + 10, next, sizeof next);
+    assert_int_equal(n, 1000);
+    n = 0;
+    snprintf(path, sizeof path, "/v1/os-migrations/%s/events?limit=0", m.uuid);
+    events_page(f, path, ids, &n, N + 10, next, sizeof next);
+    assert_int_equal(n, 0);
+    assert_string_equal(next, "");
+
+    const char *bad[] = { "limit=-1", "limit=x", "marker=0", "marker=abc", "other=1" };
+    for (size_t i = 0; i < 5; i++) {
+        snprintf(path, sizeof path, "/v1/os-migrations/%s/events?%s", m.uuid, bad[i]);
+        expect_fault_call(f, "GET", path, NULL, 400, NULL);
+    }
+    expect_fault_call(f, "GET", "/v1/os-migrations/" MD_TEST_GHOST "/events?limit=0", NULL, 404,
+                      NULL);
+}
+
 static void events_list_the_state_changes_oldest_first(void **state)
 {
     fixture *f = *state;
@@ -1415,6 +1509,7 @@ int main(void)
         T(precheck_refuses_on_the_headers_what_the_ladder_would),
         T(show_returns_the_record_404_for_unknown_and_400_for_malformed_ids),
         T(events_list_the_state_changes_oldest_first),
+        T(events_come_in_pages_of_at_most_1000_with_a_next_link),
         T(force_complete_is_accepted_while_running_and_409_while_queued),
         T(post_copy_needs_it_permitted_and_then_blocks_abort),
         T(recover_action_resumes_a_broken_post_copy_and_is_409_elsewhere),

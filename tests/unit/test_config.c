@@ -160,6 +160,7 @@ static void assert_defaults_except_host(const md_config *c)
     assert_string_equal(c->service.database, "/var/lib/migrationd/migrationd.db");
     assert_int_equal(c->service.log_level, MD_LOG_INFO);
     assert_int_equal(c->service.hypervisor, MD_HYPERVISOR_LIBVIRT);
+    assert_int_equal(c->service.keep_finished_days, 0);
 
     assert_string_equal(c->api.listen, "127.0.0.1:8775");
     assert_string_equal(c->api.listen_host, "127.0.0.1");
@@ -203,6 +204,7 @@ static void assert_defaults_except_host(const md_config *c)
     assert_int_equal(c->libvirt.live_migration_policy, POLICY_ADAPTIVE);
     assert_int_equal(c->libvirt.live_migration_postcopy_stall_timeout, 10);
     assert_int_equal(c->libvirt.live_migration_postcopy_recovery_timeout, 600);
+    assert_int_equal(c->libvirt.connection_wait_timeout, 90);
 
     assert_true(c->simulator.time_scale == 20.0);
     assert_int_equal(c->simulator.link_mibps, 1024);
@@ -530,6 +532,22 @@ static void test_postcopy_recovery_timeout_0_is_rejected_naming_its_minimum(void
                    "0 is below the minimum 10 (s)");
 }
 
+static void test_keep_finished_days_is_read(void **state)
+{
+    md_config *c = load_valid(*state, "service = { keep_finished_days = 30; };\n");
+
+    assert_int_equal(c->service.keep_finished_days, 30);
+    md_config_free(c);
+}
+
+static void test_connection_wait_timeout_0_means_no_wait_and_is_read(void **state)
+{
+    md_config *c = load_valid(*state, "libvirt = { connection_wait_timeout = 0; };\n");
+
+    assert_int_equal(c->libvirt.connection_wait_timeout, 0);
+    md_config_free(c);
+}
+
 static void test_negative_completion_timeout_is_rejected(void **state)
 {
     expect_invalid(*state, "libvirt = { live_migration_completion_timeout = -1; };\n", 1,
@@ -566,6 +584,8 @@ GETTER(libvirt, live_migration_parallel_connections)
 GETTER(libvirt, live_migration_monitor_interval_ms)
 GETTER(libvirt, live_migration_postcopy_stall_timeout)
 GETTER(libvirt, live_migration_postcopy_recovery_timeout)
+GETTER(service, keep_finished_days)
+GETTER(libvirt, connection_wait_timeout)
 GETTER(simulator, link_mibps)
 
 #define LIMIT(sec, key, lo, hi)       \
@@ -594,6 +614,8 @@ static const int_limit int_limits[] = {
     LIMIT(libvirt, live_migration_monitor_interval_ms, 50, 60000),
     LIMIT(libvirt, live_migration_postcopy_stall_timeout, 0, 3600),
     LIMIT(libvirt, live_migration_postcopy_recovery_timeout, 10, 86400),
+    LIMIT(service, keep_finished_days, 0, 36500),
+    LIMIT(libvirt, connection_wait_timeout, 0, 3600),
     LIMIT(simulator, link_mibps, 1, 10485760),
 };
 
@@ -1591,6 +1613,8 @@ int main(void)
         cmocka_unit_test(test_negative_completion_timeout_is_rejected),
         cmocka_unit_test(test_postcopy_stall_timeout_0_means_off_and_both_timeouts_are_read),
         cmocka_unit_test(test_postcopy_recovery_timeout_0_is_rejected_naming_its_minimum),
+        cmocka_unit_test(test_keep_finished_days_is_read),
+        cmocka_unit_test(test_connection_wait_timeout_0_means_no_wait_and_is_read),
         cmocka_unit_test(test_every_integer_accepts_its_limits_and_rejects_beyond),
         cmocka_unit_test(test_int64_literal_is_accepted),
         cmocka_unit_test(test_int64_beyond_int_is_range_checked_before_narrowing),

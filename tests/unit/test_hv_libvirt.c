@@ -102,6 +102,9 @@ static void test_ops_table_is_complete(void **state)
     /* libvirt cannot interrupt a migrate call: nothing to release. */
     assert_null(ops->release_waiters);
     md_hv_release_waiters(f->hv);
+    /* Open means connected. */
+    assert_non_null(ops->connected);
+    assert_true(md_hv_connected(f->hv, NULL));
 }
 
 static void test_list_returns_the_test_domain(void **state)

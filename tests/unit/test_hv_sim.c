@@ -732,6 +732,48 @@ static void test_locate_follows_the_domain(void **state)
     assert_int_equal(locate(f, SPARE), MD_HV_LOC_SOURCE);
 }
 
+static void test_a_lost_connection_fails_every_call_until_it_is_back(void **state)
+{
+    fixture *f = *state;
+    migration m;
+    md_hv_domain d;
+    md_hv_domain *v = NULL;
+    size_t n = 0;
+    md_hv_job j;
+    md_hv_location loc;
+    md_err err;
+
+    assert_true(md_hv_connected(f->hv, &err));
+    start_migration(f, &m, BUSY, false);
+    md_hv_sim_advance(f->hv, 1.0);
+    md_hv_sim_set_connected(f->hv, false);
+    /* The blocked call lost its connection too; the job goes on. */
+    assert_int_equal(finish_migration(&m), MD_ERR_UNAVAILABLE);
+    assert_false(md_hv_connected(f->hv, &err));
+    assert_non_null(strstr(err.msg, "does not answer"));
+    assert_int_equal(md_hv_lookup(f->hv, IDLE, &d, &err), MD_ERR_UNAVAILABLE);
+    assert_int_equal(md_hv_list(f->hv, &v, &n, &err), MD_ERR_UNAVAILABLE);
+    assert_int_equal(md_hv_job_stats(f->hv, BUSY, &j, &err), MD_ERR_UNAVAILABLE);
+    assert_int_equal(md_hv_set_max_downtime(f->hv, BUSY, 500, &err), MD_ERR_UNAVAILABLE);
+    assert_int_equal(md_hv_suspend(f->hv, IDLE, &err), MD_ERR_UNAVAILABLE);
+    assert_int_equal(md_hv_locate(f->hv, IDLE, "qemu+tcp://" DEST "/system", &loc, &err),
+                     MD_ERR_UNAVAILABLE);
+    md_hv_migrate_args a = { .uuid = IDLE, .dest_name = DEST, .dest_uri = "x" };
+    assert_int_equal(md_hv_migrate(f->hv, &a, &err), MD_ERR_UNAVAILABLE);
+    assert_int_equal(count_events(f, MD_HV_EV_CONNECTION_LOST, "", NULL), 1);
+    /* Taking it down again changes nothing and tells nothing. */
+    md_hv_sim_set_connected(f->hv, false);
+    assert_int_equal(count_events(f, MD_HV_EV_CONNECTION_LOST, "", NULL), 1);
+
+    md_hv_sim_set_connected(f->hv, true);
+    assert_int_equal(count_events(f, MD_HV_EV_RECONNECTED, "", NULL), 1);
+    assert_true(md_hv_connected(f->hv, &err));
+    /* The job went on meanwhile, and can be seen and steered again. */
+    assert_true(job_of(f, BUSY).active);
+    assert_int_equal(md_hv_abort_job(f->hv, BUSY, false, &err), MD_OK);
+    assert_int_equal(md_hv_lookup(f->hv, BUSY, &d, &err), MD_OK);
+}
+
 /* ---- post-copy faults and recovery ---- */
 
 /* Resumes uuid's failed post-copy job and lets it run to its end: the
@@ -1139,6 +1181,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_release_waiters_returns_migrate_but_the_job_goes_on,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_locate_follows_the_domain, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_lost_connection_fails_every_call_until_it_is_back,
+                                        setup, teardown),
         T(test_break_fails_the_call_but_keeps_the_job_where_it_stopped),
         T(test_break_and_stall_need_a_job_in_post_copy),
         T(test_resume_continues_post_copy_from_where_it_stopped_and_completes),

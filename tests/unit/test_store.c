@@ -1318,6 +1318,173 @@ static void concurrent_inserts_and_reads_from_four_threads_all_succeed(void **st
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
+/* ---- bounded reads and the purge --------------------------------------------- */
+
+static void events_page_after_an_id_up_to_a_limit_without_gaps_or_duplicates(void **state)
+{
+    fixture *fx = *state;
+    md_store *st = open_store(fx);
+    md_migration m = record("paged", 1000, 1000), quiet = record("quiet", 900, 900);
+    md_event *out = NULL;
+    size_t n = 99;
+    int64_t after = 0, seen = 0;
+    md_err err = { "" };
+
+    insert_ok(st, &m);
+    insert_ok(st, &quiet);
+    for (int i = 0; i < 7; i++) {
+        md_event ev = event(2000 + i, "state", i, "step");
+        assert_int_equal(md_store_add_event(st, "paged", &ev, &err), MD_OK);
+        /* Events of another record in between: a page is one record's. */
+        ev = event(2000 + i, "other", i, "not paged's");
+        assert_int_equal(md_store_add_event(st, "quiet", &ev, &err), MD_OK);
+    }
+    /* Pages of 3: 3, 3, 1, each starting after the last id of the one
+     * before, in order, and together every event once. */
+    size_t sizes[3] = { 3, 3, 1 };
+    for (int p = 0; p < 3; p++) {
+        assert_int_equal(md_store_events_page(st, "paged", after, 3, &out, &n, &err), MD_OK);
+        assert_int_equal(n, sizes[p]);
+        for (size_t i = 0; i < n; i++) {
+            assert_true(out[i].id > after);
+            assert_string_equal(out[i].kind, "state");
+            assert_int_equal(out[i].value, seen++);
+            after = out[i].id;
+        }
+        free(out);
+    }
+    assert_int_equal(seen, 7);
+    /* After the last one: an empty page of a record that exists. */
+    assert_int_equal(md_store_events_page(st, "paged", after, 3, &out, &n, &err), MD_OK);
+    assert_int_equal(n, 0);
+    assert_null(out);
+    /* No limit: all of them, as md_store_events(). */
+    assert_int_equal(md_store_events_page(st, "paged", 0, 0, &out, &n, &err), MD_OK);
+    assert_int_equal(n, 7);
+    free(out);
+    assert_int_equal(md_store_events_page(st, "nobody", 0, 3, &out, &n, &err), MD_ERR_NOT_FOUND);
+}
+
+/* A record in state s that ended (was last updated) at updated_at. */
+static void insert_ended(md_store *st, const char *uuid, md_mig_state s, int64_t updated_at)
+{
+    md_migration m = record(uuid, updated_at - 100, updated_at);
+    md_event ev = event(updated_at, "state", 0, "the end");
+    md_err err = { "" };
+
+    m.state = s;
+    insert_ok(st, &m);
+    assert_int_equal(md_store_add_event(st, uuid, &ev, &err), MD_OK);
+}
+
+static void purge_deletes_old_finished_records_with_their_events_and_nothing_else(void **state)
+{
+    fixture *fx = *state;
+    md_store *st = open_store(fx);
+    md_migration got;
+    md_command c = { .kind = MD_CMD_RECOVER, .created_at = 50 };
+    size_t purged = 99;
+    md_err err = { "" };
+
+    /* Old, and completed, cancelled or failed: purged. */
+    insert_ended(st, "old-completed", MD_MIG_COMPLETED, 100);
+    insert_ended(st, "old-cancelled", MD_MIG_CANCELLED, 110);
+    insert_ended(st, "old-failed", MD_MIG_FAILED, 120);
+    /* Old but kept: in progress in every such state; in error, which waits
+     * for an operator; with a command accepted and not carried out yet. */
+    insert_ended(st, "old-queued", MD_MIG_QUEUED, 100);
+    insert_ended(st, "old-preparing", MD_MIG_PREPARING, 100);
+    insert_ended(st, "old-running", MD_MIG_RUNNING, 100);
+    insert_ended(st, "old-postcopy", MD_MIG_POSTCOPY, 100);
+    insert_ended(st, "old-recovering", MD_MIG_POSTCOPY_RECOVERING, 100);
+    insert_ended(st, "old-error", MD_MIG_ERROR, 100);
+    insert_ended(st, "old-pending", MD_MIG_FAILED, 100);
+    strcpy(c.uuid, "old-pending");
+    assert_int_equal(md_store_add_command(st, &c, NULL, NULL, &err), MD_OK);
+    /* Final but ended at the cutoff or after: kept. */
+    insert_ended(st, "at-cutoff", MD_MIG_COMPLETED, 1000);
+    insert_ended(st, "young", MD_MIG_COMPLETED, 5000);
+
+    assert_int_equal(md_store_purge_finished(st, 1000, 100, &purged, &err), MD_OK);
+    assert_int_equal(purged, 3);
+    const char *gone[] = { "old-completed", "old-cancelled", "old-failed" };
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(md_store_get(st, gone[i], &got, &err), MD_ERR_NOT_FOUND);
+    }
+    ASSERT_LIST(st, NULL, "young", "at-cutoff", "old-pending", "old-error", "old-recovering",
+                "old-postcopy", "old-running", "old-preparing", "old-queued");
+    /* Their events went with them (the cascade), the others' stayed. */
+    assert_int_equal(outside_int(fx->path, "SELECT count(*) FROM events"), 9);
+    assert_int_equal(outside_int(fx->path, "SELECT count(*) FROM events WHERE migration_id NOT IN"
+                                           " (SELECT id FROM migrations)"),
+                     0);
+    /* Nothing more to purge: a second pass deletes none. */
+    assert_int_equal(md_store_purge_finished(st, 1000, 100, &purged, &err), MD_OK);
+    assert_int_equal(purged, 0);
+    /* Once its command is carried out, the record is purged like any
+     * other. */
+    md_command *pend = NULL;
+    size_t np = 0;
+    assert_int_equal(md_store_pending_commands(st, &pend, &np, &err), MD_OK);
+    assert_int_equal(np, 1);
+    assert_int_equal(md_store_finish_command(st, pend[0].id, &err), MD_OK);
+    free(pend);
+    assert_int_equal(md_store_purge_finished(st, 1000, 100, &purged, &err), MD_OK);
+    assert_int_equal(purged, 1);
+    assert_int_equal(md_store_get(st, "old-pending", &got, &err), MD_ERR_NOT_FOUND);
+    assert_int_equal(outside_int(fx->path, "SELECT count(*) FROM commands"), 0);
+}
+
+static void purge_goes_in_batches_oldest_first(void **state)
+{
+    fixture *fx = *state;
+    md_store *st = open_store(fx);
+    md_migration got;
+    size_t purged = 0;
+    char uuid[16];
+    md_err err = { "" };
+
+    for (int i = 0; i < 10; i++) {
+        snprintf(uuid, sizeof uuid, "r%02d", i);
+        insert_ended(st, uuid, MD_MIG_COMPLETED, 100 + i);
+    }
+    insert_ended(st, "newest", MD_MIG_COMPLETED, 9000);
+    assert_int_equal(md_store_purge_finished(st, 5000, 4, &purged, &err), MD_OK);
+    assert_int_equal(purged, 4); /* a full batch: there may be more */
+    assert_int_equal(md_store_get(st, "r03", &got, &err), MD_ERR_NOT_FOUND);
+    assert_int_equal(md_store_get(st, "r04", &got, &err), MD_OK);
+    assert_int_equal(md_store_purge_finished(st, 5000, 4, &purged, &err), MD_OK);
+    assert_int_equal(purged, 4);
+    assert_int_equal(md_store_purge_finished(st, 5000, 4, &purged, &err), MD_OK);
+    assert_int_equal(purged, 2); /* short: none left */
+    ASSERT_LIST(st, NULL, "newest");
+    assert_int_equal(md_store_purge_finished(st, 5000, 0, &purged, &err), MD_ERR_INVALID);
+}
+
+static void purge_keeps_the_newest_record_so_that_ids_are_never_given_twice(void **state)
+{
+    fixture *fx = *state;
+    md_store *st = open_store(fx);
+    md_migration later = record("later", 9000, 9000);
+    md_event *evs = NULL;
+    size_t purged = 0, n = 0;
+    md_err err = { "" };
+
+    insert_ended(st, "first", MD_MIG_COMPLETED, 100);
+    insert_ended(st, "last", MD_MIG_COMPLETED, 200);
+    int64_t last_id = outside_int(fx->path, "SELECT max(id) FROM migrations");
+    /* Both are old, but the one with the largest id stays. */
+    assert_int_equal(md_store_purge_finished(st, 5000, 100, &purged, &err), MD_OK);
+    assert_int_equal(purged, 1);
+    ASSERT_LIST(st, NULL, "last");
+    /* The next record gets a new id, and no events but its own. */
+    insert_ok(st, &later);
+    assert_true(later.id > last_id);
+    assert_int_equal(md_store_events(st, "later", &evs, &n, &err), MD_OK);
+    assert_int_equal(n, 0);
+    free(evs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1355,6 +1522,10 @@ int main(void)
         T(an_unknown_command_kind_in_the_file_is_invalid_on_read),
         T(a_version_1_database_is_upgraded_keeping_every_record_and_event),
         T(concurrent_inserts_and_reads_from_four_threads_all_succeed),
+        T(events_page_after_an_id_up_to_a_limit_without_gaps_or_duplicates),
+        T(purge_deletes_old_finished_records_with_their_events_and_nothing_else),
+        T(purge_goes_in_batches_oldest_first),
+        T(purge_keeps_the_newest_record_so_that_ids_are_never_given_twice),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
