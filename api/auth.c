@@ -21,15 +21,28 @@
  * Valid answers are kept in the token cache of api/token_cache.h (CACHE_SETS
  * sets of CACHE_WAYS entries), each until the token's own expires_at (wall
  * clock) or fetched_at + cache_seconds (monotonic clock), whichever comes
- * first; this file reads both clocks and passes them in. Failures are never
- * cached. The cache's lock is never held across HTTP: a miss looks up,
- * asks Keystone, and inserts (two threads missing on the same token at
- * once both ask; the second insert finds the first's entry and refreshes
- * it). With cache_seconds = 0 the cache is not used at all.
+ * first; this file reads both clocks and passes them in. The cache's lock
+ * is never held across HTTP: a miss looks up, asks Keystone, and inserts
+ * (two threads missing on the same token at once both ask; the second
+ * insert finds the first's entry and refreshes it). With cache_seconds = 0
+ * the cache is not used at all.
  *
- * A token longer than MD_TOKEN_MAX_LEN or with a byte outside printable ASCII
- * is refused without asking Keystone: real tokens are short base64url
- * strings, and a CR or LF would otherwise end up inside a request header.
+ * Tokens Keystone refused (404) go into a second, smaller token cache, the
+ * refused cache (REFUSED_SETS x REFUSED_WAYS), for negative_cache_seconds:
+ * a client retrying a bad token, or a flood of one junk token, costs one
+ * validation. Keystone failing to answer is never cached there: that is
+ * the guard's business.
+ *
+ * Every call that would ask Keystone is first admitted by the guard
+ * (api/auth_guard.h: the bound on validations in flight and the circuit
+ * breaker) and released after with whether Keystone failed. Failures are
+ * logged here, with the detail that err carries (Keystone's URL, the
+ * service user), which callers never see; the breaker bounds how often.
+ *
+ * A token longer than MD_TOKEN_MAX_LEN or with a byte that no Keystone
+ * token has is refused without asking Keystone: fernet tokens are
+ * base64url, JWS tokens base64url with dots, UUID tokens hexadecimal; a
+ * space, CR or LF would otherwise end up inside a request header.
  */
 #include "api/auth.h"
 
@@ -44,6 +57,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "api/auth_guard.h"
 #include "api/internal.h"
 #include "api/token_cache.h"
 #include "service/clock.h"
@@ -51,6 +65,13 @@
 
 #define CACHE_SETS 256
 #define CACHE_WAYS 4
+/* 256 refused tokens: enough for every client that retries a bad token;
+ * a flood of distinct junk tokens only ever evicts other junk. */
+#define REFUSED_SETS 64
+#define REFUSED_WAYS 4
+/* At most one warning per this many ms that validations are refused for
+ * being too many, so that a flood does not flood the log too. */
+#define BUSY_WARN_MS 10000
 #define MAX_REPLY_BYTES (1024 * 1024)
 #define RENEW_MARGIN_MS 60000
 
@@ -65,8 +86,13 @@ struct md_auth {
     int64_t svc_expires_at;   /* ms since the epoch */
     uint64_t svc_generation;  /* incremented at each renewal */
 
-    md_token_cache *cache;                  /* valid answers; used only when cache_seconds > 0 */
+    md_token_cache *cache;   /* valid answers; used only when cache_seconds > 0 */
+    md_token_cache *refused; /* refused tokens; only when negative_cache_seconds > 0 */
+    md_auth_guard *guard;    /* admits the calls that ask Keystone */
     atomic_uint_fast64_t keystone_requests; /* md_auth_stats.keystone_requests */
+    atomic_uint_fast64_t refused_busy;      /* md_auth_stats.refused_busy */
+    atomic_uint_fast64_t refused_open;      /* md_auth_stats.refused_open */
+    atomic_int_fast64_t busy_warned_at;     /* monotonic ms of the last busy warning */
 };
 
 /* One HTTP exchange with Keystone. */
@@ -102,14 +128,21 @@ static md_token_time token_time_now(void)
     return t;
 }
 
+/* Whether c can be part of a Keystone token (base64 and base64url, '='
+ * padding, the dots of JWS). */
+static bool token_byte(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '=' || c == '.' || c == '+' || c == '/';
+}
+
 static bool token_is_acceptable(const char *token, size_t len)
 {
     if (len == 0 || len > MD_TOKEN_MAX_LEN) {
         return false;
     }
     for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)token[i];
-        if (c < 0x21 || c > 0x7e) {
+        if (!token_byte((unsigned char)token[i])) {
             return false;
         }
     }
@@ -298,6 +331,42 @@ static md_status copy_id(md_auth *a, json_object *token, const char *obj, bool r
                       a->cfg->keystone.auth_url, obj);
 }
 
+/* Copies the string member key of o into buf when it is one and fits;
+ * leaves buf "" otherwise (the scope's names are informative: a missing
+ * one only makes a name rule not match). */
+static void copy_string(json_object *o, const char *key, char *buf, size_t size)
+{
+    json_object *v = NULL;
+    buf[0] = '\0';
+    if (o != NULL && json_object_object_get_ex(o, key, &v) &&
+        json_object_is_type(v, json_type_string) && (size_t)json_object_get_string_len(v) < size) {
+        memcpy(buf, json_object_get_string(v), (size_t)json_object_get_string_len(v) + 1);
+    }
+}
+
+/* Reads the token's scope beyond project.id: the project's name and
+ * domain, and whether it is scoped to the whole system. */
+static void fill_scope(json_object *token, md_auth_result *out)
+{
+    json_object *project = NULL;
+    json_object *domain = NULL;
+    json_object *system = NULL;
+    json_object *all = NULL;
+    if (json_object_object_get_ex(token, "project", &project) &&
+        json_object_is_type(project, json_type_object)) {
+        copy_string(project, "name", out->project_name, sizeof out->project_name);
+        if (json_object_object_get_ex(project, "domain", &domain) &&
+            json_object_is_type(domain, json_type_object)) {
+            copy_string(domain, "id", out->project_domain_id, sizeof out->project_domain_id);
+            copy_string(domain, "name", out->project_domain_name, sizeof out->project_domain_name);
+        }
+    }
+    out->system_all = json_object_object_get_ex(token, "system", &system) &&
+                      json_object_is_type(system, json_type_object) &&
+                      json_object_object_get_ex(system, "all", &all) &&
+                      json_object_is_type(all, json_type_boolean) && json_object_get_boolean(all);
+}
+
 /* Fills *out from a validation answer's token object. Roles past
  * MD_AUTH_MAX_ROLES, or with names too long to be configured, are left out
  * (they can not match any configured role name anyway in the second case). */
@@ -315,6 +384,7 @@ static md_status fill_result(md_auth *a, json_object *token, md_auth_result *out
     if (st != MD_OK) {
         return st;
     }
+    fill_scope(token, out);
     json_object *roles = NULL;
     if (!json_object_object_get_ex(token, "roles", &roles)) {
         return MD_OK; /* an unscoped token has no roles */
@@ -556,7 +626,8 @@ md_status md_auth_new(const md_config *cfg, md_auth **out, md_err *err)
     while (url_len > 0 && url[url_len - 1] == '/') {
         url_len--;
     }
-    if (url_len == 0 || cfg->keystone.timeout_ms <= 0 || cfg->keystone.cache_seconds < 0) {
+    if (url_len == 0 || cfg->keystone.timeout_ms <= 0 || cfg->keystone.cache_seconds < 0 ||
+        cfg->keystone.negative_cache_seconds < 0) {
         st = md_err_set(err, MD_ERR_INVALID,
                         "keystone: auth_url, timeout_ms > 0 and cache_seconds >= 0 are needed");
         goto cleanup;
@@ -568,9 +639,21 @@ md_status md_auth_new(const md_config *cfg, md_auth **out, md_err *err)
     }
     a->cfg = cfg;
     atomic_init(&a->keystone_requests, 0);
+    atomic_init(&a->refused_busy, 0);
+    atomic_init(&a->refused_open, 0);
+    atomic_init(&a->busy_warned_at, INT64_MIN / 2);
     pthread_mutex_init(&a->svc_lock, NULL);
     st = md_token_cache_new(CACHE_SETS, CACHE_WAYS, (int64_t)cfg->keystone.cache_seconds * 1000,
                             &a->cache, err);
+    if (st == MD_OK) {
+        st = md_token_cache_new(REFUSED_SETS, REFUSED_WAYS,
+                                (int64_t)cfg->keystone.negative_cache_seconds * 1000, &a->refused,
+                                err);
+    }
+    if (st == MD_OK) {
+        st = md_auth_guard_new(cfg->keystone.max_concurrent_validations,
+                               (int64_t)cfg->keystone.breaker_seconds * 1000, &a->guard, err);
+    }
     if (st != MD_OK) {
         goto cleanup;
     }
@@ -599,6 +682,8 @@ void md_auth_free(md_auth *a)
         return;
     }
     md_token_cache_free(a->cache);
+    md_token_cache_free(a->refused);
+    md_auth_guard_free(a->guard);
     if (a->login_body != NULL) {
         explicit_bzero(a->login_body, strlen(a->login_body));
     }
@@ -610,22 +695,15 @@ void md_auth_free(md_auth *a)
     free(a);
 }
 
-md_status md_auth_validate(md_auth *a, const char *token, md_auth_result *out, md_err *err)
+/* Asks Keystone about token (svc login included), retrying once with a
+ * new service token when Keystone refused the one it had. */
+static md_status ask_keystone(md_auth *a, const char *token, md_auth_result *out, md_err *err)
 {
     md_status st = MD_OK;
     char *svc = NULL;
     uint64_t gen = 0;
     bool refused = false;
-    size_t len = token != NULL ? strnlen(token, MD_TOKEN_MAX_LEN + 1) : 0;
 
-    if (!token_is_acceptable(token, len)) {
-        st = md_err_set(err, MD_ERR_UNAUTHORIZED, "token is not valid");
-        goto cleanup;
-    }
-    bool caching = a->cfg->keystone.cache_seconds > 0;
-    if (caching && md_token_cache_lookup(a->cache, token, len, token_time_now(), out)) {
-        goto cleanup;
-    }
     st = get_service_token(a, 0, &svc, &gen, err);
     if (st != MD_OK) {
         goto cleanup;
@@ -640,12 +718,92 @@ md_status md_auth_validate(md_auth *a, const char *token, md_auth_result *out, m
             st = validate_once(a, svc, token, out, &refused, err);
         }
     }
-    if (st == MD_OK && caching) {
-        md_token_cache_insert(a->cache, token, len, out, token_time_now());
-    }
 
 cleanup:
     free(svc);
+    return st;
+}
+
+/* Refuses a validation the guard did not admit: MD_ERR_UNAVAILABLE with
+ * out->retry_after_s, counted, and (for too many at once) a warning at
+ * most every BUSY_WARN_MS. */
+static md_status refuse(md_auth *a, md_guard_verdict v, int retry_after_s, md_auth_result *out,
+                        md_err *err)
+{
+    memset(out, 0, sizeof *out);
+    out->retry_after_s = retry_after_s;
+    if (v == MD_GUARD_OPEN) {
+        atomic_fetch_add(&a->refused_open, 1);
+        return md_err_set(err, MD_ERR_UNAVAILABLE,
+                          "Keystone failed to answer recently; validations are refused for "
+                          "%d s more",
+                          retry_after_s);
+    }
+    uint64_t n = atomic_fetch_add(&a->refused_busy, 1) + 1;
+    int64_t now = now_mono_ms();
+    int64_t last = atomic_load(&a->busy_warned_at);
+    if (now - last >= BUSY_WARN_MS &&
+        atomic_compare_exchange_strong(&a->busy_warned_at, &last, now)) {
+        md_warn("keystone: %d token validations are in flight (max_concurrent_validations); "
+                "refusing more with 503 (%llu refused so far)",
+                a->cfg->keystone.max_concurrent_validations, (unsigned long long)n);
+    }
+    return md_err_set(err, MD_ERR_UNAVAILABLE,
+                      "%d token validations are in flight already (max_concurrent_validations)",
+                      a->cfg->keystone.max_concurrent_validations);
+}
+
+md_status md_auth_validate(md_auth *a, const char *token, md_auth_result *out, md_err *err)
+{
+    md_status st = MD_OK;
+    md_err local;
+    if (err == NULL) {
+        err = &local; /* the log needs the detail even when the caller does not */
+    }
+    size_t len = token != NULL ? strnlen(token, MD_TOKEN_MAX_LEN + 1) : 0;
+    md_guard_ticket ticket;
+    int retry_after_s = 1;
+
+    if (!token_is_acceptable(token, len)) {
+        return md_err_set(err, MD_ERR_UNAUTHORIZED, "token is not valid");
+    }
+    bool caching = a->cfg->keystone.cache_seconds > 0;
+    if (caching && md_token_cache_lookup(a->cache, token, len, token_time_now(), out)) {
+        return MD_OK;
+    }
+    bool remember_refusals = a->cfg->keystone.negative_cache_seconds > 0;
+    md_auth_result scratch;
+    if (remember_refusals &&
+        md_token_cache_lookup(a->refused, token, len, token_time_now(), &scratch)) {
+        return md_err_set(err, MD_ERR_UNAUTHORIZED, "token is not valid");
+    }
+    md_guard_verdict v = md_auth_guard_admit(a->guard, now_mono_ms(), &ticket, &retry_after_s);
+    if (v != MD_GUARD_ADMIT) {
+        return refuse(a, v, retry_after_s, out, err);
+    }
+    st = ask_keystone(a, token, out, err);
+    bool failed = st == MD_ERR_UNAVAILABLE;
+    md_guard_change change = md_auth_guard_release(a->guard, &ticket, failed, now_mono_ms());
+    if (failed) {
+        /* The detail (URL, user) is for the operator; the API answers a
+         * generic 503. The breaker bounds how often this is written. */
+        md_warn("keystone: cannot validate a token: %s%s", err->msg,
+                change == MD_GUARD_OPENED ? "; validations get 503 until Keystone answers again"
+                                          : "");
+        memset(out, 0, sizeof *out);
+        out->retry_after_s = a->cfg->keystone.breaker_seconds;
+    } else if (change == MD_GUARD_CLOSED) {
+        md_info("keystone: answers again; validating tokens");
+    }
+    if (st == MD_OK && caching) {
+        md_token_cache_insert(a->cache, token, len, out, token_time_now());
+    } else if (st == MD_ERR_UNAUTHORIZED && remember_refusals) {
+        /* Refused for good (Keystone never revives a token), so the entry
+         * lasts only negative_cache_seconds, not until an expiry. */
+        memset(&scratch, 0, sizeof scratch);
+        scratch.expires_at = INT64_MAX;
+        md_token_cache_insert(a->refused, token, len, &scratch, token_time_now());
+    }
     return st;
 }
 
@@ -667,9 +825,14 @@ bool md_auth_has_role(const md_auth_result *r, const md_config_roles *allowed)
 void md_auth_get_stats(md_auth *a, md_auth_stats *out)
 {
     md_token_cache_stats cs;
+    md_token_cache_stats rs;
     md_token_cache_get_stats(a->cache, &cs);
+    md_token_cache_get_stats(a->refused, &rs);
     memset(out, 0, sizeof *out);
     out->cache_hits = cs.hits;
     out->cache_misses = cs.misses;
     out->keystone_requests = atomic_load(&a->keystone_requests);
+    out->refused_hits = rs.hits;
+    out->refused_busy = atomic_load(&a->refused_busy);
+    out->refused_open = atomic_load(&a->refused_open);
 }
