@@ -16,7 +16,10 @@
  * that a burst of requests at expiry causes one POST, not one per thread;
  * the others wait for it (bounded by keystone.timeout_ms). A generation
  * number tells a thread that saw a 401 whether someone has renewed since it
- * copied the token.
+ * copied the token. A thread that waited while another's login failed
+ * takes that failure instead of trying again: otherwise each waiting
+ * thread would wait its own timeout_ms in turn, and the last of N would
+ * answer after N times timeout_ms.
  *
  * Valid answers are kept in the token cache of api/token_cache.h (CACHE_SETS
  * sets of CACHE_WAYS entries), each until the token's own expires_at (wall
@@ -81,10 +84,13 @@ struct md_auth {
     char *validate_url; /* tokens_url?nocatalog */
     char *login_body;   /* the password-method request, JSON */
 
-    pthread_mutex_t svc_lock; /* guards the four svc_ fields */
-    char *svc_token;          /* NULL until the first request */
-    int64_t svc_expires_at;   /* ms since the epoch */
-    uint64_t svc_generation;  /* incremented at each renewal */
+    pthread_mutex_t svc_lock;        /* guards the four svc_ fields */
+    char *svc_token;                 /* NULL until the first request */
+    int64_t svc_expires_at;          /* ms since the epoch */
+    uint64_t svc_generation;         /* incremented at each renewal */
+    atomic_uint_fast64_t svc_logins; /* logins tried; written under svc_lock */
+    md_status svc_login_st;          /* the last login's outcome, under svc_lock */
+    md_err svc_login_err;            /* and its message */
 
     md_token_cache *cache;   /* valid answers; used only when cache_seconds > 0 */
     md_token_cache *refused; /* refused tokens; only when negative_cache_seconds > 0 */
@@ -477,11 +483,20 @@ static md_status get_service_token(md_auth *a, uint64_t stale_gen, char **out, u
                                    md_err *err)
 {
     md_status st = MD_OK;
+    uint64_t logins_seen = atomic_load(&a->svc_logins);
     pthread_mutex_lock(&a->svc_lock);
     if (a->svc_token == NULL || a->svc_expires_at - now_real_ms() < RENEW_MARGIN_MS ||
         (stale_gen != 0 && stale_gen == a->svc_generation)) {
-        st = renew_service_token(a, err);
+        if (atomic_load(&a->svc_logins) != logins_seen && a->svc_login_st != MD_OK) {
+            /* Another thread's login failed while this one waited. */
+            st = md_err_set(err, a->svc_login_st, "%s", a->svc_login_err.msg);
+            goto cleanup;
+        }
+        st = renew_service_token(a, &a->svc_login_err);
+        a->svc_login_st = st;
+        atomic_fetch_add(&a->svc_logins, 1);
         if (st != MD_OK) {
+            md_err_set(err, st, "%s", a->svc_login_err.msg);
             goto cleanup;
         }
     }
@@ -640,6 +655,7 @@ md_status md_auth_new(const md_config *cfg, md_auth **out, md_err *err)
     a->cfg = cfg;
     atomic_init(&a->keystone_requests, 0);
     atomic_init(&a->refused_busy, 0);
+    atomic_init(&a->svc_logins, 0);
     atomic_init(&a->refused_open, 0);
     atomic_init(&a->busy_warned_at, INT64_MIN / 2);
     pthread_mutex_init(&a->svc_lock, NULL);
