@@ -12,8 +12,13 @@
  *   3. for /v2.1 paths, the microversion headers: 400 malformed, 406 out of
  *      2.1..2.80; the version is echoed on every /v2.1 answer;
  *   4. authentication when the route needs a role and auth is on: 401
- *      without or with an invalid token, 503 when Keystone cannot answer,
- *      403 without a role of the route's class (roles.read, roles.write);
+ *      without or with an invalid token, 503 with Retry-After when Keystone
+ *      cannot answer now (or too many validations are in flight), 403 when
+ *      api/authz.h's rule refuses the route's class (an admin token: the
+ *      admin project or the system, and a role of roles.list, .create,
+ *      .update or .abort). Faults for a caller without a valid token say
+ *      nothing of Keystone's URL, the service user or files: auth.c logs
+ *      the detail;
  *   5. for routes that take JSON: 415 unless Content-Type is JSON, 400
  *      unless the body parses as one JSON object.
  *
@@ -32,6 +37,7 @@
 #include <strings.h>
 
 #include "api/auth.h"
+#include "api/authz.h"
 
 struct md_api {
     md_api_deps deps;
@@ -225,35 +231,69 @@ static bool negotiate(md_api_ctx *c)
     return true;
 }
 
-static bool authorise(md_api_ctx *c, md_api_role role)
+/* Validates the request's token into c->who. Answers 401 or 503 and
+ * returns false when it is not valid or cannot be validated now. */
+static bool authenticate(md_api_ctx *c)
 {
-    const md_api_deps *d = c->deps;
-    md_auth_result who;
     md_err err;
+    char retry[16];
 
-    if (role == MD_API_PUBLIC || !d->auth)
-        return true;
     if (!c->req->auth_token || !c->req->auth_token[0]) {
+        /* Never worth a question to Keystone. */
         md_api_fault(c->resp, MD_ERR_UNAUTHORIZED, "Authentication required: no X-Auth-Token");
         return false;
     }
-    md_status st = md_auth_validate(d->auth, c->req->auth_token, &who, &err);
-    if (st != MD_OK) {
-        md_api_fault(c->resp, st, "%s: %s",
-                     st == MD_ERR_UNAUTHORIZED ? "Authentication required"
-                                               : "Cannot validate the token",
-                     err.msg);
-        return false;
+    md_status st = md_auth_validate(c->deps->auth, c->req->auth_token, &c->who, &err);
+    if (st == MD_OK) {
+        c->authenticated = true;
+        return true;
     }
-    const md_config_roles *need = role == MD_API_WRITE ? &d->cfg->roles.write : &d->cfg->roles.read;
-    if (!md_auth_has_role(&who, need)) {
+    /* err's detail may name Keystone's URL or the service user; auth.c
+     * has logged what the operator needs. */
+    if (st == MD_ERR_UNAUTHORIZED) {
+        md_api_fault(c->resp, st, "Authentication required: the token is not valid");
+    } else if (st == MD_ERR_UNAVAILABLE) {
+        md_api_fault(c->resp, st,
+                     "Cannot validate the token: the identity service (Keystone) is "
+                     "unavailable or busy; retry later");
+        snprintf(retry, sizeof retry, "%d", c->who.retry_after_s > 0 ? c->who.retry_after_s : 1);
+        md_api_response_header(c->resp, "Retry-After", retry);
+    } else {
+        md_api_fault(c->resp, st, "Cannot validate the token");
+    }
+    return false;
+}
+
+bool md_api_authorise(md_api_ctx *c, md_api_role role)
+{
+    static const md_authz_action actions[] = {
+        [MD_API_READ] = MD_AUTHZ_LIST,
+        [MD_API_CREATE] = MD_AUTHZ_CREATE,
+        [MD_API_UPDATE] = MD_AUTHZ_UPDATE,
+        [MD_API_ABORT] = MD_AUTHZ_ABORT,
+    };
+
+    if (role == MD_API_PUBLIC || !c->deps->auth)
+        return true;
+    if (!c->authenticated && !authenticate(c))
+        return false;
+    md_authz_action action = actions[role];
+    switch (md_authz_check(c->deps->cfg, &c->who, action)) {
+    case MD_AUTHZ_ALLOWED: return true;
+    case MD_AUTHZ_WRONG_SCOPE:
         md_api_fault(c->resp, MD_ERR_FORBIDDEN,
-                     "Policy does not allow this request to be performed: "
-                     "it needs one of the %s roles",
-                     role == MD_API_WRITE ? "write" : "read");
+                     "Policy does not allow this request to be performed: it needs a token "
+                     "scoped to the admin project%s",
+                     c->deps->cfg->roles.allow_system_scope ? " or to the system" : "");
+        return false;
+    case MD_AUTHZ_NO_ROLE:
+        md_api_fault(c->resp, MD_ERR_FORBIDDEN,
+                     "Policy does not allow this request to be performed: it needs one of the "
+                     "%s roles (%s)",
+                     action == MD_AUTHZ_LIST ? "read" : "write", md_authz_action_key(action));
         return false;
     }
-    return true;
+    return false;
 }
 
 static bool is_json(const char *ct)
@@ -372,7 +412,7 @@ bool md_api_precheck(md_api *api, const md_api_request *req, long long content_l
     /* Authentication first only protects a body from being read; a
      * request without one is authenticated by the ladder alone, so that its
      * token is not validated twice. */
-    if (content_length != 0 && !authorise(c, r->role))
+    if (content_length != 0 && !md_api_authorise(c, r->role))
         goto cleanup;
     ok = true;
 
@@ -407,7 +447,7 @@ void md_api_handle(md_api *api, const md_api_request *req, md_api_response *resp
         goto cleanup;
     if (strncmp(path, "/v2.1", 5) == 0 && !negotiate(c))
         goto cleanup;
-    if (!authorise(c, r->role))
+    if (!md_api_authorise(c, r->role))
         goto cleanup;
     if (r->json_body && !parse_body(c))
         goto cleanup;

@@ -16,20 +16,39 @@
  * that a burst of requests at expiry causes one POST, not one per thread;
  * the others wait for it (bounded by keystone.timeout_ms). A generation
  * number tells a thread that saw a 401 whether someone has renewed since it
- * copied the token.
+ * copied the token. A thread that waited while another's login failed
+ * takes that failure instead of trying again: otherwise each waiting
+ * thread would wait its own timeout_ms in turn, and the last of N would
+ * answer after N times timeout_ms.
  *
  * Valid answers are kept in the token cache of api/token_cache.h (CACHE_SETS
  * sets of CACHE_WAYS entries), each until the token's own expires_at (wall
  * clock) or fetched_at + cache_seconds (monotonic clock), whichever comes
- * first; this file reads both clocks and passes them in. Failures are never
- * cached. The cache's lock is never held across HTTP: a miss looks up,
- * asks Keystone, and inserts (two threads missing on the same token at
- * once both ask; the second insert finds the first's entry and refreshes
- * it). With cache_seconds = 0 the cache is not used at all.
+ * first; this file reads both clocks and passes them in. The cache's lock
+ * is never held across HTTP: a miss looks up, asks Keystone, and inserts
+ * (two threads missing on the same token at once both ask; the second
+ * insert finds the first's entry and refreshes it). With cache_seconds = 0
+ * the cache is not used at all.
  *
- * A token longer than MD_TOKEN_MAX_LEN or with a byte outside printable ASCII
- * is refused without asking Keystone: real tokens are short base64url
- * strings, and a CR or LF would otherwise end up inside a request header.
+ * Tokens Keystone refused (404) go into a second, smaller token cache, the
+ * refused cache (REFUSED_SETS x REFUSED_WAYS), for negative_cache_seconds:
+ * a client retrying a bad token, or a flood of one junk token, costs one
+ * validation. Keystone failing to answer is never cached there: that is
+ * the guard's business.
+ *
+ * Every call that would ask Keystone is first admitted by the guard
+ * (api/auth_guard.h: the bound on validations in flight and the circuit
+ * breaker) and released after with whether Keystone failed. Failures are
+ * logged here, with the detail that err carries (Keystone's URL, the
+ * service user), which callers never see; the breaker bounds how often.
+ *
+ * The JSON of the token API (reading token documents, writing the login)
+ * is api/auth_json.c's; this file does the HTTP and the state.
+ *
+ * A token longer than MD_TOKEN_MAX_LEN or with a byte that no Keystone
+ * token has is refused without asking Keystone: fernet tokens are
+ * base64url, JWS tokens base64url with dots, UUID tokens hexadecimal; a
+ * space, CR or LF would otherwise end up inside a request header.
  */
 #include "api/auth.h"
 
@@ -44,6 +63,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include "api/auth_guard.h"
+#include "api/auth_json.h"
 #include "api/internal.h"
 #include "api/token_cache.h"
 #include "service/clock.h"
@@ -51,6 +72,13 @@
 
 #define CACHE_SETS 256
 #define CACHE_WAYS 4
+/* 256 refused tokens: enough for every client that retries a bad token;
+ * a flood of distinct junk tokens only ever evicts other junk. */
+#define REFUSED_SETS 64
+#define REFUSED_WAYS 4
+/* At most one warning per this many ms that validations are refused for
+ * being too many, so that a flood does not flood the log too. */
+#define BUSY_WARN_MS 10000
 #define MAX_REPLY_BYTES (1024 * 1024)
 #define RENEW_MARGIN_MS 60000
 
@@ -60,13 +88,21 @@ struct md_auth {
     char *validate_url; /* tokens_url?nocatalog */
     char *login_body;   /* the password-method request, JSON */
 
-    pthread_mutex_t svc_lock; /* guards the four svc_ fields */
-    char *svc_token;          /* NULL until the first request */
-    int64_t svc_expires_at;   /* ms since the epoch */
-    uint64_t svc_generation;  /* incremented at each renewal */
+    pthread_mutex_t svc_lock;        /* guards the four svc_ fields */
+    char *svc_token;                 /* NULL until the first request */
+    int64_t svc_expires_at;          /* ms since the epoch */
+    uint64_t svc_generation;         /* incremented at each renewal */
+    atomic_uint_fast64_t svc_logins; /* logins tried; written under svc_lock */
+    md_status svc_login_st;          /* the last login's outcome, under svc_lock */
+    md_err svc_login_err;            /* and its message */
 
-    md_token_cache *cache;                  /* valid answers; used only when cache_seconds > 0 */
+    md_token_cache *cache;   /* valid answers; used only when cache_seconds > 0 */
+    md_token_cache *refused; /* refused tokens; only when negative_cache_seconds > 0 */
+    md_auth_guard *guard;    /* admits the calls that ask Keystone */
     atomic_uint_fast64_t keystone_requests; /* md_auth_stats.keystone_requests */
+    atomic_uint_fast64_t refused_busy;      /* md_auth_stats.refused_busy */
+    atomic_uint_fast64_t refused_open;      /* md_auth_stats.refused_open */
+    atomic_int_fast64_t busy_warned_at;     /* monotonic ms of the last busy warning */
 };
 
 /* One HTTP exchange with Keystone. */
@@ -102,14 +138,21 @@ static md_token_time token_time_now(void)
     return t;
 }
 
+/* Whether c can be part of a Keystone token (base64 and base64url, '='
+ * padding, the dots of JWS). */
+static bool token_byte(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '=' || c == '.' || c == '+' || c == '/';
+}
+
 static bool token_is_acceptable(const char *token, size_t len)
 {
     if (len == 0 || len > MD_TOKEN_MAX_LEN) {
         return false;
     }
     for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)token[i];
-        if (c < 0x21 || c > 0x7e) {
+        if (!token_byte((unsigned char)token[i])) {
             return false;
         }
     }
@@ -228,123 +271,6 @@ cleanup:
     return st;
 }
 
-/* Parses rep's body as a JSON object holding "token". On success *root
- * owns the document and *token points inside it. */
-static md_status parse_token_doc(md_auth *a, const http_reply *rep, json_object **root,
-                                 json_object **token, md_err *err)
-{
-    md_status st = MD_OK;
-    json_object *doc = NULL;
-    json_tokener *tok = json_tokener_new();
-    if (tok == NULL) {
-        st = md_err_set(err, MD_ERR_NOMEM, "out of memory parsing a Keystone answer");
-        goto cleanup;
-    }
-    if (rep->body != NULL) {
-        doc = json_tokener_parse_ex(tok, rep->body, (int)rep->len);
-    }
-    if (doc == NULL || json_tokener_get_error(tok) != json_tokener_success ||
-        !json_object_object_get_ex(doc, "token", token) ||
-        !json_object_is_type(*token, json_type_object)) {
-        st = md_err_set(err, MD_ERR_UNAVAILABLE,
-                        "Keystone at %s sent an answer without a token object",
-                        a->cfg->keystone.auth_url);
-        goto cleanup;
-    }
-    *root = doc;
-    doc = NULL;
-
-cleanup:
-    json_object_put(doc);
-    if (tok != NULL) {
-        json_tokener_free(tok);
-    }
-    return st;
-}
-
-/* Reads token.expires_at into *out. */
-static md_status token_expiry(md_auth *a, json_object *token, int64_t *out, md_err *err)
-{
-    json_object *v = NULL;
-    if (!json_object_object_get_ex(token, "expires_at", &v) ||
-        !json_object_is_type(v, json_type_string) ||
-        !md_api_time_parse(json_object_get_string(v), out)) {
-        return md_err_set(err, MD_ERR_UNAVAILABLE,
-                          "Keystone at %s sent a token without a valid expires_at",
-                          a->cfg->keystone.auth_url);
-    }
-    return MD_OK;
-}
-
-/* Copies token.<obj>.id into buf ("" when the object is absent, as for
- * the project of an unscoped or domain-scoped token). */
-static md_status copy_id(md_auth *a, json_object *token, const char *obj, bool required, char *buf,
-                         size_t size, md_err *err)
-{
-    json_object *o = NULL;
-    json_object *id = NULL;
-    buf[0] = '\0';
-    if (!json_object_object_get_ex(token, obj, &o)) {
-        if (!required) {
-            return MD_OK;
-        }
-    } else if (json_object_object_get_ex(o, "id", &id) &&
-               json_object_is_type(id, json_type_string) &&
-               (size_t)json_object_get_string_len(id) < size) {
-        memcpy(buf, json_object_get_string(id), (size_t)json_object_get_string_len(id) + 1);
-        return MD_OK;
-    }
-    return md_err_set(err, MD_ERR_UNAVAILABLE, "Keystone at %s sent a token with no usable %s.id",
-                      a->cfg->keystone.auth_url, obj);
-}
-
-/* Fills *out from a validation answer's token object. Roles past
- * MD_AUTH_MAX_ROLES, or with names too long to be configured, are left out
- * (they can not match any configured role name anyway in the second case). */
-static md_status fill_result(md_auth *a, json_object *token, md_auth_result *out, md_err *err)
-{
-    md_status st = MD_OK;
-    memset(out, 0, sizeof *out);
-    st = token_expiry(a, token, &out->expires_at, err);
-    if (st == MD_OK) {
-        st = copy_id(a, token, "user", true, out->user_id, sizeof out->user_id, err);
-    }
-    if (st == MD_OK) {
-        st = copy_id(a, token, "project", false, out->project_id, sizeof out->project_id, err);
-    }
-    if (st != MD_OK) {
-        return st;
-    }
-    json_object *roles = NULL;
-    if (!json_object_object_get_ex(token, "roles", &roles)) {
-        return MD_OK; /* an unscoped token has no roles */
-    }
-    if (!json_object_is_type(roles, json_type_array)) {
-        return md_err_set(err, MD_ERR_UNAVAILABLE,
-                          "Keystone at %s sent token.roles that is not a list",
-                          a->cfg->keystone.auth_url);
-    }
-    size_t n = json_object_array_length(roles);
-    for (size_t i = 0; i < n; i++) {
-        json_object *name = NULL;
-        if (!json_object_object_get_ex(json_object_array_get_idx(roles, i), "name", &name) ||
-            !json_object_is_type(name, json_type_string)) {
-            continue;
-        }
-        size_t len = (size_t)json_object_get_string_len(name);
-        if (len >= sizeof out->roles[0]) {
-            continue;
-        }
-        if (out->nroles == MD_AUTH_MAX_ROLES) {
-            md_warn("keystone: user %s has more than %d roles; only the first %d are checked",
-                    out->user_id, MD_AUTH_MAX_ROLES, MD_AUTH_MAX_ROLES);
-            break;
-        }
-        memcpy(out->roles[out->nroles++], json_object_get_string(name), len + 1);
-    }
-    return MD_OK;
-}
-
 /* Obtains a new service token (POST with the password method). Called with
  * svc_lock held. */
 static md_status renew_service_token(md_auth *a, md_err *err)
@@ -378,9 +304,9 @@ static md_status renew_service_token(md_auth *a, md_err *err)
                         a->cfg->keystone.auth_url);
         goto cleanup;
     }
-    st = parse_token_doc(a, &rep, &root, &token, err);
+    st = md_auth_parse_token_doc(a->cfg->keystone.auth_url, rep.body, rep.len, &root, &token, err);
     if (st == MD_OK) {
-        st = token_expiry(a, token, &expires_at, err);
+        st = md_auth_token_expiry(a->cfg->keystone.auth_url, token, &expires_at, err);
     }
     if (st != MD_OK) {
         goto cleanup;
@@ -407,11 +333,20 @@ static md_status get_service_token(md_auth *a, uint64_t stale_gen, char **out, u
                                    md_err *err)
 {
     md_status st = MD_OK;
+    uint64_t logins_seen = atomic_load(&a->svc_logins);
     pthread_mutex_lock(&a->svc_lock);
     if (a->svc_token == NULL || a->svc_expires_at - now_real_ms() < RENEW_MARGIN_MS ||
         (stale_gen != 0 && stale_gen == a->svc_generation)) {
-        st = renew_service_token(a, err);
+        if (atomic_load(&a->svc_logins) != logins_seen && a->svc_login_st != MD_OK) {
+            /* Another thread's login failed while this one waited. */
+            st = md_err_set(err, a->svc_login_st, "%s", a->svc_login_err.msg);
+            goto cleanup;
+        }
+        st = renew_service_token(a, &a->svc_login_err);
+        a->svc_login_st = st;
+        atomic_fetch_add(&a->svc_logins, 1);
         if (st != MD_OK) {
+            md_err_set(err, st, "%s", a->svc_login_err.msg);
             goto cleanup;
         }
     }
@@ -445,9 +380,10 @@ static md_status validate_once(md_auth *a, const char *svc, const char *token, m
     }
     switch (rep.status) {
     case 200:
-        st = parse_token_doc(a, &rep, &root, &tok, err);
+        st =
+            md_auth_parse_token_doc(a->cfg->keystone.auth_url, rep.body, rep.len, &root, &tok, err);
         if (st == MD_OK) {
-            st = fill_result(a, tok, out, err);
+            st = md_auth_fill_result(a->cfg->keystone.auth_url, tok, out, err);
         }
         break;
     case 404: st = md_err_set(err, MD_ERR_UNAUTHORIZED, "token is not valid"); break;
@@ -476,69 +412,6 @@ cleanup:
     return st;
 }
 
-/* Adds a new empty object (or array) under key to parent, which owns it.
- * Returns it, or NULL when out of memory. */
-static json_object *add_child(json_object *parent, const char *key, bool array)
-{
-    json_object *child = array ? json_object_new_array() : json_object_new_object();
-    if (child == NULL || json_object_object_add(parent, key, child) != 0) {
-        json_object_put(child);
-        return NULL;
-    }
-    return child;
-}
-
-static bool add_string(json_object *parent, const char *key, const char *value)
-{
-    json_object *s = json_object_new_string(value);
-    if (s == NULL || json_object_object_add(parent, key, s) != 0) {
-        json_object_put(s);
-        return false;
-    }
-    return true;
-}
-
-/* Builds the JSON body of the service login (password method, project
- * scope) with json-c. Returns a malloc'd string, or NULL when out of
- * memory. */
-static char *build_login_body(const md_config *cfg)
-{
-    char *body = NULL;
-    json_object *root = json_object_new_object();
-    if (root == NULL) {
-        goto cleanup;
-    }
-    json_object *auth = add_child(root, "auth", false);
-    json_object *identity = auth != NULL ? add_child(auth, "identity", false) : NULL;
-    json_object *methods = identity != NULL ? add_child(identity, "methods", true) : NULL;
-    json_object *method = json_object_new_string("password");
-    if (methods == NULL || method == NULL || json_object_array_add(methods, method) != 0) {
-        json_object_put(method);
-        goto cleanup;
-    }
-    json_object *password = add_child(identity, "password", false);
-    json_object *user = password != NULL ? add_child(password, "user", false) : NULL;
-    json_object *udomain = user != NULL ? add_child(user, "domain", false) : NULL;
-    json_object *scope = add_child(auth, "scope", false);
-    json_object *project = scope != NULL ? add_child(scope, "project", false) : NULL;
-    json_object *pdomain = project != NULL ? add_child(project, "domain", false) : NULL;
-    if (udomain == NULL || pdomain == NULL || !add_string(user, "name", cfg->keystone.username) ||
-        !add_string(user, "password", cfg->keystone.password) ||
-        !add_string(udomain, "name", cfg->keystone.user_domain_name) ||
-        !add_string(project, "name", cfg->keystone.project_name) ||
-        !add_string(pdomain, "name", cfg->keystone.project_domain_name)) {
-        goto cleanup;
-    }
-    const char *text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN);
-    if (text != NULL) {
-        body = strdup(text);
-    }
-
-cleanup:
-    json_object_put(root);
-    return body;
-}
-
 md_status md_auth_new(const md_config *cfg, md_auth **out, md_err *err)
 {
     md_status st = MD_OK;
@@ -556,7 +429,8 @@ md_status md_auth_new(const md_config *cfg, md_auth **out, md_err *err)
     while (url_len > 0 && url[url_len - 1] == '/') {
         url_len--;
     }
-    if (url_len == 0 || cfg->keystone.timeout_ms <= 0 || cfg->keystone.cache_seconds < 0) {
+    if (url_len == 0 || cfg->keystone.timeout_ms <= 0 || cfg->keystone.cache_seconds < 0 ||
+        cfg->keystone.negative_cache_seconds < 0) {
         st = md_err_set(err, MD_ERR_INVALID,
                         "keystone: auth_url, timeout_ms > 0 and cache_seconds >= 0 are needed");
         goto cleanup;
@@ -568,9 +442,22 @@ md_status md_auth_new(const md_config *cfg, md_auth **out, md_err *err)
     }
     a->cfg = cfg;
     atomic_init(&a->keystone_requests, 0);
+    atomic_init(&a->refused_busy, 0);
+    atomic_init(&a->svc_logins, 0);
+    atomic_init(&a->refused_open, 0);
+    atomic_init(&a->busy_warned_at, INT64_MIN / 2);
     pthread_mutex_init(&a->svc_lock, NULL);
     st = md_token_cache_new(CACHE_SETS, CACHE_WAYS, (int64_t)cfg->keystone.cache_seconds * 1000,
                             &a->cache, err);
+    if (st == MD_OK) {
+        st = md_token_cache_new(REFUSED_SETS, REFUSED_WAYS,
+                                (int64_t)cfg->keystone.negative_cache_seconds * 1000, &a->refused,
+                                err);
+    }
+    if (st == MD_OK) {
+        st = md_auth_guard_new(cfg->keystone.max_concurrent_validations,
+                               (int64_t)cfg->keystone.breaker_seconds * 1000, &a->guard, err);
+    }
     if (st != MD_OK) {
         goto cleanup;
     }
@@ -580,7 +467,7 @@ md_status md_auth_new(const md_config *cfg, md_auth **out, md_err *err)
     if (asprintf(&a->validate_url, "%.*s/auth/tokens?nocatalog", (int)url_len, url) < 0) {
         a->validate_url = NULL;
     }
-    a->login_body = build_login_body(cfg);
+    a->login_body = md_auth_login_body(cfg);
     if (a->tokens_url == NULL || a->validate_url == NULL || a->login_body == NULL) {
         st = md_err_set(err, MD_ERR_NOMEM, "out of memory creating the Keystone validator");
         goto cleanup;
@@ -599,6 +486,8 @@ void md_auth_free(md_auth *a)
         return;
     }
     md_token_cache_free(a->cache);
+    md_token_cache_free(a->refused);
+    md_auth_guard_free(a->guard);
     if (a->login_body != NULL) {
         explicit_bzero(a->login_body, strlen(a->login_body));
     }
@@ -610,22 +499,15 @@ void md_auth_free(md_auth *a)
     free(a);
 }
 
-md_status md_auth_validate(md_auth *a, const char *token, md_auth_result *out, md_err *err)
+/* Asks Keystone about token (svc login included), retrying once with a
+ * new service token when Keystone refused the one it had. */
+static md_status ask_keystone(md_auth *a, const char *token, md_auth_result *out, md_err *err)
 {
     md_status st = MD_OK;
     char *svc = NULL;
     uint64_t gen = 0;
     bool refused = false;
-    size_t len = token != NULL ? strnlen(token, MD_TOKEN_MAX_LEN + 1) : 0;
 
-    if (!token_is_acceptable(token, len)) {
-        st = md_err_set(err, MD_ERR_UNAUTHORIZED, "token is not valid");
-        goto cleanup;
-    }
-    bool caching = a->cfg->keystone.cache_seconds > 0;
-    if (caching && md_token_cache_lookup(a->cache, token, len, token_time_now(), out)) {
-        goto cleanup;
-    }
     st = get_service_token(a, 0, &svc, &gen, err);
     if (st != MD_OK) {
         goto cleanup;
@@ -640,12 +522,92 @@ md_status md_auth_validate(md_auth *a, const char *token, md_auth_result *out, m
             st = validate_once(a, svc, token, out, &refused, err);
         }
     }
-    if (st == MD_OK && caching) {
-        md_token_cache_insert(a->cache, token, len, out, token_time_now());
-    }
 
 cleanup:
     free(svc);
+    return st;
+}
+
+/* Refuses a validation the guard did not admit: MD_ERR_UNAVAILABLE with
+ * out->retry_after_s, counted, and (for too many at once) a warning at
+ * most every BUSY_WARN_MS. */
+static md_status refuse(md_auth *a, md_guard_verdict v, int retry_after_s, md_auth_result *out,
+                        md_err *err)
+{
+    memset(out, 0, sizeof *out);
+    out->retry_after_s = retry_after_s;
+    if (v == MD_GUARD_OPEN) {
+        atomic_fetch_add(&a->refused_open, 1);
+        return md_err_set(err, MD_ERR_UNAVAILABLE,
+                          "Keystone failed to answer recently; validations are refused for "
+                          "%d s more",
+                          retry_after_s);
+    }
+    uint64_t n = atomic_fetch_add(&a->refused_busy, 1) + 1;
+    int64_t now = now_mono_ms();
+    int64_t last = atomic_load(&a->busy_warned_at);
+    if (now - last >= BUSY_WARN_MS &&
+        atomic_compare_exchange_strong(&a->busy_warned_at, &last, now)) {
+        md_warn("keystone: %d token validations are in flight (max_concurrent_validations); "
+                "refusing more with 503 (%llu refused so far)",
+                a->cfg->keystone.max_concurrent_validations, (unsigned long long)n);
+    }
+    return md_err_set(err, MD_ERR_UNAVAILABLE,
+                      "%d token validations are in flight already (max_concurrent_validations)",
+                      a->cfg->keystone.max_concurrent_validations);
+}
+
+md_status md_auth_validate(md_auth *a, const char *token, md_auth_result *out, md_err *err)
+{
+    md_status st = MD_OK;
+    md_err local;
+    if (err == NULL) {
+        err = &local; /* the log needs the detail even when the caller does not */
+    }
+    size_t len = token != NULL ? strnlen(token, MD_TOKEN_MAX_LEN + 1) : 0;
+    md_guard_ticket ticket;
+    int retry_after_s = 1;
+
+    if (!token_is_acceptable(token, len)) {
+        return md_err_set(err, MD_ERR_UNAUTHORIZED, "token is not valid");
+    }
+    bool caching = a->cfg->keystone.cache_seconds > 0;
+    if (caching && md_token_cache_lookup(a->cache, token, len, token_time_now(), out)) {
+        return MD_OK;
+    }
+    bool remember_refusals = a->cfg->keystone.negative_cache_seconds > 0;
+    md_auth_result scratch;
+    if (remember_refusals &&
+        md_token_cache_lookup(a->refused, token, len, token_time_now(), &scratch)) {
+        return md_err_set(err, MD_ERR_UNAUTHORIZED, "token is not valid");
+    }
+    md_guard_verdict v = md_auth_guard_admit(a->guard, now_mono_ms(), &ticket, &retry_after_s);
+    if (v != MD_GUARD_ADMIT) {
+        return refuse(a, v, retry_after_s, out, err);
+    }
+    st = ask_keystone(a, token, out, err);
+    bool failed = st == MD_ERR_UNAVAILABLE;
+    md_guard_change change = md_auth_guard_release(a->guard, &ticket, failed, now_mono_ms());
+    if (failed) {
+        /* The detail (URL, user) is for the operator; the API answers a
+         * generic 503. The breaker bounds how often this is written. */
+        md_warn("keystone: cannot validate a token: %s%s", err->msg,
+                change == MD_GUARD_OPENED ? "; validations get 503 until Keystone answers again"
+                                          : "");
+        memset(out, 0, sizeof *out);
+        out->retry_after_s = a->cfg->keystone.breaker_seconds;
+    } else if (change == MD_GUARD_CLOSED) {
+        md_info("keystone: answers again; validating tokens");
+    }
+    if (st == MD_OK && caching) {
+        md_token_cache_insert(a->cache, token, len, out, token_time_now());
+    } else if (st == MD_ERR_UNAUTHORIZED && remember_refusals) {
+        /* Refused for good (Keystone never revives a token), so the entry
+         * lasts only negative_cache_seconds, not until an expiry. */
+        memset(&scratch, 0, sizeof scratch);
+        scratch.expires_at = INT64_MAX;
+        md_token_cache_insert(a->refused, token, len, &scratch, token_time_now());
+    }
     return st;
 }
 
@@ -667,9 +629,14 @@ bool md_auth_has_role(const md_auth_result *r, const md_config_roles *allowed)
 void md_auth_get_stats(md_auth *a, md_auth_stats *out)
 {
     md_token_cache_stats cs;
+    md_token_cache_stats rs;
     md_token_cache_get_stats(a->cache, &cs);
+    md_token_cache_get_stats(a->refused, &rs);
     memset(out, 0, sizeof *out);
     out->cache_hits = cs.hits;
     out->cache_misses = cs.misses;
     out->keystone_requests = atomic_load(&a->keystone_requests);
+    out->refused_hits = rs.hits;
+    out->refused_busy = atomic_load(&a->refused_busy);
+    out->refused_open = atomic_load(&a->refused_open);
 }

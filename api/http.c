@@ -7,8 +7,9 @@
  * only note that more came), and once with no data left (we build an
  * md_api_request, let md_api_handle() answer and queue the response).
  * completed() frees the request's state in every case, including
- * connections that die half-way. The server runs an epoll thread pool the
- * size of the machine (at least two), so a slow request does not hold up
+ * connections that die half-way. The server runs an epoll thread pool of
+ * twice the CPUs (at least 4, and at least 2 more than the Keystone
+ * validations that may be in flight), so a slow request does not hold up
  * the others; the handlers themselves never wait on the hypervisor.
  *
  * LIMITS
@@ -304,8 +305,17 @@ md_status md_http_start(const md_config *cfg, md_api *api, md_http **out, md_err
     }
     h->cfg = cfg;
     h->api = api;
+    /* Twice the CPUs, at least 4: a thread may wait on Keystone (see
+     * api/auth.h), so threads are not only CPU. Keystone validations in
+     * flight are bounded by keystone.max_concurrent_validations, and the
+     * pool always has 2 threads more, which stay free for the requests that
+     * need no validation (/healthcheck, cached tokens). */
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    unsigned pool = (unsigned)(cpus < 2 ? 2 : cpus > 16 ? 16 : cpus);
+    long want = cpus < 2 ? 4 : cpus > 16 ? 32 : 2 * cpus;
+    if (cfg->api.auth_strategy == MD_AUTH_KEYSTONE &&
+        want < cfg->keystone.max_concurrent_validations + 2)
+        want = cfg->keystone.max_concurrent_validations + 2;
+    unsigned pool = (unsigned)want;
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TURBO;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;

@@ -14,11 +14,16 @@
 #include <stdint.h>
 
 #include "api/api.h"
+#include "api/auth.h"
 
+/* The action class a route needs (api/authz.h has the rule; the classes'
+ * roles default to roles.read and roles.write). */
 typedef enum md_api_role {
     MD_API_PUBLIC = 0, /* no token needed: version documents, healthcheck */
-    MD_API_READ,       /* roles.read */
-    MD_API_WRITE,      /* roles.write */
+    MD_API_READ,       /* list, show, events: roles.list */
+    MD_API_CREATE,     /* a new migration: roles.create */
+    MD_API_UPDATE,     /* settings, force_complete, post_copy: roles.update */
+    MD_API_ABORT,      /* aborting: roles.abort */
 } md_api_role;
 
 #define MD_API_MAX_PARAMS 4
@@ -39,8 +44,10 @@ typedef struct md_api_ctx {
     md_api_response *resp;
     const char *params[MD_API_MAX_PARAMS]; /* path segments matched by "{}" */
     char param_buf[MD_API_MAX_PARAMS][256];
-    json_object *body; /* the parsed body, or NULL if none */
-    int version_minor; /* /v2.1: negotiated 2.N microversion */
+    json_object *body;  /* the parsed body, or NULL if none */
+    int version_minor;  /* /v2.1: negotiated 2.N microversion */
+    bool authenticated; /* who holds the token's validation */
+    md_auth_result who;
 } md_api_ctx;
 
 typedef void (*md_api_handler)(md_api_ctx *c);
@@ -58,6 +65,15 @@ extern const md_api_route md_api_v1_routes[];
 extern const size_t md_api_v1_nroutes;
 extern const md_api_route md_api_nova_routes[];
 extern const size_t md_api_nova_nroutes;
+
+/* Whether the caller may perform role's action: true without auth, for
+ * MD_API_PUBLIC, or when the token (validated once per request, then
+ * remembered in c) passes api/authz.h's rule. Otherwise answers 401 (no or
+ * an invalid token), 503 with Retry-After (Keystone cannot tell now) or
+ * 403 and returns false. api.c runs it for the route's class; a handler
+ * runs it again when the body asks for another class (PUT's "abort").
+ * Blocks on Keystone as md_auth_validate() does. */
+bool md_api_authorise(md_api_ctx *c, md_api_role role);
 
 /* Answers 400 and returns false when the request has a query parameter
  * not named in allowed (NULL-terminated; NULL allows none). api.c. */

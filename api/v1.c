@@ -694,9 +694,12 @@ static void h_update(md_api_ctx *c)
         st = md_engine_force_complete(c->deps->engine, id, &err);
     else if (strcmp(action, "post_copy") == 0)
         st = md_engine_post_copy(c->deps->engine, id, &err);
-    else if (strcmp(action, "abort") == 0)
+    else if (strcmp(action, "abort") == 0) {
+        /* An abort is an abort however it is asked for: roles.abort. */
+        if (!md_api_authorise(c, MD_API_ABORT))
+            return;
         st = md_engine_abort(c->deps->engine, id, &err);
-    else if (strcmp(action, "recover") == 0)
+    } else if (strcmp(action, "recover") == 0)
         st = md_engine_recover(c->deps->engine, id, &err);
     else {
         md_api_fault(c->resp, MD_ERR_INVALID,
@@ -727,10 +730,10 @@ const md_api_route md_api_v1_routes[] = {
     { "GET", "/healthcheck", MD_API_PUBLIC, false, h_healthcheck },
     { "GET", "/v1", MD_API_PUBLIC, false, h_root },
     { "GET", "/v1/os-migrations", MD_API_READ, false, h_list },
-    { "POST", "/v1/os-migrations", MD_API_WRITE, true, h_create },
+    { "POST", "/v1/os-migrations", MD_API_CREATE, true, h_create },
     { "GET", "/v1/os-migrations/{}", MD_API_READ, false, h_show },
-    { "PUT", "/v1/os-migrations/{}", MD_API_WRITE, true, h_update },
-    { "DELETE", "/v1/os-migrations/{}", MD_API_WRITE, false, h_delete },
+    { "PUT", "/v1/os-migrations/{}", MD_API_UPDATE, true, h_update },
+    { "DELETE", "/v1/os-migrations/{}", MD_API_ABORT, false, h_delete },
     { "GET", "/v1/os-migrations/{}/events", MD_API_READ, false, h_events },
 };
 const size_t md_api_v1_nroutes = sizeof md_api_v1_routes / sizeof md_api_v1_routes[0];

@@ -150,9 +150,22 @@ static const config_key config_keys[] = {
     STRING_KEY(keystone, project_domain_name, "Default", 0, NULL),
     INT_KEY(keystone, cache_seconds, 300, 0, 86400, "s"),
     INT_KEY(keystone, timeout_ms, 5000, 100, 600000, "ms"),
+    /* etc/migrationd.conf says why these defaults. */
+    INT_KEY(keystone, negative_cache_seconds, 10, 0, 300, "s"),
+    INT_KEY(keystone, max_concurrent_validations, 4, 1, 32, NULL),
+    INT_KEY(keystone, breaker_seconds, 5, 1, 300, "s"),
 
-    ROLES_KEY(roles, read, "reader,admin"),
+    ROLES_KEY(roles, read, "admin"),
     ROLES_KEY(roles, write, "admin"),
+    /* No default of their own: resolve_role_classes() copies read or write. */
+    ROLES_KEY(roles, list, NULL),
+    ROLES_KEY(roles, create, NULL),
+    ROLES_KEY(roles, update, NULL),
+    ROLES_KEY(roles, abort, NULL),
+    STRING_KEY(roles, admin_project_id, "", 0, NULL),
+    STRING_KEY(roles, admin_project_name, "admin", 0, NULL),
+    STRING_KEY(roles, admin_project_domain_name, "Default", 0, NULL),
+    BOOL_KEY(roles, allow_system_scope, true),
 
     STRING_KEY(libvirt, uri, "qemu:///system", 1, NULL),
     STRING_KEY(libvirt, live_migration_scheme, "tcp", 1, check_scheme),
@@ -432,6 +445,11 @@ static bool set_roles_default(md_config *c, const config_key *k, char *why, size
     const char *p = k->def_str;
 
     memset(&roles, 0, sizeof roles);
+    /* An action class: resolve_role_classes() fills it in. */
+    if (!p) {
+        memcpy(member_of(c, k), &roles, sizeof roles);
+        return true;
+    }
     while (roles.count < MD_CONFIG_MAX_ROLES) {
         size_t len = strcspn(p, ",");
         if (len == 0 || len >= MD_CONFIG_ROLE_LEN) {
@@ -475,6 +493,29 @@ static const config_key *find_key(const char *section, const char *name)
     return NULL;
 }
 
+/* Each action class of the roles section and the list it defaults to. */
+static const struct {
+    const char *key;
+    size_t offset, base;
+} role_classes[] = {
+    { "roles.list", offsetof(md_config, roles.list), offsetof(md_config, roles.read) },
+    { "roles.create", offsetof(md_config, roles.create), offsetof(md_config, roles.write) },
+    { "roles.update", offsetof(md_config, roles.update), offsetof(md_config, roles.write) },
+    { "roles.abort", offsetof(md_config, roles.abort), offsetof(md_config, roles.write) },
+};
+
+/* Gives every action class the file did not set (cf NULL: none was set)
+ * the roles of read or write, as loaded, so that the older keys keep
+ * meaning what they meant and a class set in the file overrides them. */
+static void resolve_role_classes(md_config *c, const config_t *cf)
+{
+    for (size_t i = 0; i < sizeof role_classes / sizeof role_classes[0]; i++) {
+        if (!cf || !config_lookup(cf, role_classes[i].key))
+            memcpy((char *)c + role_classes[i].offset, (char *)c + role_classes[i].base,
+                   sizeof(md_config_roles));
+    }
+}
+
 void md_config_defaults(md_config *c)
 {
     char why[256];
@@ -497,6 +538,7 @@ void md_config_defaults(md_config *c)
     host[sizeof host - 1] = '\0';
     if (!set_string(c, find_key("service", "host"), host[0] ? host : "localhost", why, sizeof why))
         set_string(c, find_key("service", "host"), "localhost", why, sizeof why);
+    resolve_role_classes(c, NULL);
 }
 
 /* ---- loading a file ---- */
@@ -930,6 +972,7 @@ md_status md_config_load(const char *path, md_config **out, md_config_errors *er
         goto cleanup;
     }
     load_root(&lc, c, config_root_setting(&cf));
+    resolve_role_classes(c, &cf);
     check_cross(&lc, c, &cf);
 
     if (lc.nomem) {

@@ -96,10 +96,23 @@ typedef struct md_config {
         char project_domain_name[256];
         int cache_seconds;
         int timeout_ms;
+        int negative_cache_seconds;     /* how long a token Keystone refused stays refused */
+        int max_concurrent_validations; /* Keystone validations in flight at once */
+        int breaker_seconds;            /* 503 at once for this long after Keystone failed */
     } keystone;
     struct {
-        md_config_roles read;
-        md_config_roles write;
+        md_config_roles read;  /* the default of list */
+        md_config_roles write; /* the default of create, update and abort */
+        /* The action classes, each resolved after loading: a class the file
+         * does not set holds a copy of read or write. */
+        md_config_roles list;                /* GET: list, show, events */
+        md_config_roles create;              /* POST a migration, os-migrateLive */
+        md_config_roles update;              /* PUT settings and steering, force_complete */
+        md_config_roles abort;               /* DELETE, and PUT "action": "abort" */
+        char admin_project_id[128];          /* "" = match by name */
+        char admin_project_name[256];        /* "" with an empty id: any project */
+        char admin_project_domain_name[256]; /* the domain of admin_project_name */
+        bool allow_system_scope;             /* a token scoped to the system (all) counts */
     } roles;
     struct {
         char uri[1024];

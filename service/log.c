@@ -52,9 +52,42 @@ void md_log_init(md_log_level min_level)
     log_to_journal = stderr_is_journal();
 }
 
+size_t md_log_escape(const char *in, size_t len, char *out, size_t outsize)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)in[i];
+        char esc[4];
+        size_t elen = 0;
+
+        if (c == '\n' || c == '\r' || c == '\t') {
+            esc[0] = '\\';
+            esc[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+            elen = 2;
+        } else if (c < 0x20 || c == 0x7f) {
+            esc[0] = '\\';
+            esc[1] = 'x';
+            esc[2] = hex[c >> 4];
+            esc[3] = hex[c & 0xf];
+            elen = 4;
+        } else {
+            esc[0] = (char)c;
+            elen = 1;
+        }
+        if (n + elen >= outsize)
+            break;
+        memcpy(out + n, esc, elen);
+        n += elen;
+    }
+    out[n] = '\0';
+    return n;
+}
+
 void md_log(md_log_level level, const char *fmt, ...)
 {
-    char line[2048];
+    char line[2048], msg[2048];
     size_t n = 0;
     va_list ap;
 
@@ -73,14 +106,15 @@ void md_log(md_log_level level, const char *fmt, ...)
                               level_names[level]);
     }
     va_start(ap, fmt);
-    int w = vsnprintf(line + n, sizeof line - n, fmt, ap);
+    int w = vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     if (w < 0)
         return;
-    n += (size_t)w;
-    /* A message longer than the buffer is cut, never dropped. */
-    if (n > sizeof line - 2)
-        n = sizeof line - 2;
+    /* Escaped after formatting, so that every %s of every caller is
+     * covered; the room for the newline is kept. A message longer than
+     * the buffer is cut, never dropped. */
+    size_t mlen = (size_t)w < sizeof msg ? (size_t)w : sizeof msg - 1;
+    n += md_log_escape(msg, mlen, line + n, sizeof line - 1 - n);
     line[n++] = '\n';
     /* One write per line keeps lines whole across threads; a failed write to
      * stderr has nowhere better to be reported. */

@@ -15,15 +15,22 @@
  * $MD_BINARY_DIR/migrationd on a free loopback port and waits for
  * GET /healthcheck, which needs no token.
  *
- * The tests run in order against that one daemon and check, over HTTP:
+ * That daemon's roles section makes demo the admin project and gives
+ * roles.read "reader" too, so that the action classes are tested with a
+ * reader. The tests run in order against it and check, over HTTP:
  * public routes without a token; 401 without a token, with a garbage one
  * and with the revoked one; everything allowed to alice; reads allowed and
  * every write refused (403) to bob, with nothing written; nothing at all
- * for dave; the same rules on the Nova routes under /v2.1. Then Keystone is
+ * for dave; the same rules on the Nova routes under /v2.1. A second daemon
+ * with the default roles (Nova's: an admin of the admin project "admin",
+ * or a system admin) refuses (403) carol, a member of demo, and even
+ * alice, an admin of demo, and serves the bootstrap admin's tokens scoped
+ * to the admin project and to the system. Then Keystone is
  * stopped (keystone.sh stop $KS_DIR): a token the daemon has not cached
- * (carol's, never used before) gets 503 naming Keystone and writes nothing,
- * while cached tokens keep working. Last, SIGTERM: the daemon must exit 0
- * within 10 s, with no sanitizer report in its log.
+ * (carol's, never used before) gets 503 with Retry-After and a message
+ * that names neither Keystone's URL nor the service user, and writes
+ * nothing, while cached tokens keep working. Last, SIGTERM: the daemon
+ * must exit 0 within 10 s, with no sanitizer report in its log.
  *
  * Every HTTP request is bounded (5 s), every wait is bounded, and the group
  * teardown kills the daemon if a failed test left it running.
@@ -51,6 +58,7 @@
 #define TOKEN_MAX 8192
 
 static void write_keystone_sections(FILE *f);
+static void write_keystone_only(FILE *f);
 
 /* The simulator's domains. */
 static const char domains[] =
@@ -67,12 +75,22 @@ static const md_test_daemon_config config = {
     .domains = domains,
 };
 
+/* The second daemon: the default roles section. */
+static const md_test_daemon_config nova_config = {
+    .max_concurrent = 1,
+    .api = "auth_strategy = \"keystone\";",
+    .sections = write_keystone_only,
+    .domains = domains,
+};
+
 static struct {
     bool on; /* KS_URL is set: the daemon runs */
     char *alice, *alice_revoked, *bob, *carol, *dave;
+    char *admin_project, *admin_system; /* the bootstrap admin's tokens */
     md_test_daemon d;
-    char m1[37]; /* BUSY1's migration: running (alice) */
-    char m2[37]; /* IDLE2's migration: queued behind m1 */
+    md_test_daemon nova; /* default roles */
+    char m1[37];         /* BUSY1's migration: running (alice) */
+    char m2[37];         /* IDLE2's migration: queued behind m1 */
 } g;
 
 typedef md_test_http_resp resp;
@@ -98,8 +116,9 @@ static resp keystone(const char *method, const char *const *headers, const char 
     return r;
 }
 
-/* A new project-scoped token of user (password from env var pw_var). */
-static char *get_token(const char *user, const char *pw_var)
+/* A new token of user (password from env var pw_var) with scope, the JSON
+ * value of auth.scope. */
+static char *get_scoped_token(const char *user, const char *pw_var, const char *scope)
 {
     char body[1024], token[TOKEN_MAX];
     const char *h[] = { "Connection: close", "Content-Type: application/json", NULL };
@@ -108,10 +127,8 @@ static char *get_token(const char *user, const char *pw_var)
     snprintf(body, sizeof body,
              "{\"auth\": {\"identity\": {\"methods\": [\"password\"], \"password\": "
              "{\"user\": {\"name\": \"%s\", \"domain\": {\"name\": \"Default\"}, "
-             "\"password\": %s}}}, \"scope\": {\"project\": {\"name\": \"%s\", "
-             "\"domain\": {\"name\": \"Default\"}}}}}",
-             user, json_object_to_json_string(pw),
-             env("KS_PROJECT")[0] ? env("KS_PROJECT") : "demo");
+             "\"password\": %s}}}, \"scope\": %s}}",
+             user, json_object_to_json_string(pw), scope);
     json_object_put(pw);
     resp r = keystone("POST", h, body);
     if (r.status != 201 || !md_test_http_header(&r, "X-Subject-Token", token, sizeof token))
@@ -121,6 +138,22 @@ static char *get_token(const char *user, const char *pw_var)
     if (strlen(token) == sizeof token - 1)
         fail_msg("token for %s: longer than %zu bytes", user, sizeof token - 2);
     return strdup(token);
+}
+
+/* A new token of user scoped to project (in Default). */
+static char *get_project_token(const char *user, const char *pw_var, const char *project)
+{
+    char scope[256];
+
+    snprintf(scope, sizeof scope,
+             "{\"project\": {\"name\": \"%s\", \"domain\": {\"name\": \"Default\"}}}", project);
+    return get_scoped_token(user, pw_var, scope);
+}
+
+/* A new token of user scoped to the demo project (KS_PROJECT). */
+static char *get_token(const char *user, const char *pw_var)
+{
+    return get_project_token(user, pw_var, env("KS_PROJECT")[0] ? env("KS_PROJECT") : "demo");
 }
 
 /* Revokes token (DELETE /v3/auth/tokens, the token revoking itself). */
@@ -151,9 +184,8 @@ static void put_string(FILE *f, const char *key, const char *value)
     fprintf(f, "\";\n");
 }
 
-/* The Keystone and the service account of the environment; alice's admin
- * role writes, bob's reader role reads. */
-static void write_keystone_sections(FILE *f)
+/* The Keystone and the service account of the environment. */
+static void write_keystone_only(FILE *f)
 {
     fprintf(f, "keystone = {\n");
     put_string(f, "auth_url", env("KS_URL"));
@@ -164,8 +196,16 @@ static void write_keystone_sections(FILE *f)
     put_string(f, "project_domain_name", "Default");
     fprintf(f, "    cache_seconds = 300;\n"
                "    timeout_ms = 3000;\n"
-               "};\n"
-               "roles = { read = [ \"reader\", \"admin\" ]; write = [ \"admin\" ]; };\n");
+               "};\n");
+}
+
+/* write_keystone_only(), and roles that make demo the admin project:
+ * alice's admin role writes, bob's reader role reads. */
+static void write_keystone_sections(FILE *f)
+{
+    write_keystone_only(f);
+    fprintf(f, "roles = { read = [ \"reader\", \"admin\" ]; write = [ \"admin\" ];\n"
+               "  admin_project_name = \"demo\"; admin_project_domain_name = \"Default\"; };\n");
 }
 
 static int group_setup(void **state)
@@ -175,9 +215,13 @@ static int group_setup(void **state)
     if (!getenv("KS_URL"))
         return 0;
     /* 503 is an answer here: Keystone is stopped on purpose. */
-    if (md_test_daemon_init(&g.d, "api-auth", &config) != 0)
+    if (md_test_daemon_init(&g.d, "api-auth", &config) != 0 ||
+        md_test_daemon_init(&g.nova, "api-auth-nova", &nova_config) != 0)
         return -1;
     g.d.server_errors_ok = true;
+    g.admin_project = get_project_token("admin", "KS_ADMIN_PASSWORD", "admin");
+    g.admin_system =
+        get_scoped_token("admin", "KS_ADMIN_PASSWORD", "{\"system\": {\"all\": true}}");
     g.alice = get_token("alice", "KS_ALICE_PASSWORD");
     g.alice_revoked = get_token("alice", "KS_ALICE_PASSWORD");
     g.bob = get_token("bob", "KS_BOB_PASSWORD");
@@ -185,7 +229,7 @@ static int group_setup(void **state)
     g.dave = get_token("dave", "KS_DAVE_PASSWORD");
     /* Revoked before the daemon ever sees it, so it is in no cache. */
     revoke_token(g.alice_revoked);
-    if (md_test_daemon_start(&g.d) != 0)
+    if (md_test_daemon_start(&g.d) != 0 || md_test_daemon_start(&g.nova) != 0)
         return -1;
     g.on = true;
     return 0;
@@ -195,6 +239,9 @@ static int group_teardown(void **state)
 {
     (void)state;
     md_test_daemon_close(&g.d);
+    md_test_daemon_close(&g.nova);
+    free(g.admin_project);
+    free(g.admin_system);
     free(g.alice);
     free(g.alice_revoked);
     free(g.bob);
@@ -542,6 +589,96 @@ static void nova_routes_obey_the_same_rules(void **state)
     wait_status(m3, "cancelled");
 }
 
+/* A request to the default-roles daemon as the holder of token. */
+static resp nova_call(const char *method, const char *path, const char *token, const char *body)
+{
+    headers hs;
+
+    return md_test_daemon_call(&g.nova, method, path, as(&hs, path, token), body);
+}
+
+static void nova_expect(const char *method, const char *path, const char *token, const char *body,
+                        long status)
+{
+    headers hs;
+
+    md_test_daemon_expect(&g.nova, method, path, as(&hs, path, token), body, status);
+}
+
+/* token's holder is refused (403, for its scope) every read and write on
+ * the default-roles daemon, and nothing is written. */
+static void nova_refused_everything(const char *who, const char *token)
+{
+    resp r = nova_call("GET", "/v1/os-migrations", token, NULL);
+    if (r.status != 403)
+        fail_msg("GET /v1/os-migrations as %s: %ld, want 403: %s", who, r.status, r.body.p);
+    assert_non_null(md_test_json_get(r.json, "forbidden"));
+    assert_non_null(strstr(fault_message(&r), "admin project"));
+    md_test_http_resp_free(&r);
+    nova_expect("GET", "/v2.1/os-migrations", token, NULL, 403);
+    nova_expect("GET", "/v2.1/servers/" BUSY1, token, NULL, 403);
+    nova_expect("POST", "/v1/os-migrations", token,
+                "{\"migration\": {\"instance_uuid\": \"" IDLE1 "\", \"dest_compute\": \"node-b\"}}",
+                403);
+    nova_expect("POST", "/v2.1/servers/" IDLE1 "/action", token,
+                "{\"os-migrateLive\": {\"host\": \"node-b\", \"block_migration\": \"auto\"}}", 403);
+}
+
+/* The number of records as the admin on the admin project lists them. */
+static size_t nova_count(void)
+{
+    resp r = nova_call("GET", "/v1/os-migrations", g.admin_project, NULL);
+    if (r.status != 200)
+        fail_msg("list as admin: %ld %s", r.status, r.body.p);
+    size_t n = json_object_array_length(md_test_json_get(r.json, "migrations"));
+    md_test_http_resp_free(&r);
+    return n;
+}
+
+/* Nova's defaults: a member, a reader, even an admin of an ordinary
+ * project get 403; the admin on the admin project and a system-scoped
+ * admin may read and write. */
+static void default_roles_need_an_admin_token(void **state)
+{
+    char path[128];
+    headers hs;
+
+    (void)state;
+    need_daemon();
+    nova_expect("GET", "/healthcheck", NULL, NULL, 200);
+    nova_refused_everything("carol (member of demo)", g.carol);
+    nova_refused_everything("bob (reader of demo)", g.bob);
+    nova_refused_everything("alice (admin of demo)", g.alice);
+    assert_int_equal(nova_count(), 0);
+
+    /* The admin on the admin project: reads and writes. */
+    nova_expect("GET", "/v2.1/os-migrations", g.admin_project, NULL, 200);
+    nova_expect("GET", "/v2.1/servers/" IDLE1, g.admin_project, NULL, 200);
+    resp r = nova_call("POST", "/v1/os-migrations", g.admin_project,
+                       "{\"migration\": {\"instance_uuid\": \"" BUSY1
+                       "\", \"dest_compute\": \"node-b\"}}");
+    if (r.status != 202)
+        fail_msg("create as the admin project's admin: %ld %s", r.status, r.body.p);
+    char m[37];
+    snprintf(m, sizeof m, "%s", md_test_json_str(md_test_json_get(r.json, "migration"), "uuid"));
+    md_test_http_resp_free(&r);
+    assert_int_equal(nova_count(), 1);
+
+    /* A system-scoped admin: reads, and may steer and abort it. */
+    nova_expect("GET", "/v1/os-migrations", g.admin_system, NULL, 200);
+    nova_expect("GET", "/v2.1/os-migrations", g.admin_system, NULL, 200);
+    snprintf(path, sizeof path, "/v1/os-migrations/%s", m);
+    nova_expect("GET", path, g.admin_system, NULL, 200);
+    nova_expect("PUT", path, g.admin_system, "{\"migration\": {\"max_downtime_ms\": 300}}", 202);
+    /* The member still may not abort it, by DELETE or by PUT. */
+    nova_expect("DELETE", path, g.carol, NULL, 403);
+    nova_expect("PUT", path, g.carol, "{\"migration\": {\"action\": \"abort\"}}", 403);
+    nova_expect("DELETE", path, g.admin_system, NULL, 202);
+    md_test_daemon_wait_status(&g.nova, as(&hs, "/v1", g.admin_system), m, NULL);
+    assert_int_equal(nova_count(), 1);
+    md_test_daemon_expect_clean_stop(&g.nova);
+}
+
 /* Must stay the last test before the daemon's stop: it stops Keystone. */
 static void keystone_down_is_503_and_cache_still_answers(void **state)
 {
@@ -567,8 +704,15 @@ static void keystone_down_is_503_and_cache_still_answers(void **state)
     print_message("503: %s\n", msg);
     assert_non_null(md_test_json_get(r.json, "serviceUnavailable"));
     assert_non_null(strstr(msg, "Keystone"));
-    assert_non_null(strstr(msg, env("KS_URL")));
-    assert_null(strstr(msg, env("KS_SERVICE_PASSWORD")));
+    /* A caller without a valid token learns nothing of the deployment:
+     * the daemon's log has the detail. */
+    assert_null(strstr(r.body.p, env("KS_URL")));
+    assert_null(strstr(r.body.p, "127.0.0.1"));
+    assert_null(strstr(r.body.p, env("KS_SERVICE_USER")));
+    assert_null(strstr(r.body.p, env("KS_SERVICE_PASSWORD")));
+    char retry[16];
+    assert_true(md_test_http_header(&r, "Retry-After", retry, sizeof retry));
+    assert_true(atoi(retry) >= 1);
     md_test_http_resp_free(&r);
 
     /* A write with it: 503, nothing written. */
@@ -579,8 +723,10 @@ static void keystone_down_is_503_and_cache_still_answers(void **state)
            "{\"os-migrateLive\": {\"host\": \"node-b\", \"block_migration\": \"auto\"}}", 503);
     snprintf(path, sizeof path, "/v1/os-migrations/%s", g.m2);
     expect("DELETE", path, g.carol, NULL, 503);
-    /* An unknown token can be told neither valid nor invalid now. */
-    expect("GET", "/v1/os-migrations", "gAAAAABgarbage-not-a-token", NULL, 503);
+    /* An unknown token can be told neither valid nor invalid now (one
+     * the daemon refused before would still be in its cache of refused
+     * tokens for a few seconds: this one it never saw). */
+    expect("GET", "/v1/os-migrations", "gAAAAABgarbage-never-seen", NULL, 503);
     /* Without one it is still a 401: that needs no Keystone. */
     expect("GET", "/v1/os-migrations", NULL, NULL, 401);
 
@@ -620,6 +766,7 @@ int main(void)
         cmocka_unit_test(reader_reads_but_cannot_write),
         cmocka_unit_test(observer_gets_nothing),
         cmocka_unit_test(nova_routes_obey_the_same_rules),
+        cmocka_unit_test(default_roles_need_an_admin_token),
         /* These two must stay last, in this order. */
         cmocka_unit_test(keystone_down_is_503_and_cache_still_answers),
         cmocka_unit_test(sigterm_exits_zero),

@@ -8,8 +8,16 @@
  * cache (through md_auth_get_stats(), which counts HTTP requests), renewal
  * of a revoked service token, and the failures that must become
  * MD_ERR_UNAVAILABLE: nothing listening, no answer in time, wrong service
- * credentials, a service user that may not validate, Keystone stopped.
+ * credentials, a service user that may not validate, Keystone stopped;
+ * the token's scope (project name and domain, system); the cache of
+ * refused tokens; and against a socket that never answers, the circuit
+ * breaker and the bound on validations in flight.
  * The last test stops Keystone (keystone.sh stop), so it must stay last.
+ *
+ * Role matching (md_auth_has_role) is checked here against read roles
+ * "reader" and "admin", set by make_config(): the default rule, admin
+ * scope included, is api/authz.c's (tests/unit/test_authz.c, and
+ * tests/keystone/test_api_auth.c through a daemon).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -221,6 +229,7 @@ static md_config *make_config(const char *url, int cache_seconds, int timeout_ms
              env("KS_SERVICE_PROJECT"));
     cfg->keystone.cache_seconds = cache_seconds;
     cfg->keystone.timeout_ms = timeout_ms;
+    cfg->roles.read = (md_config_roles){ .count = 2, .names = { "reader", "admin" } };
     return cfg;
 }
 
@@ -323,6 +332,7 @@ static void test_has_role_rules(void **state)
     md_config *cfg = calloc(1, sizeof *cfg);
     assert_non_null(cfg);
     md_config_defaults(cfg);
+    cfg->roles.read = (md_config_roles){ .count = 2, .names = { "reader", "admin" } };
     md_auth_result r = { .nroles = 2, .roles = { "member", "Reader" } };
     assert_true(md_auth_has_role(&r, &cfg->roles.read)); /* case does not matter */
     assert_false(md_auth_has_role(&r, &cfg->roles.write));
@@ -344,6 +354,11 @@ static void test_alice_admin_reads_and_writes(void **state)
     assert_true(md_auth_has_role(&r, &cfg->roles.write));
     assert_true(md_auth_has_role(&r, &cfg->roles.read));
     assert_string_equal(r.project_id, f->demo_id);
+    /* The scope, for api/authz.c: demo in Default, not the system. */
+    assert_string_equal(r.project_name, "demo");
+    assert_string_equal(r.project_domain_id, "default");
+    assert_string_equal(r.project_domain_name, "Default");
+    assert_false(r.system_all);
     assert_int_equal(strlen(r.user_id), 32);
     /* keystone.sh issues tokens for an hour. */
     assert_true(r.expires_at > t0 + 3000 * 1000);
@@ -420,10 +435,15 @@ static void test_invalid_tokens_are_not_found(void **state)
 
     assert_int_equal(md_auth_validate(a, "gAAAAABgarbage", &r, &err), MD_ERR_UNAUTHORIZED);
     assert_string_equal(err.msg, "token is not valid");
-    /* Failures are not cached: the second one asks again. */
+    /* Refusals are remembered (negative_cache_seconds): the second one
+     * does not ask again. */
     uint64_t before = requests(a);
     assert_int_equal(md_auth_validate(a, "gAAAAABgarbage", &r, &err), MD_ERR_UNAUTHORIZED);
-    assert_int_equal(requests(a), before + 1);
+    assert_string_equal(err.msg, "token is not valid");
+    assert_int_equal(requests(a), before);
+    md_auth_stats s;
+    md_auth_get_stats(a, &s);
+    assert_int_equal(s.refused_hits, 1);
 
     /* These never reach Keystone. */
     before = requests(a);
@@ -434,6 +454,10 @@ static void test_invalid_tokens_are_not_found(void **state)
     sprintf(crlf, "%s\r\nX-Injected: 1", f->bob);
     assert_int_equal(md_auth_validate(a, crlf, &r, &err), MD_ERR_UNAUTHORIZED);
     free(crlf);
+    /* Bytes no Keystone token has (fernet and JWS are base64url). */
+    assert_int_equal(md_auth_validate(a, "gAAAAAB garbage", &r, &err), MD_ERR_UNAUTHORIZED);
+    assert_int_equal(md_auth_validate(a, "gAAAAAB\x1b[2J", &r, &err), MD_ERR_UNAUTHORIZED);
+    assert_int_equal(md_auth_validate(a, "gAAAAAB\"garbage", &r, &err), MD_ERR_UNAUTHORIZED);
     char *longer = malloc(8194);
     assert_non_null(longer);
     memset(longer, 'A', 8193);
@@ -549,6 +573,8 @@ static void test_threads_share_one_validator(void **state)
 {
     fixture *f = fx(state);
     md_config *cfg = make_config(f->url, 300, 5000);
+    /* Every thread may ask at once: the bound is tested on its own. */
+    cfg->keystone.max_concurrent_validations = 8;
     md_auth *a = make_auth(cfg);
     pthread_t th[8];
     thread_arg args[8];
@@ -668,6 +694,150 @@ static void test_no_answer_times_out(void **state)
     close(s);
 }
 
+/* With negative_cache_seconds 0 every refusal asks Keystone again. */
+static void test_refusals_not_remembered_when_off(void **state)
+{
+    fixture *f = fx(state);
+    md_config *cfg = make_config(f->url, 300, 5000);
+    cfg->keystone.negative_cache_seconds = 0;
+    md_auth *a = make_auth(cfg);
+    md_auth_result r;
+    md_err err = { "" };
+    assert_int_equal(md_auth_validate(a, "gAAAAABgarbage-2", &r, &err), MD_ERR_UNAUTHORIZED);
+    uint64_t before = requests(a);
+    assert_int_equal(md_auth_validate(a, "gAAAAABgarbage-2", &r, &err), MD_ERR_UNAUTHORIZED);
+    assert_int_equal(requests(a), before + 1);
+    md_auth_free(a);
+    free(cfg);
+}
+
+/* A system-scoped token of the bootstrap admin: no project, system_all. */
+static void test_system_scoped_token(void **state)
+{
+    fixture *f = fx(state);
+    md_config *cfg = make_config(f->url, 300, 5000);
+    md_auth *a = make_auth(cfg);
+    reply rep = { 0 };
+    json_object *pw = json_object_new_string(env("KS_ADMIN_PASSWORD"));
+    char body[1024];
+    snprintf(body, sizeof body,
+             "{\"auth\": {\"identity\": {\"methods\": [\"password\"], \"password\": "
+             "{\"user\": {\"name\": \"admin\", \"domain\": {\"name\": \"Default\"}, "
+             "\"password\": %s}}}, \"scope\": {\"system\": {\"all\": true}}}}",
+             json_object_to_json_string(pw));
+    json_object_put(pw);
+    ks_call("POST", "/auth/tokens", NULL, NULL, body, &rep);
+    assert_int_equal(rep.status, 201);
+    assert_non_null(rep.subject_token);
+    md_auth_result r = validate_ok(a, rep.subject_token);
+    assert_true(r.system_all);
+    assert_string_equal(r.project_id, "");
+    assert_true(has(&r, "admin"));
+    reply_clear(&rep);
+    md_auth_free(a);
+    free(cfg);
+}
+
+/* A socket that accepts connections and never answers; *url names it. */
+static int blackhole(char url[64])
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(s >= 0);
+    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = 0 };
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t slen = sizeof sin;
+    assert_int_equal(bind(s, (struct sockaddr *)&sin, sizeof sin), 0);
+    assert_int_equal(listen(s, 64), 0);
+    assert_int_equal(getsockname(s, (struct sockaddr *)&sin, &slen), 0);
+    snprintf(url, 64, "http://127.0.0.1:%d/v3", ntohs(sin.sin_port));
+    return s;
+}
+
+/* After Keystone failed to answer, the next validations are refused at
+ * once (no request), with a retry time, until breaker_seconds passed;
+ * then one probes again. */
+static void test_breaker_refuses_at_once_after_a_failure(void **state)
+{
+    (void)state;
+    char url[64];
+    int s = blackhole(url);
+    md_config *cfg = make_config(url, 300, 300);
+    cfg->keystone.breaker_seconds = 1;
+    md_auth *a = make_auth(cfg);
+    md_auth_result r;
+    md_err err = { "" };
+    assert_int_equal(md_auth_validate(a, "gAAAAABjunk-1", &r, &err), MD_ERR_UNAVAILABLE);
+    assert_non_null(strstr(err.msg, "is unreachable: "));
+    assert_int_equal(r.retry_after_s, 1);
+    uint64_t before = requests(a);
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(md_auth_validate(a, "gAAAAABjunk-2", &r, &err), MD_ERR_UNAVAILABLE);
+        assert_int_equal(r.retry_after_s, 1);
+    }
+    assert_non_null(strstr(err.msg, "failed to answer recently"));
+    /* Not one request: that is what keeps the API from stalling. */
+    assert_int_equal(requests(a), before);
+    md_auth_stats st;
+    md_auth_get_stats(a, &st);
+    assert_int_equal(st.refused_open, 5);
+    usleep(1100 * 1000);
+    assert_int_equal(md_auth_validate(a, "gAAAAABjunk-3", &r, &err), MD_ERR_UNAVAILABLE);
+    assert_int_equal(requests(a), before + 1); /* the probe */
+    md_auth_free(a);
+    free(cfg);
+    close(s);
+}
+
+typedef struct junk_arg {
+    md_auth *a;
+    int index;
+    md_status st;
+} junk_arg;
+
+static void *validate_junk(void *p)
+{
+    junk_arg *j = p;
+    char token[64];
+    md_auth_result r;
+    md_err err = { "" };
+    snprintf(token, sizeof token, "gAAAAABjunk-thread-%d", j->index);
+    j->st = md_auth_validate(j->a, token, &r, &err);
+    return NULL;
+}
+
+/* Junk tokens from many threads at once against a Keystone that never
+ * answers: at most max_concurrent_validations of them ask; the others are
+ * refused at once. */
+static void test_validations_in_flight_are_bounded(void **state)
+{
+    (void)state;
+    char url[64];
+    int s = blackhole(url);
+    md_config *cfg = make_config(url, 300, 1000);
+    cfg->keystone.max_concurrent_validations = 2;
+    md_auth *a = make_auth(cfg);
+    pthread_t th[8];
+    junk_arg args[8];
+    for (int i = 0; i < 8; i++) {
+        args[i] = (junk_arg){ .a = a, .index = i };
+        assert_int_equal(pthread_create(&th[i], NULL, validate_junk, &args[i]), 0);
+    }
+    for (int i = 0; i < 8; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(args[i].st, MD_ERR_UNAVAILABLE);
+    }
+    md_auth_stats st;
+    md_auth_get_stats(a, &st);
+    print_message("requests %llu, busy %llu, open %llu\n", (unsigned long long)st.keystone_requests,
+                  (unsigned long long)st.refused_busy, (unsigned long long)st.refused_open);
+    /* Two admitted, each at most one service login; six refused. */
+    assert_true(st.keystone_requests <= 2);
+    assert_int_equal(st.refused_busy + st.refused_open, 6);
+    md_auth_free(a);
+    free(cfg);
+    close(s);
+}
+
 /* Last: stops Keystone. A cached validation still succeeds without a
  * request; an uncached one is MD_ERR_UNAVAILABLE. */
 static void test_keystone_stopped_cache_still_answers(void **state)
@@ -723,6 +893,10 @@ int main(void)
         cmocka_unit_test(test_wrong_service_password),
         cmocka_unit_test(test_nothing_listening),
         cmocka_unit_test(test_no_answer_times_out),
+        cmocka_unit_test(test_refusals_not_remembered_when_off),
+        cmocka_unit_test(test_system_scoped_token),
+        cmocka_unit_test(test_breaker_refuses_at_once_after_a_failure),
+        cmocka_unit_test(test_validations_in_flight_are_bounded),
         /* Must stay last: it stops Keystone. */
         cmocka_unit_test(test_keystone_stopped_cache_still_answers),
     };

@@ -180,12 +180,21 @@ static void assert_defaults_except_host(const md_config *c)
     assert_string_equal(c->keystone.project_domain_name, "Default");
     assert_int_equal(c->keystone.cache_seconds, 300);
     assert_int_equal(c->keystone.timeout_ms, 5000);
+    assert_int_equal(c->keystone.negative_cache_seconds, 10);
+    assert_int_equal(c->keystone.max_concurrent_validations, 4);
+    assert_int_equal(c->keystone.breaker_seconds, 5);
 
-    assert_int_equal(c->roles.read.count, 2);
-    assert_string_equal(c->roles.read.names[0], "reader");
-    assert_string_equal(c->roles.read.names[1], "admin");
-    assert_int_equal(c->roles.write.count, 1);
-    assert_string_equal(c->roles.write.names[0], "admin");
+    /* Nova's defaults: every action needs an admin, "reader" is not one. */
+    const md_config_roles *classes[] = { &c->roles.read,   &c->roles.write,  &c->roles.list,
+                                         &c->roles.create, &c->roles.update, &c->roles.abort };
+    for (size_t i = 0; i < sizeof classes / sizeof classes[0]; i++) {
+        assert_int_equal(classes[i]->count, 1);
+        assert_string_equal(classes[i]->names[0], "admin");
+    }
+    assert_string_equal(c->roles.admin_project_id, "");
+    assert_string_equal(c->roles.admin_project_name, "admin");
+    assert_string_equal(c->roles.admin_project_domain_name, "Default");
+    assert_true(c->roles.allow_system_scope);
 
     assert_string_equal(c->libvirt.uri, "qemu:///system");
     assert_string_equal(c->libvirt.live_migration_scheme, "tcp");
@@ -574,6 +583,9 @@ GETTER(api, request_timeout_s)
 GETTER(api, idle_timeout_s)
 GETTER(keystone, cache_seconds)
 GETTER(keystone, timeout_ms)
+GETTER(keystone, negative_cache_seconds)
+GETTER(keystone, max_concurrent_validations)
+GETTER(keystone, breaker_seconds)
 GETTER(libvirt, live_migration_downtime)
 GETTER(libvirt, live_migration_downtime_steps)
 GETTER(libvirt, live_migration_downtime_delay)
@@ -604,6 +616,9 @@ static const int_limit int_limits[] = {
     LIMIT(api, idle_timeout_s, 1, 3600),
     LIMIT(keystone, cache_seconds, 0, 86400),
     LIMIT(keystone, timeout_ms, 100, 600000),
+    LIMIT(keystone, negative_cache_seconds, 0, 300),
+    LIMIT(keystone, max_concurrent_validations, 1, 32),
+    LIMIT(keystone, breaker_seconds, 1, 300),
     LIMIT(libvirt, live_migration_downtime, 100, 600000),
     LIMIT(libvirt, live_migration_downtime_steps, 3, 1000),
     LIMIT(libvirt, live_migration_downtime_delay, 3, 86400),
@@ -931,6 +946,57 @@ static void test_roles_are_read_in_order(void **state)
     assert_int_equal(c->roles.write.count, 2);
     assert_string_equal(c->roles.write.names[0], "operator");
     assert_string_equal(c->roles.write.names[1], "admin");
+    md_config_free(c);
+}
+
+/* The action classes take read's or write's roles as loaded from the same
+ * file, unless the file sets them. */
+static void test_role_classes_default_to_read_and_write(void **state)
+{
+    md_config *c = load_valid(*state, "roles = { read = [ \"reader\", \"admin\" ];\n"
+                                      "  write = [ \"operator\" ]; };\n");
+
+    assert_int_equal(c->roles.list.count, 2);
+    assert_string_equal(c->roles.list.names[0], "reader");
+    assert_string_equal(c->roles.list.names[1], "admin");
+    assert_int_equal(c->roles.create.count, 1);
+    assert_string_equal(c->roles.create.names[0], "operator");
+    assert_memory_equal(&c->roles.update, &c->roles.write, sizeof c->roles.write);
+    assert_memory_equal(&c->roles.abort, &c->roles.write, sizeof c->roles.write);
+    md_config_free(c);
+}
+
+static void test_role_class_set_in_the_file_overrides_its_default(void **state)
+{
+    md_config *c = load_valid(*state, "roles = { write = [ \"operator\" ];\n"
+                                      "  abort = [ \"admin\", \"operator\", \"oncall\" ];\n"
+                                      "  list = [ \"auditor\" ]; };\n");
+
+    assert_int_equal(c->roles.abort.count, 3);
+    assert_string_equal(c->roles.abort.names[2], "oncall");
+    assert_int_equal(c->roles.list.count, 1);
+    assert_string_equal(c->roles.list.names[0], "auditor");
+    /* read keeps its default; the unset classes follow write. */
+    assert_string_equal(c->roles.read.names[0], "admin");
+    assert_string_equal(c->roles.create.names[0], "operator");
+    assert_string_equal(c->roles.update.names[0], "operator");
+    md_config_free(c);
+    expect_invalid(*state, "roles = { create = [ ]; };\n", 1, "roles.create", "at least one");
+    expect_invalid(*state, "roles = { update = \"admin\"; };\n", 1, "roles.update",
+                   "an array of strings");
+}
+
+static void test_admin_scope_keys_are_read(void **state)
+{
+    md_config *c = load_valid(*state, "roles = { admin_project_id = \"0123abcd\";\n"
+                                      "  admin_project_name = \"cloud-admin\";\n"
+                                      "  admin_project_domain_name = \"ops\";\n"
+                                      "  allow_system_scope = false; };\n");
+
+    assert_string_equal(c->roles.admin_project_id, "0123abcd");
+    assert_string_equal(c->roles.admin_project_name, "cloud-admin");
+    assert_string_equal(c->roles.admin_project_domain_name, "ops");
+    assert_false(c->roles.allow_system_scope);
     md_config_free(c);
 }
 
@@ -1676,6 +1742,9 @@ int main(void)
         cmocka_unit_test(test_error_in_included_file_names_that_file),
         cmocka_unit_test(test_shipped_sample_config_is_valid_and_all_defaults),
         cmocka_unit_test(test_every_value_is_read_from_the_file),
+        cmocka_unit_test(test_role_classes_default_to_read_and_write),
+        cmocka_unit_test(test_role_class_set_in_the_file_overrides_its_default),
+        cmocka_unit_test(test_admin_scope_keys_are_read),
         cmocka_unit_test(test_policy_settings_map_the_libvirt_section),
         cmocka_unit_test(test_policy_settings_of_defaults_are_novas),
         cmocka_unit_test(test_free_functions_accept_null),
