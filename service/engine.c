@@ -514,7 +514,7 @@ md_mig_state md_engine_wait(md_engine *e, const char *uuid, bool (*done)(md_mig_
     return s;
 }
 
-static void engine_free(md_engine *e)
+void eng_free(md_engine *e)
 {
     active *q;
 
@@ -554,7 +554,7 @@ md_status md_engine_start(const md_config *cfg, md_store *store, md_hv *hv, md_e
     e->nworkers = (size_t)cfg->service.max_concurrent_live_migrations;
     e->workers = calloc(e->nworkers, sizeof *e->workers);
     if (!e->workers) {
-        engine_free(e);
+        eng_free(e);
         return md_err_set(err, MD_ERR_NOMEM, "out of memory");
     }
     md_hv_set_event_handler(hv, eng_on_hv_event, e);
@@ -563,7 +563,7 @@ md_status md_engine_start(const md_config *cfg, md_store *store, md_hv *hv, md_e
     rc = pthread_create(&e->writer, NULL, eng_writer_main, e);
     if (rc != 0) {
         md_hv_set_event_handler(hv, NULL, NULL);
-        engine_free(e);
+        eng_free(e);
         return md_err_set(err, MD_ERR_INTERNAL, "cannot start the store writer: %s", strerror(rc));
     }
     e->writer_started = true;
@@ -648,8 +648,14 @@ bool md_engine_stop(md_engine *e)
         md_warn("engine: %zu workers still wait in the hypervisor; their migrations go on "
                 "and will be recovered at the next start",
                 left);
-        return false; /* e stays allocated for them */
+        /* e stays allocated for them, and the last to return frees it. One
+         * that returned since its join gave up has already gone by without
+         * freeing: then e is left for the process's exit. */
+        pthread_mutex_lock(&e->lock);
+        e->abandoned = e->workers_alive > 0;
+        pthread_mutex_unlock(&e->lock);
+        return false;
     }
-    engine_free(e);
+    eng_free(e);
     return true;
 }

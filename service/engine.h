@@ -73,12 +73,14 @@ md_status md_engine_start(const md_config *cfg, md_store *store, md_hv *hv, md_e
 
 /* Stops taking work and stops the threads; migrations in flight keep
  * running in the hypervisor and stay "in progress" in the store, for
- * recovery at the next start. A worker blocked in libvirt's migrate call
- * cannot be interrupted: it is left behind (it writes nothing more) and the
- * engine's memory is then deliberately not freed. Returns false when a
- * worker was left behind: the hypervisor boundary it is blocked in must
- * then stay open until the process exits. Accepts NULL (returns true).
- * Main thread. */
+ * recovery at the next start. What the store could not take yet is
+ * written first (for up to 3 s); after that nothing of the engine writes to
+ * the store, which the caller may then close. A worker blocked in libvirt's
+ * migrate call cannot be interrupted: it is left behind, writes nothing,
+ * and frees the engine's memory when it returns (the last one does).
+ * Returns false when a worker was left behind: the hypervisor boundary it
+ * is blocked in must then stay open until the process exits. Accepts NULL
+ * (returns true). Main thread. */
 bool md_engine_stop(md_engine *e);
 
 /* Queues a migration; *out is the new record (state queued). Returns

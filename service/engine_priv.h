@@ -102,6 +102,7 @@ struct md_engine {
     int64_t domains_at;  /* when (monotonic ms), 0 = never */
     bool domains_wanted; /* a request waits for a fresh list */
     size_t workers_alive;
+    bool abandoned; /* a stop left workers in the hypervisor: the last frees e */
     /* Writes the store could not take yet, oldest first (engine_store.c). */
     struct eng_write *wq_head, *wq_tail;
     size_t wq_n;
@@ -243,6 +244,10 @@ void eng_postcopy_resumed(md_engine *e, active *a, const md_hv_job *job);
  * stalled one is forced into the paused state first. Blocks in the
  * hypervisor (abort job). The monitor, without the lock. */
 void eng_postcopy_watch(md_engine *e, active *a, const md_hv_job *job);
+
+/* Frees e and everything it holds; its threads have all gone (or the last
+ * of the workers a stop left behind calls it). engine.c */
+void eng_free(md_engine *e);
 
 /* ---- writing the store (engine_store.c; under the lock) ---- */
 

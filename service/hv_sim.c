@@ -89,6 +89,7 @@ typedef struct hv_sim {
     bool dest_unreachable; /* md_hv_sim_set_dest_reachable(false) */
     bool dest_unaware;     /* md_hv_sim_set_dest_aware(false) */
     bool disconnected;     /* md_hv_sim_set_connected(false) */
+    bool hold_calls;       /* md_hv_sim_hold_calls(true) */
     double time_scale;
     double link_rate;
     char host[256];
@@ -723,7 +724,7 @@ static void sim_release_waiters(md_hv *hv)
     hv_sim *h = to_sim(hv);
 
     pthread_mutex_lock(&h->lock);
-    for (size_t i = 0; i < h->ndoms; i++)
+    for (size_t i = 0; !h->hold_calls && i < h->ndoms; i++)
         end_wait(h, &h->doms[i], MD_ERR_UNAVAILABLE, MSG_RELEASED);
     pthread_cond_broadcast(&h->job_done);
     pthread_mutex_unlock(&h->lock);
@@ -891,6 +892,15 @@ void md_hv_sim_set_dest_aware(md_hv *hv, bool aware)
 
     pthread_mutex_lock(&h->lock);
     h->dest_unaware = !aware;
+    pthread_mutex_unlock(&h->lock);
+}
+
+void md_hv_sim_hold_calls(md_hv *hv, bool hold)
+{
+    hv_sim *h = to_sim(hv);
+
+    pthread_mutex_lock(&h->lock);
+    h->hold_calls = hold;
     pthread_mutex_unlock(&h->lock);
 }
 

@@ -91,4 +91,10 @@ void md_hv_sim_set_dest_aware(md_hv *hv, bool aware);
  * handler's. */
 void md_hv_sim_set_connected(md_hv *hv, bool connected);
 
+/* hold: md_hv_release_waiters() no longer ends blocked migrate() calls, as
+ * libvirt's virDomainMigrateToURI3 cannot be interrupted; they return only
+ * when their job ends (complete, abort, break) or the simulator closes.
+ * For the tests of a stop that must leave a worker behind. Any thread. */
+void md_hv_sim_hold_calls(md_hv *hv, bool hold);
+
 #endif /* MD_HV_SIM_H */

@@ -48,8 +48,16 @@ static int stderr_is_journal(void)
 
 void md_log_init(md_log_level min_level)
 {
-    log_min_level = min_level;
-    log_to_journal = stderr_is_journal();
+    int journal = stderr_is_journal();
+
+    /* Written only when it changes: a second init with the same settings
+     * (the tests start a daemon per case) then does not race with a thread
+     * of an earlier daemon still logging, such as a worker a stop left in
+     * the hypervisor. */
+    if (log_min_level != min_level)
+        log_min_level = min_level;
+    if (log_to_journal != journal)
+        log_to_journal = journal;
 }
 
 size_t md_log_escape(const char *in, size_t len, char *out, size_t outsize)

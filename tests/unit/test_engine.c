@@ -349,6 +349,48 @@ static void stop_leaves_the_job_running_and_the_record_in_progress(void **state)
     assert_int_equal(r.state, MD_MIG_RUNNING);
 }
 
+/* A worker blocked in a migrate call that a stop cannot interrupt (as
+ * libvirt's cannot be) is left behind; when its call returns afterwards,
+ * it must write nothing: the store may be closed by then. Here the call
+ * fails on a guest that force-complete paused, the path on which a worker
+ * resumes the guest and records it - and must not record it now. */
+static void a_worker_left_behind_by_a_stop_writes_nothing_after_it(void **state)
+{
+    fixture *f = *state;
+    md_hv_domain dom;
+    md_migration r;
+    md_event *ev = NULL;
+    size_t nev = 0;
+    md_err err;
+
+    md_test_fixture_start(f, false);
+    md_migration a = md_test_create(f, MD_TEST_BUSY, MD_OK);
+    md_test_expect_state(f, a.uuid, md_test_is_running, MD_MIG_RUNNING);
+    assert_int_equal(md_engine_force_complete(f->eng, a.uuid, &err), MD_OK);
+    assert_true(md_test_drive_until(f, a.uuid, 0.0, md_test_paused_or_ended).paused);
+    md_hv_sim_hold_calls(f->hv, true);
+    assert_false(md_test_stack_stop(f)); /* the worker stays in its call */
+
+    /* The job fails now: the call returns, and the worker finds the guest
+     * paused on this node and resumes it. */
+    assert_int_equal(md_hv_abort_job(f->hv, MD_TEST_BUSY, false, &err), MD_OK);
+    for (int i = 0; i < 200; i++) {
+        assert_int_equal(md_hv_lookup(f->hv, MD_TEST_BUSY, &dom, &err), MD_OK);
+        if (!dom.paused)
+            break;
+        md_test_sleep_ms(10);
+    }
+    assert_false(dom.paused);
+    md_test_sleep_ms(200); /* the worker's last steps, had they written */
+    assert_int_equal(md_store_get(f->store, a.uuid, &r, &err), MD_OK);
+    assert_int_equal(r.state, MD_MIG_RUNNING);
+    assert_true(r.paused);
+    assert_int_equal(md_store_events(f->store, a.uuid, &ev, &nev, &err), MD_OK);
+    for (size_t i = 0; i < nev; i++)
+        assert_string_not_equal(ev[i].kind, "resume");
+    free(ev);
+}
+
 static void recovery_reattaches_a_running_job_and_sees_it_finish(void **state)
 {
     fixture *f = *state;
@@ -516,6 +558,7 @@ int main(void)
         T(post_copy_request_needs_post_copy_permitted_and_a_running_job),
         T(settings_change_while_queued_and_running),
         T(stop_leaves_the_job_running_and_the_record_in_progress),
+        T(a_worker_left_behind_by_a_stop_writes_nothing_after_it),
         T(recovery_reattaches_a_running_job_and_sees_it_finish),
         T(recovery_requeues_queued_migrations_in_order),
         T(recovery_settles_ended_jobs_from_where_the_domain_runs),
