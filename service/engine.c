@@ -570,6 +570,15 @@ md_status md_engine_start(const md_config *cfg, md_store *store, md_hv *hv, md_e
     md_info("engine: %zu workers, monitor every %d ms, policy %s", e->nworkers,
             cfg->libvirt.live_migration_monitor_interval_ms,
             policy_kind_str(cfg->libvirt.live_migration_policy));
+    /* Said at every start, because it is a choice an operator should make
+     * knowingly: without peers a writer of the API chooses where a guest's
+     * memory goes. */
+    if (cfg->peers.count == 0)
+        md_warn("no peers are configured: migrations may go to any destination a writer of the "
+                "API names; list this node's destinations in peers (etc/migrationd.conf)");
+    else
+        md_info("engine: %zu peers; migrations to other destinations are refused",
+                cfg->peers.count);
     *out = e;
     return MD_OK;
 

@@ -39,9 +39,15 @@ typedef struct md_engine md_engine;
 /* A request to migrate (POST os-migrations). Optional fields use -1 (or
  * 0 / "") for "the configuration's default". */
 typedef struct md_engine_request {
-    char instance[MD_NAME_LEN];     /* the domain's UUID or name */
-    char dest_compute[MD_NAME_LEN]; /* destination node: libvirt URI host */
-    char dest_host[MD_NAME_LEN];    /* its migration address; "" = dest_compute */
+    char instance[MD_NAME_LEN]; /* the domain's UUID or name */
+    /* The destination node. With peers configured it must be one of them
+     * (compared ignoring case) and the URIs use the peer's addresses;
+     * without, it is the libvirt URI's host. */
+    char dest_compute[MD_NAME_LEN];
+    /* Its migration address; "" = the peer's migrate_address or address
+     * (with peers), or dest_compute (without). With peers, a non-empty one
+     * must be one of the peer's two addresses. */
+    char dest_host[MD_NAME_LEN];
     bool block_migration;
     int permit_post_copy;    /* -1, 0 or 1 */
     int64_t max_downtime_ms; /* -1, or >= POLICY_MIN_DOWNTIME_MS */
@@ -75,7 +81,9 @@ md_status md_engine_start(const md_config *cfg, md_store *store, md_hv *hv, md_e
 bool md_engine_stop(md_engine *e);
 
 /* Queues a migration; *out is the new record (state queued). Returns
- * MD_ERR_INVALID for a bad request (err says which field). Writes the store
+ * MD_ERR_INVALID for a bad request (err says which field), including a
+ * destination that is not among the configured peers (err then lists
+ * them). Writes the store
  * under the lock (the new record and its first event). Never calls the
  * hypervisor. Any thread. */
 md_status md_engine_create(md_engine *e, const md_engine_request *req, md_migration *out,

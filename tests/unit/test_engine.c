@@ -488,6 +488,112 @@ static void recovery_keeps_a_post_copy_job_in_post_copy(void **state)
     md_test_expect_state(f, a.uuid, md_test_is_final, MD_MIG_COMPLETED);
 }
 
+/* ---- peers: known destinations only -------------------------------------------- */
+
+static void add_peer(fixture *f, const char *name, const char *address, const char *migrate)
+{
+    md_config_peer *p = &f->cfg->peers.list[f->cfg->peers.count++];
+
+    memset(p, 0, sizeof *p);
+    snprintf(p->name, sizeof p->name, "%s", name);
+    snprintf(p->address, sizeof p->address, "%s", address);
+    snprintf(p->migrate_address, sizeof p->migrate_address, "%s", migrate);
+}
+
+static size_t count_records(fixture *f)
+{
+    md_store_filter flt;
+    md_migration *v = NULL;
+    size_t n = 0;
+    md_err err;
+
+    memset(&flt, 0, sizeof flt);
+    assert_int_equal(md_store_list(f->store, &flt, &v, &n, &err), MD_OK);
+    free(v);
+    return n;
+}
+
+static md_status create_to(fixture *f, const char *instance, const char *dest, const char *host,
+                           md_migration *m, md_err *err)
+{
+    md_engine_request q;
+
+    memset(&q, 0, sizeof q);
+    q.permit_post_copy = q.timeout_action = -1;
+    q.max_downtime_ms = q.bandwidth_mibps = -1;
+    snprintf(q.instance, sizeof q.instance, "%s", instance);
+    snprintf(q.dest_compute, sizeof q.dest_compute, "%s", dest);
+    snprintf(q.dest_host, sizeof q.dest_host, "%s", host);
+    return md_engine_create(f->eng, &q, m, err);
+}
+
+static void with_peers_an_unlisted_destination_is_refused_naming_the_list(void **state)
+{
+    fixture *f = *state;
+    md_migration m;
+    md_err err;
+
+    add_peer(f, "node-b", "10.0.0.2", "");
+    add_peer(f, "node-c", "10.0.0.3", "192.168.0.3");
+    md_test_fixture_start(f, false);
+    size_t before = count_records(f);
+
+    assert_int_equal(create_to(f, "vm-a", "node-x", "", &m, &err), MD_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "node-x"));
+    assert_non_null(strstr(err.msg, "node-b, node-c"));
+    /* An address of a peer is not its name: names are what Nova sends. */
+    assert_int_equal(create_to(f, "vm-a", "10.0.0.2", "", &m, &err), MD_ERR_INVALID);
+    /* A listed destination with a migration address that is not its own. */
+    assert_int_equal(create_to(f, "vm-a", "node-c", "203.0.113.9", &m, &err), MD_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "203.0.113.9"));
+    assert_non_null(strstr(err.msg, "10.0.0.3"));
+    assert_non_null(strstr(err.msg, "192.168.0.3"));
+    /* Nothing refused left a record behind. */
+    assert_int_equal(count_records(f), before);
+}
+
+static void with_peers_the_uris_use_the_peer_addresses(void **state)
+{
+    fixture *f = *state;
+    md_migration b, c, c2;
+    md_err err;
+
+    add_peer(f, "node-b", "10.0.0.2", "");
+    add_peer(f, "node-c", "fd00::3", "192.168.0.3");
+    f->cfg->service.max_concurrent_live_migrations = 3;
+    md_test_fixture_start(f, false);
+
+    /* Names compare ignoring case; the record names the peer as listed. */
+    assert_int_equal(create_to(f, MD_TEST_IDLE_A, "NODE-B", "", &b, &err), MD_OK);
+    assert_string_equal(b.dest_compute, "node-b");
+    assert_string_equal(b.dest_host, "10.0.0.2");
+    assert_int_equal(create_to(f, MD_TEST_IDLE_B, "node-c", "", &c, &err), MD_OK);
+    assert_string_equal(c.dest_host, "192.168.0.3");
+    /* dest_host may name either of the peer's addresses. */
+    assert_int_equal(create_to(f, MD_TEST_IDLE_C, "node-c", "fd00::3", &c2, &err), MD_OK);
+    assert_string_equal(c2.dest_host, "fd00::3");
+
+    /* The worker's "migrating" event names the URIs it called libvirt with. */
+    md_test_expect_event(f, b.uuid, "state", "(qemu+tcp://10.0.0.2/system,");
+    md_test_expect_event(f, c.uuid, "state", "(qemu+tcp://[fd00::3]/system,");
+    md_test_expect_event(f, c2.uuid, "state", "(qemu+tcp://[fd00::3]/system,");
+    md_test_drive_until(f, b.uuid, 0.5, md_test_ended);
+    md_test_expect_state(f, b.uuid, md_test_is_final, MD_MIG_COMPLETED);
+}
+
+static void without_peers_any_destination_is_allowed(void **state)
+{
+    fixture *f = *state;
+    md_migration m;
+    md_err err;
+
+    md_test_fixture_start(f, false);
+    assert_int_equal(f->cfg->peers.count, 0);
+    assert_int_equal(create_to(f, MD_TEST_IDLE_A, "anywhere.example", "", &m, &err), MD_OK);
+    assert_string_equal(m.dest_host, "");
+    md_test_expect_event(f, m.uuid, "state", "(qemu+tcp://anywhere.example/system,");
+}
+
 #define T(fn) MD_TEST_FIXTURE(fn, &spec)
 
 int main(void)
@@ -513,6 +619,9 @@ int main(void)
         T(recovery_settles_ended_jobs_from_where_the_domain_runs),
         T(recovery_never_attaches_a_preparing_record_to_a_job_it_did_not_start),
         T(recovery_keeps_a_post_copy_job_in_post_copy),
+        T(with_peers_an_unlisted_destination_is_refused_naming_the_list),
+        T(with_peers_the_uris_use_the_peer_addresses),
+        T(without_peers_any_destination_is_allowed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
