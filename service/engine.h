@@ -10,7 +10,9 @@
  *    order and run the blocking migrate call, then settle the end state;
  *  - one monitor samples every running job each monitor interval (and at
  *    once on an iteration or completion event), feeds the policy engine,
- *    applies its action and the operators' commands, and writes progress.
+ *    applies its action and the operators' commands, and writes progress;
+ *  - one settler settles the jobs that ended with no worker waiting for
+ *    them, asking the destination where the domain runs when it must.
  *
  * Every state change is committed to the store before it is visible through
  * md_engine_get() or the store.
@@ -63,19 +65,23 @@ typedef struct md_engine_settings {
 } md_engine_settings;
 
 /* Recovers every record left in progress (DESIGN.md section 7), then starts
- * the workers and the monitor. cfg, store and hv are borrowed and must
- * outlive the engine; the engine becomes hv's event handler. On MD_OK *out
- * must be stopped with md_engine_stop(). Blocks (store and hypervisor I/O).
- * Main thread. */
+ * the workers, the monitor and the settler. cfg, store and hv are borrowed
+ * and must outlive the engine; the engine becomes hv's event handler. On
+ * MD_OK *out must be stopped with md_engine_stop(). Blocks (store and this
+ * node's hypervisor I/O), but never on another host: a record whose job
+ * ended while the daemon was down stays in progress until the settler has
+ * asked where its domain runs, just after the start. Logs a warning when
+ * cfg has no peers (any destination is then allowed). Main thread. */
 md_status md_engine_start(const md_config *cfg, md_store *store, md_hv *hv, md_engine **out,
                           md_err *err);
 
 /* Stops taking work and stops the threads; migrations in flight keep
  * running in the hypervisor and stay "in progress" in the store, for
  * recovery at the next start. A worker blocked in libvirt's migrate call
+ * (or the settler, in a question to a destination that does not answer)
  * cannot be interrupted: it is left behind (it writes nothing more) and the
  * engine's memory is then deliberately not freed. Returns false when a
- * worker was left behind: the hypervisor boundary it is blocked in must
+ * thread was left behind: the hypervisor boundary it is blocked in must
  * then stay open until the process exits. Accepts NULL (returns true).
  * Main thread. */
 bool md_engine_stop(md_engine *e);

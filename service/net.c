@@ -86,8 +86,7 @@ bool md_net_uri_endpoint(const char *uri, char *host, size_t hostlen, int *port)
  * deadline (monotonic ms). 0 connected, ETIMEDOUT, or the connect's errno. */
 static int try_connect(const struct addrinfo *ai, int64_t deadline)
 {
-    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                    ai->ai_protocol);
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
     int rc = 0;
 
     if (fd < 0)

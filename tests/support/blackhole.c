@@ -47,8 +47,7 @@ bool md_test_blackhole_open(md_test_blackhole *b)
     /* Backlog 0: the kernel queues one connection, and drops the SYNs of
      * the ones after it while nobody accepts. */
     if (b->listener < 0 || bind(b->listener, (struct sockaddr *)&a, sizeof a) != 0 ||
-        listen(b->listener, 0) != 0 ||
-        getsockname(b->listener, (struct sockaddr *)&a, &len) != 0) {
+        listen(b->listener, 0) != 0 || getsockname(b->listener, (struct sockaddr *)&a, &len) != 0) {
         perror("blackhole: cannot listen on 127.0.0.1");
         goto fail;
     }

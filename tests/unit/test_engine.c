@@ -417,6 +417,9 @@ static void recovery_case(fixture *f, md_mig_state state, where w, md_mig_state 
     md_migration m = left_behind(f, dom, state);
     md_test_fixture_start(f, false);
     md_migration r;
+    /* The settler settles it once the engine runs (the destination may
+     * have to be asked, which the start never waits for). */
+    md_engine_wait(f->eng, m.uuid, md_test_is_final, MD_TEST_WAIT_MS);
     assert_int_equal(md_store_get(f->store, m.uuid, &r, NULL), MD_OK);
     if (r.state != want)
         fail_msg("%s with the domain %s: settled %s, want %s", md_mig_state_str(state),
@@ -594,6 +597,87 @@ static void without_peers_any_destination_is_allowed(void **state)
     md_test_expect_event(f, m.uuid, "state", "(qemu+tcp://anywhere.example/system,");
 }
 
+/* ---- a destination that does not answer ---------------------------------------- */
+
+/* A job that ended while the daemon was down, with its domain gone from
+ * this node: where it runs must be asked of node-c, which drops packets.
+ * The start must not wait for that, nor must the monitor of another
+ * migration: both go on while the question is pending, and the record is
+ * settled once node-c answers. */
+static void a_black_holed_destination_stalls_neither_the_start_nor_the_monitor(void **state)
+{
+    fixture *f = *state;
+
+    add_peer(f, "node-b", "10.0.0.2", "");
+    add_peer(f, "node-c", "10.0.0.3", "");
+    assert_true(md_hv_sim_set_here(f->hv, MD_TEST_IDLE_C, false));
+    md_migration r = left_behind(f, MD_TEST_IDLE_C, MD_MIG_RUNNING);
+    snprintf(r.dest_compute, sizeof r.dest_compute, "node-c");
+    assert_int_equal(md_store_update(f->store, &r, NULL), MD_OK);
+    md_hv_sim_set_dest_blackholed(f->hv, "10.0.0.3", true);
+
+    int64_t t0 = md_test_now_ms();
+    md_test_fixture_start(f, false);
+    /* Generous, and still well below the MD_HV_PEER_TIMEOUT_MS that a
+     * start asking node-c would take: this test is about not stalling. */
+    assert_true(md_test_now_ms() - t0 < MD_HV_PEER_TIMEOUT_MS / 2);
+    assert_int_equal(md_test_migration(f, r.uuid).state, MD_MIG_RUNNING);
+
+    /* Another migration is watched and steered meanwhile. */
+    md_migration a = md_test_create(f, MD_TEST_BUSY, MD_OK);
+    md_test_expect_state(f, a.uuid, md_test_is_running, MD_MIG_RUNNING);
+    md_migration seen = md_test_drive_until(f, a.uuid, 0.1, md_test_downtime_set);
+    assert_true(seen.current_downtime_ms > 0);
+    /* ... all while the question to node-c was still pending. */
+    assert_true(md_test_now_ms() - t0 < MD_HV_PEER_TIMEOUT_MS);
+    assert_int_equal(md_test_migration(f, r.uuid).state, MD_MIG_RUNNING);
+
+    /* node-c answers: the guest is there, the migration completed. */
+    md_hv_sim_set_dest_blackholed(f->hv, "10.0.0.3", false);
+    md_test_expect_state(f, r.uuid, md_test_is_final, MD_MIG_COMPLETED);
+}
+
+/* The same question when the job ends under the monitor's eyes (a job
+ * re-attached after a restart, with no worker waiting for it): the monitor
+ * hands it over and goes on sampling the other migration. */
+static void the_monitor_hands_an_ended_job_to_the_settler(void **state)
+{
+    fixture *f = *state;
+    md_err err;
+    md_migration r;
+
+    add_peer(f, "node-b", "10.0.0.2", "");
+    add_peer(f, "node-c", "10.0.0.3", "");
+    f->cfg->service.max_concurrent_live_migrations = 2;
+    md_test_fixture_start(f, false);
+    assert_int_equal(create_to(f, MD_TEST_IDLE_C, "node-c", "", &r, &err), MD_OK);
+    md_test_expect_state(f, r.uuid, md_test_is_running, MD_MIG_RUNNING);
+    md_test_stack_stop(f);
+    md_test_fixture_start(f, false);
+    md_test_expect_event(f, r.uuid, "recovered", "re-attached");
+
+    /* The job ends while node-c drops packets: completed, the domain gone
+     * from here, the question "where is it now?" pending. */
+    md_hv_sim_set_dest_blackholed(f->hv, "10.0.0.3", true);
+    int64_t t0 = md_test_now_ms();
+    while (job_active(f, MD_TEST_IDLE_C) && md_test_now_ms() - t0 < MD_TEST_WAIT_MS)
+        md_hv_sim_advance(f->hv, 0.5);
+    assert_false(job_active(f, MD_TEST_IDLE_C));
+    /* The job's end wakes the monitor at once; give it a moment to take it
+     * (and, were it to ask node-c itself, to be stuck in that question). */
+    md_test_sleep_ms(200);
+
+    md_migration a = md_test_create(f, MD_TEST_BUSY, MD_OK);
+    md_test_expect_state(f, a.uuid, md_test_is_running, MD_MIG_RUNNING);
+    md_migration seen = md_test_drive_until(f, a.uuid, 0.1, md_test_downtime_set);
+    assert_true(seen.current_downtime_ms > 0);
+    assert_true(md_test_now_ms() - t0 < MD_HV_PEER_TIMEOUT_MS);
+    assert_int_equal(md_test_migration(f, r.uuid).state, MD_MIG_RUNNING);
+
+    md_hv_sim_set_dest_blackholed(f->hv, "10.0.0.3", false);
+    md_test_expect_state(f, r.uuid, md_test_is_final, MD_MIG_COMPLETED);
+}
+
 #define T(fn) MD_TEST_FIXTURE(fn, &spec)
 
 int main(void)
@@ -622,6 +706,8 @@ int main(void)
         T(with_peers_an_unlisted_destination_is_refused_naming_the_list),
         T(with_peers_the_uris_use_the_peer_addresses),
         T(without_peers_any_destination_is_allowed),
+        T(a_black_holed_destination_stalls_neither_the_start_nor_the_monitor),
+        T(the_monitor_hands_an_ended_job_to_the_settler),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
