@@ -216,7 +216,9 @@ static inline md_status md_hv_list(md_hv *hv, md_hv_domain **out, size_t *n, md_
 /* Starts a peer-to-peer live migration and blocks until the job ends.
  * MD_OK: completed. MD_ERR_HYPERVISOR: it failed or was aborted (err has the
  * hypervisor's message; the caller decides the end state from where the
- * domain runs). MD_ERR_UNAVAILABLE: the wait was released by
+ * domain runs), or never started because the destination's libvirt port
+ * did not accept a connection within MD_HV_PEER_TIMEOUT_MS (err says the
+ * host "does not answer", or why it refused). MD_ERR_UNAVAILABLE: the wait was released by
  * md_hv_release_waiters() or the connection was lost; the job may still run.
  * BLOCKS for the whole migration (seconds to hours). Worker threads only.
  *
