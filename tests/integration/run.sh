@@ -44,9 +44,9 @@
 #  7. bad requests: an unknown domain ends `failed` naming it; a dest_compute that is not a
 #     peer (host-b's address instead of its name) -> 400 naming the peers; the peer
 #     md-nowhere at 10.77.0.99 (on the hosts' bridge, no host there) ends `failed` with
-#     "No route to host" after about 3 s (the wait is bounded at 60 s); dest_compute =
-#     service.host -> 400. Every daemon has host-b as its one peer (lib.sh daemon_start),
-#     and the migrations name it by its name.
+#     "No route to host" (migrationd's reachability check) after about 3 s (the wait is
+#     bounded at 60 s); dest_compute = service.host -> 400. Every daemon has host-b as its
+#     one peer (lib.sh daemon_start), and the migrations name it by its name.
 #  8-11. post-copy recovery (postcopy.sh, details at its top): the migration stream reset in
 #     post-copy; host-b's link down 30 s; SIGKILL of migrationd, then the reset, then a
 #     restart; the link down longer than the recovery timeout (`error` naming both hosts,
@@ -437,7 +437,7 @@ scenario_7() {
     md events "$uuid" >"$e2e_work/events"
     sed 's/^/    : /' "$e2e_work/events"
     check "it ends failed or error within 60 s" contains "$(field status)" '^(failed|error)$'
-    check "with libvirt's message naming the destination" has_event "$nowhere"
+    check "with a message naming the destination" has_event "$nowhere"
     check "guest still runs on host-a" eq "$(dom_state "$MD_HOST_A_URI" "$name")" running
     echo "  -- destination = source ($MD_HOST_A_NAME)"
     r=$(md req POST /v1/os-migrations "{\"migration\": {\"instance_name\": \"$name\",
