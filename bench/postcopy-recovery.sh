@@ -273,7 +273,7 @@ run_md() {
     local f=$1 name=$2 m0=$3 uuid t0 s t_end=""
     link_rate a "$slow"
     uuid=$(md post "{\"migration\": {\"instance_name\": \"$name\",
-        \"dest_compute\": \"$MD_HOST_B_IP\", \"dest_host\": \"$MD_HOST_B_IP\"}}")
+        \"dest_compute\": \"$MD_HOST_B_NAME\", \"dest_host\": \"$MD_HOST_B_IP\"}}")
     t0=$(now_s)
     while :; do
         s=$(md get "$uuid" status)

@@ -125,7 +125,7 @@ run_none() {
 run_daemon() {
     local name=$1 pc=$2 uuid t0 rc=0 permit=false
     [ "$pc" = yes ] && permit=true
-    uuid=$(md post "{\"migration\": {\"instance_name\": \"$name\", \"dest_compute\": \"$MD_HOST_B_IP\", \"dest_host\": \"$MD_HOST_B_IP\", \"permit_post_copy\": $permit}}")
+    uuid=$(md post "{\"migration\": {\"instance_name\": \"$name\", \"dest_compute\": \"$MD_HOST_B_NAME\", \"dest_host\": \"$MD_HOST_B_IP\", \"permit_post_copy\": $permit}}")
     t0=$(now_s)
     md watch "$uuid" --timeout "$cap" --interval 0.5 --changes >"$e2e_work/watch.out" 2>&1 ||
         rc=$?

@@ -123,6 +123,40 @@ function _migrationd_sim_domains {
     fi
 }
 
+# The top-level peers list from MIGRATIOND_PEERS
+# (NAME=ADDRESS[,MIGRATE_ADDRESS[,BANDWIDTH_MIBPS]], space-separated); nothing
+# when it is empty (any destination, which the daemon warns about).
+function _migrationd_peers {
+    local spec name rest address migrate bandwidth extra
+    local -a specs
+    local out=""
+    read -r -a specs <<<"$MIGRATIOND_PEERS"
+    for spec in "${specs[@]}"; do
+        name=${spec%%=*}
+        rest=${spec#*=}
+        IFS=, read -r address migrate bandwidth extra <<<"$rest"
+        if [[ "$spec" != *=* || -z "$name" || -z "$address" || -n "$extra" ]]; then
+            die $LINENO "MIGRATIOND_PEERS: \"$spec\" is not NAME=ADDRESS[,MIGRATE_ADDRESS[,BANDWIDTH_MIBPS]]"
+        fi
+        if [[ -n "$bandwidth" && ! "$bandwidth" =~ ^[0-9]+$ ]]; then
+            die $LINENO "MIGRATIOND_PEERS: \"$spec\": \"$bandwidth\" is not a whole number of MiB/s"
+        fi
+        out+="${out:+,
+}    { name = $(_migrationd_str "$name"); address = $(_migrationd_str "$address");"
+        if [[ -n "$migrate" ]]; then
+            out+=" migrate_address = $(_migrationd_str "$migrate");"
+        fi
+        if [[ -n "$bandwidth" ]]; then
+            out+=" bandwidth_mibps = $bandwidth;"
+        fi
+        out+=" }"
+    done
+    if [[ -n "$out" ]]; then
+        printf '\n# The destinations this node may migrate to (MIGRATIOND_PEERS).\npeers = (\n%s\n);\n' \
+            "$out"
+    fi
+}
+
 # The configuration file's text, on stdout.
 function _migrationd_conf_text {
     cat <<EOF
@@ -182,6 +216,7 @@ libvirt = {
     live_migration_policy = $(_migrationd_str "$MIGRATIOND_POLICY");
 };
 EOF
+    _migrationd_peers
     if [[ "$MIGRATIOND_HYPERVISOR" == "simulator" || -n "$MIGRATIOND_SIMULATOR_DOMAINS" ]]; then
         cat <<EOF
 

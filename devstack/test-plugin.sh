@@ -151,6 +151,7 @@ devstack_env() {
     MIGRATIOND_PORT=$md_port
     MIGRATIOND_HYPERVISOR=simulator
     MIGRATIOND_SIMULATOR_DOMAINS=$domains
+    MIGRATIOND_PEERS="node-b=127.0.0.2 devstack-dest=127.0.0.3,127.0.0.4,1000"
     MIGRATIOND_SUPERVISOR=systemd
     local kv
     for kv in "$@"; do
@@ -234,6 +235,8 @@ t_conf_content() {
         grep -q 'auth_strategy = "noauth";' "$conf" &&
         [ "$(grep -c 'ram_mib = ' "$conf")" = 3 ] &&
         grep -q "database = \"$work/data/migrationd/migrationd.db\";" "$conf" &&
+        grep -qF '{ name = "node-b"; address = "127.0.0.2"; }' "$conf" &&
+        grep -qF '{ name = "devstack-dest"; address = "127.0.0.3"; migrate_address = "127.0.0.4"; bandwidth_mibps = 1000; }' "$conf" &&
         ! grep -q '^keystone' "$conf" &&
         [ "$(stat -c %a "$conf")" = 640 ]
 }
@@ -276,6 +279,13 @@ check "exercise: the expected outcome (unknown guest, MIGRATIOND_EXPECT=failed),
 check "exercise: an unexpected outcome (unknown guest, expect completed), exit 1" t_ex_unexpected
 check "exercise: the timeout aborts with DELETE (vm-busy cancelled), exit 3" t_ex_timeout
 check "exercise: no MIGRATIOND_DEST is a usage error, exit 2" t_ex_usage
+t_ex_unlisted() { # refused with 400 naming the peers of MIGRATIOND_PEERS
+    local rc=0
+    exercise MIGRATIOND_INSTANCE=vm-idle MIGRATIOND_DEST=node-x >"$work/ex.out" 2>&1 || rc=$?
+    [ "$rc" = 2 ] && grep -q "node-x" "$work/ex.out" &&
+        grep -q 'the configured peers are node-b, devstack-dest' "$work/ex.out"
+}
+check "exercise: a destination not in MIGRATIOND_PEERS is refused (400 naming the peers), exit 2" t_ex_unlisted
 
 # ---- stack.sh again: the same file, the daemon restarted ---------------------
 cp "$conf" "$work/conf.before"
@@ -372,6 +382,10 @@ check "keystone: service user migrationd, admin on the service project" t_keysto
 check "keystone: auth_strategy keystone with the service credentials; check-config passes" t_keystone_conf
 check "invalid: MIGRATIOND_POLICY=bogus fails post-config, naming the key" \
     t_bad live_migration_policy MIGRATIOND_POLICY=bogus
+check "invalid: a malformed MIGRATIOND_PEERS entry fails post-config" \
+    t_bad 'is not NAME=ADDRESS' "MIGRATIOND_PEERS=node-b"
+check "invalid: MIGRATIOND_PEERS naming a peer twice fails post-config, naming the key" \
+    t_bad 'peers\[1\].name' "MIGRATIOND_PEERS=node-b=10.0.0.2 node-b=10.0.0.3"
 check "invalid: a malformed MIGRATIOND_SIMULATOR_DOMAINS entry fails post-config" \
     t_bad 'not a whole number' "MIGRATIOND_SIMULATOR_DOMAINS=vm-x:$idle_uuid:lots"
 

@@ -17,6 +17,7 @@
 #include "service/config.h"
 #include "service/limits.h"
 #include "service/migration.h"
+#include "service/peers.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -801,6 +802,97 @@ static void load_sim_domains(load_ctx *lc, md_config *c, const char *key,
     }
 }
 
+/* One string member of a peer: present unless optional, a string, and as
+ * ok() wants it. Returns false (with an error) when it is not. */
+static bool peer_string(load_ctx *lc, const config_setting_t *p, const char *elem, const char *name,
+                        bool optional, bool (*ok)(const char *, char *, size_t), char *out)
+{
+    const config_setting_t *s = config_setting_get_member(p, name);
+    char full[224], why[320];
+
+    snprintf(full, sizeof full, "%s.%s", elem, name);
+    if (!s) {
+        if (!optional)
+            add_error(lc, p, full, "missing");
+        return optional;
+    }
+    if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+        snprintf(why, sizeof why, "expected a string, got %s", type_name(config_setting_type(s)));
+        add_error(lc, s, full, why);
+        return false;
+    }
+    if (!ok(config_setting_get_string(s), why, sizeof why)) {
+        add_error(lc, s, full, why);
+        return false;
+    }
+    snprintf(out, MD_CONFIG_PEER_LEN, "%s", config_setting_get_string(s));
+    return true;
+}
+
+/* peers = ( { name = "..."; address = "..."; migrate_address = "...";
+ * bandwidth_mibps = N; }, ... ) at the top level: 1 to MD_CONFIG_MAX_PEERS
+ * groups, names unique ignoring case, no other keys. An empty list is an
+ * error rather than "no destination at all" or "any destination": either
+ * reading would surprise someone, and removing the line says "any". */
+static void load_peers(load_ctx *lc, md_config *c, const config_setting_t *list)
+{
+    static const char *const known[] = { "name", "address", "migrate_address", "bandwidth_mibps" };
+    int n = config_setting_length(list);
+    char elem[64], full[224], why[160];
+
+    c->peers.count = 0;
+    if (config_setting_type(list) != CONFIG_TYPE_LIST) {
+        snprintf(why, sizeof why, "expected a list of groups, got %s",
+                 type_name(config_setting_type(list)));
+        add_error(lc, list, "peers", why);
+        return;
+    }
+    if (n == 0 || n > MD_CONFIG_MAX_PEERS) {
+        snprintf(why, sizeof why,
+                 "lists %d peers: list 1 to %d, or remove peers to allow any destination", n,
+                 MD_CONFIG_MAX_PEERS);
+        add_error(lc, list, "peers", why);
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *p = config_setting_get_elem(list, (unsigned)i);
+        md_config_peer peer;
+        bool ok = true;
+
+        memset(&peer, 0, sizeof peer);
+        snprintf(elem, sizeof elem, "peers[%d]", i);
+        if (config_setting_type(p) != CONFIG_TYPE_GROUP) {
+            snprintf(why, sizeof why, "expected a group, got %s",
+                     type_name(config_setting_type(p)));
+            add_error(lc, p, elem, why);
+            continue;
+        }
+        for (unsigned j = 0; j < (unsigned)config_setting_length(p); j++) {
+            const config_setting_t *m = config_setting_get_elem(p, j);
+            bool found = false;
+            for (size_t q = 0; q < sizeof known / sizeof known[0]; q++)
+                found = found || strcmp(config_setting_name(m), known[q]) == 0;
+            if (!found) {
+                snprintf(full, sizeof full, "%s.%s", elem, config_setting_name(m));
+                add_error(lc, m, full, "unknown key");
+                ok = false;
+            }
+        }
+        bool name_ok = peer_string(lc, p, elem, "name", false, md_peer_name_ok, peer.name);
+        ok &= name_ok;
+        ok &= peer_string(lc, p, elem, "address", false, md_peer_address_ok, peer.address);
+        ok &= peer_string(lc, p, elem, "migrate_address", true, md_peer_address_ok,
+                          peer.migrate_address);
+        if (config_setting_get_member(p, "bandwidth_mibps"))
+            ok &= sim_int(lc, p, elem, "bandwidth_mibps", 1, MD_MAX_BANDWIDTH_MIBPS, 0,
+                          &peer.bandwidth_mibps);
+        if (name_ok && !sim_unique(lc, list, "peers", i, "name", peer.name, true))
+            ok = false;
+        if (ok)
+            c->peers.list[c->peers.count++] = peer;
+    }
+}
+
 /* Checks s's type against k and stores its value, or reports why not. */
 static void load_setting(load_ctx *lc, md_config *c, const config_key *k, const config_setting_t *s)
 {
@@ -874,6 +966,11 @@ static void load_root(load_ctx *lc, md_config *c, const config_setting_t *root)
         const config_setting_t *sec = config_setting_get_elem(root, i);
         const char *sname = config_setting_name(sec);
 
+        /* The one top-level setting that is not a section (DESIGN.md 4). */
+        if (strcmp(sname, "peers") == 0) {
+            load_peers(lc, c, sec);
+            continue;
+        }
         if (!find_key(sname, NULL)) {
             add_error(lc, sec, sname, "unknown section");
             continue;
@@ -908,6 +1005,26 @@ static void check_cross(load_ctx *lc, const md_config *c, const config_t *cf)
         if (s)
             add_error(lc, s, "api.auth_strategy",
                       "keystone needs keystone.username and keystone.password to be set");
+    }
+    /* A node cannot migrate to itself: a peer named as this node is a
+     * copied list that was not edited for this node. */
+    const md_config_peer *self = md_peers_find(c, c->service.host);
+    const config_setting_t *list = config_lookup(cf, "peers");
+    if (self && list) {
+        char key[64], why[384];
+        for (unsigned i = 0; i < (unsigned)config_setting_length(list); i++) {
+            const config_setting_t *m =
+                config_setting_get_member(config_setting_get_elem(list, i), "name");
+            if (m && config_setting_type(m) == CONFIG_TYPE_STRING &&
+                strcasecmp(config_setting_get_string(m), self->name) == 0) {
+                snprintf(key, sizeof key, "peers[%u].name", i);
+                snprintf(why, sizeof why,
+                         "\"%s\" is this node (service.host): a node cannot migrate to itself",
+                         self->name);
+                add_error(lc, m, key, why);
+                break;
+            }
+        }
     }
 }
 

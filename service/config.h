@@ -53,6 +53,18 @@ typedef struct md_config_sim_domain {
     int dirty_mibps;
 } md_config_sim_domain;
 
+/* One destination of the top-level `peers` list (DESIGN.md section 4): a
+ * compute node this node may migrate to, and where to reach it, so that no
+ * name has to be resolved. service/peers.h looks them up. */
+#define MD_CONFIG_MAX_PEERS 256
+#define MD_CONFIG_PEER_LEN 256 /* name and addresses, with the NUL (= MD_NAME_LEN) */
+typedef struct md_config_peer {
+    char name[MD_CONFIG_PEER_LEN];            /* the dest_compute requests name it by */
+    char address[MD_CONFIG_PEER_LEN];         /* libvirt (and, by default, migration) address */
+    char migrate_address[MD_CONFIG_PEER_LEN]; /* where QEMU connects; "" = address */
+    int bandwidth_mibps;                      /* the link, for planning; 0 = not given */
+} md_config_peer;
+
 /* The default path of the daemon's configuration file. */
 #define MD_CONFIG_DEFAULT_PATH "/etc/migrationd/migrationd.conf"
 
@@ -140,6 +152,12 @@ typedef struct md_config {
         size_t ndomains;
         md_config_sim_domain domains[MD_CONFIG_MAX_SIM_DOMAINS];
     } simulator;
+    /* The top-level `peers` list, in file order. count 0 (no `peers` in the
+     * file): any destination is allowed, as before the list existed. */
+    struct {
+        size_t count; /* 0..MD_CONFIG_MAX_PEERS; an empty list is an error */
+        md_config_peer list[MD_CONFIG_MAX_PEERS];
+    } peers;
 } md_config;
 
 /* The problems found while loading a file, in file order, one line each

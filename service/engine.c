@@ -24,6 +24,10 @@
  *    pending commands, reads the job's statistics, feeds the policy engine
  *    and applies its action, recording each action as an event. Progress is
  *    flushed to the store in one transaction per pass.
+ *  - The settler settles, one at a time, the jobs that ended with no worker
+ *    waiting for them (engine_monitor.c): finding where the domain runs may
+ *    mean asking the destination, which neither the monitor nor the start
+ *    may wait for.
  *  - The hypervisor's event thread only sets flags and wakes the monitor.
  *  - API threads call md_engine_*: they check the request against the
  *    state under the lock, record it, wake the monitor and return. A queued
@@ -37,7 +41,8 @@
  * Recovery (md_engine_start, before any thread): a queued record is queued
  * again; for one that was preparing, running or in post-copy, a job that
  * still runs is re-attached to the monitor (libvirt's P2P jobs outlive us),
- * and a job that has ended is settled from where the domain runs now.
+ * and a job that has ended is handed to the settler, which settles it from
+ * where the domain runs now.
  */
 #include "service/engine.h"
 
@@ -514,12 +519,19 @@ md_mig_state md_engine_wait(md_engine *e, const char *uuid, bool (*done)(md_mig_
     return s;
 }
 
+bool eng_last_out(md_engine *e)
+{
+    return e->abandoned && e->workers_alive == 0 && !e->settler_alive;
+}
+
 void eng_free(md_engine *e)
 {
     active *q;
 
     while ((q = eng_queue_pop(&e->resumes)))
         eng_active_put(q); /* the resume queue's reference */
+    while ((q = eng_queue_pop(&e->settles)))
+        eng_active_put(q); /* the settle queue's reference */
     for (size_t i = 0; i < e->nact; i++)
         eng_active_put(e->act[i]);
     free(e->act);
@@ -529,6 +541,7 @@ void eng_free(md_engine *e)
     pthread_cond_destroy(&e->wake);
     pthread_cond_destroy(&e->changed);
     pthread_cond_destroy(&e->wcond);
+    pthread_cond_destroy(&e->settle);
     pthread_mutex_destroy(&e->lock);
     free(e);
 }
@@ -551,6 +564,7 @@ md_status md_engine_start(const md_config *cfg, md_store *store, md_hv *hv, md_e
     md_cond_init_monotonic(&e->wake);
     md_cond_init_monotonic(&e->changed);
     md_cond_init_monotonic(&e->wcond);
+    md_cond_init_monotonic(&e->settle);
     e->nworkers = (size_t)cfg->service.max_concurrent_live_migrations;
     e->workers = calloc(e->nworkers, sizeof *e->workers);
     if (!e->workers) {
@@ -578,6 +592,15 @@ md_status md_engine_start(const md_config *cfg, md_store *store, md_hv *hv, md_e
         goto fail;
     }
     e->monitor_started = true;
+    rc = pthread_create(&e->settler, NULL, eng_settler_main, e);
+    if (rc != 0) {
+        st = md_err_set(err, MD_ERR_INTERNAL, "cannot start the settler: %s", strerror(rc));
+        goto fail;
+    }
+    e->settler_started = true;
+    pthread_mutex_lock(&e->lock);
+    e->settler_alive = true;
+    pthread_mutex_unlock(&e->lock);
     for (size_t i = 0; i < e->nworkers; i++) {
         rc = pthread_create(&e->workers[i], NULL, eng_worker_main, e);
         if (rc != 0) {
@@ -592,12 +615,44 @@ md_status md_engine_start(const md_config *cfg, md_store *store, md_hv *hv, md_e
     md_info("engine: %zu workers, monitor every %d ms, policy %s", e->nworkers,
             cfg->libvirt.live_migration_monitor_interval_ms,
             policy_kind_str(cfg->libvirt.live_migration_policy));
+    /* Said at every start, because it is a choice an operator should make
+     * knowingly: without peers a writer of the API chooses where a guest's
+     * memory goes. */
+    if (cfg->peers.count == 0)
+        md_warn("no peers are configured: migrations may go to any destination a writer of the "
+                "API names; list this node's destinations in peers (etc/migrationd.conf)");
+    else
+        md_info("engine: %zu peers; migrations to other destinations are refused",
+                cfg->peers.count);
     *out = e;
     return MD_OK;
 
 fail:
     md_engine_stop(e);
     return st;
+}
+
+/* Joins thread t (a worker or the settler) within WORKER_JOIN_MS, or
+ * detaches it and returns false: it is blocked in a hypervisor call that
+ * cannot be interrupted (libvirt's migrate call, or a question to a
+ * destination that does not answer), and will find e->stopping and write
+ * nothing when it returns. */
+static bool join_or_detach(md_engine *e, pthread_t t)
+{
+    int64_t give_up = eng_mono_ms() + WORKER_JOIN_MS;
+
+    for (;;) {
+        struct timespec until = md_deadline_in(CLOCK_REALTIME, WORKER_RELEASE_MS);
+        if (pthread_timedjoin_np(t, NULL, &until) == 0)
+            return true;
+        if (eng_mono_ms() >= give_up) {
+            pthread_detach(t);
+            return false;
+        }
+        /* A worker that was on its way into the migrate call when the
+         * waiters were released is waiting in it now: release again. */
+        md_hv_release_waiters(e->hv);
+    }
 }
 
 bool md_engine_stop(md_engine *e)
@@ -611,6 +666,7 @@ bool md_engine_stop(md_engine *e)
     pthread_cond_broadcast(&e->work);
     pthread_cond_broadcast(&e->wake);
     pthread_cond_broadcast(&e->changed);
+    pthread_cond_broadcast(&e->settle);
     size_t started = e->nstarted;
     pthread_mutex_unlock(&e->lock);
 
@@ -623,36 +679,22 @@ bool md_engine_stop(md_engine *e)
     pthread_mutex_unlock(&e->lock);
     md_hv_release_waiters(e->hv);
     md_hv_set_event_handler(e->hv, NULL, NULL);
-    for (size_t i = 0; i < started; i++) {
-        int64_t give_up = eng_mono_ms() + WORKER_JOIN_MS;
-        for (;;) {
-            struct timespec until = md_deadline_in(CLOCK_REALTIME, WORKER_RELEASE_MS);
-            if (pthread_timedjoin_np(e->workers[i], NULL, &until) == 0)
-                break;
-            if (eng_mono_ms() >= give_up) {
-                /* Blocked in libvirt's migrate call, which cannot be
-                 * interrupted. It will find e->stopping and write nothing. */
-                pthread_detach(e->workers[i]);
-                left++;
-                break;
-            }
-            /* A worker that was on its way into the migrate call when the
-             * waiters were released is waiting in it now: release again. */
-            md_hv_release_waiters(e->hv);
-        }
-    }
+    for (size_t i = 0; i < started; i++)
+        left += !join_or_detach(e, e->workers[i]);
+    if (e->settler_started)
+        left += !join_or_detach(e, e->settler);
     /* What is pending is written now or never: after this nothing writes,
-     * so a worker left in libvirt cannot touch the store once it closes. */
+     * so a thread left in libvirt cannot touch the store once it closes. */
     eng_writer_finish(e);
     if (left) {
-        md_warn("engine: %zu workers still wait in the hypervisor; their migrations go on "
+        md_warn("engine: %zu threads still wait in the hypervisor; their migrations go on "
                 "and will be recovered at the next start",
                 left);
         /* e stays allocated for them, and the last to return frees it. One
          * that returned since its join gave up has already gone by without
          * freeing: then e is left for the process's exit. */
         pthread_mutex_lock(&e->lock);
-        e->abandoned = e->workers_alive > 0;
+        e->abandoned = e->workers_alive > 0 || e->settler_alive;
         pthread_mutex_unlock(&e->lock);
         return false;
     }

@@ -10,7 +10,9 @@
  *    order and run the blocking migrate call, then settle the end state;
  *  - one monitor samples every running job each monitor interval (and at
  *    once on an iteration or completion event), feeds the policy engine,
- *    applies its action and the operators' commands, and writes progress.
+ *    applies its action and the operators' commands, and writes progress;
+ *  - one settler settles the jobs that ended with no worker waiting for
+ *    them, asking the destination where the domain runs when it must.
  *
  * Every state change is committed to the store before it is visible through
  * md_engine_get() or the store.
@@ -46,9 +48,15 @@ typedef struct md_engine md_engine;
 /* A request to migrate (POST os-migrations). Optional fields use -1 (or
  * 0 / "") for "the configuration's default". */
 typedef struct md_engine_request {
-    char instance[MD_NAME_LEN];     /* the domain's UUID or name */
-    char dest_compute[MD_NAME_LEN]; /* destination node: libvirt URI host */
-    char dest_host[MD_NAME_LEN];    /* its migration address; "" = dest_compute */
+    char instance[MD_NAME_LEN]; /* the domain's UUID or name */
+    /* The destination node. With peers configured it must be one of them
+     * (compared ignoring case) and the URIs use the peer's addresses;
+     * without, it is the libvirt URI's host. */
+    char dest_compute[MD_NAME_LEN];
+    /* Its migration address; "" = the peer's migrate_address or address
+     * (with peers), or dest_compute (without). With peers, a non-empty one
+     * must be one of the peer's two addresses. */
+    char dest_host[MD_NAME_LEN];
     bool block_migration;
     int permit_post_copy;    /* -1, 0 or 1 */
     int64_t max_downtime_ms; /* -1, or >= POLICY_MIN_DOWNTIME_MS */
@@ -64,10 +72,13 @@ typedef struct md_engine_settings {
 } md_engine_settings;
 
 /* Recovers every record left in progress (DESIGN.md section 7), then starts
- * the workers and the monitor. cfg, store and hv are borrowed and must
- * outlive the engine; the engine becomes hv's event handler. On MD_OK *out
- * must be stopped with md_engine_stop(). Blocks (store and hypervisor I/O).
- * Main thread. */
+ * the workers, the monitor and the settler. cfg, store and hv are borrowed
+ * and must outlive the engine; the engine becomes hv's event handler. On
+ * MD_OK *out must be stopped with md_engine_stop(). Blocks (store and this
+ * node's hypervisor I/O), but never on another host: a record whose job
+ * ended while the daemon was down stays in progress until the settler has
+ * asked where its domain runs, just after the start. Logs a warning when
+ * cfg has no peers (any destination is then allowed). Main thread. */
 md_status md_engine_start(const md_config *cfg, md_store *store, md_hv *hv, md_engine **out,
                           md_err *err);
 
@@ -76,15 +87,18 @@ md_status md_engine_start(const md_config *cfg, md_store *store, md_hv *hv, md_e
  * recovery at the next start. What the store could not take yet is
  * written first (for up to 3 s); after that nothing of the engine writes to
  * the store, which the caller may then close. A worker blocked in libvirt's
- * migrate call cannot be interrupted: it is left behind, writes nothing,
- * and frees the engine's memory when it returns (the last one does).
- * Returns false when a worker was left behind: the hypervisor boundary it
- * is blocked in must then stay open until the process exits. Accepts NULL
+ * migrate call (or the settler, in a question to a destination that does
+ * not answer) cannot be interrupted: it is left behind, writes nothing, and
+ * the last such thread frees the engine's memory when it returns. Returns
+ * false when a thread was left behind: the hypervisor boundary it is
+ * blocked in must then stay open until the process exits. Accepts NULL
  * (returns true). Main thread. */
 bool md_engine_stop(md_engine *e);
 
 /* Queues a migration; *out is the new record (state queued). Returns
- * MD_ERR_INVALID for a bad request (err says which field). Writes the store
+ * MD_ERR_INVALID for a bad request (err says which field), including a
+ * destination that is not among the configured peers (err then lists
+ * them). Writes the store
  * under the lock (the new record and its first event). Never calls the
  * hypervisor. Any thread. */
 md_status md_engine_create(md_engine *e, const md_engine_request *req, md_migration *out,

@@ -17,6 +17,7 @@
 #include "service/clock.h"
 #include "service/limits.h"
 #include "service/log.h"
+#include "service/peers.h"
 
 /* ---- requests --------------------------------------------------------------- */
 
@@ -31,14 +32,55 @@ static bool host_ok(const char *h)
                                "0123456789.-_:[]")] == '\0';
 }
 
+/* With peers, the URIs name the peer's addresses, so that nothing is
+ * resolved and the destination is the one the configuration says; a record
+ * whose destination is not (or no longer) a peer - one recovered after the
+ * list changed - keeps the URIs it was created with. */
 void eng_set_uris(md_engine *e, active *a)
 {
     const md_migration *r = &a->rec;
+    const md_config_peer *p = md_peers_find(e->cfg, r->dest_compute);
+    char host[MD_NAME_LEN + 2], mhost[MD_NAME_LEN + 2];
 
+    md_uri_host(p ? p->address : r->dest_compute, host, sizeof host);
+    md_uri_host(r->dest_host[0] ? r->dest_host
+                : p             ? md_peer_migrate_address(p)
+                                : r->dest_compute,
+                mhost, sizeof mhost);
     snprintf(a->dest_uri, sizeof a->dest_uri, "qemu+%s://%s/system",
-             e->cfg->libvirt.live_migration_scheme, r->dest_compute);
-    snprintf(a->migrate_uri, sizeof a->migrate_uri, "tcp://%s",
-             r->dest_host[0] ? r->dest_host : r->dest_compute);
+             e->cfg->libvirt.live_migration_scheme, host);
+    snprintf(a->migrate_uri, sizeof a->migrate_uri, "tcp://%s", mhost);
+}
+
+/* With peers configured, the destination must be one of them and a given
+ * dest_host one of its two addresses: the list is what a writer of the API
+ * may send a guest's memory to. */
+static md_status check_peer(const md_config *c, const md_engine_request *q, md_err *err)
+{
+    char names[400];
+    const md_config_peer *p;
+
+    if (c->peers.count == 0)
+        return MD_OK;
+    p = md_peers_find(c, q->dest_compute);
+    if (!p) {
+        md_peers_names(c, names, sizeof names);
+        return md_err_set(err, MD_ERR_INVALID,
+                          "dest_compute %s is not a known destination of this node: the "
+                          "configured peers are %s",
+                          q->dest_compute, names);
+    }
+    if (q->dest_host[0] && !md_peer_has_address(p, q->dest_host)) {
+        if (p->migrate_address[0])
+            return md_err_set(err, MD_ERR_INVALID,
+                              "dest_host %s is not an address of %s: leave it out, or give %s "
+                              "or %s",
+                              q->dest_host, p->name, p->address, p->migrate_address);
+        return md_err_set(err, MD_ERR_INVALID,
+                          "dest_host %s is not an address of %s: leave it out, or give %s",
+                          q->dest_host, p->name, p->address);
+    }
+    return MD_OK;
 }
 
 static md_status validate(const md_engine *e, const md_engine_request *q, md_err *err)
@@ -59,6 +101,9 @@ static md_status validate(const md_engine *e, const md_engine_request *q, md_err
                           "dest_compute %s is this node: a migration "
                           "needs another node",
                           q->dest_compute);
+    md_status st = check_peer(e->cfg, q, err);
+    if (st != MD_OK)
+        return st;
     if (q->max_downtime_ms != -1 &&
         (q->max_downtime_ms < POLICY_MIN_DOWNTIME_MS || q->max_downtime_ms > MD_MAX_DOWNTIME_MS))
         return md_err_set(err, MD_ERR_INVALID,
@@ -130,8 +175,15 @@ md_status md_engine_create(md_engine *e, const md_engine_request *q, md_migratio
     else
         md_strlcpy(r.instance_name, q->instance, sizeof r.instance_name);
     md_strlcpy(r.source_compute, c->service.host, sizeof r.source_compute);
-    md_strlcpy(r.dest_compute, q->dest_compute, sizeof r.dest_compute);
-    md_strlcpy(r.dest_host, q->dest_host, sizeof r.dest_host);
+    /* With peers, the record names the peer as configured and the address
+     * its memory goes to, whatever the request's spelling. */
+    const md_config_peer *peer = md_peers_find(c, q->dest_compute);
+    md_strlcpy(r.dest_compute, peer ? peer->name : q->dest_compute, sizeof r.dest_compute);
+    md_strlcpy(r.dest_host,
+               q->dest_host[0] ? q->dest_host
+               : peer          ? md_peer_migrate_address(peer)
+                               : "",
+               sizeof r.dest_host);
     r.block_migration = q->block_migration;
     r.permit_post_copy = q->permit_post_copy == -1 ? c->libvirt.live_migration_permit_post_copy
                                                    : q->permit_post_copy == 1;

@@ -1,4 +1,4 @@
-/* engine_monitor.c - the monitor thread and the hypervisor's events.
+/* engine_monitor.c - the monitor thread, the settler thread and the hypervisor's events.
  *
  * One monitor wakes every live_migration_monitor_interval_ms, or at once
  * when an event flags a migration or a command arrives. For each flagged or
@@ -6,6 +6,16 @@
  * feeds the policy engine and applies its action, recording each action as
  * an event, and flushes progress to the store in one transaction per pass.
  * The hypervisor's event thread only sets flags and wakes it.
+ *
+ * The monitor calls only this node's libvirtd. A job that has ended with
+ * no worker waiting for it (re-attached after a restart, or whose call was
+ * lost) is settled from where the domain runs, which may mean asking the
+ * destination: a destination that drops packets makes that question take
+ * seconds (service/hv.h, "Other hosts"), and every other migration's
+ * samples and policy would wait behind it. So the monitor hands such a job
+ * to the settler thread, which asks and settles, one job at a time; the
+ * engine's start hands it the jobs that recovery found ended, so that no
+ * destination is asked before the daemon serves.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -97,7 +107,8 @@ static void apply_action(md_engine *e, active *a, const policy_action *act, cons
 
 /* ---- monitor ------------------------------------------------------------------ */
 
-/* Settles a re-attached migration whose job is gone. Without the lock. */
+/* Settles a re-attached migration whose job is gone. Without the lock: the
+ * settler thread. */
 static void settle_detached(md_engine *e, active *a)
 {
     char msg[MD_MESSAGE_LEN] = "the job ended while no call was waiting for it";
@@ -191,8 +202,11 @@ static void monitor_one(md_engine *e, active *a)
     if (st == MD_ERR_NOT_FOUND || (st == MD_OK && !job.active)) {
         /* The job is over. A worker waiting in migrate() settles it; with
          * none waiting (after a restart or a lost call) it is ours. */
-        if (recovered)
-            settle_detached(e, a);
+        if (recovered) {
+            pthread_mutex_lock(&e->lock);
+            eng_settle_later(e, a, false);
+            pthread_mutex_unlock(&e->lock);
+        }
         return;
     }
     if (st != MD_OK) {
@@ -361,6 +375,49 @@ void *eng_monitor_main(void *arg)
     }
     pthread_mutex_unlock(&e->lock);
     free(snap);
+    return NULL;
+}
+
+/* ---- settler ------------------------------------------------------------------ */
+
+void eng_settle_later(md_engine *e, active *a, bool after_restart)
+{
+    if (a->settle_pending || a->done)
+        return;
+    a->settle_pending = true;
+    a->settle_after_restart = after_restart;
+    a->attached = false; /* nothing left to sample: the job has ended */
+    a->refs++;           /* the queue's */
+    eng_queue_push(&e->settles, a);
+    pthread_cond_signal(&e->settle);
+}
+
+void *eng_settler_main(void *arg)
+{
+    md_engine *e = arg;
+
+    pthread_mutex_lock(&e->lock);
+    for (;;) {
+        while (!e->stopping && !e->settles.head)
+            pthread_cond_wait(&e->settle, &e->lock);
+        if (e->stopping)
+            break;
+        active *a = eng_queue_pop(&e->settles); /* the queue's reference is now ours */
+        bool after_restart = a->settle_after_restart;
+        pthread_mutex_unlock(&e->lock);
+        if (after_restart)
+            eng_settle_recovered(e, a);
+        else
+            settle_detached(e, a);
+        pthread_mutex_lock(&e->lock);
+        a->settle_pending = false;
+        eng_active_put(a);
+    }
+    e->settler_alive = false;
+    bool last = eng_last_out(e); /* see eng_worker_main */
+    pthread_mutex_unlock(&e->lock);
+    if (last)
+        eng_free(e);
     return NULL;
 }
 

@@ -6,7 +6,10 @@
  *                      transitions, settling a job's end, the queries, start
  *                      and stop;
  *   engine_worker.c    the workers (a migration from the queue to its end);
- *   engine_monitor.c   the monitor thread and the hypervisor's events;
+ *   engine_monitor.c   the monitor thread and the hypervisor's events, and the
+ *                      settler thread that settles a job which ended with
+ *                      no worker waiting (it may have to ask the
+ *                      destination, which the monitor must never wait for);
  *   engine_commands.c  requests from the API (create, abort, ...);
  *   engine_recovery.c  reconciling what an earlier run left in progress;
  *   engine_postcopy.c  a broken or stalled post-copy, detected and resumed;
@@ -69,6 +72,9 @@ typedef struct active {
     uint64_t pc_processed;     /* stall detection: post-copy bytes last seen ... */
     int64_t pc_progress_at;    /* ... and when they last moved (monotonic ms; 0 = not yet) */
     bool stall_forced;         /* the stalled job was forced into the paused state */
+    /* Settling by the settler thread (engine_monitor.c). */
+    bool settle_pending;       /* in e->settles or being settled: not again */
+    bool settle_after_restart; /* recovery found its job ended (else: the monitor did) */
     struct active *qnext;
 } active;
 
@@ -90,8 +96,12 @@ struct md_engine {
     bool monitor_wake;
     active **act;
     size_t nact, cap;
-    eng_queue queue;   /* queued migrations, in creation order */
-    eng_queue resumes; /* broken post-copy migrations waiting for a worker to resume them */
+    eng_queue queue;       /* queued migrations, in creation order */
+    eng_queue resumes;     /* broken post-copy migrations waiting for a worker to resume them */
+    eng_queue settles;     /* ended jobs with no worker, waiting for the settler */
+    pthread_cond_t settle; /* the settler: e->settles is not empty, or stop */
+    pthread_t settler;
+    bool settler_started;
     pthread_t monitor;
     bool monitor_started;
     pthread_t *workers;
@@ -102,7 +112,8 @@ struct md_engine {
     int64_t domains_at;  /* when (monotonic ms), 0 = never */
     bool domains_wanted; /* a request waits for a fresh list */
     size_t workers_alive;
-    bool abandoned; /* a stop left workers in the hypervisor: the last frees e */
+    bool abandoned;     /* a stop left threads in the hypervisor: the last frees e */
+    bool settler_alive; /* the settler thread has not returned */
     /* Writes the store could not take yet, oldest first (engine_store.c). */
     struct eng_write *wq_head, *wq_tail;
     size_t wq_n;
@@ -246,8 +257,13 @@ void eng_postcopy_resumed(md_engine *e, active *a, const md_hv_job *job);
 void eng_postcopy_watch(md_engine *e, active *a, const md_hv_job *job);
 
 /* Frees e and everything it holds; its threads have all gone (or the last
- * of the workers a stop left behind calls it). engine.c */
+ * of the threads a stop left behind calls it). engine.c */
 void eng_free(md_engine *e);
+/* True for a worker or the settler about to return (it has cleared its
+ * alive count or flag) when it is the last of the threads a stop left
+ * behind: it must then call eng_free(e) once it has let go of the lock.
+ * Under the lock. engine.c */
+bool eng_last_out(md_engine *e);
 
 /* ---- writing the store (engine_store.c; under the lock) ---- */
 
@@ -296,8 +312,19 @@ void eng_purge_tick(md_engine *e, eng_purge_state *ps);
 
 /* ---- threads and start (each file's entry points) ---- */
 
-void *eng_worker_main(void *arg);                       /* engine_worker.c */
-void *eng_monitor_main(void *arg);                      /* engine_monitor.c */
+void *eng_worker_main(void *arg);  /* engine_worker.c */
+void *eng_monitor_main(void *arg); /* engine_monitor.c */
+void *eng_settler_main(void *arg); /* engine_monitor.c */
+/* Hands a, whose job has ended with no worker waiting for it, to the
+ * settler thread, which finds where the domain runs (possibly asking the
+ * destination, which may take seconds: MD_HV_PEER_TIMEOUT_MS) and settles
+ * it; after_restart: recovery found it so (the settler words the end for a
+ * restart). Stops the monitor's visits meanwhile. Does nothing when a is
+ * already on its way or has ended. Under the lock. engine_monitor.c */
+void eng_settle_later(md_engine *e, active *a, bool after_restart);
+/* The settler's part of recovery: settles a, found ended by recovery, from
+ * where its domain runs. Without the lock. engine_recovery.c */
+void eng_settle_recovered(md_engine *e, active *a);
 void eng_on_hv_event(void *ctx, const md_hv_event *ev); /* engine_monitor.c */
 /* Writes the live fields of every changed active in one transaction. Under
  * the lock. engine_monitor.c */

@@ -3,7 +3,11 @@
  * At start, before any thread: a queued record is queued again; for one that
  * was preparing, running or in post-copy, a job that still runs is
  * re-attached to the monitor (libvirt's P2P jobs outlive us), and a job that
- * has ended is settled from where the domain runs now.
+ * has ended is handed to the settler thread, which settles it from where the
+ * domain runs now once the engine runs: finding that out may mean asking
+ * the destination, and a destination that does not answer must not hold up
+ * the start (service/hv.h, "Other hosts"). Only this node's libvirtd is
+ * called here.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -53,9 +57,7 @@ static void recover_one(md_engine *e, const md_migration *rec, const md_command 
     active *a = eng_active_new(rec);
     md_hv_domain dom;
     md_hv_job job;
-    md_hv_location loc;
     md_err err;
-    char msg[MD_MESSAGE_LEN];
 
     if (!a || eng_table_add(e, a, NULL) != MD_OK) {
         md_error("migration %s: out of memory during recovery; left as it is", rec->uuid);
@@ -119,19 +121,28 @@ static void recover_one(md_engine *e, const md_migration *rec, const md_command 
                        rec->instance_name);
         return;
     }
-    snprintf(msg, sizeof msg, "the job ended while migrationd was not running");
-    pthread_mutex_unlock(&e->lock);
-    loc = eng_locate_and_resume(e, a, msg, sizeof msg);
+    /* Where the domain runs may have to be asked of the destination, which
+     * may not answer for seconds: the settler asks, once the engine runs. */
+    eng_settle_later(e, a, true);
+}
+
+void eng_settle_recovered(md_engine *e, active *a)
+{
+    char msg[MD_MESSAGE_LEN] = "the job ended while migrationd was not running";
+    md_hv_location loc = eng_locate_and_resume(e, a, msg, sizeof msg);
+
     pthread_mutex_lock(&e->lock);
-    if (loc == MD_HV_LOC_SOURCE && rec->state == MD_MIG_PREPARING)
+    if (loc == MD_HV_LOC_SOURCE && a->rec.state == MD_MIG_PREPARING)
         snprintf(msg, sizeof msg,
                  "interrupted by a restart before the migration started; the "
                  "guest runs on the source");
-    else if (loc == MD_HV_LOC_SOURCE && rec->state == MD_MIG_RUNNING)
+    else if (loc == MD_HV_LOC_SOURCE && a->rec.state == MD_MIG_RUNNING)
         snprintf(msg, sizeof msg,
                  "the migration ended while migrationd was not running and "
                  "the guest runs on the source");
-    eng_settle(e, a, MD_ERR_HYPERVISOR, msg, loc);
+    if (!a->done && !e->stopping)
+        eng_settle(e, a, MD_ERR_HYPERVISOR, msg, loc);
+    pthread_mutex_unlock(&e->lock);
 }
 
 md_status eng_recover(md_engine *e, md_err *err)

@@ -260,7 +260,7 @@ void *eng_worker_main(void *arg)
     e->workers_alive--;
     /* A stop that could not wait for this worker left the engine to it:
      * the last one out frees it (md_engine_stop). */
-    bool last = e->abandoned && e->workers_alive == 0;
+    bool last = eng_last_out(e);
     pthread_mutex_unlock(&e->lock);
     if (last)
         eng_free(e);

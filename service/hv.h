@@ -25,6 +25,21 @@
  *
  * Errors: each operation returns MD_OK or a status, and on failure writes
  * the hypervisor's own message into err (which may be NULL).
+ *
+ * Other hosts. Two operations reach the destination: locate() opens a
+ * connection to its libvirtd, and migrate() makes this node's libvirtd open
+ * one. libvirt's remote driver has no connect timeout, and to a destination
+ * that drops packets a connection waits until the kernel gives up on the TCP
+ * handshake (about 2 minutes). So both first check that the destination's
+ * libvirt port (of the URI's transport) accepts a TCP connection within
+ * MD_HV_PEER_TIMEOUT_MS, and fail at once when not; locate() then gives its
+ * connection libvirt's keepalive (a probe every 5 s, dead after 3 missed,
+ * so 15 to 20 s). What stays unbounded: a destination that accepts the
+ * handshake and then never answers libvirt's first messages (a hung
+ * libvirtd), for which libvirt's client waits without limit. Hence the
+ * rule: neither operation is ever called by the monitor or by the engine's
+ * start; the workers and the engine's settler thread call them
+ * (service/engine.c), where a wait holds up only the one migration.
  */
 #ifndef MD_HV_H
 #define MD_HV_H
@@ -39,6 +54,13 @@
 #include "service/status.h"
 
 #define MD_HV_MAX_DISKS 16
+
+/* How long locate() and migrate() wait for the destination's libvirt port
+ * to accept a TCP connection before they give up on it: long enough for
+ * two lost SYNs on a loaded link (Linux resends after 1 s, then 3 s), short
+ * enough that a migration to a dead host fails within seconds rather than
+ * minutes. */
+#define MD_HV_PEER_TIMEOUT_MS 5000
 
 typedef struct md_hv md_hv;
 
@@ -195,7 +217,9 @@ static inline md_status md_hv_list(md_hv *hv, md_hv_domain **out, size_t *n, md_
 /* Starts a peer-to-peer live migration and blocks until the job ends.
  * MD_OK: completed. MD_ERR_HYPERVISOR: it failed or was aborted (err has the
  * hypervisor's message; the caller decides the end state from where the
- * domain runs). MD_ERR_UNAVAILABLE: the wait was released by
+ * domain runs), or never started because the destination's libvirt port
+ * did not accept a connection within MD_HV_PEER_TIMEOUT_MS (err says the
+ * host "does not answer", or why it refused). MD_ERR_UNAVAILABLE: the wait was released by
  * md_hv_release_waiters() or the connection was lost; the job may still run.
  * BLOCKS for the whole migration (seconds to hours). Worker threads only.
  *
@@ -286,10 +310,14 @@ static inline md_status md_hv_abort_job(md_hv *hv, const char *uuid, bool post_c
     return hv->ops->abort_job(hv, uuid, post_copy, err);
 }
 
-/* Where the domain is active now: here, at dest_uri, or nowhere. BLOCKS,
- * and opens a connection to the destination's libvirtd, which may take up
- * to its connect timeout when the destination does not answer. Workers
- * (settling a migration's end) and recovery at start. */
+/* Where the domain is active now: here, at dest_uri, or nowhere. Asks this
+ * node first; only a domain not active here makes it ask the destination,
+ * on a connection opened for the question. MD_ERR_UNAVAILABLE when the
+ * destination does not accept a connection within MD_HV_PEER_TIMEOUT_MS or
+ * refuses it (see "Other hosts" above). BLOCKS, up to MD_HV_PEER_TIMEOUT_MS
+ * plus libvirt's keepalive for a destination that stops answering. Workers
+ * and the engine's settler thread (settling a migration's end); never the
+ * monitor, never the engine's start. */
 static inline md_status md_hv_locate(md_hv *hv, const char *uuid, const char *dest_uri,
                                      md_hv_location *out, md_err *err)
 {

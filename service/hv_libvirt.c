@@ -94,6 +94,7 @@
 
 #include "service/clock.h"
 #include "service/log.h"
+#include "service/net.h"
 
 /* Keepalive: a probe every 5 s, the connection is dead after 3 unanswered. */
 #define LV_KEEPALIVE_INTERVAL_S 5
@@ -908,6 +909,20 @@ cleanup:
     return st;
 }
 
+/* Whether the host that uri reaches answers a TCP handshake within
+ * MD_HV_PEER_TIMEOUT_MS (service/hv.h): virConnectOpen has no timeout of its
+ * own, and to a black-holed address it waits until the kernel gives up on
+ * the handshake, minutes later. A local URI is not checked. */
+static md_status lv_probe_peer(const char *uri, md_err *err)
+{
+    char host[256];
+    int port;
+
+    if (!md_net_uri_endpoint(uri, host, sizeof host, &port))
+        return MD_OK;
+    return md_net_probe(host, port, MD_HV_PEER_TIMEOUT_MS, err);
+}
+
 static md_status lv_migrate(md_hv *base, const md_hv_migrate_args *a, md_err *err)
 {
     md_hv_libvirt *hv = lv_of(base);
@@ -919,6 +934,7 @@ static md_status lv_migrate(md_hv *base, const md_hv_migrate_args *a, md_err *er
     int maxparams = 0;
     unsigned int flags = VIR_MIGRATE_LIVE | VIR_MIGRATE_PEER2PEER | VIR_MIGRATE_PERSIST_DEST |
                          VIR_MIGRATE_UNDEFINE_SOURCE;
+    md_err perr;
     md_status st;
 
     if (!a || !a->uuid || !a->dest_uri || !a->dest_uri[0])
@@ -951,6 +967,15 @@ static md_status lv_migrate(md_hv *base, const md_hv_migrate_args *a, md_err *er
     dom = lv_find(mconn, a->uuid);
     if (!dom) {
         st = lv_fail(hv, mconn, false, err);
+        goto cleanup;
+    }
+    /* libvirtd would connect to the destination itself and, to one that
+     * drops packets, wait minutes for the handshake before failing. A
+     * destination that does not answer us within the bound is a failed
+     * attempt now (for a resume: one to retry later). */
+    if (lv_probe_peer(a->dest_uri, &perr) != MD_OK) {
+        st = md_err_set(err, MD_ERR_HYPERVISOR, "cannot %s to %s: %s",
+                        a->resume ? "resume the migration" : "migrate", a->dest_uri, perr.msg);
         goto cleanup;
     }
 
@@ -1206,15 +1231,17 @@ static int lv_active_on(virConnectPtr conn, const char *uuid)
 }
 
 /* Here first; then the destination on a connection of its own, opened and
- * closed for this one question (it is asked at recovery, not per poll).
- * virConnectOpen has no timeout of its own: an unreachable address fails at
- * once, a black-holed one only when TCP gives up. */
+ * closed for this one question (asked when a job ends, not per poll). The
+ * destination is probed first (lv_probe_peer) and the opened connection gets
+ * libvirt's keepalive, so that a destination that drops packets costs at
+ * most MD_HV_PEER_TIMEOUT_MS, or the keepalive's 15 to 20 s once connected. */
 static md_status lv_locate(md_hv *base, const char *uuid, const char *dest_uri, md_hv_location *out,
                            md_err *err)
 {
     md_hv_libvirt *hv = lv_of(base);
     virConnectPtr conn = NULL;
     virConnectPtr dconn = NULL;
+    md_err perr;
     md_status st;
     int active;
 
@@ -1241,6 +1268,12 @@ static md_status lv_locate(md_hv *base, const char *uuid, const char *dest_uri, 
         goto cleanup;
     }
 
+    st = lv_probe_peer(dest_uri, &perr);
+    if (st != MD_OK) {
+        st = md_err_set(err, MD_ERR_UNAVAILABLE, "cannot connect to the destination %s: %s",
+                        dest_uri, perr.msg);
+        goto cleanup;
+    }
     dconn = virConnectOpen(dest_uri);
     if (!dconn) {
         st = md_err_set(err, MD_ERR_UNAVAILABLE, "cannot connect to the destination %s: %s",
@@ -1248,6 +1281,10 @@ static md_status lv_locate(md_hv *base, const char *uuid, const char *dest_uri, 
         virResetLastError();
         goto cleanup;
     }
+    /* Without it, a lookup to a destination that stops answering now would
+     * wait for TCP's retransmissions to give up (about 15 minutes). */
+    if (virConnectSetKeepAlive(dconn, LV_KEEPALIVE_INTERVAL_S, LV_KEEPALIVE_COUNT) < 0)
+        virResetLastError();
     active = lv_active_on(dconn, uuid);
     if (active < 0) {
         st = md_err_set(err, MD_ERR_HYPERVISOR, "cannot look up %s at the destination %s: %s", uuid,

@@ -29,6 +29,12 @@
  * is not advanced; only its elapsed time grows (held_s). A broken job stays
  * a running job until a resume clears the failure and lets it move again.
  *
+ * A black-holed destination (md_hv_sim_set_dest_blackholed) makes a
+ * locate() that must ask it, or a first migrate() to it, wait as libvirt's
+ * boundary waits for its reachability check (service/hv.h, "Other hosts"):
+ * MD_HV_PEER_TIMEOUT_MS of real time, then it gives up; clearing the fault
+ * or release_waiters() ends the wait sooner.
+ *
  * One mutex guards everything. Events are collected while it is held and
  * delivered after it is released, so a handler may take its own locks
  * without ordering problems (it must still not call back into the boundary).
@@ -43,6 +49,8 @@
 #include <time.h>
 
 #include "policy/sim.h"
+#include "service/clock.h"
+#include "service/net.h"
 #include "service/clock.h"
 #include "service/log.h"
 
@@ -78,6 +86,8 @@ typedef struct sim_wait {
 #define MSG_DOWN "simulated libvirtd does not answer (reconnecting)"
 #define MSG_LOST "lost the connection to simulated libvirtd; the migration job goes on"
 
+#define SIM_MAX_BLACKHOLED 8
+
 typedef struct hv_sim {
     md_hv base;
     pthread_mutex_t lock;
@@ -90,6 +100,12 @@ typedef struct hv_sim {
     bool dest_unaware;     /* md_hv_sim_set_dest_aware(false) */
     bool disconnected;     /* md_hv_sim_set_connected(false) */
     bool hold_calls;       /* md_hv_sim_hold_calls(true) */
+    /* md_hv_sim_set_dest_blackholed: the hosts (of destination URIs) that
+     * drop packets, and a count of release_waiters() calls, which end the
+     * waits for them. */
+    char blackholed[SIM_MAX_BLACKHOLED][256];
+    size_t nblackholed;
+    unsigned releases;
     double time_scale;
     double link_rate;
     char host[256];
@@ -414,6 +430,42 @@ static md_status wait_for_job(hv_sim *h, sim_domain *d, md_err *err)
 
 /* A resume of d's failed post-copy job, refused as libvirt 9.0 refuses it
  * (qemuMigrationAnyCanResume) in the order it checks, then continued. */
+static bool blackholed(const hv_sim *h, const char *host)
+{
+    for (size_t i = 0; i < h->nblackholed; i++) {
+        if (strcasecmp(h->blackholed[i], host) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Asking the destination of dest_uri, as libvirt's boundary does: while
+ * its host is black-holed, waits up to MD_HV_PEER_TIMEOUT_MS (or until the
+ * fault is cleared, the waiters released or the simulator closed) and then
+ * fails as the boundary's reachability check fails. Under h->lock. */
+static md_status reach_dest(hv_sim *h, const char *dest_uri, md_err *err)
+{
+    char host[256];
+    int port;
+    struct timespec until = md_deadline_in(CLOCK_MONOTONIC, MD_HV_PEER_TIMEOUT_MS);
+    unsigned releases = h->releases;
+
+    if (!dest_uri || !md_net_uri_endpoint(dest_uri, host, sizeof host, &port))
+        return MD_OK;
+    while (blackholed(h, host) && !h->stopping && h->releases == releases) {
+        if (pthread_cond_timedwait(&h->job_done, &h->lock, &until) == ETIMEDOUT)
+            break;
+    }
+    if (!blackholed(h, host))
+        return MD_OK;
+    if (h->stopping || h->releases != releases)
+        return md_err_set(err, MD_ERR_UNAVAILABLE, "%s", MSG_RELEASED);
+    return md_err_set(err, MD_ERR_UNAVAILABLE,
+                      "cannot connect to the destination %s: %s port %d does not answer: no TCP "
+                      "handshake within %d ms (the host is down or its packets are dropped)",
+                      dest_uri, host, port, MD_HV_PEER_TIMEOUT_MS);
+}
+
 static md_status resume_job(hv_sim *h, sim_domain *d, const md_hv_migrate_args *a, md_err *err)
 {
     if (!job_running(d))
@@ -494,6 +546,16 @@ static md_status sim_migrate(md_hv *hv, const md_hv_migrate_args *a, md_err *err
         st = md_err_set(err, MD_ERR_HYPERVISOR,
                         "unable to connect to server at '%s:16509': No route to host",
                         a->dest_name);
+        goto cleanup;
+    }
+    if (reach_dest(h, a->dest_uri, err) != MD_OK) {
+        st = MD_ERR_HYPERVISOR; /* a failed migration, as libvirt's boundary says */
+        goto cleanup;
+    }
+    /* The wait let go of the lock: the domain may have changed meanwhile. */
+    if (!d->here || job_running(d)) {
+        st = md_err_set(err, MD_ERR_CONFLICT, "simulator: domain %s changed while connecting",
+                        d->cfg.name);
         goto cleanup;
     }
     memset(&p, 0, sizeof p);
@@ -700,6 +762,16 @@ static md_status sim_locate(md_hv *hv, const char *uuid, const char *dest_uri, m
         return MD_ERR_UNAVAILABLE;
     }
     sim_domain *d = find(h, uuid);
+    if (!d || !d->here) {
+        /* Only then is the destination asked, as libvirt's boundary does. */
+        md_status st = reach_dest(h, dest_uri, err);
+        if (st != MD_OK) {
+            *out = MD_HV_LOC_UNKNOWN;
+            pthread_mutex_unlock(&h->lock);
+            return st;
+        }
+        d = find(h, uuid); /* the wait let go of the lock */
+    }
     *out = !d           ? MD_HV_LOC_NOWHERE
            : d->here    ? MD_HV_LOC_SOURCE
            : d->at_dest ? MD_HV_LOC_DEST
@@ -726,6 +798,7 @@ static void sim_release_waiters(md_hv *hv)
     pthread_mutex_lock(&h->lock);
     for (size_t i = 0; !h->hold_calls && i < h->ndoms; i++)
         end_wait(h, &h->doms[i], MD_ERR_UNAVAILABLE, MSG_RELEASED);
+    h->releases++; /* and the waits for black-holed destinations */
     pthread_cond_broadcast(&h->job_done);
     pthread_mutex_unlock(&h->lock);
 }
@@ -925,4 +998,24 @@ void md_hv_sim_set_connected(md_hv *hv, bool connected)
     ev.kind = connected ? MD_HV_EV_RECONNECTED : MD_HV_EV_CONNECTION_LOST;
     ev.job.downtime_ms = -1;
     md_hv_emit(&h->base, &ev);
+}
+
+void md_hv_sim_set_dest_blackholed(md_hv *hv, const char *host, bool blackholed_)
+{
+    hv_sim *h = to_sim(hv);
+
+    pthread_mutex_lock(&h->lock);
+    for (size_t i = 0; i < h->nblackholed; i++) {
+        if (strcasecmp(h->blackholed[i], host) == 0) {
+            h->blackholed[i][0] = '\0';
+            memmove(&h->blackholed[i], &h->blackholed[i + 1],
+                    (h->nblackholed - i - 1) * sizeof h->blackholed[0]);
+            h->nblackholed--;
+            break;
+        }
+    }
+    if (blackholed_ && h->nblackholed < SIM_MAX_BLACKHOLED)
+        md_strlcpy(h->blackholed[h->nblackholed++], host, sizeof h->blackholed[0]);
+    pthread_cond_broadcast(&h->job_done);
+    pthread_mutex_unlock(&h->lock);
 }

@@ -97,4 +97,15 @@ void md_hv_sim_set_connected(md_hv *hv, bool connected);
  * For the tests of a stop that must leave a worker behind. Any thread. */
 void md_hv_sim_hold_calls(md_hv *hv, bool hold);
 
+/* A destination that drops packets: while host (the host of destination
+ * URIs, compared ignoring case; at most 8 hosts at once) is black-holed, a
+ * locate() of a domain that is not here, and a first migrate() to it, wait
+ * MD_HV_PEER_TIMEOUT_MS of real time, as libvirt's boundary waits for its
+ * reachability check, and then fail as it does: locate() with
+ * MD_ERR_UNAVAILABLE, migrate() with MD_ERR_HYPERVISOR, each with a
+ * message saying the host "does not answer". Clearing it (false) lets the
+ * waiting calls go on at once; md_hv_release_waiters() makes them return
+ * MD_ERR_UNAVAILABLE. Any thread except the event handler's. */
+void md_hv_sim_set_dest_blackholed(md_hv *hv, const char *host, bool blackholed);
+
 #endif /* MD_HV_SIM_H */

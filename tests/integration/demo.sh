@@ -71,7 +71,7 @@ say "listening on $e2e_api, log $e2e_daemon_log; configuration:"
 sed 's/^/    /' "$e2e_work/demo.conf"
 
 banner "POST /v1/os-migrations: $domain to host-b"
-body="{\"migration\": {\"instance_name\": \"$domain\", \"dest_compute\": \"$MD_HOST_B_IP\", \"dest_host\": \"$MD_HOST_B_IP\"}}"
+body="{\"migration\": {\"instance_name\": \"$domain\", \"dest_compute\": \"$MD_HOST_B_NAME\", \"dest_host\": \"$MD_HOST_B_IP\"}}"
 echo "    $body"
 uuid=$(md post "$body")
 say "migration $uuid accepted; watching it (every 0.5 s, at most 120 s)"

@@ -206,11 +206,13 @@ e2e_free_port() {
 
 # daemon_start NAME [LIBVIRT_OPTION=VALUE...]: writes $e2e_work/NAME.conf (source host-a,
 # API on a free loopback port, database in the work dir, the given libvirt options; an
-# option written service.KEY=VALUE goes to the service section) and starts
-# build-release/migrationd with it; sets e2e_api. Started again with the same NAME, it
-# reuses the database (a new port).
+# option written service.KEY=VALUE goes to the service section, one written
+# peer.NAME=ADDRESS adds a peer) and starts build-release/migrationd with it; sets e2e_api.
+# Started again with the same NAME, it reuses the database (a new port). host-b is always
+# a peer, named $MD_HOST_B_NAME at $MD_HOST_B_IP, so that every migration goes the way a
+# production node's does: to a listed destination, by the address the configuration gives.
 daemon_start() {
-    local name=$1 conf=$e2e_work/$1.conf port opt
+    local name=$1 conf=$e2e_work/$1.conf port opt peer
     shift
     port=$(e2e_free_port)
     {
@@ -226,13 +228,24 @@ daemon_start() {
             esac
         done
         echo "};"
+        echo "peers = ("
+        echo "    { name = \"$MD_HOST_B_NAME\"; address = \"$MD_HOST_B_IP\"; }"
+        for opt in "$@"; do
+            case $opt in
+                peer.*)
+                    peer=${opt#peer.}
+                    echo "    , { name = \"${peer%%=*}\"; address = \"${peer#*=}\"; }"
+                    ;;
+            esac
+        done
+        echo ");"
         echo "api = { listen = \"127.0.0.1:$port\"; auth_strategy = \"noauth\"; };"
         echo "libvirt = {"
         echo "    uri = \"$MD_HOST_A_URI\";"
         echo "    live_migration_scheme = \"tcp\";"
         for opt in "$@"; do
             case $opt in
-                service.*) ;;
+                service.* | peer.*) ;;
                 *) echo "    ${opt%%=*} = ${opt#*=};" ;;
             esac
         done

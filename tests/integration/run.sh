@@ -41,9 +41,12 @@
 #     P2P job goes on (domjobinfo on host-a: Unbounded); restarted on the same database the
 #     record is still `running` with a "recovered ... re-attached" event; PUT post_copy ->
 #     202, `completed` with post_copy true, the guest on host-b.
-#  7. bad requests: an unknown domain ends `failed` naming it; dest_compute 10.77.0.99 (on
-#     the hosts' bridge, no host there) ends `failed` with libvirt's "No route to host"
-#     after about 3 s (the wait is bounded at 60 s); dest_compute = service.host -> 400.
+#  7. bad requests: an unknown domain ends `failed` naming it; a dest_compute that is not a
+#     peer (host-b's address instead of its name) -> 400 naming the peers; the peer
+#     md-nowhere at 10.77.0.99 (on the hosts' bridge, no host there) ends `failed` with
+#     "No route to host" (migrationd's reachability check) after about 3 s (the wait is
+#     bounded at 60 s); dest_compute = service.host -> 400. Every daemon has host-b as its
+#     one peer (lib.sh daemon_start), and the migrations name it by its name.
 #  8-11. post-copy recovery (postcopy.sh, details at its top): the migration stream reset in
 #     post-copy; host-b's link down 30 s; SIGKILL of migrationd, then the reset, then a
 #     restart; the link down longer than the recovery timeout (`error` naming both hosts,
@@ -97,12 +100,12 @@ le() { [ "$1" -le "$2" ] 2>/dev/null; }
 has_event() { grep -qE -- "$1" "$e2e_work/events"; }
 lacks_event() { ! grep -qE -- "$1" "$e2e_work/events"; }
 
-# migrate NAME TIMEOUT: POSTs NAME -> host-b, watches it to a final state (or the timeout)
-# and keeps the final record's fields in $e2e_work/record.json and the timeline in
-# $e2e_work/events.
+# migrate NAME TIMEOUT: POSTs NAME -> host-b (the peer by its name, with its address as
+# dest_host), watches it to a final state (or the timeout) and keeps the final record's
+# fields in $e2e_work/record.json and the timeline in $e2e_work/events.
 migrate() {
     local name=$1 limit=$2 body
-    body="{\"migration\": {\"instance_name\": \"$name\", \"dest_compute\": \"$MD_HOST_B_IP\",
+    body="{\"migration\": {\"instance_name\": \"$name\", \"dest_compute\": \"$MD_HOST_B_NAME\",
            \"dest_host\": \"$MD_HOST_B_IP\"}}"
     uuid=$(md post "$body")
     echo "    migration $uuid"
@@ -113,11 +116,11 @@ migrate() {
 }
 field() { md get "$uuid" "$1"; }
 
-# start_mig NAME [DEST]: POSTs NAME -> DEST (default host-b) without waiting; prints the uuid.
+# start_mig NAME [DEST]: POSTs NAME -> the peer named DEST (default host-b) without waiting;
+# the daemon takes the addresses from its peers list. Prints the uuid.
 start_mig() {
-    local dest=${2:-$MD_HOST_B_IP}
-    md post "{\"migration\": {\"instance_name\": \"$1\", \"dest_compute\": \"$dest\",
-              \"dest_host\": \"$dest\"}}"
+    local dest=${2:-$MD_HOST_B_NAME}
+    md post "{\"migration\": {\"instance_name\": \"$1\", \"dest_compute\": \"$dest\"}}"
 }
 # put_action UUID ACTION: PUT {"migration": {"action": ACTION}}; prints "STATUS BODY".
 put_action() {
@@ -406,10 +409,10 @@ scenario_7() {
     local name=md-s7 r t0 nowhere=${MD_HOST_A_IP%.*}.99
     guest_start "$name" 16 1 64
     guest_wait_running "$name" 120
-    daemon_start s7
+    daemon_start s7 "peer.md-nowhere=$nowhere"
     echo "  -- unknown domain"
     r=$(md req POST /v1/os-migrations "{\"migration\": {\"instance_name\": \"md-nosuch\",
-        \"dest_compute\": \"$MD_HOST_B_IP\"}}")
+        \"dest_compute\": \"$MD_HOST_B_NAME\"}}")
     echo "    POST: ${r:0:200}"
     if [ "$(code_of "$r")" = 202 ]; then
         uuid=$(sed -n 's/.*"uuid": "\([^"]*\)".*/\1/p' <<<"$r")
@@ -420,15 +423,21 @@ scenario_7() {
     else
         check "a 4xx naming the domain" contains "$r" '^4[0-9][0-9] .*md-nosuch'
     fi
-    echo "  -- unreachable destination $nowhere"
-    uuid=$(start_mig "$name" "$nowhere")
+    echo "  -- a destination that is not a peer: $MD_HOST_B_IP (host-b's address, not its name)"
+    r=$(md req POST /v1/os-migrations "{\"migration\": {\"instance_name\": \"$name\",
+        \"dest_compute\": \"$MD_HOST_B_IP\"}}")
+    echo "    POST: ${r:0:300}"
+    check "-> 400" eq "$(code_of "$r")" 400
+    check "naming the peers" contains "$r" "configured peers are $MD_HOST_B_NAME, md-nowhere"
+    echo "  -- unreachable destination: the peer md-nowhere at $nowhere"
+    uuid=$(start_mig "$name" md-nowhere)
     t0=$(now_s)
     wait_status "$uuid" "$final_re" 60 || true
     echo "    final after $(since "$t0") s"
     md events "$uuid" >"$e2e_work/events"
     sed 's/^/    : /' "$e2e_work/events"
     check "it ends failed or error within 60 s" contains "$(field status)" '^(failed|error)$'
-    check "with libvirt's message naming the destination" has_event "$nowhere"
+    check "with a message naming the destination" has_event "$nowhere"
     check "guest still runs on host-a" eq "$(dom_state "$MD_HOST_A_URI" "$name")" running
     echo "  -- destination = source ($MD_HOST_A_NAME)"
     r=$(md req POST /v1/os-migrations "{\"migration\": {\"instance_name\": \"$name\",

@@ -390,6 +390,37 @@ static void os_migrate_live_creates_a_migration_that_the_lists_show(void **state
     md_test_reply_free(&r);
 }
 
+/* Nova's os-migrateLive names the destination in host: with peers, one
+ * not listed is a badRequest naming the list, and no migration is made. */
+static void os_migrate_live_to_a_host_that_is_not_a_peer_is_refused(void **state)
+{
+    fixture *f = *state;
+    md_config_peer *p = &f->cfg->peers.list[0];
+    md_store_filter flt;
+    md_migration *v = NULL;
+    size_t n = 0;
+    reply r;
+
+    snprintf(p->name, sizeof p->name, "node-b");
+    snprintf(p->address, sizeof p->address, "10.0.0.2");
+    f->cfg->peers.count = 1;
+    md_test_fixture_start(f, true);
+    r = call(f, "POST", "/v2.1/servers/" MD_TEST_IDLE_A "/action", "2.30",
+             "{\"os-migrateLive\": {\"host\": \"node-x\", \"block_migration\": \"auto\"}}");
+    expect_fault(&r, 400, "badRequest");
+    assert_non_null(strstr(fault_message(&r), "node-x"));
+    assert_non_null(strstr(fault_message(&r), "the configured peers are node-b"));
+    md_test_reply_free(&r);
+    memset(&flt, 0, sizeof flt);
+    assert_int_equal(md_store_list(f->store, &flt, &v, &n, NULL), MD_OK);
+    free(v);
+    assert_int_equal(n, 0);
+
+    md_migration m = migrate(f, MD_TEST_IDLE_A);
+    assert_string_equal(m.dest_compute, "node-b");
+    assert_string_equal(m.dest_host, "10.0.0.2");
+}
+
 static void os_migrate_live_follows_novas_schema_per_microversion(void **state)
 {
     fixture *f = *state;
@@ -1040,6 +1071,7 @@ int main(void)
         T(servers_are_the_domains_of_this_node),
         T(os_migrate_live_creates_a_migration_that_the_lists_show),
         T(os_migrate_live_follows_novas_schema_per_microversion),
+        T(os_migrate_live_to_a_host_that_is_not_a_peer_is_refused),
         T(os_migrations_fields_follow_the_microversion),
         T(os_migrations_pages_and_filters_from_2_59),
         T(os_migrations_answers_at_most_1000_and_pages_the_rest_from_2_59),

@@ -332,6 +332,45 @@ static void create_refuses_the_node_itself_as_destination(void **state)
                       400, "dest_compute");
 }
 
+/* With peers, a destination not listed is a bad request whose message
+ * names the list, and it leaves no record; a listed one is accepted. */
+static void create_refuses_a_destination_that_is_not_a_peer(void **state)
+{
+    fixture *f = *state;
+    md_config_peer *p = &f->cfg->peers.list[0];
+    md_store_filter flt;
+    md_migration *v = NULL;
+    size_t before = 0, after = 0;
+    char uuid[37];
+
+    snprintf(p->name, sizeof p->name, "node-b");
+    snprintf(p->address, sizeof p->address, "10.0.0.2");
+    f->cfg->peers.count = 1;
+    md_test_fixture_start(f, true);
+    memset(&flt, 0, sizeof flt);
+    assert_int_equal(md_store_list(f->store, &flt, &v, &before, NULL), MD_OK);
+    free(v);
+    expect_fault_call(f, "POST", "/v1/os-migrations",
+                      "{\"migration\": {\"instance_uuid\": \"" MD_TEST_BUSY "\", "
+                      "\"dest_compute\": \"node-x\"}}",
+                      400, "the configured peers are node-b");
+    expect_fault_call(f, "POST", "/v1/os-migrations",
+                      "{\"migration\": {\"instance_uuid\": \"" MD_TEST_BUSY "\", "
+                      "\"dest_compute\": \"node-b\", \"dest_host\": \"198.51.100.7\"}}",
+                      400, "not an address of node-b");
+    v = NULL;
+    assert_int_equal(md_store_list(f->store, &flt, &v, &after, NULL), MD_OK);
+    free(v);
+    assert_int_equal(after, before);
+
+    create(f, MD_TEST_BUSY, uuid);
+    reply r;
+    json_object *m = show(f, uuid, &r);
+    assert_string_equal(md_test_json_str(m, "dest_compute"), "node-b");
+    assert_string_equal(md_test_json_str(m, "dest_host"), "10.0.0.2");
+    md_test_reply_free(&r);
+}
+
 static void create_refuses_missing_ambiguous_and_unknown_fields(void **state)
 {
     fixture *f = *state;
@@ -1502,6 +1541,7 @@ int main(void)
         T(create_by_name_takes_the_configuration_defaults),
         T(create_refuses_a_second_migration_of_the_same_instance),
         T(create_refuses_the_node_itself_as_destination),
+        T(create_refuses_a_destination_that_is_not_a_peer),
         T(create_refuses_missing_ambiguous_and_unknown_fields),
         T(create_refuses_wrong_types_for_every_field),
         T(body_checks_answer_413_415_and_400),

@@ -218,6 +218,8 @@ static void assert_defaults_except_host(const md_config *c)
     assert_true(c->simulator.time_scale == 20.0);
     assert_int_equal(c->simulator.link_mibps, 1024);
     assert_int_equal(c->simulator.ndomains, 0);
+
+    assert_int_equal(c->peers.count, 0);
 }
 
 /* ---- defaults ---- */
@@ -1515,6 +1517,151 @@ static void test_error_in_included_file_names_that_file(void **state)
     md_config_free(cfg);
 }
 
+/* ---- peers ---- */
+
+/* peers = ( ONE ); with ONE on line 2. */
+#define ONE_PEER(p) "peers = (\n  " p "\n);\n"
+
+static void test_peers_of_the_design_are_read_in_order(void **state)
+{
+    md_config *c = load_valid(*state,
+                              "service = { host = \"node-a\"; };\n"
+                              "peers = ( { name = \"node-b\"; address = \"10.0.0.2\"; },\n"
+                              "  { name = \"node-c\"; address = \"10.0.0.3\";\n"
+                              "    migrate_address = \"192.168.0.3\";\n"
+                              "    bandwidth_mibps = 1000; },\n"
+                              "  { name = \"node_d.example\"; address = \"fd00::4\"; } );\n");
+
+    assert_int_equal(c->peers.count, 3);
+    assert_string_equal(c->peers.list[0].name, "node-b");
+    assert_string_equal(c->peers.list[0].address, "10.0.0.2");
+    assert_string_equal(c->peers.list[0].migrate_address, "");
+    assert_int_equal(c->peers.list[0].bandwidth_mibps, 0);
+    assert_string_equal(c->peers.list[1].name, "node-c");
+    assert_string_equal(c->peers.list[1].migrate_address, "192.168.0.3");
+    assert_int_equal(c->peers.list[1].bandwidth_mibps, 1000);
+    assert_string_equal(c->peers.list[2].address, "fd00::4");
+    md_config_free(c);
+}
+
+static void test_peer_without_name_or_address_is_rejected(void **state)
+{
+    expect_invalid(*state, ONE_PEER("{ address = \"10.0.0.2\"; }"), 2, "peers[0].name", "missing");
+    expect_invalid(*state, ONE_PEER("{ name = \"node-b\"; }"), 2, "peers[0].address", "missing");
+    expect_invalid(*state, ONE_PEER("{ name = \"\"; address = \"10.0.0.2\"; }"), 2, "peers[0].name",
+                   "must not be empty");
+    expect_invalid(*state, ONE_PEER("{ name = \"node-b\"; address = \"\"; }"), 2,
+                   "peers[0].address", "must not be empty");
+    expect_invalid(*state, ONE_PEER("{ name = \"node-b\"; address = 10; }"), 2, "peers[0].address",
+                   "expected a string, got an integer");
+}
+
+static void test_peer_names_and_addresses_that_would_break_a_uri_are_rejected(void **state)
+{
+    expect_invalid(*state, ONE_PEER("{ name = \"node b\"; address = \"10.0.0.2\"; }"), 2,
+                   "peers[0].name", "may contain only");
+    expect_invalid(*state, ONE_PEER("{ name = \"node-b\"; address = \"10.0.0.2/x\"; }"), 2,
+                   "peers[0].address", "may contain only");
+    expect_invalid(*state, ONE_PEER("{ name = \"node-b\"; address = \"user@10.0.0.2\"; }"), 2,
+                   "peers[0].address", "may contain only");
+    /* The URIs add the brackets themselves. */
+    expect_invalid(*state, ONE_PEER("{ name = \"node-b\"; address = \"[fd00::2]\"; }"), 2,
+                   "peers[0].address", "without brackets");
+    expect_invalid(*state, ONE_PEER("{ name = \"node-b\"; address = \"10.0.0.2:16509\"; }"), 2,
+                   "peers[0].address", "not a host name");
+    expect_invalid(*state,
+                   ONE_PEER("{ name = \"node-b\"; address = \"10.0.0.2\"; "
+                            "migrate_address = \"a b\"; }"),
+                   2, "peers[0].migrate_address", "may contain only");
+}
+
+static void test_peer_name_length_limit(void **state)
+{
+    char name[300];
+
+    memset(name, 'n', 255);
+    name[255] = '\0';
+    md_config *c =
+        load_validf(*state, "peers = ( { name = \"%s\"; address = \"10.0.0.2\"; } );\n", name);
+    assert_int_equal(strlen(c->peers.list[0].name), 255);
+    md_config_free(c);
+    strcat(name, "n");
+    expect_invalidf(*state, 1, "peers[0].name", "256 characters long, the maximum is 255",
+                    "peers = ( { name = \"%s\"; address = \"10.0.0.2\"; } );\n", name);
+}
+
+static void test_peer_unknown_key_and_bandwidth_limits(void **state)
+{
+    expect_invalid(*state, ONE_PEER("{ name = \"node-b\"; address = \"10.0.0.2\"; port = 16509; }"),
+                   2, "peers[0].port", "unknown key");
+    expect_invalid(*state,
+                   ONE_PEER("{ name = \"node-b\"; address = \"10.0.0.2\"; bandwidth_mibps = 0; }"),
+                   2, "peers[0].bandwidth_mibps", "0 is outside 1 to 1048576");
+    expect_invalid(*state,
+                   ONE_PEER(
+                       "{ name = \"node-b\"; address = \"10.0.0.2\"; bandwidth_mibps = 1048577; }"),
+                   2, "peers[0].bandwidth_mibps", "1048577 is outside 1 to 1048576");
+    expect_invalid(
+        *state,
+        ONE_PEER("{ name = \"node-b\"; address = \"10.0.0.2\"; bandwidth_mibps = \"fast\"; }"), 2,
+        "peers[0].bandwidth_mibps", "expected an integer");
+}
+
+static void test_peer_names_are_unique_ignoring_case(void **state)
+{
+    expect_invalid(*state,
+                   "peers = (\n  { name = \"node-b\"; address = \"10.0.0.2\"; },\n"
+                   "  { name = \"Node-B\"; address = \"10.0.0.3\"; }\n);\n",
+                   3, "peers[1].name", "repeats peers[0].name");
+    /* Two names for one address are allowed (an alias). */
+    md_config *c = load_valid(*state, "peers = ( { name = \"node-b\"; address = \"10.0.0.2\"; },\n"
+                                      "  { name = \"node-b2\"; address = \"10.0.0.2\"; } );\n");
+    assert_int_equal(c->peers.count, 2);
+    md_config_free(c);
+}
+
+static void test_peer_named_as_this_node_is_rejected(void **state)
+{
+    expect_invalid(*state,
+                   "service = { host = \"node-a\"; };\n"
+                   "peers = ( { name = \"NODE-A\"; address = \"10.0.0.1\"; } );\n",
+                   2, "peers[0].name", "is this node (service.host)");
+}
+
+static void test_peers_must_be_a_non_empty_list_of_groups(void **state)
+{
+    expect_invalid(*state, "peers = ( );\n", 1, "peers", "lists 0 peers");
+    expect_invalid(*state, "peers = [ \"node-b\" ];\n", 1, "peers",
+                   "expected a list of groups, got an array");
+    expect_invalid(*state, "peers = { name = \"node-b\"; address = \"10.0.0.2\"; };\n", 1, "peers",
+                   "expected a list of groups, got a group");
+    expect_invalid(*state, "peers = ( \"node-b\" );\n", 1, "peers[0]",
+                   "expected a group, got a string");
+}
+
+static void test_peers_count_limit(void **state)
+{
+    static char text[300 * 64];
+    size_t len = 0;
+
+    for (int n = 256; n <= 257; n++) {
+        len = (size_t)snprintf(text, sizeof text, "peers = (\n");
+        for (int i = 0; i < n; i++)
+            len += (size_t)snprintf(text + len, sizeof text - len,
+                                    "{ name = \"n%d\"; address = \"10.0.%d.%d\"; }%s\n", i, i / 250,
+                                    i % 250 + 1, i + 1 < n ? "," : "");
+        snprintf(text + len, sizeof text - len, ");\n");
+        if (n == 256) {
+            md_config *c = load_valid(*state, text);
+            assert_int_equal(c->peers.count, 256);
+            assert_string_equal(c->peers.list[255].name, "n255");
+            md_config_free(c);
+        } else {
+            expect_invalid(*state, text, 1, "peers", "lists 257 peers: list 1 to 256");
+        }
+    }
+}
+
 static void test_shipped_sample_config_is_valid_and_all_defaults(void **state)
 {
     const char *src = getenv("MD_SOURCE_DIR");
@@ -1740,6 +1887,15 @@ int main(void)
         cmocka_unit_test(test_every_error_of_a_file_is_reported_in_order),
         cmocka_unit_test(test_errors_are_counted_without_an_error_list),
         cmocka_unit_test(test_error_in_included_file_names_that_file),
+        cmocka_unit_test(test_peers_of_the_design_are_read_in_order),
+        cmocka_unit_test(test_peer_without_name_or_address_is_rejected),
+        cmocka_unit_test(test_peer_names_and_addresses_that_would_break_a_uri_are_rejected),
+        cmocka_unit_test(test_peer_name_length_limit),
+        cmocka_unit_test(test_peer_unknown_key_and_bandwidth_limits),
+        cmocka_unit_test(test_peer_names_are_unique_ignoring_case),
+        cmocka_unit_test(test_peer_named_as_this_node_is_rejected),
+        cmocka_unit_test(test_peers_must_be_a_non_empty_list_of_groups),
+        cmocka_unit_test(test_peers_count_limit),
         cmocka_unit_test(test_shipped_sample_config_is_valid_and_all_defaults),
         cmocka_unit_test(test_every_value_is_read_from_the_file),
         cmocka_unit_test(test_role_classes_default_to_read_and_write),

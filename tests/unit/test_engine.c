@@ -467,6 +467,9 @@ static void recovery_case(fixture *f, md_mig_state state, where w, md_mig_state 
     md_migration m = left_behind(f, dom, state);
     md_test_fixture_start(f, false);
     md_migration r;
+    /* The settler settles it once the engine runs (the destination may
+     * have to be asked, which the start never waits for). */
+    md_engine_wait(f->eng, m.uuid, md_test_is_final, MD_TEST_WAIT_MS);
     assert_int_equal(md_store_get(f->store, m.uuid, &r, NULL), MD_OK);
     if (r.state != want)
         fail_msg("%s with the domain %s: settled %s, want %s", md_mig_state_str(state),
@@ -538,6 +541,193 @@ static void recovery_keeps_a_post_copy_job_in_post_copy(void **state)
     md_test_expect_state(f, a.uuid, md_test_is_final, MD_MIG_COMPLETED);
 }
 
+/* ---- peers: known destinations only -------------------------------------------- */
+
+static void add_peer(fixture *f, const char *name, const char *address, const char *migrate)
+{
+    md_config_peer *p = &f->cfg->peers.list[f->cfg->peers.count++];
+
+    memset(p, 0, sizeof *p);
+    snprintf(p->name, sizeof p->name, "%s", name);
+    snprintf(p->address, sizeof p->address, "%s", address);
+    snprintf(p->migrate_address, sizeof p->migrate_address, "%s", migrate);
+}
+
+static size_t count_records(fixture *f)
+{
+    md_store_filter flt;
+    md_migration *v = NULL;
+    size_t n = 0;
+    md_err err;
+
+    memset(&flt, 0, sizeof flt);
+    assert_int_equal(md_store_list(f->store, &flt, &v, &n, &err), MD_OK);
+    free(v);
+    return n;
+}
+
+static md_status create_to(fixture *f, const char *instance, const char *dest, const char *host,
+                           md_migration *m, md_err *err)
+{
+    md_engine_request q;
+
+    memset(&q, 0, sizeof q);
+    q.permit_post_copy = q.timeout_action = -1;
+    q.max_downtime_ms = q.bandwidth_mibps = -1;
+    snprintf(q.instance, sizeof q.instance, "%s", instance);
+    snprintf(q.dest_compute, sizeof q.dest_compute, "%s", dest);
+    snprintf(q.dest_host, sizeof q.dest_host, "%s", host);
+    return md_engine_create(f->eng, &q, m, err);
+}
+
+static void with_peers_an_unlisted_destination_is_refused_naming_the_list(void **state)
+{
+    fixture *f = *state;
+    md_migration m;
+    md_err err;
+
+    add_peer(f, "node-b", "10.0.0.2", "");
+    add_peer(f, "node-c", "10.0.0.3", "192.168.0.3");
+    md_test_fixture_start(f, false);
+    size_t before = count_records(f);
+
+    assert_int_equal(create_to(f, "vm-a", "node-x", "", &m, &err), MD_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "node-x"));
+    assert_non_null(strstr(err.msg, "node-b, node-c"));
+    /* An address of a peer is not its name: names are what Nova sends. */
+    assert_int_equal(create_to(f, "vm-a", "10.0.0.2", "", &m, &err), MD_ERR_INVALID);
+    /* A listed destination with a migration address that is not its own. */
+    assert_int_equal(create_to(f, "vm-a", "node-c", "203.0.113.9", &m, &err), MD_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "203.0.113.9"));
+    assert_non_null(strstr(err.msg, "10.0.0.3"));
+    assert_non_null(strstr(err.msg, "192.168.0.3"));
+    /* Nothing refused left a record behind. */
+    assert_int_equal(count_records(f), before);
+}
+
+static void with_peers_the_uris_use_the_peer_addresses(void **state)
+{
+    fixture *f = *state;
+    md_migration b, c, c2;
+    md_err err;
+
+    add_peer(f, "node-b", "10.0.0.2", "");
+    add_peer(f, "node-c", "fd00::3", "192.168.0.3");
+    f->cfg->service.max_concurrent_live_migrations = 3;
+    md_test_fixture_start(f, false);
+
+    /* Names compare ignoring case; the record names the peer as listed. */
+    assert_int_equal(create_to(f, MD_TEST_IDLE_A, "NODE-B", "", &b, &err), MD_OK);
+    assert_string_equal(b.dest_compute, "node-b");
+    assert_string_equal(b.dest_host, "10.0.0.2");
+    assert_int_equal(create_to(f, MD_TEST_IDLE_B, "node-c", "", &c, &err), MD_OK);
+    assert_string_equal(c.dest_host, "192.168.0.3");
+    /* dest_host may name either of the peer's addresses. */
+    assert_int_equal(create_to(f, MD_TEST_IDLE_C, "node-c", "fd00::3", &c2, &err), MD_OK);
+    assert_string_equal(c2.dest_host, "fd00::3");
+
+    /* The worker's "migrating" event names the URIs it called libvirt with. */
+    md_test_expect_event(f, b.uuid, "state", "(qemu+tcp://10.0.0.2/system,");
+    md_test_expect_event(f, c.uuid, "state", "(qemu+tcp://[fd00::3]/system,");
+    md_test_expect_event(f, c2.uuid, "state", "(qemu+tcp://[fd00::3]/system,");
+    md_test_drive_until(f, b.uuid, 0.5, md_test_ended);
+    md_test_expect_state(f, b.uuid, md_test_is_final, MD_MIG_COMPLETED);
+}
+
+static void without_peers_any_destination_is_allowed(void **state)
+{
+    fixture *f = *state;
+    md_migration m;
+    md_err err;
+
+    md_test_fixture_start(f, false);
+    assert_int_equal(f->cfg->peers.count, 0);
+    assert_int_equal(create_to(f, MD_TEST_IDLE_A, "anywhere.example", "", &m, &err), MD_OK);
+    assert_string_equal(m.dest_host, "");
+    md_test_expect_event(f, m.uuid, "state", "(qemu+tcp://anywhere.example/system,");
+}
+
+/* ---- a destination that does not answer ---------------------------------------- */
+
+/* A job that ended while the daemon was down, with its domain gone from
+ * this node: where it runs must be asked of node-c, which drops packets.
+ * The start must not wait for that, nor must the monitor of another
+ * migration: both go on while the question is pending, and the record is
+ * settled once node-c answers. */
+static void a_black_holed_destination_stalls_neither_the_start_nor_the_monitor(void **state)
+{
+    fixture *f = *state;
+
+    add_peer(f, "node-b", "10.0.0.2", "");
+    add_peer(f, "node-c", "10.0.0.3", "");
+    assert_true(md_hv_sim_set_here(f->hv, MD_TEST_IDLE_C, false));
+    md_migration r = left_behind(f, MD_TEST_IDLE_C, MD_MIG_RUNNING);
+    snprintf(r.dest_compute, sizeof r.dest_compute, "node-c");
+    assert_int_equal(md_store_update(f->store, &r, NULL), MD_OK);
+    md_hv_sim_set_dest_blackholed(f->hv, "10.0.0.3", true);
+
+    int64_t t0 = md_test_now_ms();
+    md_test_fixture_start(f, false);
+    /* Generous, and still well below the MD_HV_PEER_TIMEOUT_MS that a
+     * start asking node-c would take: this test is about not stalling. */
+    assert_true(md_test_now_ms() - t0 < MD_HV_PEER_TIMEOUT_MS / 2);
+    assert_int_equal(md_test_migration(f, r.uuid).state, MD_MIG_RUNNING);
+
+    /* Another migration is watched and steered meanwhile. */
+    md_migration a = md_test_create(f, MD_TEST_BUSY, MD_OK);
+    md_test_expect_state(f, a.uuid, md_test_is_running, MD_MIG_RUNNING);
+    md_migration seen = md_test_drive_until(f, a.uuid, 0.1, md_test_downtime_set);
+    assert_true(seen.current_downtime_ms > 0);
+    /* ... all while the question to node-c was still pending. */
+    assert_true(md_test_now_ms() - t0 < MD_HV_PEER_TIMEOUT_MS);
+    assert_int_equal(md_test_migration(f, r.uuid).state, MD_MIG_RUNNING);
+
+    /* node-c answers: the guest is there, the migration completed. */
+    md_hv_sim_set_dest_blackholed(f->hv, "10.0.0.3", false);
+    md_test_expect_state(f, r.uuid, md_test_is_final, MD_MIG_COMPLETED);
+}
+
+/* The same question when the job ends under the monitor's eyes (a job
+ * re-attached after a restart, with no worker waiting for it): the monitor
+ * hands it over and goes on sampling the other migration. */
+static void the_monitor_hands_an_ended_job_to_the_settler(void **state)
+{
+    fixture *f = *state;
+    md_err err;
+    md_migration r;
+
+    add_peer(f, "node-b", "10.0.0.2", "");
+    add_peer(f, "node-c", "10.0.0.3", "");
+    f->cfg->service.max_concurrent_live_migrations = 2;
+    md_test_fixture_start(f, false);
+    assert_int_equal(create_to(f, MD_TEST_IDLE_C, "node-c", "", &r, &err), MD_OK);
+    md_test_expect_state(f, r.uuid, md_test_is_running, MD_MIG_RUNNING);
+    md_test_stack_stop(f);
+    md_test_fixture_start(f, false);
+    md_test_expect_event(f, r.uuid, "recovered", "re-attached");
+
+    /* The job ends while node-c drops packets: completed, the domain gone
+     * from here, the question "where is it now?" pending. */
+    md_hv_sim_set_dest_blackholed(f->hv, "10.0.0.3", true);
+    int64_t t0 = md_test_now_ms();
+    while (job_active(f, MD_TEST_IDLE_C) && md_test_now_ms() - t0 < MD_TEST_WAIT_MS)
+        md_hv_sim_advance(f->hv, 0.5);
+    assert_false(job_active(f, MD_TEST_IDLE_C));
+    /* The job's end wakes the monitor at once; give it a moment to take it
+     * (and, were it to ask node-c itself, to be stuck in that question). */
+    md_test_sleep_ms(200);
+
+    md_migration a = md_test_create(f, MD_TEST_BUSY, MD_OK);
+    md_test_expect_state(f, a.uuid, md_test_is_running, MD_MIG_RUNNING);
+    md_migration seen = md_test_drive_until(f, a.uuid, 0.1, md_test_downtime_set);
+    assert_true(seen.current_downtime_ms > 0);
+    assert_true(md_test_now_ms() - t0 < MD_HV_PEER_TIMEOUT_MS);
+    assert_int_equal(md_test_migration(f, r.uuid).state, MD_MIG_RUNNING);
+
+    md_hv_sim_set_dest_blackholed(f->hv, "10.0.0.3", false);
+    md_test_expect_state(f, r.uuid, md_test_is_final, MD_MIG_COMPLETED);
+}
+
 #define T(fn) MD_TEST_FIXTURE(fn, &spec)
 
 int main(void)
@@ -564,6 +754,11 @@ int main(void)
         T(recovery_settles_ended_jobs_from_where_the_domain_runs),
         T(recovery_never_attaches_a_preparing_record_to_a_job_it_did_not_start),
         T(recovery_keeps_a_post_copy_job_in_post_copy),
+        T(with_peers_an_unlisted_destination_is_refused_naming_the_list),
+        T(with_peers_the_uris_use_the_peer_addresses),
+        T(without_peers_any_destination_is_allowed),
+        T(a_black_holed_destination_stalls_neither_the_start_nor_the_monitor),
+        T(the_monitor_hands_an_ended_job_to_the_settler),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

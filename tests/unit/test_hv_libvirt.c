@@ -25,7 +25,13 @@
 
 #include "service/config.h"
 #include "service/hv.h"
+#include "tests/support/blackhole.h"
 #include "tests/support/check.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #define TEST_URI "test:///default"
 #define UNREACHABLE_URI "qemu+tcp://127.0.0.1:1/system"
@@ -349,13 +355,34 @@ static void test_resume_without_post_copy_is_invalid(void **state)
     assert_non_null(strstr(err.msg, "post-copy"));
 }
 
+/* A port on 127.0.0.1 that accepts connections (and never talks), for a
+ * destination that passes the boundary's reachability check; *port is set.
+ * Returns the listening socket. */
+static int listening_port(int *port)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET };
+    socklen_t len = sizeof a;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(fd, 8), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
 static void test_resume_refused_by_the_driver_leaves_the_domain(void **state)
 {
     fixture *f = *state;
+    char uri[64];
+    int port;
+    int lfd = listening_port(&port);
     md_hv_migrate_args a = {
         .uuid = MISSING_UUID,
         .dest_name = "127.0.0.1",
-        .dest_uri = UNREACHABLE_URI,
+        .dest_uri = uri,
         .migrate_uri = "tcp://127.0.0.1",
         .post_copy = true,
         .resume = true,
@@ -363,6 +390,9 @@ static void test_resume_refused_by_the_driver_leaves_the_domain(void **state)
     md_hv_domain d;
     md_err err = { "" };
 
+    /* The destination answers the boundary's check (a TCP handshake), so
+     * that the call reaches the driver. */
+    snprintf(uri, sizeof uri, "qemu+tcp://127.0.0.1:%d/system", port);
     assert_int_equal(md_hv_migrate(f->hv, &a, &err), MD_ERR_NOT_FOUND);
     a.uuid = f->test_uuid;
     err.msg[0] = '\0';
@@ -374,6 +404,46 @@ static void test_resume_refused_by_the_driver_leaves_the_domain(void **state)
     assert_int_equal(md_hv_lookup(f->hv, f->test_uuid, &d, &err), MD_OK);
     assert_true(d.active);
     assert_false(d.paused);
+    close(lfd);
+}
+
+/* A destination that drops packets: libvirt's connection would wait for
+ * the kernel to give up on the handshake (about 2 minutes); the boundary
+ * gives up after MD_HV_PEER_TIMEOUT_MS. The bounds are generous: the point
+ * is seconds, not minutes. */
+static void test_black_holed_destination_costs_at_most_the_peer_timeout(void **state)
+{
+    fixture *f = *state;
+    md_test_blackhole b;
+    md_hv_location loc = MD_HV_LOC_SOURCE;
+    char uri[64];
+    md_err err = { "" };
+    md_hv_migrate_args a = { .uuid = NULL, .dest_name = "127.0.0.1", .dest_uri = uri };
+
+    if (!md_test_blackhole_open(&b))
+        fail_msg("cannot make a black-holed port on this machine");
+    snprintf(uri, sizeof uri, "qemu+tcp://127.0.0.1:%d/system", b.port);
+
+    /* Not here, so the destination is asked. */
+    int64_t t0 = md_test_now_ms();
+    md_status st = md_hv_locate(f->hv, MISSING_UUID, uri, &loc, &err);
+    int64_t took = md_test_now_ms() - t0;
+    assert_int_equal(st, MD_ERR_UNAVAILABLE);
+    assert_int_equal(loc, MD_HV_LOC_UNKNOWN);
+    assert_non_null(strstr(err.msg, "does not answer"));
+    assert_true(took >= MD_HV_PEER_TIMEOUT_MS - 100);
+    assert_true(took < MD_HV_PEER_TIMEOUT_MS + 10000);
+
+    /* A migration to it fails as a migration (the guest stays). */
+    a.uuid = f->test_uuid;
+    err.msg[0] = '\0';
+    t0 = md_test_now_ms();
+    st = md_hv_migrate(f->hv, &a, &err);
+    took = md_test_now_ms() - t0;
+    md_test_blackhole_close(&b);
+    assert_int_equal(st, MD_ERR_HYPERVISOR);
+    assert_non_null(strstr(err.msg, "does not answer"));
+    assert_true(took < MD_HV_PEER_TIMEOUT_MS + 10000);
 }
 
 static void test_locate_running_domain_is_source(void **state)
@@ -501,6 +571,7 @@ int main(void)
         cmocka_unit_test(test_resume_refused_by_the_driver_leaves_the_domain),
         cmocka_unit_test(test_locate_running_domain_is_source),
         cmocka_unit_test(test_locate_with_unreachable_destination_is_unknown),
+        cmocka_unit_test(test_black_holed_destination_costs_at_most_the_peer_timeout),
         cmocka_unit_test(test_locate_nowhere),
         cmocka_unit_test(test_locate_argument_errors),
         cmocka_unit_test(test_open_of_unreachable_libvirt_is_unavailable),

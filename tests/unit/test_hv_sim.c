@@ -1145,11 +1145,90 @@ static void test_unreachable_destination_holds_post_copy_and_the_failed_call(voi
     resume_to_the_destination(f, &r, BUSY);
 }
 
+/* ---- a black-holed destination ---- */
+
+typedef struct locate_call {
+    fixture *f;
+    const char *uri;
+    pthread_t thread;
+    atomic_bool returned;
+    md_status st;
+    md_hv_location loc;
+    md_err err;
+} locate_call;
+
+static void *locate_main(void *arg)
+{
+    locate_call *c = arg;
+
+    c->st = md_hv_locate(c->f->hv, GHOST, c->uri, &c->loc, &c->err);
+    atomic_store(&c->returned, true);
+    return NULL;
+}
+
+/* A locate that must ask a black-holed destination waits, as libvirt's
+ * reachability check does, and goes on as soon as the fault clears; a
+ * release (the engine's stop) ends the wait; one that need not ask (the
+ * domain is here) and one to another destination never wait. */
+static void test_black_holed_destination_holds_locate_until_cleared_or_released(void **state)
+{
+    fixture *f = *state;
+    md_hv_location loc;
+    md_err err;
+    locate_call c = { .f = f, .uri = "qemu+tcp://10.0.0.3/system" };
+
+    md_hv_sim_set_dest_blackholed(f->hv, "10.0.0.3", true);
+    assert_int_equal(md_hv_locate(f->hv, IDLE, c.uri, &loc, &err), MD_OK);
+    assert_int_equal(loc, MD_HV_LOC_SOURCE);
+    assert_int_equal(md_hv_locate(f->hv, GHOST, "qemu+tcp://10.0.0.2/system", &loc, &err), MD_OK);
+    assert_int_equal(loc, MD_HV_LOC_NOWHERE);
+
+    assert_int_equal(pthread_create(&c.thread, NULL, locate_main, &c), 0);
+    md_test_sleep_ms(300);
+    assert_false(atomic_load(&c.returned));
+    md_hv_sim_set_dest_blackholed(f->hv, "10.0.0.3", false);
+    assert_int_equal(pthread_join(c.thread, NULL), 0);
+    assert_int_equal(c.st, MD_OK);
+    assert_int_equal(c.loc, MD_HV_LOC_NOWHERE);
+
+    md_hv_sim_set_dest_blackholed(f->hv, "10.0.0.3", true);
+    atomic_store(&c.returned, false);
+    assert_int_equal(pthread_create(&c.thread, NULL, locate_main, &c), 0);
+    md_test_sleep_ms(300);
+    assert_false(atomic_load(&c.returned));
+    md_hv_release_waiters(f->hv);
+    assert_int_equal(pthread_join(c.thread, NULL), 0);
+    assert_int_equal(c.st, MD_ERR_UNAVAILABLE);
+    assert_int_equal(c.loc, MD_HV_LOC_UNKNOWN);
+    md_hv_sim_set_dest_blackholed(f->hv, "10.0.0.3", false);
+}
+
+/* Left alone, the wait ends at the boundary's bound, with its message. */
+static void test_black_holed_destination_gives_up_at_the_peer_timeout(void **state)
+{
+    fixture *f = *state;
+    md_hv_location loc;
+    md_err err;
+
+    md_hv_sim_set_dest_blackholed(f->hv, "10.0.0.3", true);
+    int64_t t0 = md_test_now_ms();
+    assert_int_equal(md_hv_locate(f->hv, GHOST, "qemu+tcp://10.0.0.3/system", &loc, &err),
+                     MD_ERR_UNAVAILABLE);
+    int64_t took = md_test_now_ms() - t0;
+    assert_int_equal(loc, MD_HV_LOC_UNKNOWN);
+    assert_non_null(strstr(err.msg, "does not answer"));
+    assert_true(took >= MD_HV_PEER_TIMEOUT_MS - 100);
+    assert_true(took < MD_HV_PEER_TIMEOUT_MS + 10000);
+    md_hv_sim_set_dest_blackholed(f->hv, "10.0.0.3", false);
+}
+
 #define T(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        T(test_black_holed_destination_holds_locate_until_cleared_or_released),
+        T(test_black_holed_destination_gives_up_at_the_peer_timeout),
         cmocka_unit_test_setup_teardown(test_lookup_finds_a_domain_by_name_and_by_uuid, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_lookup_of_an_unknown_domain_is_not_found_with_its_name,
