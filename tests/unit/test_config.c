@@ -152,7 +152,8 @@ static void expect_invalidf(const fixture *f, int line, const char *key, const c
     expect_invalid(f, text, line, key, msg);
 }
 
-/* Asserts every default of DESIGN.md section 4 except service.host. */
+/* Asserts every default of DESIGN.md section 4 except service.host and
+ * peers (none by default; the tests that mean it check it). */
 static void assert_defaults_except_host(const md_config *c)
 {
     assert_int_equal(c->service.max_concurrent_live_migrations, 1);
@@ -218,8 +219,6 @@ static void assert_defaults_except_host(const md_config *c)
     assert_true(c->simulator.time_scale == 20.0);
     assert_int_equal(c->simulator.link_mibps, 1024);
     assert_int_equal(c->simulator.ndomains, 0);
-
-    assert_int_equal(c->peers.count, 0);
 }
 
 /* ---- defaults ---- */
@@ -230,6 +229,7 @@ static void test_empty_file_gives_every_default(void **state)
     md_config *c = load_valid(*state, "");
 
     assert_defaults_except_host(c);
+    assert_int_equal(c->peers.count, 0);
     assert_int_equal(gethostname(host, sizeof host - 1), 0);
     assert_string_equal(c->service.host, host[0] ? host : "localhost");
     md_config_free(c);
@@ -241,6 +241,7 @@ static void test_empty_sections_give_every_default(void **state)
                                       "roles = {};\nlibvirt = {};\nsimulator = {};\n");
 
     assert_defaults_except_host(c);
+    assert_int_equal(c->peers.count, 0);
     md_config_free(c);
 }
 
@@ -252,6 +253,7 @@ static void test_defaults_function_equals_loading_an_empty_file(void **state)
     assert_non_null(def);
     md_config_defaults(def);
     assert_defaults_except_host(def);
+    assert_int_equal(def->peers.count, 0);
     assert_memory_equal(def, loaded, sizeof *def);
     free(def);
     md_config_free(loaded);
@@ -1676,8 +1678,14 @@ static void test_shipped_sample_config_is_valid_and_all_defaults(void **state)
     assert_int_equal(errs.count, 0);
     assert_non_null(def);
     assert_defaults_except_host(shipped);
+    /* The one option the sample sets: example peers, so that a node
+     * installed from it migrates only to destinations someone wrote down. */
+    assert_int_equal(shipped->peers.count, 2);
+    assert_string_equal(shipped->peers.list[0].name, "compute2");
+    assert_string_equal(shipped->peers.list[1].migrate_address, "198.51.100.13");
     md_config_defaults(def);
     memcpy(def->service.host, shipped->service.host, sizeof def->service.host);
+    memcpy(&def->peers, &shipped->peers, sizeof def->peers);
     assert_memory_equal(def, shipped, sizeof *def);
     free(def);
     md_config_free(shipped);
