@@ -47,7 +47,7 @@ bash tests/faults/run.sh build
 # state: their tests run once more under ThreadSanitizer.
 echo "== ThreadSanitizer build of the engine tests"
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DMIGRATIOND_TSAN=ON -DMIGRATIOND_TESTS=ON >/dev/null
-cmake --build build-tsan -j "$jobs" --target test_engine test_engine_postcopy
+cmake --build build-tsan -j "$jobs" --target test_engine test_engine_postcopy test_engine_bounds
 TSAN_OPTIONS="halt_on_error=1" ctest --test-dir build-tsan --output-on-failure -R unit_engine
 
 # api/auth.c against a real Keystone on 127.0.0.1 (plain and ASan builds of
