@@ -240,8 +240,8 @@ mc_status mc_watch(mc_client *c, const mc_args *a, const char *uuid, mc_err *e)
                 goto cleanup;
             snprintf(note, sizeof note, "%s; retrying for up to %.0f s", e->msg,
                      MC_WATCH_UNREACHABLE_S);
-            if (!v.tty)
-                printf("  %s\n", note);
+            if (!v.tty && now == unreachable_since)
+                printf("  %s\n", note); /* once per outage: a line per poll says nothing new */
             else if (v.drawn)
                 fprintf(stdout, "\r\033[K  %.*s", term_cols() - 3, note);
             fflush(stdout);

@@ -7,7 +7,7 @@
 # Starts the migrationd of BUILD_DIR (noauth, loopback, a free port) with tests/faults/lib.sh
 # and drives it with BUILD_DIR/migrationctl only. Each check prints "ok - ..." and the run
 # ends with "cli: N passed, 0 failed"; the first failed check prints what was expected and
-# seen, with the daemon's log, and exits 1. About 40 s. Needs curl, python3 (lib.sh) and
+# seen, with the daemon's log, and exits 1. About 35 s. Needs curl, python3 (lib.sh) and
 # util-linux's `script` (the pseudo-terminal). The run against a real Keystone is a step of
 # tests/keystone/run.sh.
 MD_BUILD=$(cd "${1:?usage: run.sh BUILD_DIR}" && pwd)
@@ -249,5 +249,26 @@ mc 0 watch "$fc" --interval 0.2 --timeout 60
 mc 0 events "$fc" -f value -c kind
 expect_out "force_complete"
 ok "post-copy and force-complete: accepted, then watch exits 0 on completion"
+
+# ---- watch across a restart of the daemon ----------------------------------------------------
+mc 0 start vm-2 node-b -f value -c uuid
+r=$OUT
+wait_status "$r" running
+"$MC" --url "$URL" watch "$r" --interval 0.2 >"$FAULT_DIR/restart.out" 2>"$FAULT_DIR/restart.err" &
+watcher=$!
+sleep 0.5
+kill -KILL "$FAULT_PID"
+wait "$FAULT_PID" 2>/dev/null || true
+sleep 2
+fault_start "$FAULT_DIR/m.conf"
+rc=0
+wait "$watcher" || rc=$?
+# How the simulator's job ends after a restart is the fault suite's business; here the watch
+# must have waited for the daemon and reported that end, not given up as unreachable.
+[ "$rc" = 0 ] || [ "$rc" = 1 ] ||
+    fault_fail "watch across a restart: exit $rc: $(cat "$FAULT_DIR/restart.err")"
+fault_expect_eq "unreachable notes in the plain output" 1 \
+    "$(grep -c "cannot reach migrationd at $URL: connection refused; retrying" "$FAULT_DIR/restart.out")"
+ok "watch across a daemon restart: one 'retrying' line, then the end (exit $rc)"
 
 echo "cli: $passed passed, 0 failed"
