@@ -40,8 +40,9 @@ login() {
     err=$(cat "$FAULT_DIR/err")
     fault_expect_eq "migrationctl $* as $OS_USERNAME: exit code (stderr: $err)" "$want" "$rc"
     if [ "$want" != 0 ]; then
-        [ "$(wc -l <"$FAULT_DIR/err")" = 1 ] && [[ $err == "migrationctl: "*"$msg"* ]] ||
+        if [ "$(wc -l <"$FAULT_DIR/err")" != 1 ] || [[ $err != "migrationctl: "*"$msg"* ]]; then
             fault_fail "migrationctl $* as $OS_USERNAME: expected one line with '$msg', got: $err"
+        fi
     fi
 }
 
