@@ -6,8 +6,8 @@
 # directory under /tmp (removed at exit, and the server always stopped),
 # then builds migrationd and the tests and runs both Keystone tests,
 # keystone_auth (api/auth.c) and keystone_api_auth (a real migrationd over
-# HTTP), twice: in build-keystone, and in build-keystone-asan with
-# ASan/UBSan. Each test stops Keystone at its end (its last case checks what
+# HTTP), and migrationctl's Keystone login (cli.sh), twice: in
+# build-keystone, and in build-keystone-asan with ASan/UBSan. Each test stops Keystone at its end (its last case checks what
 # happens then), so Keystone is started again from the same directory
 # before each one (a few seconds). The environment the tests read (KS_URL,
 # KS_DIR, KS_*_PASSWORD, ...) is what `keystone.sh start` prints, exported.
@@ -62,13 +62,17 @@ pass() {
     local build=$1; shift
     echo "== Keystone tests in $build $*"
     cmake -S . -B "$build" -DMIGRATIOND_TESTS=ON -DMIGRATIOND_KEYSTONE_TESTS=ON "$@" >/dev/null
-    cmake --build "$build" -j "$jobs" --target migrationd test_auth test_api_auth
+    cmake --build "$build" -j "$jobs" --target migrationd migrationctl test_auth test_api_auth
     local t
     for t in keystone_auth keystone_api_auth; do
         start_keystone
         ctest --test-dir "$build" --output-on-failure --no-tests=error -R "^$t\$"
         bash "$ks" stop "$dir"
     done
+    # migrationctl's password login as an openrc file sets it up (a few seconds).
+    start_keystone
+    bash "$top/tests/keystone/cli.sh" "$build"
+    bash "$ks" stop "$dir"
 }
 
 pass build-keystone -DCMAKE_BUILD_TYPE=RelWithDebInfo
