@@ -43,9 +43,8 @@ bash tests/api/run-osc.sh build
 echo "== fault suite"
 bash tests/faults/run.sh build
 
-# migrationctl against a live daemon: every command, exit code and format, watch in a pty.
-echo "== migrationctl"
-bash tests/cli/run.sh build
+# migrationctl against a live daemon (every command, exit code and format,
+# watch in a pty) is the ctest `cli`, in the plain and the ASan build.
 
 # The worker pool, monitor and simulated hypervisor are threads that share
 # state: their tests run once more under ThreadSanitizer.
