@@ -88,7 +88,7 @@ e2e_build() {
     t0=$(now_s)
     cmake -S "$e2e_top" -B "$e2e_top/build-release" -DCMAKE_BUILD_TYPE=Release \
         -DMIGRATIOND_TESTS=OFF >/dev/null
-    cmake --build "$e2e_top/build-release" -j "$(nproc)" --target migrationd md_guest >/dev/null
+    cmake --build "$e2e_top/build-release" -j "$(nproc)" --target migrationd migrationctl md_guest >/dev/null
     [ -x "$e2e_bin" ] || die "no $e2e_bin after the build"
     [ -f "$e2e_guest" ] || die "no $e2e_guest after the build"
     say "built build-release/migrationd and the guest in $(since "$t0") s"
