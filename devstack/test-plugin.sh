@@ -256,12 +256,34 @@ check "test-config: exercise.sh migrated vm-idle to completed" \
 
 # ---- exercise.sh against the running daemon --------------------------------
 t_ex_uuid() { exercise MIGRATIOND_INSTANCE=$uuid_uuid MIGRATIOND_DEST=node-b; }
-t_ex_expected() {
-    exercise MIGRATIOND_INSTANCE=no-such-vm MIGRATIOND_DEST=node-b MIGRATIOND_EXPECT=failed
+# ex_cancelled VAR=value...: exercise.sh on vm-busy while another caller
+# aborts the migration (DELETE) once it runs; exercise's status.
+ex_cancelled() {
+    local pid rc=0 u=
+    exercise MIGRATIOND_INSTANCE=vm-busy MIGRATIOND_DEST=node-b MIGRATIOND_POLL_INTERVAL=0.5 "$@" \
+        >"$work/cancel.out" 2>&1 &
+    pid=$!
+    for _ in $(seq 1 50); do
+        u=$(curl --noproxy '*' -sf -m 5 "$url/v1/os-migrations?status=running" |
+            python3 -c 'import json,sys; m=json.load(sys.stdin)["migrations"]; print(m[0]["uuid"] if m else "")')
+        [ -n "$u" ] && break
+        sleep 0.2
+    done
+    [ -n "$u" ] && curl --noproxy '*' -sf -m 5 -X DELETE "$url/v1/os-migrations/$u" >/dev/null
+    wait "$pid" || rc=$?
+    cat "$work/cancel.out"
+    return "$rc"
 }
+t_ex_expected() { ex_cancelled MIGRATIOND_EXPECT=cancelled; }
 t_ex_unexpected() {
-    exercise MIGRATIOND_INSTANCE=no-such-vm MIGRATIOND_DEST=node-b
-    [ $? = 1 ]
+    ex_cancelled
+    [ $? = 1 ] && grep -q 'ended cancelled' "$work/cancel.out"
+}
+t_ex_unknown() { # 404 at the POST (the node has no such domain): an API error, no record
+    local rc=0
+    exercise MIGRATIOND_INSTANCE=no-such-vm MIGRATIOND_DEST=node-b >"$work/ex.out" 2>&1 || rc=$?
+    cat "$work/ex.out"
+    [ "$rc" = 2 ] && grep -q 'HTTP 404' "$work/ex.out"
 }
 t_ex_timeout() {
     exercise MIGRATIOND_INSTANCE=vm-busy MIGRATIOND_DEST=node-b MIGRATIOND_EXERCISE_TIMEOUT=2 \
@@ -275,8 +297,9 @@ t_ex_usage() {
     [ $? = 2 ]
 }
 check "exercise: by UUID, completed, exit 0" t_ex_uuid
-check "exercise: the expected outcome (unknown guest, MIGRATIOND_EXPECT=failed), exit 0" t_ex_expected
-check "exercise: an unexpected outcome (unknown guest, expect completed), exit 1" t_ex_unexpected
+check "exercise: the expected outcome (aborted by another caller, MIGRATIOND_EXPECT=cancelled), exit 0" t_ex_expected
+check "exercise: an unexpected outcome (aborted, expect completed), exit 1" t_ex_unexpected
+check "exercise: an unknown guest is refused at the POST (404), exit 2" t_ex_unknown
 check "exercise: the timeout aborts with DELETE (vm-busy cancelled), exit 3" t_ex_timeout
 check "exercise: no MIGRATIOND_DEST is a usage error, exit 2" t_ex_usage
 t_ex_unlisted() { # refused with 400 naming the peers of MIGRATIOND_PEERS
