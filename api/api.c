@@ -18,7 +18,9 @@
  *      admin project or the system, and a role of roles.list, .create,
  *      .update or .abort). Faults for a caller without a valid token say
  *      nothing of Keystone's URL, the service user or files: auth.c logs
- *      the detail;
+ *      the detail. GET /metrics needs no token where api.metrics_auth
+ *      says so (by default from a loopback address), and roles.list
+ *      elsewhere;
  *   5. for routes that take JSON: 415 unless Content-Type is JSON, 400
  *      unless the body parses as one JSON object.
  *
@@ -275,6 +277,16 @@ bool md_api_authorise(md_api_ctx *c, md_api_role role)
 
     if (role == MD_API_PUBLIC || !c->deps->auth)
         return true;
+    if (role == MD_API_METRICS) {
+        /* A Prometheus on the node itself holds no Keystone token (a
+         * scrape config has a fixed header, a token expires): by default
+         * the page is open to loopback callers only. */
+        md_metrics_auth m = c->deps->cfg->api.metrics_auth;
+        if (m == MD_METRICS_AUTH_NEVER ||
+            (m == MD_METRICS_AUTH_LOOPBACK_OPEN && c->req->client_loopback))
+            return true;
+        role = MD_API_READ;
+    }
     if (!c->authenticated && !authenticate(c))
         return false;
     md_authz_action action = actions[role];

@@ -47,6 +47,12 @@ typedef struct md_api_request {
     const char *body;              /* not NUL-terminated; NULL if none */
     size_t body_len;
     bool body_too_large; /* longer than api.max_body_bytes (not kept) */
+    /* The peer of the connection as the HTTP layer saw it: its numeric
+     * address ("" when unknown), and whether it is a loopback address
+     * (127.0.0.0/8, ::1 or ::ffff:127.0.0.0/104) - false when unknown, so
+     * that a request of unknown origin gets no loopback privilege. */
+    char client_addr[64];
+    bool client_loopback;
 } md_api_request;
 
 typedef struct md_api_header {
@@ -56,7 +62,10 @@ typedef struct md_api_header {
 
 typedef struct md_api_response {
     int status; /* HTTP status code */
-    char *body; /* JSON text (malloc), or NULL for none */
+    char *body; /* the body's text (malloc), or NULL for none */
+    /* The body's media type, a static string; NULL for JSON
+     * ("application/json"), which every route but /metrics answers. */
+    const char *content_type;
     size_t nheaders;
     md_api_header headers[MD_API_MAX_HEADERS];
 } md_api_response;

@@ -69,11 +69,9 @@ void md_api_reply(md_api_response *resp, int status, json_object *obj)
     }
 }
 
-/* Replaces every byte that is not part of a well-formed UTF-8 sequence
- * (RFC 3629: no overlong forms, surrogates or code points past U+10FFFF)
- * with '?'. Messages quote what the client sent, cut to a length that may
- * fall inside a character: JSON text must be UTF-8 all the same. */
-static void utf8_sanitize(char *s)
+/* Messages quote what the client sent, cut to a length that may fall
+ * inside a character: JSON text must be UTF-8 all the same. */
+void md_api_utf8_sanitize(char *s)
 {
     unsigned char *p = (unsigned char *)s;
 
@@ -113,7 +111,7 @@ void md_api_fault(md_api_response *resp, md_status st, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    utf8_sanitize(msg);
+    md_api_utf8_sanitize(msg);
     json_object *inner = json_object_new_object();
     json_object_object_add(inner, "code", json_object_new_int(k->http));
     json_object_object_add(inner, "message", json_object_new_string(msg));

@@ -117,12 +117,42 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, md_api_respons
     if (!resp)
         return MHD_NO;
     if (out->body)
-        MHD_add_response_header(resp, "Content-Type", "application/json");
+        MHD_add_response_header(resp, "Content-Type",
+                                out->content_type ? out->content_type : "application/json");
     for (size_t i = 0; i < out->nheaders; i++)
         MHD_add_response_header(resp, out->headers[i].name, out->headers[i].value);
     rc = MHD_queue_response(conn, (unsigned)(out->status ? out->status : 500), resp);
     MHD_destroy_response(resp);
     return rc;
+}
+
+static bool is_loopback(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+    if (sa->sa_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+    }
+    return false;
+}
+
+/* The connection's peer: its numeric address into addr ("" when unknown)
+ * and whether it is a loopback address (false when unknown). */
+static bool client_address(struct MHD_Connection *conn, char *addr, size_t len)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = info ? info->client_addr : NULL;
+
+    addr[0] = '\0';
+    if (!sa)
+        return false;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, addr, (socklen_t)len);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, addr, (socklen_t)len);
+    return is_loopback(sa);
 }
 
 /* Fills what the API reads from the headers (the body comes later). */
@@ -138,6 +168,7 @@ static void read_headers(struct MHD_Connection *conn, const char *url, const cha
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-OpenStack-Nova-API-Version");
     r->openstack_version =
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "OpenStack-API-Version");
+    r->client_loopback = client_address(conn, r->client_addr, sizeof r->client_addr);
 }
 
 /* The body's announced length: 0 for none, -1 when it is chunked (its
@@ -161,17 +192,13 @@ static long long announced_length(struct MHD_Connection *conn)
  * path and headers are the caller's words. */
 static bool past_deadline(const md_http *h, struct MHD_Connection *conn, const req_state *st)
 {
-    char addr[INET6_ADDRSTRLEN] = "?";
+    char addr[INET6_ADDRSTRLEN];
 
     if (md_clock_ms(CLOCK_MONOTONIC) <= st->deadline_ms)
         return false;
-    const union MHD_ConnectionInfo *info =
-        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    const struct sockaddr *sa = info ? info->client_addr : NULL;
-    if (sa && sa->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, addr, sizeof addr);
-    else if (sa && sa->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, addr, sizeof addr);
+    client_address(conn, addr, sizeof addr);
+    if (!addr[0])
+        snprintf(addr, sizeof addr, "?");
     md_warn("API: closed the connection of %s: its request was not in within "
             "api.request_timeout_s (%d s): %s",
             addr, h->cfg->api.request_timeout_s,
@@ -256,17 +283,6 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
         free(st);
         *con_cls = NULL;
     }
-}
-
-static bool is_loopback(const struct sockaddr *sa)
-{
-    if (sa->sa_family == AF_INET)
-        return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
-    if (sa->sa_family == AF_INET6) {
-        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-        return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
-    }
-    return false;
 }
 
 md_status md_http_start(const md_config *cfg, md_api *api, md_http **out, md_err *err)

@@ -2,8 +2,9 @@
  *
  * The only module that includes <microhttpd.h>. It listens on api.listen,
  * collects each request (path, decoded query, the headers the API reads,
- * a body of at most api.max_body_bytes), hands it to md_api_handle() and
- * sends the answer with Content-Type: application/json. A request that
+ * a body of at most api.max_body_bytes, the client's address), hands it to
+ * md_api_handle() and sends the answer with the Content-Type the answer
+ * names (application/json unless it says otherwise). A request that
  * md_api_precheck() refuses on its headers is answered before its body is
  * read. It holds callers to api.max_connections,
  * api.max_connections_per_client, api.request_timeout_s and

@@ -24,6 +24,9 @@ typedef enum md_api_role {
     MD_API_CREATE,     /* a new migration: roles.create */
     MD_API_UPDATE,     /* settings, force_complete, post_copy: roles.update */
     MD_API_ABORT,      /* aborting: roles.abort */
+    /* GET /metrics: as MD_API_READ, except where api.metrics_auth lets the
+     * caller in without a token (by default, from a loopback address). */
+    MD_API_METRICS,
 } md_api_role;
 
 #define MD_API_MAX_PARAMS 4
@@ -67,7 +70,8 @@ extern const md_api_route md_api_nova_routes[];
 extern const size_t md_api_nova_nroutes;
 
 /* Whether the caller may perform role's action: true without auth, for
- * MD_API_PUBLIC, or when the token (validated once per request, then
+ * MD_API_PUBLIC, for MD_API_METRICS when api.metrics_auth exempts the
+ * caller, or when the token (validated once per request, then
  * remembered in c) passes api/authz.h's rule. Otherwise answers 401 (no or
  * an invalid token), 503 with Retry-After (Keystone cannot tell now) or
  * 403 and returns false. api.c runs it for the route's class; a handler
@@ -99,8 +103,17 @@ int md_api_status_http(md_status st);
  * (md_status_str(st) when err is NULL or its message is empty). */
 void md_api_fault_err(md_api_response *resp, md_status st, const md_err *err);
 
+/* Replaces every byte of the NUL-terminated s that is not part of a
+ * well-formed UTF-8 sequence (RFC 3629: no overlong forms, surrogates or
+ * code points past U+10FFFF) with '?', in place. */
+void md_api_utf8_sanitize(char *s);
+
 /* Sets status and a JSON body from obj (which is consumed: put). */
 void md_api_reply(md_api_response *resp, int status, json_object *obj);
+
+/* GET /metrics: the engine's metrics in Prometheus's text format
+ * (metrics.c; the route is in v1.c's table). */
+void md_api_metrics_handler(md_api_ctx *c);
 
 /* ---- JSON helpers (json.c) ---- */
 

@@ -728,6 +728,7 @@ static void h_delete(md_api_ctx *c)
 const md_api_route md_api_v1_routes[] = {
     { "GET", "/", MD_API_PUBLIC, false, h_root },
     { "GET", "/healthcheck", MD_API_PUBLIC, false, h_healthcheck },
+    { "GET", "/metrics", MD_API_METRICS, false, md_api_metrics_handler },
     { "GET", "/v1", MD_API_PUBLIC, false, h_root },
     { "GET", "/v1/os-migrations", MD_API_READ, false, h_list },
     { "POST", "/v1/os-migrations", MD_API_CREATE, true, h_create },

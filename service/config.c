@@ -112,6 +112,7 @@ typedef struct config_key {
 static int parse_log_level(const char *text, void *member);
 static int parse_hypervisor(const char *text, void *member);
 static int parse_auth_strategy(const char *text, void *member);
+static int parse_metrics_auth(const char *text, void *member);
 static int parse_timeout_action(const char *text, void *member);
 static int parse_policy_kind(const char *text, void *member);
 static bool check_listen(md_config *c, const char *value, char *why, size_t whylen);
@@ -142,6 +143,8 @@ static const config_key config_keys[] = {
     INT_KEY(api, max_connections_per_client, 32, 1, 65536, NULL),
     INT_KEY(api, request_timeout_s, 30, 1, 3600, "s"),
     INT_KEY(api, idle_timeout_s, 60, 1, 3600, "s"),
+    ENUM_KEY(api, metrics_auth, md_metrics_auth, "loopback-open", parse_metrics_auth,
+             "loopback-open, always, never"),
 
     STRING_KEY(keystone, auth_url, "http://127.0.0.1:5000/v3", 1, check_http_url),
     STRING_KEY(keystone, username, "migrationd", 0, NULL),
@@ -236,6 +239,30 @@ static int parse_auth_strategy(const char *text, void *member)
     else
         return -1;
     return 0;
+}
+
+static const char *const metrics_auth_names[] = {
+    [MD_METRICS_AUTH_LOOPBACK_OPEN] = "loopback-open",
+    [MD_METRICS_AUTH_ALWAYS] = "always",
+    [MD_METRICS_AUTH_NEVER] = "never",
+};
+
+static int parse_metrics_auth(const char *text, void *member)
+{
+    for (size_t i = 0; i < sizeof metrics_auth_names / sizeof metrics_auth_names[0]; i++) {
+        if (strcmp(text, metrics_auth_names[i]) == 0) {
+            *(md_metrics_auth *)member = (md_metrics_auth)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+const char *md_config_metrics_auth_str(md_metrics_auth m)
+{
+    return (unsigned)m < sizeof metrics_auth_names / sizeof metrics_auth_names[0]
+               ? metrics_auth_names[m]
+               : "unknown";
 }
 
 static int parse_timeout_action(const char *text, void *member)

@@ -31,6 +31,14 @@ typedef enum md_auth_strategy {
     MD_AUTH_KEYSTONE,   /* X-Auth-Token validated against Keystone, roles checked */
 } md_auth_strategy;
 
+/* api.metrics_auth: when GET /metrics needs a token with a read role (it
+ * never does under auth_strategy "noauth"). */
+typedef enum md_metrics_auth {
+    MD_METRICS_AUTH_LOOPBACK_OPEN = 0, /* not from a loopback address; elsewhere it does */
+    MD_METRICS_AUTH_ALWAYS,            /* from everywhere, loopback included */
+    MD_METRICS_AUTH_NEVER,             /* from nowhere: the page is public */
+} md_metrics_auth;
+
 /* Limits of roles.read / roles.write: at most this many names, each shorter
  * than MD_CONFIG_ROLE_LEN bytes (so a name fits with its NUL). */
 #define MD_CONFIG_MAX_ROLES 16
@@ -98,6 +106,7 @@ typedef struct md_config {
         int max_connections_per_client; /* open at once from one client address */
         int request_timeout_s;          /* to receive one whole request */
         int idle_timeout_s;             /* a connection may stay silent */
+        md_metrics_auth metrics_auth;   /* who may read GET /metrics without a token */
     } api;
     struct {
         char auth_url[1024];
@@ -215,6 +224,10 @@ void md_config_policy_settings(const md_config *c, double data_gib, policy_setti
 
 /* Static names "noauth" and "keystone". */
 const char *md_config_auth_strategy_str(md_auth_strategy a);
+
+/* Static names "loopback-open", "always", "never" ("unknown" out of
+ * range). */
+const char *md_config_metrics_auth_str(md_metrics_auth m);
 
 /* Static names "libvirt" and "simulator". */
 const char *md_config_hypervisor_str(md_hypervisor_kind k);

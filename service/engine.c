@@ -299,8 +299,10 @@ static md_status vtransition(md_engine *e, active *a, md_mig_state to, bool may_
     }
     md_info("migration %s: %s -> %s: %s", a->rec.uuid, md_mig_state_str(a->rec.state),
             md_mig_state_str(to), ev.message);
+    md_mig_state from = a->rec.state;
     a->rec = next;
     a->dirty = false;
+    eng_metrics_transition(e, a, from);
     if (!md_mig_state_in_progress(to)) {
         /* What is still pending (an abort until now) has had its effect. */
         for (int k = 0; k < MD_CMD_NKINDS; k++) {
@@ -571,6 +573,7 @@ md_status md_engine_start(const md_config *cfg, md_store *store, md_hv *hv, md_e
         eng_free(e);
         return md_err_set(err, MD_ERR_NOMEM, "out of memory");
     }
+    eng_metrics_init(e);
     md_hv_set_event_handler(hv, eng_on_hv_event, e);
 
     /* The writer first: recovery's writes may already need it. */

@@ -35,6 +35,7 @@
 #define MD_ENGINE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "service/config.h"
@@ -183,6 +184,102 @@ typedef struct md_engine_health {
  * their records catch up when the store takes writes again. In memory,
  * under the lock. Any thread. */
 void md_engine_get_health(md_engine *e, md_engine_health *out);
+
+/* ---- metrics --------------------------------------------------------------- */
+
+/* The operators' requests the engine counts, by kind: each accepted
+ * md_engine_abort, md_engine_force_complete, md_engine_post_copy,
+ * md_engine_recover and md_engine_update (a refused one is not counted). */
+typedef enum md_engine_op {
+    MD_ENGINE_OP_ABORT = 0,
+    MD_ENGINE_OP_FORCE_COMPLETE,
+    MD_ENGINE_OP_POST_COPY,
+    MD_ENGINE_OP_RECOVER,
+    MD_ENGINE_OP_SETTINGS,
+} md_engine_op;
+
+#define MD_ENGINE_NOPS 5
+
+/* "abort", "force_complete", "post_copy", "recover", "settings"; static,
+ * never NULL ("unknown" out of range). */
+const char *md_engine_op_str(md_engine_op op);
+
+/* How a post-copy recovery ("running (post-copy recovering)") ended: the
+ * job moved again (back to "running (post-copy)"), the migration completed
+ * straight from recovery, it ended in error (the window passed: both
+ * halves kept for an operator), or anything else (the job was found gone
+ * and the guest on the source). */
+typedef enum md_engine_recovery_outcome {
+    MD_ENGINE_RECOVERY_RESUMED = 0,
+    MD_ENGINE_RECOVERY_COMPLETED,
+    MD_ENGINE_RECOVERY_ERROR,
+    MD_ENGINE_RECOVERY_OTHER,
+} md_engine_recovery_outcome;
+
+#define MD_ENGINE_NRECOVERY_OUTCOMES 4
+
+/* "resumed", "completed", "error", "other"; static, never NULL. */
+const char *md_engine_recovery_outcome_str(md_engine_recovery_outcome o);
+
+/* A histogram as the engine keeps it: counts[i] is the number of
+ * observations in (bounds[i-1], bounds[i]] - not cumulative - and
+ * counts[nbounds] those above the last bound. bounds points to static,
+ * ascending upper bounds (seconds) that live as long as the program. */
+#define MD_ENGINE_MAX_BUCKETS 16
+typedef struct md_engine_histogram {
+    const double *bounds;
+    size_t nbounds; /* at most MD_ENGINE_MAX_BUCKETS */
+    uint64_t counts[MD_ENGINE_MAX_BUCKETS + 1];
+    double sum;     /* of every observation, seconds */
+    uint64_t count; /* observations */
+} md_engine_histogram;
+
+/* What the engine has counted since it started (md_engine_start): nothing
+ * is read back from the store, so a restart starts every counter at 0 (a
+ * counter reset, which Prometheus's rate() and increase() expect). Each
+ * changes under the engine lock, where the event it counts happens. */
+typedef struct md_engine_counters {
+    int64_t started_at; /* wall ms since the epoch: when the counting began */
+    uint64_t created;   /* migrations accepted by md_engine_create */
+    /* Migrations that reached each final state (indexed by md_mig_state;
+     * the in-progress states stay 0). One that an operator's recover takes
+     * out of error and that ends again counts again. */
+    uint64_t ended[MD_MIG_NSTATES];
+    /* The policy's actions (indexed by policy_action_kind; NONE stays 0)
+     * that the hypervisor carried out; an operator's force-complete, which
+     * runs through the policy, is counted as a command instead. */
+    uint64_t policy_actions[POLICY_ACT_ABORT + 1];
+    uint64_t commands[MD_ENGINE_NOPS]; /* operators' requests accepted, by kind */
+    uint64_t recoveries_started;       /* moves into post-copy recovering */
+    uint64_t recoveries_ended[MD_ENGINE_NRECOVERY_OUTCOMES]; /* moves out of it */
+    /* Seconds from a record's creation (so including its time queued) to
+     * its final state, by that state (indexed by md_mig_state). */
+    md_engine_histogram duration[MD_MIG_NSTATES];
+    /* The guest's real downtime, seconds, of each completed migration for
+     * which the hypervisor reported one. */
+    md_engine_histogram downtime;
+} md_engine_counters;
+
+/* A snapshot for a metrics page: the counters, the queue, the health and
+ * every migration in progress with its live progress. */
+typedef struct md_engine_snapshot {
+    md_engine_counters counters;
+    size_t queued, running; /* as md_engine_counts() */
+    md_engine_health health;
+    md_migration *migrations; /* in progress (malloc), in no particular order */
+    size_t nmigrations;
+} md_engine_snapshot;
+
+/* Fills *out (which the caller releases with md_engine_snapshot_clear()).
+ * All of it is in memory: it never reads the store or calls the
+ * hypervisor, so it answers while the store is degraded. The counters,
+ * counts and migrations are one consistent view (taken under the lock,
+ * held only to copy them); the health is read just before. MD_ERR_NOMEM
+ * when the copy of the migrations cannot be allocated. Any thread. */
+md_status md_engine_metrics(md_engine *e, md_engine_snapshot *out, md_err *err);
+
+/* Frees what m holds and zeroes it. Accepts NULL. */
+void md_engine_snapshot_clear(md_engine_snapshot *m);
 
 /* Waits up to timeout_ms (on the monotonic clock) for uuid to reach a
  * state for which done(state) is true, and returns the state it has then

@@ -247,6 +247,7 @@ md_status md_engine_create(md_engine *e, const md_engine_request *q, md_migratio
         goto unlock;
     eng_add_event(e, a, "state", 0, "queued: migrate %s to %s", q->instance, q->dest_compute);
     eng_queue_push(&e->queue, a);
+    e->counters.created++;
     *out = a->rec;
     a = NULL;
     pthread_cond_signal(&e->work);
@@ -322,6 +323,8 @@ md_status md_engine_abort(md_engine *e, const char *uuid, md_err *err)
         eng_wake_monitor(e);
         break;
     }
+    if (st == MD_OK)
+        e->counters.commands[MD_ENGINE_OP_ABORT]++;
 unlock:
     pthread_mutex_unlock(&e->lock);
     return st;
@@ -368,6 +371,7 @@ md_status md_engine_force_complete(md_engine *e, const char *uuid, md_err *err)
                                                      : "post-copy not permitted: pause");
     if (a && st == MD_OK) {
         a->cmd_force = true;
+        e->counters.commands[MD_ENGINE_OP_FORCE_COMPLETE]++;
         eng_wake_monitor(e);
     }
     pthread_mutex_unlock(&e->lock);
@@ -390,6 +394,7 @@ md_status md_engine_post_copy(md_engine *e, const char *uuid, md_err *err)
                              "post-copy requested");
         if (st == MD_OK) {
             a->cmd_post_copy = true;
+            e->counters.commands[MD_ENGINE_OP_POST_COPY]++;
             eng_wake_monitor(e);
         }
     }
@@ -462,6 +467,7 @@ md_status md_engine_update(md_engine *e, const char *uuid, const md_engine_setti
                   "bandwidth_mibps %u",
                   next.permit_post_copy ? "true" : "false", next.max_downtime_ms,
                   next.bandwidth_mibps);
+    e->counters.commands[MD_ENGINE_OP_SETTINGS]++;
 unlock:
     pthread_mutex_unlock(&e->lock);
     return st;
@@ -482,6 +488,7 @@ md_status md_engine_recover(md_engine *e, const char *uuid, md_err *err)
                              "recover requested: resuming the post-copy migration now");
         if (st == MD_OK) {
             a->cmd_recover = true;
+            e->counters.commands[MD_ENGINE_OP_RECOVER]++;
             eng_postcopy_need_worker(e, a);
             pthread_cond_broadcast(&e->changed); /* a worker waiting out its backoff */
         }
@@ -543,6 +550,7 @@ md_status md_engine_recover(md_engine *e, const char *uuid, md_err *err)
     }
     a->attached = a->recovered = true;
     a->cmd_recover = true;
+    e->counters.commands[MD_ENGINE_OP_RECOVER]++;
     eng_postcopy_need_worker(e, a);
 unlock:
     pthread_mutex_unlock(&e->lock);

@@ -50,8 +50,11 @@ static void sample_from_job(const md_hv_job *j, policy_sample *x)
 }
 
 /* Carries out one action (policy's or an operator's) on the hypervisor,
- * without the lock, and records it. */
-static void apply_action(md_engine *e, active *a, const policy_action *act, const char *who)
+ * without the lock, and records it. by_policy: the policy decided it, and
+ * it is counted (e->counters.policy_actions) once the hypervisor has
+ * carried it out - an abort once it is recorded, before it is sent. */
+static void apply_action(md_engine *e, active *a, const policy_action *act, const char *who,
+                         bool by_policy)
 {
     md_err err;
     md_status st;
@@ -66,6 +69,10 @@ static void apply_action(md_engine *e, active *a, const policy_action *act, cons
         a->abort_requested = true;
         if (!a->abort_recorded) {
             a->abort_recorded = true;
+            /* Counted once, here: an abort the job refuses for now is sent
+             * again at the next pass (below), and it is still this one. */
+            if (by_policy)
+                e->counters.policy_actions[POLICY_ACT_ABORT]++;
             eng_add_event(e, a, "abort", 0, "%s: %s", who, act->reason);
         }
         pthread_mutex_unlock(&e->lock);
@@ -88,6 +95,8 @@ static void apply_action(md_engine *e, active *a, const policy_action *act, cons
         eng_add_event(e, a, "error", 0, "%s %s failed: %s", who, policy_action_str(act->kind),
                       err.msg);
     } else if (act->kind != POLICY_ACT_ABORT) {
+        if (by_policy)
+            e->counters.policy_actions[act->kind]++;
         if (act->kind == POLICY_ACT_SET_DOWNTIME)
             a->rec.current_downtime_ms = act->downtime_ms;
         if (act->kind == POLICY_ACT_PAUSE) {
@@ -173,17 +182,17 @@ static void monitor_one(md_engine *e, active *a)
     if (abort_cmd) {
         policy_action ab = { .kind = POLICY_ACT_ABORT };
         snprintf(ab.reason, sizeof ab.reason, "abort requested");
-        apply_action(e, a, &ab, "operator");
+        apply_action(e, a, &ab, "operator", false);
         command_done(e, a, MD_CMD_ABORT);
     }
     if (force) {
-        apply_action(e, a, &act, "operator force-complete");
+        apply_action(e, a, &act, "operator force-complete", false);
         command_done(e, a, MD_CMD_FORCE_COMPLETE);
     }
     if (post_copy) {
         policy_action pc = { .kind = POLICY_ACT_POST_COPY };
         snprintf(pc.reason, sizeof pc.reason, "post-copy requested");
-        apply_action(e, a, &pc, "operator");
+        apply_action(e, a, &pc, "operator", false);
         command_done(e, a, MD_CMD_POST_COPY);
     }
     if (speed) {
@@ -228,7 +237,7 @@ static void monitor_one(md_engine *e, active *a)
         eng_transition(e, a, MD_MIG_POSTCOPY, "the job switched to post-copy");
     act = policy_step_sample(&a->pol, &x);
     pthread_mutex_unlock(&e->lock);
-    apply_action(e, a, &act, "policy");
+    apply_action(e, a, &act, "policy", true);
     if (job.post_copy)
         eng_postcopy_watch(e, a, &job);
 }

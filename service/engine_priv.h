@@ -15,7 +15,8 @@
  *   engine_postcopy.c  a broken or stalled post-copy, detected and resumed;
  *   engine_store.c     the writes to the store, and their retries when it
  *                      cannot take them;
- *   engine_purge.c     deleting the records of migrations that ended long ago.
+ *   engine_purge.c     deleting the records of migrations that ended long ago;
+ *   engine_metrics.c   the counters and histograms behind md_engine_metrics().
  *
  * Locking: one mutex, e->lock, guards everything in md_engine and every
  * active's fields. A function below that says "under the lock" must be
@@ -122,10 +123,11 @@ struct md_engine {
     pthread_t writer;
     bool writer_started;
     bool writer_stop;
-    bool store_off;            /* after a stop: nothing writes any more */
-    bool degraded;             /* a write failed and the store has not caught up */
-    int64_t degraded_since;    /* wall ms */
-    char degraded_reason[256]; /* the store's last failure */
+    bool store_off;              /* after a stop: nothing writes any more */
+    bool degraded;               /* a write failed and the store has not caught up */
+    int64_t degraded_since;      /* wall ms */
+    char degraded_reason[256];   /* the store's last failure */
+    md_engine_counters counters; /* engine_metrics.c; under the lock like the rest */
 };
 
 /* Wall-clock time, for what a record says (created_at, event times). */
@@ -309,6 +311,17 @@ typedef struct eng_purge_state {
  * service.keep_finished_days ago, when a look is due (nothing with 0).
  * The monitor at each tick, without the lock; blocks on the store. */
 void eng_purge_tick(md_engine *e, eng_purge_state *ps);
+
+/* ---- metrics (engine_metrics.c) ---- */
+
+/* Starts the counters at zero with their histograms' buckets. Before any
+ * thread starts. */
+void eng_metrics_init(md_engine *e);
+/* Counts a's move from state `from` to its state now (a->rec.state): the
+ * end of a migration, with its duration and downtime, and the start or end
+ * of a post-copy recovery. vtransition() calls it once the move is made.
+ * Under the lock. */
+void eng_metrics_transition(md_engine *e, const active *a, md_mig_state from);
 
 /* ---- threads and start (each file's entry points) ---- */
 

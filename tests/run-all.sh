@@ -46,11 +46,16 @@ bash tests/faults/run.sh build
 # migrationctl against a live daemon (every command, exit code and format,
 # watch in a pty) is the ctest `cli`, in the plain and the ASan build.
 
+# /metrics scraped by a real Prometheus (installs the "metrics" packages); about 45 s.
+echo "== Prometheus metrics"
+bash tests/metrics/run.sh build
+
 # The worker pool, monitor and simulated hypervisor are threads that share
 # state: their tests run once more under ThreadSanitizer.
 echo "== ThreadSanitizer build of the engine tests"
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DMIGRATIOND_TSAN=ON -DMIGRATIOND_TESTS=ON >/dev/null
-cmake --build build-tsan -j "$jobs" --target test_engine test_engine_postcopy test_engine_bounds
+cmake --build build-tsan -j "$jobs" --target test_engine test_engine_postcopy test_engine_bounds \
+    test_engine_metrics
 TSAN_OPTIONS="halt_on_error=1" ctest --test-dir build-tsan --output-on-failure -R unit_engine
 
 # api/auth.c against a real Keystone on 127.0.0.1 (plain and ASan builds of

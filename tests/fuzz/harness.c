@@ -268,6 +268,10 @@ static json_object *parse_strict(const char *text, const char **error)
     return o;
 }
 
+/* The text format's type: written out here, not taken from api/metrics.h,
+ * so that a change there fails this check instead of agreeing with it. */
+#define METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
 static bool has_header(const md_api_response *r, const char *name)
 {
     for (size_t i = 0; i < r->nheaders; i++)
@@ -296,6 +300,17 @@ static bool check(const md_api_response *r, char *why, size_t whylen)
     if (st < 300) {
         if (!r->body)
             return true;
+        if (r->content_type) {
+            /* GET /metrics, the one answer that is not JSON: Prometheus's
+             * text format, whose lines tests/unit/test_api_metrics.c checks
+             * and Prometheus itself reads in tests/metrics/run.sh. */
+            if (st != 200 || strcmp(r->content_type, METRICS_TYPE) != 0)
+                return fail(why, whylen, "%d answered as %s", st, r->content_type);
+            size_t len = strlen(r->body);
+            return len > 0 && r->body[len - 1] == '\n'
+                       ? true
+                       : fail(why, whylen, "the metrics page does not end with a line feed");
+        }
         json_object *o = parse_strict(r->body, &jerr);
         if (!o)
             return fail(why, whylen, "%d body is not valid JSON (%s): %.300s", st, jerr, r->body);
@@ -305,6 +320,8 @@ static bool check(const md_api_response *r, char *why, size_t whylen)
     }
     if (!r->body)
         return fail(why, whylen, "%d without a body", st);
+    if (r->content_type)
+        return fail(why, whylen, "%d fault answered as %s, not JSON", st, r->content_type);
     json_object *o = parse_strict(r->body, &jerr);
     if (!o)
         return fail(why, whylen, "%d fault is not valid JSON (%s): %.300s", st, jerr, r->body);

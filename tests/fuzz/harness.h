@@ -40,7 +40,9 @@
  * every 4xx body is strict, valid UTF-8 JSON of exactly one key, Nova's
  * fault name for that status, whose value has an integer "code" equal to
  * the status and a non-empty string "message"; a 405 has an Allow header;
- * a 2xx body, when there is one, is strict, valid UTF-8 JSON (an object).
+ * a 2xx body, when there is one, is strict, valid UTF-8 JSON (an object),
+ * except GET /metrics's, which must say it is Prometheus's text format and
+ * end with a line feed (no fault is ever anything but JSON).
  */
 #ifndef MD_FUZZ_HARNESS_H
 #define MD_FUZZ_HARNESS_H

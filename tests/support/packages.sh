@@ -12,6 +12,7 @@
 #   hosts     libvirt and QEMU for the two hosts of tests/integration/hosts.sh
 #   e2e       the integration tests' client (tests/integration/mdctl.py)
 #   bench     wrk and what bench/api-load.sh runs around it
+#   metrics   Prometheus and promtool (2.42), for tests/metrics/run.sh
 #
 # md_install_groups GROUP...    installs what is missing of those groups
 # md_install_packages PKG...    installs what is missing of those packages
@@ -35,6 +36,7 @@ md_pkgs_osc=(python3-openstackclient)
 md_pkgs_hosts=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 iproute2)
 md_pkgs_e2e=(python3)
 md_pkgs_bench=(wrk curl python3)
+md_pkgs_metrics=(prometheus curl python3 sqlite3)
 
 md_missing_packages() {
     local p

@@ -172,6 +172,7 @@ static void assert_defaults_except_host(const md_config *c)
     assert_int_equal(c->api.max_connections_per_client, 32);
     assert_int_equal(c->api.request_timeout_s, 30);
     assert_int_equal(c->api.idle_timeout_s, 60);
+    assert_int_equal(c->api.metrics_auth, MD_METRICS_AUTH_LOOPBACK_OPEN);
 
     assert_string_equal(c->keystone.auth_url, "http://127.0.0.1:5000/v3");
     assert_string_equal(c->keystone.username, "migrationd");
@@ -742,6 +743,33 @@ static void test_bad_auth_strategy_is_rejected(void **state)
 {
     expect_invalid(*state, "api = { auth_strategy = \"basic\"; };\n", 1, "api.auth_strategy",
                    "\"basic\"");
+}
+
+static void test_metrics_auth_names_are_parsed(void **state)
+{
+    static const struct {
+        const char *name;
+        md_metrics_auth value;
+    } names[] = {
+        { "loopback-open", MD_METRICS_AUTH_LOOPBACK_OPEN },
+        { "always", MD_METRICS_AUTH_ALWAYS },
+        { "never", MD_METRICS_AUTH_NEVER },
+    };
+    char text[128];
+
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        snprintf(text, sizeof text, "api = { metrics_auth = \"%s\"; };\n", names[i].name);
+        md_config *c = load_valid(*state, text);
+        assert_int_equal(c->api.metrics_auth, names[i].value);
+        assert_string_equal(md_config_metrics_auth_str(c->api.metrics_auth), names[i].name);
+        md_config_free(c);
+    }
+}
+
+static void test_bad_metrics_auth_is_rejected(void **state)
+{
+    expect_invalid(*state, "api = { metrics_auth = \"loopback\"; };\n", 1, "api.metrics_auth",
+                   "\"loopback\"");
 }
 
 static void test_keystone_auth_with_credentials_is_accepted(void **state)
@@ -1846,6 +1874,8 @@ int main(void)
         cmocka_unit_test(test_unknown_policy_is_rejected),
         cmocka_unit_test(test_log_levels_parse_and_bad_level_is_rejected),
         cmocka_unit_test(test_bad_auth_strategy_is_rejected),
+        cmocka_unit_test(test_metrics_auth_names_are_parsed),
+        cmocka_unit_test(test_bad_metrics_auth_is_rejected),
         cmocka_unit_test(test_keystone_auth_with_credentials_is_accepted),
         cmocka_unit_test(test_keystone_auth_without_password_is_rejected),
         cmocka_unit_test(test_listen_without_port_is_rejected),
