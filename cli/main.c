@@ -315,7 +315,7 @@ typedef struct cmdline {
 static mc_status set_option(cmdline *l, int o, const char *v, mc_err *e)
 {
     mc_args *a = &l->a;
-    double d;
+    double d = 0;
     mc_status st = MC_OK;
 
     switch (o) {

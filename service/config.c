@@ -199,6 +199,7 @@ static const config_key config_keys[] = {
     DOUBLE_KEY(simulator, time_scale, 20.0, 0.001, 100000.0, "simulated s per s"),
     INT_KEY(simulator, link_mibps, 1024, 1, MD_SIM_MAX_MIBPS, "MiB/s"),
     SIM_DOMAINS_KEY(simulator, domains),
+    STRING_KEY(simulator, blackholed_hosts, "", 0, NULL),
 };
 
 #define N_KEYS (sizeof config_keys / sizeof config_keys[0])

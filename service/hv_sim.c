@@ -872,6 +872,14 @@ md_status md_hv_sim_open(const md_config *cfg, md_hv **out, md_err *err)
                           strerror(rc));
     }
     h->ticker_running = true;
+    /* Destinations that drop packets from the start: the fault suite's way
+     * to black-hole one in a live daemon. */
+    char hosts[sizeof cfg->simulator.blackholed_hosts], *save = NULL;
+    md_strlcpy(hosts, cfg->simulator.blackholed_hosts, sizeof hosts);
+    for (char *t = strtok_r(hosts, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+        md_hv_sim_set_dest_blackholed(&h->base, t, true);
+        md_warn("simulator: destination %s drops packets (simulator.blackholed_hosts)", t);
+    }
     md_info("simulator: %zu domains, link %d MiB/s, %.1f simulated seconds per second", h->ndoms,
             cfg->simulator.link_mibps, h->time_scale);
     *out = &h->base;

@@ -30,7 +30,7 @@ fault_cleanup() {
     done
     if [ "$rc" -ne 0 ] && [ -f "$FAULT_DIR/daemon.log" ]; then
         echo "--- $FAULT_NAME: last lines of the daemon's log" >&2
-        tail -30 "$FAULT_DIR/daemon.log" >&2
+        tail -"${FAULT_LOG_LINES:-30}" "$FAULT_DIR/daemon.log" >&2
     fi
     rm -rf "$FAULT_DIR"
     exit "$rc"

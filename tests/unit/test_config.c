@@ -219,6 +219,7 @@ static void assert_defaults_except_host(const md_config *c)
 
     assert_true(c->simulator.time_scale == 20.0);
     assert_int_equal(c->simulator.link_mibps, 1024);
+    assert_string_equal(c->simulator.blackholed_hosts, "");
     assert_int_equal(c->simulator.ndomains, 0);
 }
 
@@ -1153,6 +1154,7 @@ static void test_two_simulated_domains_load_with_every_field(void **state)
                    "simulator = {\n"
                    "  time_scale = 50.0;\n"
                    "  link_mibps = 1250;\n"
+                   "  blackholed_hosts = \"192.0.2.7, node-x\";\n"
                    "  domains = (\n"
                    "    { name = \"vm-idle\"; uuid = \"" UUID_A "\"; ram_mib = 2048;\n"
                    "      working_set_mib = 64; dirty_mibps = 0; },\n"
@@ -1164,6 +1166,7 @@ static void test_two_simulated_domains_load_with_every_field(void **state)
     assert_int_equal(c->service.hypervisor, MD_HYPERVISOR_SIMULATOR);
     assert_true(c->simulator.time_scale == 50.0);
     assert_int_equal(c->simulator.link_mibps, 1250);
+    assert_string_equal(c->simulator.blackholed_hosts, "192.0.2.7, node-x");
     assert_int_equal(c->simulator.ndomains, 2);
     assert_string_equal(c->simulator.domains[0].name, "vm-idle");
     assert_string_equal(c->simulator.domains[0].uuid, UUID_A);
