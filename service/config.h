@@ -156,8 +156,8 @@ typedef struct md_config {
         int connection_wait_timeout; /* s a migration waits for libvirtd; 0 = fail at once */
     } libvirt;
     struct {
-        double time_scale; /* simulated seconds per real second */
-        int link_mibps;    /* the simulated link */
+        double time_scale;           /* simulated seconds per real second */
+        int link_mibps;              /* the simulated link */
         char blackholed_hosts[1024]; /* destination hosts that drop packets, comma-separated */
         size_t ndomains;
         md_config_sim_domain domains[MD_CONFIG_MAX_SIM_DOMAINS];
