@@ -173,12 +173,30 @@ static void monitor_one(md_engine *e, active *a)
     attached = a->attached;
     recovered = a->recovered;
     bandwidth = a->rec.bandwidth_mibps;
-    if (force)
-        act = policy_force_complete(&a->pol);
     pthread_mutex_unlock(&e->lock);
 
     if (!attached)
         return; /* preparing: its worker carries the commands over */
+    /* The worker marks the record running just before its migrate call
+     * starts the job, so a command may come while the hypervisor has no job
+     * yet and would refuse it: it waits for the next pass instead. (An
+     * abort has its own retry in apply_action.) */
+    if (!recovered && (force || post_copy || speed)) {
+        md_status js = md_hv_job_stats(e->hv, a->domain, &job, &err);
+        if (js == MD_ERR_NOT_FOUND || (js == MD_OK && !job.active && !job.ending)) {
+            pthread_mutex_lock(&e->lock);
+            a->cmd_force |= force;
+            a->cmd_post_copy |= post_copy;
+            a->cmd_speed |= speed;
+            pthread_mutex_unlock(&e->lock);
+            force = post_copy = speed = false;
+        }
+    }
+    if (force) {
+        pthread_mutex_lock(&e->lock);
+        act = policy_force_complete(&a->pol);
+        pthread_mutex_unlock(&e->lock);
+    }
     if (abort_cmd) {
         policy_action ab = { .kind = POLICY_ACT_ABORT };
         snprintf(ab.reason, sizeof ab.reason, "abort requested");

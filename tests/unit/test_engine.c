@@ -286,6 +286,30 @@ static void force_complete_without_post_copy_pauses_the_guest(void **state)
     assert_false(md_test_migration(f, a.uuid).paused);
 }
 
+/* The worker marks the record running just before its migrate call starts
+ * the job, so a command can come while the hypervisor has no job yet: it
+ * must wait for the job, not be refused and dropped. */
+static void post_copy_asked_as_soon_as_running_waits_for_the_job(void **state)
+{
+    fixture *f = *state;
+    md_err err;
+
+    f->cfg->libvirt.live_migration_permit_post_copy = true;
+    md_test_fixture_start(f, false);
+    for (int i = 0; i < 20; i++) {
+        md_migration a = md_test_create(f, MD_TEST_BUSY, MD_OK);
+        md_test_expect_state(f, a.uuid, md_test_is_running, MD_MIG_RUNNING);
+        assert_int_equal(md_engine_post_copy(f->eng, a.uuid, &err), MD_OK);
+        md_test_expect_state(f, a.uuid, md_test_is_post_copy, MD_MIG_POSTCOPY);
+        assert_false(md_test_has_event(f, a.uuid, "error", "post_copy"));
+        md_test_drive_until(f, a.uuid, 0.2, md_test_ended);
+        md_test_expect_state(f, a.uuid, md_test_is_final, MD_MIG_COMPLETED);
+        /* Back to this node for the next round. */
+        md_hv_sim_set_here(f->hv, MD_TEST_BUSY, true);
+        md_test_sleep_ms(150);
+    }
+}
+
 static void post_copy_request_needs_post_copy_permitted_and_a_running_job(void **state)
 {
     fixture *f = *state;
@@ -746,6 +770,7 @@ int main(void)
         T(nova_policy_aborts_at_the_completion_timeout),
         T(force_complete_without_post_copy_pauses_the_guest),
         T(post_copy_request_needs_post_copy_permitted_and_a_running_job),
+        T(post_copy_asked_as_soon_as_running_waits_for_the_job),
         T(settings_change_while_queued_and_running),
         T(stop_leaves_the_job_running_and_the_record_in_progress),
         T(a_worker_left_behind_by_a_stop_writes_nothing_after_it),
