@@ -767,6 +767,34 @@ static bool sim_unique(load_ctx *lc, const config_setting_t *list, const char *k
 /* simulator.domains = ( { name = "..."; uuid = "..."; ram_mib = N;
  * working_set_mib = N; dirty_mibps = N; }, ... ): names and UUIDs unique,
  * the working set no larger than RAM, no other keys. */
+/* One element of a list of groups (simulator.domains, peers), named elem
+ * in messages: false, with an error, when it is not a group; otherwise
+ * true, with an error for each key not in known[0..nknown) and *ok false
+ * when there was one. */
+static bool check_group(load_ctx *lc, const config_setting_t *g, const char *elem,
+                        const char *const *known, size_t nknown, bool *ok)
+{
+    char full[224], why[160];
+
+    if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+        snprintf(why, sizeof why, "expected a group, got %s", type_name(config_setting_type(g)));
+        add_error(lc, g, elem, why);
+        return false;
+    }
+    for (unsigned j = 0; j < (unsigned)config_setting_length(g); j++) {
+        const config_setting_t *m = config_setting_get_elem(g, j);
+        bool found = false;
+        for (size_t q = 0; q < nknown; q++)
+            found = found || strcmp(config_setting_name(m), known[q]) == 0;
+        if (!found) {
+            snprintf(full, sizeof full, "%s.%s", elem, config_setting_name(m));
+            add_error(lc, m, full, "unknown key");
+            *ok = false;
+        }
+    }
+    return true;
+}
+
 static void load_sim_domains(load_ctx *lc, md_config *c, const char *key,
                              const config_setting_t *list)
 {
@@ -789,23 +817,8 @@ static void load_sim_domains(load_ctx *lc, md_config *c, const char *key,
 
         memset(&dom, 0, sizeof dom);
         snprintf(elem, sizeof elem, "%s[%d]", key, i);
-        if (config_setting_type(d) != CONFIG_TYPE_GROUP) {
-            snprintf(why, sizeof why, "expected a group, got %s",
-                     type_name(config_setting_type(d)));
-            add_error(lc, d, elem, why);
+        if (!check_group(lc, d, elem, known, sizeof known / sizeof known[0], &ok))
             continue;
-        }
-        for (unsigned j = 0; j < (unsigned)config_setting_length(d); j++) {
-            const config_setting_t *m = config_setting_get_elem(d, j);
-            bool found = false;
-            for (size_t q = 0; q < sizeof known / sizeof known[0]; q++)
-                found = found || strcmp(config_setting_name(m), known[q]) == 0;
-            if (!found) {
-                snprintf(full, sizeof full, "%s.%s", elem, config_setting_name(m));
-                add_error(lc, m, full, "unknown key");
-                ok = false;
-            }
-        }
         bool name_ok = sim_string(lc, d, elem, "name", dom.name, sizeof dom.name);
         bool uuid_ok = sim_string(lc, d, elem, "uuid", dom.uuid, sizeof dom.uuid);
         bool ram_ok = sim_int(lc, d, elem, "ram_mib", 1, 16777216, -1, &dom.ram_mib);
@@ -866,7 +879,7 @@ static void load_peers(load_ctx *lc, md_config *c, const config_setting_t *list)
 {
     static const char *const known[] = { "name", "address", "migrate_address", "bandwidth_mibps" };
     int n = config_setting_length(list);
-    char elem[64], full[224], why[160];
+    char elem[64], why[160];
 
     c->peers.count = 0;
     if (config_setting_type(list) != CONFIG_TYPE_LIST) {
@@ -889,23 +902,8 @@ static void load_peers(load_ctx *lc, md_config *c, const config_setting_t *list)
 
         memset(&peer, 0, sizeof peer);
         snprintf(elem, sizeof elem, "peers[%d]", i);
-        if (config_setting_type(p) != CONFIG_TYPE_GROUP) {
-            snprintf(why, sizeof why, "expected a group, got %s",
-                     type_name(config_setting_type(p)));
-            add_error(lc, p, elem, why);
+        if (!check_group(lc, p, elem, known, sizeof known / sizeof known[0], &ok))
             continue;
-        }
-        for (unsigned j = 0; j < (unsigned)config_setting_length(p); j++) {
-            const config_setting_t *m = config_setting_get_elem(p, j);
-            bool found = false;
-            for (size_t q = 0; q < sizeof known / sizeof known[0]; q++)
-                found = found || strcmp(config_setting_name(m), known[q]) == 0;
-            if (!found) {
-                snprintf(full, sizeof full, "%s.%s", elem, config_setting_name(m));
-                add_error(lc, m, full, "unknown key");
-                ok = false;
-            }
-        }
         bool name_ok = peer_string(lc, p, elem, "name", false, md_peer_name_ok, peer.name);
         ok &= name_ok;
         ok &= peer_string(lc, p, elem, "address", false, md_peer_address_ok, peer.address);
