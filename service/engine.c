@@ -451,30 +451,67 @@ md_status md_engine_get(md_engine *e, const char *uuid, md_migration *out, md_er
 {
     md_status st = MD_OK;
 
+    bool stored = false;
+
     pthread_mutex_lock(&e->lock);
     active *a = eng_table_find(e, uuid);
     if (a)
         *out = a->rec;
-    else if (!eng_pending_record(e, uuid, out))
-        st = md_store_get(e->store, uuid, out, err);
+    else
+        stored = !eng_pending_record(e, uuid, out);
     pthread_mutex_unlock(&e->lock);
+    /* Neither in progress nor pending: ended and in the store, read without
+     * the engine lock, which must not wait on the store's busy wait. */
+    if (stored)
+        st = md_store_get(e->store, uuid, out, err);
     /* The store's "no such record" names its file: a client gets the fact. */
     if (st == MD_ERR_NOT_FOUND)
         st = md_err_set(err, MD_ERR_NOT_FOUND, "Migration %s could not be found", uuid);
     return st;
 }
 
+/* Keeps the records of v[0..n) that f's state and time filters select (in
+ * order); returns how many. The store applied f already: this is for the
+ * records a pending write has made newer. */
+static size_t keep_matching(const md_store_filter *f, md_migration *v, size_t n)
+{
+    size_t k = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        const md_migration *m = &v[i];
+        bool ok = !f || ((!f->in_progress_only || md_mig_state_in_progress(m->state)) &&
+                         (!f->have_state || m->state == f->state) &&
+                         (!f->changes_since || m->updated_at >= f->changes_since) &&
+                         (!f->changes_before || m->updated_at <= f->changes_before));
+        if (ok)
+            v[k++] = *m;
+    }
+    return k;
+}
+
 md_status md_engine_list(md_engine *e, const md_store_filter *f, md_migration **out, size_t *n,
                          md_err *err)
 {
-    md_status st = md_store_list(e->store, f, out, n, err);
+    md_migration *snap;
+    size_t nsnap;
 
+    /* What the store has not taken yet has happened all the same: the
+     * pending records are laid over the store's, those copied before the
+     * store is read (the writer may commit and let go of one meanwhile)
+     * and those pending after. */
+    pthread_mutex_lock(&e->lock);
+    snap = eng_pending_snapshot(e, &nsnap);
+    pthread_mutex_unlock(&e->lock);
+    md_status st = md_store_list(e->store, f, out, n, err);
     if (st == MD_OK) {
-        /* What the store has not taken yet has happened all the same. */
+        eng_overlay_from(*out, *n, snap, nsnap);
         pthread_mutex_lock(&e->lock);
         eng_overlay_pending(e, *out, *n);
         pthread_mutex_unlock(&e->lock);
+        /* A newer state may no longer match what was asked for. */
+        *n = keep_matching(f, *out, *n);
     }
+    free(snap);
     /* The only record a list looks up is the marker: one that names none
      * is a bad request, as in Nova, not a missing resource. */
     if (st == MD_ERR_NOT_FOUND && f && f->marker[0])

@@ -202,6 +202,9 @@ md_status md_engine_create(md_engine *e, const md_engine_request *q, md_migratio
     if ((st = eng_writable(e, err)) != MD_OK)
         goto unlock;
     const char *alias = find_alias(e, q->instance);
+    /* The wait for a fresh domain list let go of the lock: look again. */
+    if ((st = eng_writable(e, err)) != MD_OK)
+        goto unlock;
     if (!alias) {
         st = md_err_set(err, MD_ERR_NOT_FOUND, "Instance %s could not be found on %s.", q->instance,
                         c->service.host);
@@ -540,10 +543,12 @@ md_status md_engine_recover(md_engine *e, const char *uuid, md_err *err)
     }
     st = eng_add_command(e, a, MD_CMD_RECOVER, err, "recover_requested",
                          "recover requested from error: resuming the post-copy migration");
-    if (st == MD_OK && !eng_postcopy_enter(e, a, "an operator asked to recover it")) {
-        st = md_err_set(err, MD_ERR_IO, "cannot record the recovery of migration %s", uuid);
+    /* A request's move: durable before the 202, or refused (a queued one
+     * would be lost with the command to a crash: recovery at start leaves
+     * a record in error alone). */
+    if (st == MD_OK &&
+        (st = eng_postcopy_enter_request(e, a, "an operator asked to recover it", err)) != MD_OK)
         eng_command_done(e, a, MD_CMD_RECOVER); /* refused: no pending row is left */
-    }
     if (st != MD_OK) {
         eng_table_remove(e, a);
         goto unlock;

@@ -104,7 +104,8 @@ static void apply_action(md_engine *e, active *a, const policy_action *act, cons
              * before then must still know, at its restart, that it paused
              * the guest and has to resume it if the migration fails. */
             a->rec.paused = true;
-            eng_write_record(e, &a->rec, NULL, true, NULL);
+            if (!a->done) /* a final record is not written again */
+                eng_write_record(e, &a->rec, NULL, true, NULL);
         }
         a->dirty = true;
         eng_add_event(e, a, policy_action_str(act->kind),

@@ -73,27 +73,36 @@
  * 30 s more while the guest stalls. */
 #define REFUSED_RETRY_MS 2000
 
-bool eng_postcopy_enter(md_engine *e, active *a, const char *why)
+/* eng_postcopy_enter() and eng_postcopy_enter_request(): req_err NULL for
+ * the engine's own move (written later if the store cannot take it now), a
+ * request's error otherwise (refused while the store cannot take it). */
+static md_status enter(md_engine *e, active *a, const char *why, md_err *req_err)
 {
     md_mig_state s = a->rec.state;
     int64_t timeout_ms = (int64_t)e->cfg->libvirt.live_migration_postcopy_recovery_timeout * 1000;
 
     if (a->done)
-        return false;
+        return md_err_set(req_err, MD_ERR_CONFLICT, "migration %s has ended", a->rec.uuid);
     if (s != MD_MIG_POSTCOPY_RECOVERING) {
         if (s != MD_MIG_RUNNING && s != MD_MIG_POSTCOPY && s != MD_MIG_ERROR)
-            return false;
+            return md_err_set(req_err, MD_ERR_CONFLICT, "migration %s is %s", a->rec.uuid,
+                              md_mig_state_str(s));
         int64_t started = a->rec.recovery_started_at;
         a->rec.recovery_started_at = eng_wall_ms();
         /* From error the break is old news: an operator asked again. */
-        if (eng_transition(e, a, MD_MIG_POSTCOPY_RECOVERING,
-                           "%s (%s): the guest is paused on %s and stalled on %s; recovering: "
-                           "resuming the migration for up to %d s",
-                           s == MD_MIG_ERROR ? "post-copy recovery again" : "post-copy broke", why,
-                           e->cfg->service.host, a->rec.dest_compute,
-                           e->cfg->libvirt.live_migration_postcopy_recovery_timeout) != MD_OK) {
+        char msg[1024]; /* the event keeps what fits in its message */
+        snprintf(msg, sizeof msg,
+                 "%s (%s): the guest is paused on %s and stalled on %s; recovering: "
+                 "resuming the migration for up to %d s",
+                 s == MD_MIG_ERROR ? "post-copy recovery again" : "post-copy broke", why,
+                 e->cfg->service.host, a->rec.dest_compute,
+                 e->cfg->libvirt.live_migration_postcopy_recovery_timeout);
+        md_status st =
+            req_err ? eng_transition_err(e, a, MD_MIG_POSTCOPY_RECOVERING, req_err, "%s", msg)
+                    : eng_transition(e, a, MD_MIG_POSTCOPY_RECOVERING, "%s", msg);
+        if (st != MD_OK) {
             a->rec.recovery_started_at = started;
-            return false;
+            return st;
         }
         a->recovery_deadline = 0;
     }
@@ -109,7 +118,17 @@ bool eng_postcopy_enter(md_engine *e, active *a, const char *why)
     }
     a->stall_forced = false;
     a->pc_progress_at = 0;
-    return true;
+    return MD_OK;
+}
+
+bool eng_postcopy_enter(md_engine *e, active *a, const char *why)
+{
+    return enter(e, a, why, NULL) == MD_OK;
+}
+
+md_status eng_postcopy_enter_request(md_engine *e, active *a, const char *why, md_err *err)
+{
+    return enter(e, a, why, err);
 }
 
 void eng_postcopy_need_worker(md_engine *e, active *a)

@@ -235,6 +235,11 @@ void eng_command_done(md_engine *e, active *a, md_command_kind kind);
  * from the record's recovery_started_at). False when a's state does not
  * allow it or the store refused. Under the lock. */
 bool eng_postcopy_enter(md_engine *e, active *a, const char *why);
+/* eng_postcopy_enter() for an operator's request (recover from error): the
+ * move is durable when it returns MD_OK; MD_ERR_UNAVAILABLE while the store
+ * cannot be written, MD_ERR_CONFLICT when the state does not allow it, with
+ * *err set. Under the lock. */
+md_status eng_postcopy_enter_request(md_engine *e, active *a, const char *why, md_err *err);
 /* Puts a recovering a without a worker on e->resumes. Under the lock. */
 void eng_postcopy_need_worker(md_engine *e, active *a);
 /* The resume attempts, until completed, healed, ended or out of time.
@@ -290,8 +295,14 @@ void eng_store_failed(md_engine *e, const md_err *err);
 /* The newest record of uuid among the pending writes, into *out; false
  * when none is pending. */
 bool eng_pending_record(md_engine *e, const char *uuid, md_migration *out);
-/* Replaces each of v[0..n) that has a pending newer record with it. */
+/* Replaces each of v[0..n) that has a pending record at least as new with
+ * it. */
 void eng_overlay_pending(md_engine *e, md_migration *v, size_t n);
+/* The pending records, oldest first, in a new array (free()); NULL with *n
+ * 0 when none is pending or memory is short. */
+md_migration *eng_pending_snapshot(md_engine *e, size_t *n);
+/* eng_overlay_pending() from a snapshot: any thread, no lock needed. */
+void eng_overlay_from(md_migration *v, size_t n, const md_migration *snap, size_t nsnap);
 /* The writer thread (started first, stopped last). */
 void *eng_writer_main(void *arg);
 /* Lets the writer drain what is pending (a few seconds at most), stops it

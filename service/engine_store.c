@@ -19,8 +19,8 @@
  *  - The engine's own threads cannot refuse what has already happened in
  *    the hypervisor (a job that completed has completed). Their write is
  *    applied in memory and appended to a FIFO of pending writes, which the
- *    writer thread retries with a doubling backoff (100 ms to 5 s) until
- *    the store takes it. Once one write is pending, every later one queues
+ *    writer thread retries with a doubling backoff (100 ms to 5 s, cut
+ *    short by each new write and by a stop) until the store takes it. Once one write is pending, every later one queues
  *    behind it, so the store sees them in the order they happened; a
  *    pending write leaves the queue only after SQLite has committed it.
  *
@@ -262,10 +262,45 @@ bool eng_pending_record(md_engine *e, const char *uuid, md_migration *out)
 
 void eng_overlay_pending(md_engine *e, md_migration *v, size_t n)
 {
+    md_migration p;
+
     if (!e->wq_head)
         return;
-    for (size_t i = 0; i < n; i++)
-        eng_pending_record(e, v[i].uuid, &v[i]);
+    /* Only over an older copy: the writer may have committed a pending
+     * record, and a newer one after it, since the store was read. */
+    for (size_t i = 0; i < n; i++) {
+        if (eng_pending_record(e, v[i].uuid, &p) && p.updated_at >= v[i].updated_at)
+            v[i] = p;
+    }
+}
+
+md_migration *eng_pending_snapshot(md_engine *e, size_t *n)
+{
+    md_migration *v;
+    size_t k = 0;
+
+    *n = 0;
+    if (!e->wq_head)
+        return NULL;
+    v = malloc(e->wq_n * sizeof *v);
+    if (!v)
+        return NULL; /* the overlay after the read still applies */
+    for (struct eng_write *w = e->wq_head; w; w = w->next) {
+        if (w->kind == EW_UPDATE || w->kind == EW_UPDATE_EVENT)
+            v[k++] = w->rec; /* oldest first: a later copy of a uuid is newer */
+    }
+    *n = k;
+    return v;
+}
+
+void eng_overlay_from(md_migration *v, size_t n, const md_migration *snap, size_t nsnap)
+{
+    for (size_t j = 0; j < nsnap; j++) {
+        for (size_t i = 0; i < n; i++) {
+            if (strcasecmp(v[i].uuid, snap[j].uuid) == 0 && snap[j].updated_at >= v[i].updated_at)
+                v[i] = snap[j];
+        }
+    }
 }
 
 void *eng_writer_main(void *arg)
@@ -313,10 +348,12 @@ void *eng_writer_main(void *arg)
             continue;
         }
         md_strlcpy(e->degraded_reason, err.msg, sizeof e->degraded_reason);
+        /* One wait: a new write or a stop's drain (which signals every
+         * 50 ms) cuts it short, so that a store free again is written at
+         * once rather than after a 5 s backoff that outlasts the drain. */
         struct timespec until = md_deadline_in(CLOCK_MONOTONIC, (int)backoff);
-        while (!e->writer_stop &&
-               pthread_cond_timedwait(&e->wcond, &e->lock, &until) != ETIMEDOUT) {
-        }
+        if (!e->writer_stop)
+            pthread_cond_timedwait(&e->wcond, &e->lock, &until);
         backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
     }
     pthread_mutex_unlock(&e->lock);

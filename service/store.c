@@ -757,11 +757,18 @@ md_status md_store_probe(md_store *st, md_err *err)
     md_status status = MD_OK;
     int rc;
 
+    char sql[64];
+
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d", MD_STORE_SCHEMA_VERSION);
     pthread_mutex_lock(&st->lock);
+    /* A write of one page (the header's user_version, set to what it is):
+     * an empty transaction would pass on a full disk too. */
     if ((rc = run(st->begin)) != SQLITE_OK)
         status = fail(st, err, rc, "take the write lock");
+    else if ((rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL)) != SQLITE_OK)
+        status = fail(st, err, rc, "write the header");
     else if ((rc = run(st->commit)) != SQLITE_OK)
-        status = fail(st, err, rc, "release the write lock");
+        status = fail(st, err, rc, "commit");
     rollback_if_open(st);
     pthread_mutex_unlock(&st->lock);
     return status;

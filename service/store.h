@@ -38,11 +38,11 @@ typedef struct md_store md_store;
  * failure. path is borrowed. Any thread; blocks. */
 md_status md_store_open(const char *path, md_store **out, md_err *err);
 
-/* Takes the database's write lock and releases it, writing nothing: MD_OK
- * when a write could start now, MD_ERR_IO (with SQLite's reason) while
- * another connection holds the lock past the busy wait or the file cannot
- * be written. A full disk is found by the next real write, not here. Any
- * thread; blocks up to the busy wait (200 ms). */
+/* Writes one page and commits it (the header's schema version, unchanged):
+ * MD_OK when a write can be made now, MD_ERR_IO (with SQLite's reason)
+ * while another connection holds the lock past the busy wait, the disk is
+ * full or the file cannot be written. Any thread; blocks up to the busy
+ * wait (200 ms). */
 md_status md_store_probe(md_store *st, md_err *err);
 
 /* Closes the store; later calls on it are not allowed. Accepts NULL. */

@@ -415,6 +415,45 @@ static void a_worker_left_behind_by_a_stop_writes_nothing_after_it(void **state)
     free(ev);
 }
 
+/* Another process (the sqlite3 shell) holds the database's write lock
+ * while a migration ends: the end is kept in memory, health says degraded,
+ * and a stop right after the lock goes writes it - even when the writer
+ * was in its longest backoff. */
+static void a_stop_after_a_long_lock_writes_what_was_pending(void **state)
+{
+    fixture *f = *state;
+    char cmd[300];
+    md_engine_health h;
+    md_migration r;
+    md_err err;
+
+    md_test_fixture_start(f, false);
+    md_migration a = md_test_create(f, "vm-a", MD_OK);
+    md_test_expect_state(f, a.uuid, md_test_is_running, MD_MIG_RUNNING);
+    snprintf(cmd, sizeof cmd, "sqlite3 '%s' >/dev/null 2>&1", f->db);
+    FILE *locker = popen(cmd, "w");
+    assert_non_null(locker);
+    fputs("BEGIN IMMEDIATE;\nUPDATE migrations SET error = error;\n", locker);
+    fflush(locker);
+    md_test_sleep_ms(300);
+    md_test_drive_until(f, a.uuid, 0.5, md_test_ended);
+    md_test_expect_state(f, a.uuid, md_test_is_final, MD_MIG_COMPLETED);
+    md_engine_get_health(f->eng, &h);
+    assert_true(h.degraded);
+    assert_true(h.pending_writes > 0);
+    assert_non_null(strstr(h.reason, "locked"));
+    /* A request that writes is refused, and creates nothing. */
+    md_test_create(f, "vm-b", MD_ERR_UNAVAILABLE);
+    /* After about 7.5 s of failures the writer waits 5 s between tries,
+     * longer than the stop's 3 s drain. */
+    md_test_sleep_ms(8000);
+    fputs("COMMIT;\n", locker);
+    assert_int_equal(pclose(locker), 0);
+    assert_true(md_test_stack_stop(f));
+    assert_int_equal(md_store_get(f->store, a.uuid, &r, &err), MD_OK);
+    assert_int_equal(r.state, MD_MIG_COMPLETED);
+}
+
 static void recovery_reattaches_a_running_job_and_sees_it_finish(void **state)
 {
     fixture *f = *state;
@@ -774,6 +813,7 @@ int main(void)
         T(settings_change_while_queued_and_running),
         T(stop_leaves_the_job_running_and_the_record_in_progress),
         T(a_worker_left_behind_by_a_stop_writes_nothing_after_it),
+        T(a_stop_after_a_long_lock_writes_what_was_pending),
         T(recovery_reattaches_a_running_job_and_sees_it_finish),
         T(recovery_requeues_queued_migrations_in_order),
         T(recovery_settles_ended_jobs_from_where_the_domain_runs),
