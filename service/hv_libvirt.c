@@ -1211,7 +1211,7 @@ static md_status lv_abort_job(md_hv *hv, const char *uuid, bool post_copy, md_er
 
 /* Looks the domain up by UUID only on conn: 1 active, 0 inactive or
  * unknown there, -1 another error (the libvirt error is set). */
-static int lv_active_on(virConnectPtr conn, const char *uuid)
+static int lv_active_on(virConnectPtr conn, const char *uuid, virDomainPtr *hold)
 {
     virDomainPtr dom = virDomainLookupByUUIDString(conn, uuid);
     virErrorPtr e;
@@ -1226,8 +1226,23 @@ static int lv_active_on(virConnectPtr conn, const char *uuid)
         return -1;
     }
     active = virDomainIsActive(dom);
-    virDomainFree(dom);
-    return active < 0 ? -1 : active;
+    if (active >= 0) {
+        virDomainFree(dom);
+        return active;
+    }
+    /* The domain can go between the lookup and the question: a post-copy
+     * that just completed undefines it here. That is "not here", not a
+     * failure. Another failure keeps its error for the caller: freeing the
+     * domain now would reset it ("unknown libvirt error"), so the caller
+     * frees *hold once it has read the error. */
+    e = virGetLastError();
+    if (e && e->code == VIR_ERR_NO_DOMAIN) {
+        virResetLastError();
+        virDomainFree(dom);
+        return 0;
+    }
+    *hold = dom;
+    return -1;
 }
 
 /* Here first; then the destination on a connection of its own, opened and
@@ -1241,6 +1256,7 @@ static md_status lv_locate(md_hv *base, const char *uuid, const char *dest_uri, 
     md_hv_libvirt *hv = lv_of(base);
     virConnectPtr conn = NULL;
     virConnectPtr dconn = NULL;
+    virDomainPtr hold = NULL; /* a domain whose failed question's error is still to read */
     md_err perr;
     md_status st;
     int active;
@@ -1253,7 +1269,7 @@ static md_status lv_locate(md_hv *base, const char *uuid, const char *dest_uri, 
         st = md_err_set(err, MD_ERR_INVALID, "locate needs a domain UUID, not '%s'", uuid);
         goto cleanup;
     }
-    active = lv_active_on(conn, uuid);
+    active = lv_active_on(conn, uuid, &hold);
     if (active < 0) {
         st = lv_fail(hv, conn, false, err);
         goto cleanup;
@@ -1285,7 +1301,7 @@ static md_status lv_locate(md_hv *base, const char *uuid, const char *dest_uri, 
      * wait for TCP's retransmissions to give up (about 15 minutes). */
     if (virConnectSetKeepAlive(dconn, LV_KEEPALIVE_INTERVAL_S, LV_KEEPALIVE_COUNT) < 0)
         virResetLastError();
-    active = lv_active_on(dconn, uuid);
+    active = lv_active_on(dconn, uuid, &hold);
     if (active < 0) {
         st = md_err_set(err, MD_ERR_HYPERVISOR, "cannot look up %s at the destination %s: %s", uuid,
                         dest_uri, virGetLastErrorMessage());
@@ -1295,6 +1311,7 @@ static md_status lv_locate(md_hv *base, const char *uuid, const char *dest_uri, 
     *out = active == 1 ? MD_HV_LOC_DEST : MD_HV_LOC_NOWHERE;
 
 cleanup:
+    lv_domain_free(hold);
     lv_conn_put(dconn);
     lv_conn_put(conn);
     return st;
