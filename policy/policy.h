@@ -66,7 +66,11 @@ typedef struct policy_settings {
     uint32_t progress_timeout_s;   /* seconds without a new low; 0 = off */
     policy_timeout_action timeout_action;
     bool permit_post_copy; /* the job was started with POSTCOPY */
-    double data_gib;       /* from policy_data_gib() */
+    /* A drain's plan (plan.h): start post-copy at the first iteration
+     * boundary after the first full pass (iteration >= 2), whatever the
+     * estimates say. Needs permit_post_copy. */
+    bool post_copy_after_first_pass;
+    double data_gib; /* from policy_data_gib() */
 } policy_settings;
 
 typedef struct policy_sample {

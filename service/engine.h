@@ -39,6 +39,7 @@
 #include <stdint.h>
 
 #include "service/config.h"
+#include "service/drain.h"
 #include "service/hv.h"
 #include "service/migration.h"
 #include "service/status.h"
@@ -63,6 +64,10 @@ typedef struct md_engine_request {
     int64_t max_downtime_ms; /* -1, or >= POLICY_MIN_DOWNTIME_MS */
     int64_t bandwidth_mibps; /* -1, or >= 0 (0 = unlimited) */
     int timeout_action;      /* -1, or a policy_timeout_action */
+    /* Set only by the engine's own drains (the API leaves them zero): the
+     * drain the migration belongs to, and its planned mode. */
+    char drain_uuid[MD_UUID_LEN];
+    bool post_copy_after_first_pass; /* needs post-copy permitted */
 } md_engine_request;
 
 /* Settings an operator may change on a migration (PUT). -1 = unchanged. */
@@ -184,6 +189,77 @@ typedef struct md_engine_health {
  * their records catch up when the store takes writes again. In memory,
  * under the lock. Any thread. */
 void md_engine_get_health(md_engine *e, md_engine_health *out);
+
+/* ---- drains (engine_drain.c) ----------------------------------------------
+ *
+ * A drain moves every guest of this node (or the listed ones) to the
+ * listed peers by a deadline (service/drain.h, policy/plan.h). The engine's
+ * drain thread measures the guests (dirty rate) and the destinations (free
+ * memory), plans, starts each guest's migration as an ordinary record that
+ * names the drain when the plan says, re-plans when one ends, retries a
+ * failed guest once on another destination, and records the plan and every
+ * re-plan as drain events with the numbers behind them. Drains are durable:
+ * a restart picks up every drain in progress where it was. */
+
+/* A request to drain (POST /v1/drains). */
+typedef struct md_drain_request {
+    size_t ndests; /* 1..MD_DRAIN_MAX_DESTS */
+    char dests[MD_DRAIN_MAX_DESTS][MD_NAME_LEN];
+    int64_t deadline_s;   /* > 0 */
+    int permit_post_copy; /* -1 = the configuration's, 0 or 1 */
+    int max_parallel;     /* 0 = max_concurrent_live_migrations; 1..PLAN_MAX_PARALLEL */
+    bool strict;          /* refuse a deadline that cannot be met */
+    bool abort_running;   /* a cancel aborts the migrations in progress */
+    /* Guests to move (UUIDs or names): ninstances 0 = every active domain of
+     * the node; exclude those listed in exclude. Each at most
+     * MD_DRAIN_MAX_GUESTS. Caller-owned arrays of MD_NAME_LEN strings. */
+    size_t ninstances;
+    const char (*instances)[MD_NAME_LEN];
+    size_t nexclude;
+    const char (*exclude)[MD_NAME_LEN];
+} md_drain_request;
+
+/* Starts a drain; *out (released with md_drain_clear()) is the new record,
+ * state planning, with its guests listed (waiting, not yet planned).
+ * MD_ERR_INVALID for a bad request (err says which field): no
+ * destination, one not among the peers (or this node), a duplicate, a
+ * deadline <= 0, an instance that is not a domain of this node, a guest
+ * list that is empty after exclusions. MD_ERR_CONFLICT when another drain
+ * is in progress, or with strict when the deadline is below the lower
+ * bound (every guest's RAM once over the destinations' links, when their
+ * bandwidth is known): err names the numbers. MD_ERR_UNAVAILABLE while the
+ * store cannot be written. Writes the store under the lock (the drain and
+ * its first event). Never calls the hypervisor: the domains are the
+ * monitor's last list (md_engine_domains()). Any thread. */
+md_status md_engine_drain_create(md_engine *e, const md_drain_request *r, md_drain *out,
+                                 md_err *err);
+
+/* Cancels drain uuid: waiting guests are never started (skipped); with
+ * abort_running (or the drain's own abort_running) the migrations in
+ * progress are aborted as md_engine_abort() would (post-copy ones finish),
+ * else they finish. The drain ends cancelled once none is in progress.
+ * MD_ERR_NOT_FOUND, MD_ERR_CONFLICT when it has already ended,
+ * MD_ERR_UNAVAILABLE while the store cannot be written. Any thread. */
+md_status md_engine_drain_cancel(md_engine *e, const char *uuid, bool abort_running, md_err *err);
+
+/* Drain uuid with its guests (live while in progress) into *out (release
+ * with md_drain_clear()). MD_ERR_NOT_FOUND if unknown. Any thread. */
+md_status md_engine_drain_get(md_engine *e, const char *uuid, md_drain *out, md_err *err);
+
+/* Drains, newest first, as md_store_drain_list() (in-progress ones live).
+ * Free with md_drain_free_array(). Any thread. */
+md_status md_engine_drain_list(md_engine *e, const char *marker, size_t limit, md_drain **out,
+                               size_t *n, md_err *err);
+
+/* Drain uuid's events, as md_engine_events() for a migration. Any
+ * thread. */
+md_status md_engine_drain_events(md_engine *e, const char *uuid, int64_t after_id, size_t limit,
+                                 md_event **out, size_t *n, md_err *err);
+
+/* Waits up to timeout_ms for drain uuid to end; returns its state then
+ * (MD_DRAIN_FAILED for an unknown uuid). For tests and tools. Any
+ * thread. */
+md_drain_state md_engine_drain_wait(md_engine *e, const char *uuid, int timeout_ms);
 
 /* ---- metrics --------------------------------------------------------------- */
 

@@ -140,6 +140,14 @@ typedef struct md_hv_event {
 
 typedef void (*md_hv_event_fn)(void *ctx, const md_hv_event *ev);
 
+/* A guest's dirty rate as the hypervisor measured it (libvirt's dirty-rate
+ * calculation, virDomainStartDirtyRateCalc and the "dirtyrate" domain
+ * statistics: distinct pages written per second over the window). */
+typedef struct md_hv_dirty_rate {
+    bool measured;        /* the calculation has ended; false: still measuring */
+    uint64_t bytes_per_s; /* with measured */
+} md_hv_dirty_rate;
+
 typedef struct md_hv_ops {
     const char *name; /* "libvirt" or "simulator" */
     void (*close)(md_hv *hv);
@@ -157,6 +165,9 @@ typedef struct md_hv_ops {
                         md_err *err);
     void (*release_waiters)(md_hv *hv);
     bool (*connected)(md_hv *hv, md_err *err);
+    md_status (*dirty_rate_start)(md_hv *hv, const char *uuid, int seconds, md_err *err);
+    md_status (*dirty_rate_read)(md_hv *hv, const char *uuid, md_hv_dirty_rate *out, md_err *err);
+    md_status (*free_memory)(md_hv *hv, const char *dest_uri, uint64_t *bytes, md_err *err);
 } md_hv_ops;
 
 /* The common head of every implementation's struct. */
@@ -347,6 +358,40 @@ static inline void md_hv_release_waiters(md_hv *hv)
 {
     if (hv->ops->release_waiters)
         hv->ops->release_waiters(hv);
+}
+
+/* Starts measuring uuid's dirty rate over `seconds` (1..60) of the guest's
+ * life; md_hv_dirty_rate_read() tells the result once that time has
+ * passed. Many guests may be measured at once. MD_ERR_NOT_FOUND when the
+ * domain is not here or not running, MD_ERR_CONFLICT when a calculation
+ * already runs for it, MD_ERR_HYPERVISOR when the hypervisor cannot
+ * measure (QEMU without calc-dirty-rate). BLOCKS (one round trip). The
+ * engine's drain thread. */
+static inline md_status md_hv_dirty_rate_start(md_hv *hv, const char *uuid, int seconds,
+                                               md_err *err)
+{
+    return hv->ops->dirty_rate_start(hv, uuid, seconds, err);
+}
+
+/* The result of the last md_hv_dirty_rate_start() of uuid: out->measured
+ * false while it still runs (ask again later). MD_ERR_NOT_FOUND when the
+ * domain is not here; MD_ERR_CONFLICT when no calculation was started.
+ * BLOCKS (one round trip). The engine's drain thread. */
+static inline md_status md_hv_dirty_rate_read(md_hv *hv, const char *uuid, md_hv_dirty_rate *out,
+                                              md_err *err)
+{
+    return hv->ops->dirty_rate_read(hv, uuid, out, err);
+}
+
+/* The free memory of the destination at dest_uri (virNodeGetFreeMemory on
+ * a connection opened for the question, as locate() opens one), in bytes.
+ * MD_ERR_UNAVAILABLE when the destination does not accept a connection
+ * within MD_HV_PEER_TIMEOUT_MS or refuses it. BLOCKS, bounded as
+ * locate(). The engine's drain thread; never the monitor. */
+static inline md_status md_hv_free_memory(md_hv *hv, const char *dest_uri, uint64_t *bytes,
+                                          md_err *err)
+{
+    return hv->ops->free_memory(hv, dest_uri, bytes, err);
 }
 
 #endif /* MD_HV_H */

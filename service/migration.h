@@ -64,10 +64,12 @@ typedef struct md_migration {
     int64_t downtime_ms;          /* the real downtime when known, -1 = unknown */
     int64_t elapsed_ms;           /* the job's own elapsed time, last seen */
     bool post_copy;
-    bool paused;                 /* the guest is paused by force-complete */
-    char error[MD_MESSAGE_LEN];  /* "" = no error */
-    int recovery_attempts;       /* resumes of a broken post-copy tried so far */
-    int64_t recovery_started_at; /* ms since the epoch of the current break, 0 = none */
+    bool paused;                     /* the guest is paused by force-complete */
+    char error[MD_MESSAGE_LEN];      /* "" = no error */
+    int recovery_attempts;           /* resumes of a broken post-copy tried so far */
+    int64_t recovery_started_at;     /* ms since the epoch of the current break, 0 = none */
+    char drain_uuid[MD_UUID_LEN];    /* the drain that started it; "" = none */
+    bool post_copy_after_first_pass; /* the drain's plan: post-copy after the first pass */
 } md_migration;
 
 /* One entry of a migration's timeline. */

@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "service/drain.h"
 #include "service/migration.h"
 #include "service/status.h"
 
@@ -128,10 +129,11 @@ typedef struct md_store_filter {
     char instance_uuid[MD_UUID_LEN];
     char host[MD_NAME_LEN]; /* source_compute or dest_compute */
     char migration_type[32];
-    int64_t changes_since;    /* updated_at >= this (ms), 0 = no filter */
-    int64_t changes_before;   /* updated_at <= this (ms), 0 = no filter */
-    char marker[MD_UUID_LEN]; /* start after this record in the order */
-    size_t limit;             /* 0 = no limit */
+    char drain_uuid[MD_UUID_LEN]; /* the records a drain started */
+    int64_t changes_since;        /* updated_at >= this (ms), 0 = no filter */
+    int64_t changes_before;       /* updated_at <= this (ms), 0 = no filter */
+    char marker[MD_UUID_LEN];     /* start after this record in the order */
+    size_t limit;                 /* 0 = no limit */
 } md_store_filter;
 
 /* Records matching f, newest first (created_at, then id, descending), in a
@@ -154,5 +156,43 @@ md_status md_store_list(md_store *st, const md_store_filter *f, md_migration **o
  * MD_ERR_INVALID for batch 0. */
 md_status md_store_purge_finished(md_store *st, int64_t cutoff_ms, size_t batch, size_t *purged,
                                   md_err *err);
+
+/* ---- drains (service/store_drain.c) -------------------------------------
+ *
+ * A drain (service/drain.h) is a row of the drains table with one row per
+ * guest in drain_guests and its own timeline in drain_events. Each write
+ * below is one transaction. */
+
+/* Inserts d as a new drain with its guests (d->uuid set and unique; sets
+ * d->id) and, when ev is not NULL, appends ev to its events. MD_ERR_CONFLICT
+ * for a uuid already stored. */
+md_status md_store_drain_insert(md_store *st, md_drain *d, md_event *ev, md_err *err);
+
+/* Overwrites drain d->uuid and all its guests with d (the guest list may
+ * have changed size) and, when ev is not NULL, appends ev (sets ev->id).
+ * MD_ERR_NOT_FOUND if there is no such drain. */
+md_status md_store_drain_update(md_store *st, const md_drain *d, md_event *ev, md_err *err);
+
+/* Reads drain uuid with its guests into *out (which the caller releases
+ * with md_drain_clear(); overwritten, not cleared first). MD_ERR_NOT_FOUND
+ * if none. */
+md_status md_store_drain_get(md_store *st, const char *uuid, md_drain *out, md_err *err);
+
+/* Drains with their guests, newest first, in a new array the caller frees
+ * with md_drain_free_array() (NULL when *n is 0): only those in progress
+ * (planning, running) when in_progress_only; at most limit (0 = all)
+ * starting after marker (a drain's uuid; "" or NULL = from the newest;
+ * MD_ERR_NOT_FOUND for a marker that names no drain). */
+md_status md_store_drain_list(md_store *st, bool in_progress_only, const char *marker, size_t limit,
+                              md_drain **out, size_t *n, md_err *err);
+
+/* Appends ev to drain uuid's events; sets ev->id. MD_ERR_NOT_FOUND if no
+ * such drain. */
+md_status md_store_drain_add_event(md_store *st, const char *uuid, md_event *ev, md_err *err);
+
+/* One page of drain uuid's events, as md_store_events_page() for a
+ * migration. MD_ERR_NOT_FOUND if no such drain. */
+md_status md_store_drain_events_page(md_store *st, const char *uuid, int64_t after_id, size_t limit,
+                                     md_event **out, size_t *n, md_err *err);
 
 #endif /* MD_STORE_H */
