@@ -198,6 +198,7 @@ static const config_key config_keys[] = {
 
     DOUBLE_KEY(simulator, time_scale, 20.0, 0.001, 100000.0, "simulated s per s"),
     INT_KEY(simulator, link_mibps, 1024, 1, MD_SIM_MAX_MIBPS, "MiB/s"),
+    INT_KEY(simulator, free_mib, 1048576, 0, MD_SIM_MAX_FREE_MIB, "MiB"),
     SIM_DOMAINS_KEY(simulator, domains),
     STRING_KEY(simulator, blackholed_hosts, "", 0, NULL),
 };

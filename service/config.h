@@ -158,6 +158,7 @@ typedef struct md_config {
     struct {
         double time_scale;           /* simulated seconds per real second */
         int link_mibps;              /* the simulated link */
+        int free_mib;                /* free memory of each destination, MiB */
         char blackholed_hosts[1024]; /* destination hosts that drop packets, comma-separated */
         size_t ndomains;
         md_config_sim_domain domains[MD_CONFIG_MAX_SIM_DOMAINS];

@@ -35,13 +35,36 @@
  * MD_HV_PEER_TIMEOUT_MS of real time, then it gives up; clearing the fault
  * or release_waiters() ends the wait sooner.
  *
+ * Links. Each destination host has a link of its own: its peer's
+ * bandwidth_mibps (the `peers` entry whose name or address is the host of
+ * the destination URI) when the configuration gives one, else
+ * simulator.link_mibps. Migrations running at once to one destination
+ * share its link equally, as parallel TCP streams over one bottleneck
+ * roughly do: before each step of the clock, each job that moves data to
+ * it (running, not held by a fault) gets link / n of it as its sim's
+ * link_rate, n the number of such jobs. A job's bandwidth cap still
+ * applies to its share, and the share a capped job leaves unused is not
+ * given to the others. Jobs to different
+ * destinations do not meet: this node's own NIC is not modelled. The shares
+ * are set anew at least every LINK_STEP_S simulated seconds, so that a job
+ * that ends hands its share to the others within that step.
+ *
+ * Destinations also have free memory (md_hv_free_memory): simulator.free_mib,
+ * or what a test set (md_hv_sim_set_free_memory), less the RAM of the
+ * domains this simulator migrated there. A domain's dirty rate
+ * (md_hv_dirty_rate_start/read) is what QEMU's page sampling would see
+ * over the window: distinct pages written, min(dirty_mibps, working set /
+ * window), known once the window has passed on the simulated clock. These
+ * live in hv_sim_link.c, with locate() and the black-holed destinations;
+ * hv_sim_priv.h holds the state both files share.
+ *
  * One mutex guards everything. Events are collected while it is held and
  * delivered after it is released, so a handler may take its own locks
  * without ordering problems (it must still not call back into the boundary).
  */
 #include "service/hv_sim.h"
 
-#include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,133 +73,24 @@
 
 #include "policy/sim.h"
 #include "service/clock.h"
-#include "service/net.h"
-#include "service/clock.h"
+#include "service/hv_sim_priv.h"
 #include "service/log.h"
 
 #define TICK_MS 50
-#define MIB (1024.0 * 1024.0)
 
-typedef struct sim_domain {
-    md_config_sim_domain cfg;
-    bool here;    /* defined and active on this node */
-    bool at_dest; /* migrated away by a job of ours */
-    bool paused;
-    bool job;              /* a migration job exists (running or just ended) */
-    bool job_done;         /* it ended: completed or cancelled */
-    bool pc_failed;        /* its post-copy broke; it waits for a resume */
-    bool pc_stalled;       /* its post-copy stream does not move (a test's fault) */
-    double held_s;         /* simulated seconds the job was held by a fault */
-    struct sim_wait *wait; /* the migrate() call that owns the job, if any */
-    sim s;
-    uint32_t seen_iteration;
-    bool seen_post_copy;
-} sim_domain;
-
-/* What one blocked migrate() call returns, written by whatever ends it. */
-typedef struct sim_wait {
-    bool done;
-    md_status st;
-    const char *msg; /* a static string; NULL with MD_OK */
-} sim_wait;
-
-#define MSG_CANCELED "operation aborted: migration out job: canceled by client"
-#define MSG_POSTCOPY_FAILED "operation failed: job 'migration out' failed in post-copy phase"
-#define MSG_RELEASED "simulator: stopped waiting; the migration job goes on"
-#define MSG_DOWN "simulated libvirtd does not answer (reconnecting)"
-#define MSG_LOST "lost the connection to simulated libvirtd; the migration job goes on"
-
-#define SIM_MAX_BLACKHOLED 8
-
-typedef struct hv_sim {
-    md_hv base;
-    pthread_mutex_t lock;
-    pthread_cond_t job_done;
-    pthread_t ticker;
-    bool ticker_running;
-    bool stopping;
-    bool manual;
-    bool dest_unreachable; /* md_hv_sim_set_dest_reachable(false) */
-    bool dest_unaware;     /* md_hv_sim_set_dest_aware(false) */
-    bool disconnected;     /* md_hv_sim_set_connected(false) */
-    bool hold_calls;       /* md_hv_sim_hold_calls(true) */
-    /* md_hv_sim_set_dest_blackholed: the hosts (of destination URIs) that
-     * drop packets, and a count of release_waiters() calls, which end the
-     * waits for them. */
-    char blackholed[SIM_MAX_BLACKHOLED][256];
-    size_t nblackholed;
-    unsigned releases;
-    double time_scale;
-    double link_rate;
-    char host[256];
-    size_t ndoms;
-    sim_domain *doms;
-} hv_sim;
-
-/* Events gathered under the lock, delivered after it. */
-typedef struct event_buf {
-    md_hv_event *ev;
-    size_t n, cap;
-} event_buf;
-
-static hv_sim *to_sim(md_hv *hv)
-{
-    return (hv_sim *)hv;
-}
+/* Jobs that share a link move in steps of at most this many simulated
+ * seconds, each with the shares as they are at its start, so that a job
+ * that ends gives its share back to the others within a step; at most
+ * LINK_MAX_STEPS steps per clock step, which bounds the work of a fast
+ * clock (a large time_scale) at the cost of coarser shares. */
+#define LINK_STEP_S 0.1
+#define LINK_MAX_STEPS 64
 
 static double now_s(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Finds a domain by UUID (any case) or name; NULL if none. */
-static sim_domain *find(hv_sim *h, const char *id)
-{
-    for (size_t i = 0; i < h->ndoms; i++) {
-        if (strcasecmp(h->doms[i].cfg.uuid, id) == 0 || strcmp(h->doms[i].cfg.name, id) == 0)
-            return &h->doms[i];
-    }
-    return NULL;
-}
-
-/* A domain this node has, or a NOT_FOUND error worded as libvirt's. */
-static sim_domain *find_here(hv_sim *h, const char *id, md_err *err)
-{
-    sim_domain *d = find(h, id);
-
-    if (!d || !d->here) {
-        md_err_set(err, MD_ERR_NOT_FOUND, "Domain not found: no domain with matching uuid '%s'",
-                   id);
-        return NULL;
-    }
-    return d;
-}
-
-/* True, with libvirt's boundary's status and a message in err, while a
- * test has the simulated connection down (md_hv_sim_set_connected). */
-static bool down(const hv_sim *h, md_err *err)
-{
-    if (h->disconnected)
-        md_err_set(err, MD_ERR_UNAVAILABLE, "%s", MSG_DOWN);
-    return h->disconnected;
-}
-
-static bool job_running(const sim_domain *d)
-{
-    return d->job && !d->job_done;
-}
-
-static bool in_post_copy(const sim_domain *d)
-{
-    return job_running(d) && d->s.state == SIM_POSTCOPY;
-}
-
-/* A post-copy job that a fault keeps from moving. */
-static bool held(const hv_sim *h, const sim_domain *d)
-{
-    return in_post_copy(d) && (d->pc_failed || d->pc_stalled || h->dest_unreachable);
 }
 
 /* Ends the wait of the migrate() call that owns d's job, if one does. */
@@ -318,12 +232,26 @@ static void advance_job(hv_sim *h, sim_domain *d, double dt, event_buf *b)
     finish_if_ended(h, d, b);
 }
 
+/* Moves the simulated clock by dt: every running job, in steps short
+ * enough for the shares of a link to follow the jobs that start and end
+ * (LINK_STEP_S), and the clock that dirty-rate measurements read. */
 static void advance_all(hv_sim *h, double dt, event_buf *b)
 {
-    for (size_t i = 0; i < h->ndoms; i++) {
-        if (job_running(&h->doms[i]))
-            advance_job(h, &h->doms[i], dt, b);
+    int steps = 1;
+
+    if (hvs_share_links(h) && dt > LINK_STEP_S) {
+        double n = ceil(dt / LINK_STEP_S);
+        steps = n < LINK_MAX_STEPS ? (int)n : LINK_MAX_STEPS;
     }
+    for (int k = 0; k < steps; k++) {
+        if (k > 0)
+            hvs_share_links(h);
+        for (size_t i = 0; i < h->ndoms; i++) {
+            if (job_running(&h->doms[i]))
+                advance_job(h, &h->doms[i], dt / steps, b);
+        }
+    }
+    h->now += dt;
 }
 
 static void deliver(hv_sim *h, event_buf *b)
@@ -430,42 +358,6 @@ static md_status wait_for_job(hv_sim *h, sim_domain *d, md_err *err)
 
 /* A resume of d's failed post-copy job, refused as libvirt 9.0 refuses it
  * (qemuMigrationAnyCanResume) in the order it checks, then continued. */
-static bool blackholed(const hv_sim *h, const char *host)
-{
-    for (size_t i = 0; i < h->nblackholed; i++) {
-        if (strcasecmp(h->blackholed[i], host) == 0)
-            return true;
-    }
-    return false;
-}
-
-/* Asking the destination of dest_uri, as libvirt's boundary does: while
- * its host is black-holed, waits up to MD_HV_PEER_TIMEOUT_MS (or until the
- * fault is cleared, the waiters released or the simulator closed) and then
- * fails as the boundary's reachability check fails. Under h->lock. */
-static md_status reach_dest(hv_sim *h, const char *dest_uri, md_err *err)
-{
-    char host[256];
-    int port;
-    struct timespec until = md_deadline_in(CLOCK_MONOTONIC, MD_HV_PEER_TIMEOUT_MS);
-    unsigned releases = h->releases;
-
-    if (!dest_uri || !md_net_uri_endpoint(dest_uri, host, sizeof host, &port))
-        return MD_OK;
-    while (blackholed(h, host) && !h->stopping && h->releases == releases) {
-        if (pthread_cond_timedwait(&h->job_done, &h->lock, &until) == ETIMEDOUT)
-            break;
-    }
-    if (!blackholed(h, host))
-        return MD_OK;
-    if (h->stopping || h->releases != releases)
-        return md_err_set(err, MD_ERR_UNAVAILABLE, "%s", MSG_RELEASED);
-    return md_err_set(err, MD_ERR_UNAVAILABLE,
-                      "cannot connect to the destination %s: %s port %d does not answer: no TCP "
-                      "handshake within %d ms (the host is down or its packets are dropped)",
-                      dest_uri, host, port, MD_HV_PEER_TIMEOUT_MS);
-}
-
 static md_status resume_job(hv_sim *h, sim_domain *d, const md_hv_migrate_args *a, md_err *err)
 {
     if (!job_running(d))
@@ -507,6 +399,7 @@ static md_status sim_migrate(md_hv *hv, const md_hv_migrate_args *a, md_err *err
     hv_sim *h = to_sim(hv);
     md_status st = MD_OK;
     sim_params p;
+    int dest;
 
     pthread_mutex_lock(&h->lock);
     if (down(h, err)) {
@@ -548,7 +441,7 @@ static md_status sim_migrate(md_hv *hv, const md_hv_migrate_args *a, md_err *err
                         a->dest_name);
         goto cleanup;
     }
-    if (reach_dest(h, a->dest_uri, err) != MD_OK) {
+    if (hvs_reach_dest(h, a->dest_uri, err) != MD_OK) {
         st = MD_ERR_HYPERVISOR; /* a failed migration, as libvirt's boundary says */
         goto cleanup;
     }
@@ -558,17 +451,25 @@ static md_status sim_migrate(md_hv *hv, const md_hv_migrate_args *a, md_err *err
                         d->cfg.name);
         goto cleanup;
     }
+    dest = hvs_dest_of(h, a->dest_uri ? a->dest_uri : a->dest_name, err);
+    if (dest < 0) {
+        st = MD_ERR_NOMEM;
+        goto cleanup;
+    }
     memset(&p, 0, sizeof p);
     p.ram_bytes = d->cfg.ram_mib * MIB;
     p.working_set_bytes = d->cfg.working_set_mib * MIB;
     p.dirty_rate = d->cfg.dirty_mibps * MIB;
-    p.link_rate = h->link_rate;
+    /* The whole link for now; the clock's next step shares it with the
+     * other jobs to the same destination (hvs_share_links). */
+    p.link_rate = h->dests[dest].link_rate;
     p.bandwidth_limit = a->bandwidth_mibps * MIB;
     p.permit_post_copy = a->post_copy;
     p.auto_converge = a->auto_converge && !a->post_copy;
     sim_init(&d->s, &p);
     if (d->paused)
         sim_pause(&d->s);
+    d->dest = dest;
     d->job = true;
     d->job_done = false;
     d->pc_failed = false;
@@ -750,36 +651,6 @@ static md_status sim_resume_op(md_hv *hv, const char *uuid, md_err *err)
     return set_paused(hv, uuid, false, err);
 }
 
-static md_status sim_locate(md_hv *hv, const char *uuid, const char *dest_uri, md_hv_location *out,
-                            md_err *err)
-{
-    hv_sim *h = to_sim(hv);
-
-    pthread_mutex_lock(&h->lock);
-    if (down(h, err)) {
-        pthread_mutex_unlock(&h->lock);
-        *out = MD_HV_LOC_UNKNOWN;
-        return MD_ERR_UNAVAILABLE;
-    }
-    sim_domain *d = find(h, uuid);
-    if (!d || !d->here) {
-        /* Only then is the destination asked, as libvirt's boundary does. */
-        md_status st = reach_dest(h, dest_uri, err);
-        if (st != MD_OK) {
-            *out = MD_HV_LOC_UNKNOWN;
-            pthread_mutex_unlock(&h->lock);
-            return st;
-        }
-        d = find(h, uuid); /* the wait let go of the lock */
-    }
-    *out = !d           ? MD_HV_LOC_NOWHERE
-           : d->here    ? MD_HV_LOC_SOURCE
-           : d->at_dest ? MD_HV_LOC_DEST
-                        : MD_HV_LOC_NOWHERE;
-    pthread_mutex_unlock(&h->lock);
-    return MD_OK;
-}
-
 static bool sim_connected(md_hv *hv, md_err *err)
 {
     hv_sim *h = to_sim(hv);
@@ -818,6 +689,7 @@ static void sim_close(md_hv *hv)
     pthread_cond_destroy(&h->job_done);
     pthread_mutex_destroy(&h->lock);
     md_hv_base_fini(&h->base);
+    hvs_dests_free(h);
     free(h->doms);
     free(h);
 }
@@ -835,9 +707,12 @@ static const md_hv_ops sim_ops = {
     .suspend = sim_suspend,
     .resume = sim_resume_op,
     .abort_job = sim_abort_job,
-    .locate = sim_locate,
+    .locate = hvs_locate,
     .release_waiters = sim_release_waiters,
     .connected = sim_connected,
+    .dirty_rate_start = hvs_dirty_rate_start,
+    .dirty_rate_read = hvs_dirty_rate_read,
+    .free_memory = hvs_free_memory,
 };
 
 md_status md_hv_sim_open(const md_config *cfg, md_hv **out, md_err *err)
@@ -850,18 +725,20 @@ md_status md_hv_sim_open(const md_config *cfg, md_hv **out, md_err *err)
         return md_err_set(err, MD_ERR_NOMEM, "simulator: out of memory");
     md_hv_base_init(&h->base, &sim_ops);
     h->time_scale = cfg->simulator.time_scale;
-    h->link_rate = cfg->simulator.link_mibps * MIB;
     md_strlcpy(h->host, cfg->service.host, sizeof h->host);
     h->ndoms = cfg->simulator.ndomains;
     h->doms = calloc(h->ndoms ? h->ndoms : 1, sizeof *h->doms);
-    if (!h->doms) {
+    if (!h->doms || hvs_dests_init(h, cfg, err) != MD_OK) {
+        hvs_dests_free(h);
         md_hv_base_fini(&h->base);
+        free(h->doms);
         free(h);
         return md_err_set(err, MD_ERR_NOMEM, "simulator: out of memory");
     }
     for (size_t i = 0; i < h->ndoms; i++) {
         h->doms[i].cfg = cfg->simulator.domains[i];
         h->doms[i].here = true;
+        h->doms[i].dest = -1;
     }
     pthread_mutex_init(&h->lock, NULL);
     md_cond_init_monotonic(&h->job_done);
@@ -1006,24 +883,4 @@ void md_hv_sim_set_connected(md_hv *hv, bool connected)
     ev.kind = connected ? MD_HV_EV_RECONNECTED : MD_HV_EV_CONNECTION_LOST;
     ev.job.downtime_ms = -1;
     md_hv_emit(&h->base, &ev);
-}
-
-void md_hv_sim_set_dest_blackholed(md_hv *hv, const char *host, bool blackholed_)
-{
-    hv_sim *h = to_sim(hv);
-
-    pthread_mutex_lock(&h->lock);
-    for (size_t i = 0; i < h->nblackholed; i++) {
-        if (strcasecmp(h->blackholed[i], host) == 0) {
-            h->blackholed[i][0] = '\0';
-            memmove(&h->blackholed[i], &h->blackholed[i + 1],
-                    (h->nblackholed - i - 1) * sizeof h->blackholed[0]);
-            h->nblackholed--;
-            break;
-        }
-    }
-    if (blackholed_ && h->nblackholed < SIM_MAX_BLACKHOLED)
-        md_strlcpy(h->blackholed[h->nblackholed++], host, sizeof h->blackholed[0]);
-    pthread_cond_broadcast(&h->job_done);
-    pthread_mutex_unlock(&h->lock);
 }

@@ -108,4 +108,13 @@ void md_hv_sim_hold_calls(md_hv *hv, bool hold);
  * MD_ERR_UNAVAILABLE. Any thread except the event handler's. */
 void md_hv_sim_set_dest_blackholed(md_hv *hv, const char *host, bool blackholed);
 
+/* The free memory of the destination host (the host of destination URIs,
+ * compared ignoring case), in bytes, in place of simulator.free_mib: what
+ * md_hv_free_memory() says of it before this simulator migrates a domain
+ * there; each domain migrated there since counts against it (its RAM), so
+ * the answer falls as guests arrive, down to 0. Returns false, changing
+ * nothing, when the simulator cannot keep one more destination (out of
+ * memory, or 4096 already). Any thread except the event handler's. */
+bool md_hv_sim_set_free_memory(md_hv *hv, const char *host, uint64_t bytes);
+
 #endif /* MD_HV_SIM_H */

@@ -27,4 +27,7 @@
  * may have (MiB/s): 10 TiB/s. */
 #define MD_SIM_MAX_MIBPS 10485760
 
+/* The most free memory a simulated destination may have (MiB): 1 PiB. */
+#define MD_SIM_MAX_FREE_MIB 1073741824
+
 #endif /* MD_LIMITS_H */

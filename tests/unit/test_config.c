@@ -219,6 +219,7 @@ static void assert_defaults_except_host(const md_config *c)
 
     assert_true(c->simulator.time_scale == 20.0);
     assert_int_equal(c->simulator.link_mibps, 1024);
+    assert_int_equal(c->simulator.free_mib, 1048576);
     assert_string_equal(c->simulator.blackholed_hosts, "");
     assert_int_equal(c->simulator.ndomains, 0);
 }
@@ -605,6 +606,7 @@ GETTER(libvirt, live_migration_postcopy_recovery_timeout)
 GETTER(service, keep_finished_days)
 GETTER(libvirt, connection_wait_timeout)
 GETTER(simulator, link_mibps)
+GETTER(simulator, free_mib)
 
 #define LIMIT(sec, key, lo, hi)       \
     {                                 \
@@ -638,6 +640,7 @@ static const int_limit int_limits[] = {
     LIMIT(service, keep_finished_days, 0, 36500),
     LIMIT(libvirt, connection_wait_timeout, 0, 3600),
     LIMIT(simulator, link_mibps, 1, 10485760),
+    LIMIT(simulator, free_mib, 0, 1073741824),
 };
 
 static void test_every_integer_accepts_its_limits_and_rejects_beyond(void **state)
@@ -1154,6 +1157,7 @@ static void test_two_simulated_domains_load_with_every_field(void **state)
                    "simulator = {\n"
                    "  time_scale = 50.0;\n"
                    "  link_mibps = 1250;\n"
+                   "  free_mib = 65536;\n"
                    "  blackholed_hosts = \"192.0.2.7, node-x\";\n"
                    "  domains = (\n"
                    "    { name = \"vm-idle\"; uuid = \"" UUID_A "\"; ram_mib = 2048;\n"
@@ -1166,6 +1170,7 @@ static void test_two_simulated_domains_load_with_every_field(void **state)
     assert_int_equal(c->service.hypervisor, MD_HYPERVISOR_SIMULATOR);
     assert_true(c->simulator.time_scale == 50.0);
     assert_int_equal(c->simulator.link_mibps, 1250);
+    assert_int_equal(c->simulator.free_mib, 65536);
     assert_string_equal(c->simulator.blackholed_hosts, "192.0.2.7, node-x");
     assert_int_equal(c->simulator.ndomains, 2);
     assert_string_equal(c->simulator.domains[0].name, "vm-idle");

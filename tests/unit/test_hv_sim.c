@@ -33,8 +33,16 @@
 #define BUSY "22222222-2222-4222-8222-222222222222"
 #define SPARE "cccccccc-cccc-4ccc-8ccc-cccccccccccc"
 #define GHOST "66666666-6666-4666-8666-666666666666" /* in no configuration */
+/* Two more idle 1 GiB guests, and a guest writing 100 MiB/s over 1 GiB, in
+ * setup_links' configuration only. */
+#define TWIN1 "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaa1"
+#define TWIN2 "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaa2"
+#define SLOW "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb"
 #define HOST "node-a"
 #define DEST "node-b"
+#define OTHER "node-c" /* a second destination, with no peer entry */
+#define PEER "node-d"  /* a peer with a 256 MiB/s link, at PEER_ADDR */
+#define PEER_ADDR "10.0.0.14"
 #define MIB (1024ULL * 1024ULL)
 #define GIB (1024ULL * MIB)
 
@@ -61,6 +69,7 @@ typedef struct fixture {
 struct migration {
     fixture *f;
     md_hv_migrate_args args;
+    char dest_uri[128], migrate_uri[128]; /* args' strings */
     pthread_t thread;
     atomic_bool returned;
     md_status st;
@@ -89,7 +98,9 @@ static void on_event(void *ctx, const md_hv_event *ev)
     pthread_mutex_unlock(&f->lock);
 }
 
-static int setup(void **state)
+/* Opens the simulator on the common configuration, after more (may be
+ * NULL) has added to it. */
+static int open_fixture(void **state, void (*more)(md_config *c))
 {
     fixture *f = calloc(1, sizeof *f);
     md_err err;
@@ -106,6 +117,8 @@ static int setup(void **state)
     add_domain(f->cfg, "vm-idle", IDLE, 1024, 0, 0);
     add_domain(f->cfg, "vm-busy", BUSY, 1024, 1024, 4096);
     add_domain(f->cfg, "vm-spare", SPARE, 2048, 0, 0);
+    if (more)
+        more(f->cfg);
     pthread_mutex_init(&f->lock, NULL);
     f->main_thread = pthread_self();
     if (md_hv_sim_open(f->cfg, &f->hv, &err) != MD_OK)
@@ -114,6 +127,36 @@ static int setup(void **state)
     md_hv_set_event_handler(f->hv, on_event, f);
     *state = f;
     return 0;
+}
+
+static int setup(void **state)
+{
+    return open_fixture(state, NULL);
+}
+
+static void more_for_links(md_config *c)
+{
+    md_config_peer *p = &c->peers.list[0];
+
+    add_domain(c, "vm-twin1", TWIN1, 1024, 0, 0);
+    add_domain(c, "vm-twin2", TWIN2, 1024, 0, 0);
+    add_domain(c, "vm-slow", SLOW, 1024, 1024, 100);
+    memset(p, 0, sizeof *p);
+    snprintf(p->name, sizeof p->name, "%s", PEER);
+    snprintf(p->address, sizeof p->address, "%s", PEER_ADDR);
+    p->bandwidth_mibps = 256;
+    /* A peer without a bandwidth: its destination gets the default link. */
+    p = &c->peers.list[1];
+    memset(p, 0, sizeof *p);
+    snprintf(p->name, sizeof p->name, "%s", OTHER);
+    snprintf(p->address, sizeof p->address, "10.0.0.13");
+    c->peers.count = 2;
+}
+
+/* setup, with three more guests and the peers of more_for_links. */
+static int setup_links(void **state)
+{
+    return open_fixture(state, more_for_links);
 }
 
 static int teardown(void **state)
@@ -153,15 +196,17 @@ static md_hv_job job_of(fixture *f, const char *uuid)
 
 /* Starts md_hv_migrate() of uuid to DEST, at most bandwidth_mibps (0: the
  * link's speed), on a thread and returns once the simulator has its job. */
-static void start_migration_at(fixture *f, migration *m, const char *uuid, bool post_copy,
-                               uint32_t bandwidth_mibps)
+static void start_migration_to(fixture *f, migration *m, const char *uuid, const char *dest,
+                               bool post_copy, uint32_t bandwidth_mibps)
 {
     memset(m, 0, sizeof *m);
     m->f = f;
+    snprintf(m->dest_uri, sizeof m->dest_uri, "qemu+tcp://%s/system", dest);
+    snprintf(m->migrate_uri, sizeof m->migrate_uri, "tcp://%s", dest);
     m->args.uuid = uuid;
-    m->args.dest_name = DEST;
-    m->args.dest_uri = "qemu+tcp://" DEST "/system";
-    m->args.migrate_uri = "tcp://" DEST;
+    m->args.dest_name = dest;
+    m->args.dest_uri = m->dest_uri;
+    m->args.migrate_uri = m->migrate_uri;
     m->args.parallel_connections = 1;
     m->args.post_copy = post_copy;
     m->args.bandwidth_mibps = bandwidth_mibps;
@@ -178,6 +223,12 @@ static void start_migration_at(fixture *f, migration *m, const char *uuid, bool 
             fail_msg("the migration of %s did not start: %s", uuid, m->err.msg);
         md_test_sleep_ms(1);
     }
+}
+
+static void start_migration_at(fixture *f, migration *m, const char *uuid, bool post_copy,
+                               uint32_t bandwidth_mibps)
+{
+    start_migration_to(f, m, uuid, DEST, post_copy, bandwidth_mibps);
 }
 
 static void start_migration(fixture *f, migration *m, const char *uuid, bool post_copy)
@@ -1222,7 +1273,286 @@ static void test_black_holed_destination_gives_up_at_the_peer_timeout(void **sta
     md_hv_sim_set_dest_blackholed(f->hv, "10.0.0.3", false);
 }
 
+/* ---- links shared by the migrations running at once ---- */
+
+/* Moves the clock in 0.1 s steps until each of the n migrations has
+ * returned (bounded: a migration that never ends fails the test), and
+ * returns what each returned. */
+static void run_until_done(fixture *f, migration *m, size_t n)
+{
+    for (int step = 0; step < 1000; step++) {
+        bool all = true;
+        for (size_t i = 0; i < n; i++)
+            all &= count_events(f, MD_HV_EV_JOB_COMPLETED, m[i].args.uuid, NULL) > 0;
+        if (all)
+            break;
+        md_hv_sim_advance(f->hv, 0.1);
+    }
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(finish_migration(&m[i]), MD_OK);
+}
+
+/* How long uuid's completed job took, in simulated ms. */
+static int64_t took_ms(fixture *f, const char *uuid)
+{
+    md_hv_event ev;
+    assert_int_equal(count_events(f, MD_HV_EV_JOB_COMPLETED, uuid, &ev), 1);
+    return ev.job.elapsed_ms;
+}
+
+/* Alone, an idle 1 GiB guest takes 1.005 s over the 1 GiB/s link (the
+ * header's numbers). Two at once to one destination each get 512 MiB/s:
+ * 870.4 MiB sent in 1.7 s, then the last 153.6 MiB in the 300 ms stop, plus
+ * the 5 ms switch-over: 2.005 s each, twice as long. */
+static void test_two_migrations_to_one_destination_share_its_link(void **state)
+{
+    fixture *f = *state;
+    migration m[2];
+
+    start_migration(f, &m[0], TWIN1, false);
+    run_until_done(f, m, 1);
+    int64_t alone = took_ms(f, TWIN1);
+    assert_in_range(alone, 1004, 1005);
+
+    start_migration(f, &m[0], TWIN2, false);
+    start_migration(f, &m[1], IDLE, false);
+    /* Each job reads its share from the first step on. */
+    md_hv_sim_advance(f->hv, 0.1);
+    assert_int_equal(job_of(f, TWIN2).transfer_rate, 512 * MIB);
+    assert_int_equal(job_of(f, IDLE).transfer_rate, 512 * MIB);
+    run_until_done(f, m, 2);
+    assert_in_range(took_ms(f, TWIN2), 2004, 2006);
+    assert_in_range(took_ms(f, IDLE), 2004, 2006);
+}
+
+/* Links of different destinations do not meet. */
+static void test_migrations_to_two_destinations_do_not_share(void **state)
+{
+    fixture *f = *state;
+    migration m[2];
+
+    start_migration_to(f, &m[0], TWIN1, DEST, false, 0);
+    start_migration_to(f, &m[1], TWIN2, OTHER, false, 0);
+    run_until_done(f, m, 2);
+    assert_in_range(took_ms(f, TWIN1), 1004, 1005);
+    assert_in_range(took_ms(f, TWIN2), 1004, 1005);
+}
+
+/* A job that ends hands its share back: the 2 GiB guest sends at 512 MiB/s
+ * while the 1 GiB one runs (about 2 s, when it has sent about 1 GiB), then
+ * at the whole 1 GiB/s: about 3 s in all, where it would take 4 s at half
+ * the link all the way. (The other's final stop falls inside one clock
+ * step of the simulator, whose shares change only between steps: hence
+ * "about".) */
+static void test_a_job_that_ends_gives_its_share_back(void **state)
+{
+    fixture *f = *state;
+    migration m[2];
+
+    start_migration(f, &m[0], IDLE, false);
+    start_migration(f, &m[1], SPARE, false);
+    run_until_done(f, m, 2);
+    assert_in_range(took_ms(f, IDLE), 2004, 2006);
+    assert_in_range(took_ms(f, SPARE), 2700, 3200);
+}
+
+/* A peer's bandwidth_mibps is its destination's link, whether the URI names
+ * the peer by its address (as the engine builds it) or by its name: at
+ * 256 MiB/s the idle guest sends 947.2 MiB in 3.7 s and stops for the last
+ * 76.8 MiB: 4.005 s. A peer without one gets simulator.link_mibps. */
+static void test_a_peers_bandwidth_is_its_destinations_link(void **state)
+{
+    fixture *f = *state;
+    migration m[3];
+
+    start_migration_to(f, &m[0], TWIN1, PEER_ADDR, false, 0);
+    assert_int_equal(job_of(f, TWIN1).transfer_rate, 256 * MIB);
+    run_until_done(f, m, 1);
+    assert_in_range(took_ms(f, TWIN1), 4004, 4006);
+
+    start_migration_to(f, &m[0], TWIN2, PEER, false, 0);
+    start_migration_to(f, &m[1], IDLE, "10.0.0.13", false, 0);
+    run_until_done(f, m, 2);
+    assert_in_range(took_ms(f, TWIN2), 4004, 4006);
+    assert_in_range(took_ms(f, IDLE), 1004, 1005);
+}
+
+/* A post-copy job held by a fault moves nothing, so it takes no share: the
+ * other job to the same destination gets the whole link meanwhile. */
+static void test_a_held_job_leaves_the_link_to_the_others(void **state)
+{
+    fixture *f = *state;
+    migration m[2];
+
+    start_post_copy_migration(f, &m[0]);
+    assert_true(md_hv_sim_stall_postcopy(f->hv, BUSY, true));
+    start_migration(f, &m[1], IDLE, false);
+    md_hv_sim_advance(f->hv, 0.1);
+    assert_int_equal(job_of(f, IDLE).transfer_rate, 1 * GIB);
+    run_until_done(f, &m[1], 1);
+    assert_in_range(took_ms(f, IDLE), 1004, 1005);
+    assert_true(md_hv_sim_stall_postcopy(f->hv, BUSY, false));
+    run_until_done(f, &m[0], 1);
+}
+
+/* ---- dirty rates ---- */
+
+static md_hv_dirty_rate rate_of(fixture *f, const char *uuid)
+{
+    md_hv_dirty_rate r = { .measured = true, .bytes_per_s = 1 };
+    md_err err;
+    if (md_hv_dirty_rate_read(f->hv, uuid, &r, &err) != MD_OK)
+        fail_msg("dirty rate of %s: %s", uuid, err.msg);
+    return r;
+}
+
+/* Known once the window has passed on the simulated clock, as QEMU's page
+ * sampling would see it: distinct pages, so a guest writing 4 GiB/s over
+ * 1 GiB reads 1 GiB/s over 1 s and 512 MiB/s over 2 s; one writing
+ * 100 MiB/s reads that; an idle one 0. */
+static void test_dirty_rate_is_measured_over_the_window(void **state)
+{
+    fixture *f = *state;
+    md_err err;
+
+    assert_int_equal(md_hv_dirty_rate_start(f->hv, BUSY, 1, &err), MD_OK);
+    assert_int_equal(md_hv_dirty_rate_start(f->hv, SLOW, 2, &err), MD_OK);
+    assert_int_equal(md_hv_dirty_rate_start(f->hv, IDLE, 1, &err), MD_OK);
+    md_hv_dirty_rate r = rate_of(f, BUSY);
+    assert_false(r.measured);
+    assert_int_equal(r.bytes_per_s, 0);
+    md_hv_sim_advance(f->hv, 0.5);
+    assert_false(rate_of(f, BUSY).measured);
+    md_hv_sim_advance(f->hv, 0.5);
+    r = rate_of(f, BUSY);
+    assert_true(r.measured);
+    assert_int_equal(r.bytes_per_s, 1 * GIB);
+    r = rate_of(f, IDLE);
+    assert_true(r.measured);
+    assert_int_equal(r.bytes_per_s, 0);
+    assert_false(rate_of(f, SLOW).measured);
+    md_hv_sim_advance(f->hv, 1.0);
+    r = rate_of(f, SLOW);
+    assert_true(r.measured);
+    assert_int_equal(r.bytes_per_s, 100 * MIB);
+
+    /* A new window replaces the result. */
+    assert_int_equal(md_hv_dirty_rate_start(f->hv, BUSY, 2, &err), MD_OK);
+    assert_false(rate_of(f, BUSY).measured);
+    md_hv_sim_advance(f->hv, 2.0);
+    r = rate_of(f, BUSY);
+    assert_true(r.measured);
+    assert_int_equal(r.bytes_per_s, 512 * MIB);
+}
+
+/* The errors hv.h promises, and a domain that left. */
+static void test_dirty_rate_refusals(void **state)
+{
+    fixture *f = *state;
+    md_hv_dirty_rate r;
+    md_err err;
+    migration m;
+
+    assert_int_equal(md_hv_dirty_rate_read(f->hv, BUSY, &r, &err), MD_ERR_CONFLICT);
+    assert_non_null(strstr(err.msg, "no dirty-rate calculation"));
+    assert_int_equal(md_hv_dirty_rate_start(f->hv, GHOST, 1, &err), MD_ERR_NOT_FOUND);
+    assert_int_equal(md_hv_dirty_rate_read(f->hv, GHOST, &r, &err), MD_ERR_NOT_FOUND);
+    assert_int_equal(md_hv_dirty_rate_start(f->hv, BUSY, 0, &err), MD_ERR_INVALID);
+    assert_int_equal(md_hv_dirty_rate_start(f->hv, BUSY, 61, &err), MD_ERR_INVALID);
+
+    assert_int_equal(md_hv_dirty_rate_start(f->hv, BUSY, 5, &err), MD_OK);
+    md_hv_sim_advance(f->hv, 1.0);
+    assert_int_equal(md_hv_dirty_rate_start(f->hv, BUSY, 1, &err), MD_ERR_CONFLICT);
+    assert_non_null(strstr(err.msg, "already being measured"));
+
+    md_hv_sim_set_connected(f->hv, false);
+    assert_int_equal(md_hv_dirty_rate_read(f->hv, BUSY, &r, &err), MD_ERR_UNAVAILABLE);
+    assert_int_equal(md_hv_dirty_rate_start(f->hv, IDLE, 1, &err), MD_ERR_UNAVAILABLE);
+    md_hv_sim_set_connected(f->hv, true);
+
+    /* Migrated away: no longer here to measure. */
+    start_migration(f, &m, IDLE, false);
+    run_until_done(f, &m, 1);
+    assert_int_equal(md_hv_dirty_rate_start(f->hv, IDLE, 1, &err), MD_ERR_NOT_FOUND);
+}
+
+/* ---- free memory of the destinations ---- */
+
+static uint64_t free_of(fixture *f, const char *host)
+{
+    char uri[128];
+    uint64_t bytes = 1;
+    md_err err;
+
+    snprintf(uri, sizeof uri, "qemu+tcp://%s/system", host);
+    if (md_hv_free_memory(f->hv, uri, &bytes, &err) != MD_OK)
+        fail_msg("free memory of %s: %s", host, err.msg);
+    return bytes;
+}
+
+/* simulator.free_mib (1 TiB by default: "unknown, plenty") unless a test
+ * sets it; each guest migrated there takes its RAM from it, on that host
+ * only, down to 0. */
+static void test_free_memory_falls_as_guests_arrive(void **state)
+{
+    fixture *f = *state;
+    migration m[2];
+
+    assert_int_equal(f->cfg->simulator.free_mib, 1048576);
+    assert_int_equal(free_of(f, DEST), 1024 * GIB);
+    assert_true(md_hv_sim_set_free_memory(f->hv, "NODE-B", 8 * GIB));
+    assert_int_equal(free_of(f, DEST), 8 * GIB);
+
+    start_migration(f, &m[0], TWIN1, false);
+    /* A migration under way takes nothing yet (libvirt's free memory
+     * counts the destination's QEMU as it fills; the plan needs it before). */
+    assert_int_equal(free_of(f, DEST), 8 * GIB);
+    run_until_done(f, m, 1);
+    assert_int_equal(free_of(f, DEST), 7 * GIB);
+    assert_int_equal(free_of(f, OTHER), 1024 * GIB);
+
+    /* An aborted migration leaves the guest here. */
+    start_migration(f, &m[0], TWIN2, false);
+    assert_int_equal(md_hv_abort_job(f->hv, TWIN2, false, NULL), MD_OK);
+    assert_int_equal(finish_migration(&m[0]), MD_ERR_HYPERVISOR);
+    assert_int_equal(free_of(f, DEST), 7 * GIB);
+
+    /* Fuller than the guests that come: 0, not a wrapped number. */
+    assert_true(md_hv_sim_set_free_memory(f->hv, DEST, 512 * MIB));
+    assert_int_equal(free_of(f, DEST), 0);
+}
+
+/* Asked of a black-holed destination, it waits for the boundary's bound
+ * and fails as locate() does; this node's simulated libvirtd being down
+ * does not matter (the question goes to the destination). */
+static void test_free_memory_of_a_black_holed_destination_is_unavailable(void **state)
+{
+    fixture *f = *state;
+    uint64_t bytes = 1;
+    md_err err;
+
+    md_hv_sim_set_connected(f->hv, false);
+    assert_int_equal(free_of(f, DEST), 1024 * GIB);
+    md_hv_sim_set_connected(f->hv, true);
+    assert_int_equal(md_hv_free_memory(f->hv, "", &bytes, &err), MD_ERR_INVALID);
+
+    md_hv_sim_set_dest_blackholed(f->hv, "10.0.0.3", true);
+    int64_t t0 = md_test_now_ms();
+    assert_int_equal(md_hv_free_memory(f->hv, "qemu+tcp://10.0.0.3/system", &bytes, &err),
+                     MD_ERR_UNAVAILABLE);
+    int64_t took = md_test_now_ms() - t0;
+    assert_int_equal(bytes, 0);
+    assert_non_null(strstr(err.msg, "does not answer"));
+    assert_true(took >= MD_HV_PEER_TIMEOUT_MS - 100);
+    assert_true(took < MD_HV_PEER_TIMEOUT_MS + 10000);
+    /* Others answer at once. */
+    assert_int_equal(free_of(f, DEST), 1024 * GIB);
+    md_hv_sim_set_dest_blackholed(f->hv, "10.0.0.3", false);
+    assert_int_equal(free_of(f, "10.0.0.3"), 1024 * GIB);
+}
+
 #define T(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
+#define TL(t) cmocka_unit_test_setup_teardown(t, setup_links, teardown)
 
 int main(void)
 {
@@ -1272,6 +1602,15 @@ int main(void)
         T(test_abort_post_copy_turns_a_stalled_job_into_a_failed_one),
         T(test_abort_post_copy_is_refused_outside_post_copy),
         T(test_unreachable_destination_holds_post_copy_and_the_failed_call),
+        TL(test_two_migrations_to_one_destination_share_its_link),
+        TL(test_migrations_to_two_destinations_do_not_share),
+        TL(test_a_job_that_ends_gives_its_share_back),
+        TL(test_a_peers_bandwidth_is_its_destinations_link),
+        TL(test_a_held_job_leaves_the_link_to_the_others),
+        TL(test_dirty_rate_is_measured_over_the_window),
+        TL(test_dirty_rate_refusals),
+        TL(test_free_memory_falls_as_guests_arrive),
+        TL(test_free_memory_of_a_black_holed_destination_is_unavailable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
