@@ -90,15 +90,15 @@ typedef struct hv_sim {
     size_t nblackholed;
     unsigned releases;
     double time_scale;
-    double now;       /* simulated seconds since open: the clock jobs move by */
-    double link_rate; /* bytes/s of a destination that no peer's bandwidth_mibps gives */
+    double now;          /* simulated seconds since open: the clock jobs move by */
+    double link_rate;    /* bytes/s of a destination that no peer's bandwidth_mibps gives */
     double free_default; /* bytes free on a destination no test set: simulator.free_mib */
     char host[SIM_HOST_LEN];
     size_t ndoms;
     sim_domain *doms;
     size_t ndests, capdests;
     sim_dest *dests;
-    size_t npeers;        /* the peers with a bandwidth_mibps, copied at open */
+    size_t npeers; /* the peers with a bandwidth_mibps, copied at open */
     md_config_peer *peers;
 } hv_sim;
 
