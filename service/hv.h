@@ -26,20 +26,21 @@
  * Errors: each operation returns MD_OK or a status, and on failure writes
  * the hypervisor's own message into err (which may be NULL).
  *
- * Other hosts. Two operations reach the destination: locate() opens a
- * connection to its libvirtd, and migrate() makes this node's libvirtd open
- * one. libvirt's remote driver has no connect timeout, and to a destination
+ * Other hosts. Three operations reach the destination: locate() and
+ * free_memory() open a connection to its libvirtd, and migrate() makes
+ * this node's libvirtd open one. libvirt's remote driver has no connect timeout, and to a destination
  * that drops packets a connection waits until the kernel gives up on the TCP
  * handshake (about 2 minutes). So both first check that the destination's
  * libvirt port (of the URI's transport) accepts a TCP connection within
- * MD_HV_PEER_TIMEOUT_MS, and fail at once when not; locate() then gives its
- * connection libvirt's keepalive (a probe every 5 s, dead after 3 missed,
+ * MD_HV_PEER_TIMEOUT_MS, and fail at once when not; locate() and
+ * free_memory() then give their connection libvirt's keepalive (a probe every 5 s, dead after 3 missed,
  * so 15 to 20 s). What stays unbounded: a destination that accepts the
  * handshake and then never answers libvirt's first messages (a hung
  * libvirtd), for which libvirt's client waits without limit. Hence the
- * rule: neither operation is ever called by the monitor or by the engine's
- * start; the workers and the engine's settler thread call them
- * (service/engine.c), where a wait holds up only the one migration.
+ * rule: none of them is ever called by the monitor or by the engine's
+ * start; the workers and the engine's settler thread call locate() and
+ * migrate() (service/engine.c), where a wait holds up only the one
+ * migration, and the drain thread free_memory().
  */
 #ifndef MD_HV_H
 #define MD_HV_H

@@ -72,6 +72,13 @@
  * libvirt from printing every error to stderr; it logs at debug level
  * instead, since the caller decides whether an error is worth reporting.
  *
+ * Measuring for drains. dirty_rate_start/read are virDomainStartDirtyRateCalc
+ * in page-sampling mode and the "dirtyrate" group of the domain statistics
+ * (virDomainListGetStats), on this node's connection like every other
+ * domain op; free_memory is virNodeGetFreeMemory on a connection to the
+ * destination opened for the question, as locate() opens one
+ * (lv_peer_open: the reachability probe, then keepalive).
+ *
  * Not possible with libvirt: interrupting virDomainMigrateToURI3. There is
  * no release_waiters; a graceful stop leaves workers blocked in libvirt and
  * the daemon exits without waiting for them (the jobs go on in libvirtd and
@@ -1245,11 +1252,41 @@ static int lv_active_on(virConnectPtr conn, const char *uuid, virDomainPtr *hold
     return -1;
 }
 
+/* Opens a connection to the destination at dest_uri for one question (the
+ * caller closes it with lv_conn_put): the destination is probed first
+ * (lv_probe_peer) and the opened connection gets libvirt's keepalive, so
+ * that a destination that drops packets costs at most
+ * MD_HV_PEER_TIMEOUT_MS, or the keepalive's 15 to 20 s once connected.
+ * MD_ERR_UNAVAILABLE, naming dest_uri, when it cannot be reached. Used by
+ * locate() and free_memory(), never per poll. */
+static md_status lv_peer_open(const char *dest_uri, virConnectPtr *out, md_err *err)
+{
+    virConnectPtr dconn;
+    md_err perr;
+    md_status st;
+
+    *out = NULL;
+    if (lv_probe_peer(dest_uri, &perr) != MD_OK)
+        return md_err_set(err, MD_ERR_UNAVAILABLE, "cannot connect to the destination %s: %s",
+                          dest_uri, perr.msg);
+    dconn = virConnectOpen(dest_uri);
+    if (!dconn) {
+        st = md_err_set(err, MD_ERR_UNAVAILABLE, "cannot connect to the destination %s: %s",
+                        dest_uri, virGetLastErrorMessage());
+        virResetLastError();
+        return st;
+    }
+    /* Without it, a question to a destination that stops answering now
+     * would wait for TCP's retransmissions to give up (about 15 minutes). */
+    if (virConnectSetKeepAlive(dconn, LV_KEEPALIVE_INTERVAL_S, LV_KEEPALIVE_COUNT) < 0)
+        virResetLastError();
+    *out = dconn;
+    return MD_OK;
+}
+
 /* Here first; then the destination on a connection of its own, opened and
- * closed for this one question (asked when a job ends, not per poll). The
- * destination is probed first (lv_probe_peer) and the opened connection gets
- * libvirt's keepalive, so that a destination that drops packets costs at
- * most MD_HV_PEER_TIMEOUT_MS, or the keepalive's 15 to 20 s once connected. */
+ * closed for this one question (asked when a job ends, not per poll), by
+ * lv_peer_open. */
 static md_status lv_locate(md_hv *base, const char *uuid, const char *dest_uri, md_hv_location *out,
                            md_err *err)
 {
@@ -1257,7 +1294,6 @@ static md_status lv_locate(md_hv *base, const char *uuid, const char *dest_uri, 
     virConnectPtr conn = NULL;
     virConnectPtr dconn = NULL;
     virDomainPtr hold = NULL; /* a domain whose failed question's error is still to read */
-    md_err perr;
     md_status st;
     int active;
 
@@ -1284,23 +1320,9 @@ static md_status lv_locate(md_hv *base, const char *uuid, const char *dest_uri, 
         goto cleanup;
     }
 
-    st = lv_probe_peer(dest_uri, &perr);
-    if (st != MD_OK) {
-        st = md_err_set(err, MD_ERR_UNAVAILABLE, "cannot connect to the destination %s: %s",
-                        dest_uri, perr.msg);
+    st = lv_peer_open(dest_uri, &dconn, err);
+    if (st != MD_OK)
         goto cleanup;
-    }
-    dconn = virConnectOpen(dest_uri);
-    if (!dconn) {
-        st = md_err_set(err, MD_ERR_UNAVAILABLE, "cannot connect to the destination %s: %s",
-                        dest_uri, virGetLastErrorMessage());
-        virResetLastError();
-        goto cleanup;
-    }
-    /* Without it, a lookup to a destination that stops answering now would
-     * wait for TCP's retransmissions to give up (about 15 minutes). */
-    if (virConnectSetKeepAlive(dconn, LV_KEEPALIVE_INTERVAL_S, LV_KEEPALIVE_COUNT) < 0)
-        virResetLastError();
     active = lv_active_on(dconn, uuid, &hold);
     if (active < 0) {
         st = md_err_set(err, MD_ERR_HYPERVISOR, "cannot look up %s at the destination %s: %s", uuid,
@@ -1313,6 +1335,204 @@ static md_status lv_locate(md_hv *base, const char *uuid, const char *dest_uri, 
 cleanup:
     lv_domain_free(hold);
     lv_conn_put(dconn);
+    lv_conn_put(conn);
+    return st;
+}
+
+/* virNodeGetFreeMemory on a connection to the destination opened for the
+ * question (lv_peer_open): the free memory of all its NUMA cells. It
+ * returns 0 both for a full host and on failure; the error tells them
+ * apart. */
+static md_status lv_free_memory(md_hv *base, const char *dest_uri, uint64_t *bytes, md_err *err)
+{
+    virConnectPtr dconn = NULL;
+    virErrorPtr e;
+    unsigned long long n;
+    md_status st;
+
+    (void)base;
+    *bytes = 0;
+    if (!dest_uri || !dest_uri[0])
+        return md_err_set(err, MD_ERR_INVALID, "free memory needs a destination URI");
+    st = lv_peer_open(dest_uri, &dconn, err);
+    if (st != MD_OK)
+        goto cleanup;
+    n = virNodeGetFreeMemory(dconn);
+    e = n == 0 ? virGetLastError() : NULL;
+    if (e && e->code != VIR_ERR_OK) {
+        /* The destination went away during the question (keepalive) is
+         * "unreachable", as when the connection could not be opened. */
+        st = md_err_set(err, virConnectIsAlive(dconn) == 0 ? MD_ERR_UNAVAILABLE : MD_ERR_HYPERVISOR,
+                        "cannot read the free memory of the destination %s: %s", dest_uri,
+                        e->message ? e->message : "unknown libvirt error");
+        virResetLastError();
+        goto cleanup;
+    }
+    *bytes = n;
+
+cleanup:
+    lv_conn_put(dconn);
+    return st;
+}
+
+/* The running domain uuid on this node's connection, for the dirty-rate
+ * operations: MD_ERR_NOT_FOUND when it is not here or not running. */
+static md_status lv_running_domain(md_hv_libvirt *hv, virConnectPtr conn, const char *uuid,
+                                   virDomainPtr *out, md_err *err)
+{
+    virDomainPtr dom = lv_find(conn, uuid);
+    int active;
+
+    *out = NULL;
+    if (!dom)
+        return lv_fail(hv, conn, false, err);
+    active = virDomainIsActive(dom);
+    if (active < 0) {
+        md_status st = lv_fail(hv, conn, false, err);
+        virDomainFree(dom);
+        return st;
+    }
+    if (active == 0) {
+        virDomainFree(dom);
+        return md_err_set(err, MD_ERR_NOT_FOUND, "domain %s is not running", uuid);
+    }
+    *out = dom;
+    return MD_OK;
+}
+
+/* The domain's "dirtyrate" statistics: *status one of
+ * virDomainDirtyRateStatus (UNSTARTED also when libvirt reports none),
+ * *started whether a calculation was ever started and, once MEASURED, the
+ * rate in bytes/s ("dirtyrate.megabytes_per_second", MiB/s by virsh's
+ * documentation of domstats --dirtyrate).
+ *
+ * QEMU's calc-dirty-rate sets its state to "unstarted" and the new start
+ * time, and only its measuring thread, moments later, to "measuring"; so
+ * UNSTARTED with a start time (dirtyrate.calc_start_time, 0 until the
+ * first calculation) is a calculation about to measure, not none. */
+static md_status lv_dirty_stats(md_hv_libvirt *hv, virConnectPtr conn, virDomainPtr dom,
+                                int *status, bool *started, uint64_t *bytes_per_s, md_err *err)
+{
+    virDomainPtr doms[2] = { dom, NULL };
+    virDomainStatsRecordPtr *recs = NULL;
+    long long mibps = -1, start = 0;
+    unsigned long long umibps;
+    md_status st = MD_OK;
+    int n;
+
+    *status = VIR_DOMAIN_DIRTYRATE_UNSTARTED;
+    *started = false;
+    *bytes_per_s = 0;
+    n = virDomainListGetStats(doms, VIR_DOMAIN_STATS_DIRTYRATE, &recs, 0);
+    if (n < 0) {
+        st = lv_fail(hv, conn, false, err);
+        goto cleanup;
+    }
+    if (n == 0 || virTypedParamsGetInt(recs[0]->params, recs[0]->nparams, "dirtyrate.calc_status",
+                                       status) != 1) {
+        virResetLastError();
+        *status = VIR_DOMAIN_DIRTYRATE_UNSTARTED;
+        goto cleanup;
+    }
+    if (virTypedParamsGetLLong(recs[0]->params, recs[0]->nparams, "dirtyrate.calc_start_time",
+                               &start) != 1)
+        start = 0;
+    virResetLastError();
+    *started = *status != VIR_DOMAIN_DIRTYRATE_UNSTARTED || start > 0;
+    if (*status != VIR_DOMAIN_DIRTYRATE_MEASURED)
+        goto cleanup;
+    if (virTypedParamsGetLLong(recs[0]->params, recs[0]->nparams, "dirtyrate.megabytes_per_second",
+                               &mibps) != 1 &&
+        virTypedParamsGetULLong(recs[0]->params, recs[0]->nparams, "dirtyrate.megabytes_per_second",
+                                &umibps) == 1)
+        mibps = umibps > (unsigned long long)INT64_MAX ? INT64_MAX : (long long)umibps;
+    virResetLastError();
+    if (mibps < 0) {
+        st = md_err_set(err, MD_ERR_HYPERVISOR,
+                        "the dirty rate was measured but libvirt reports no "
+                        "dirtyrate.megabytes_per_second");
+        goto cleanup;
+    }
+    *bytes_per_s = mibps > (long long)(UINT64_MAX >> 20) ? UINT64_MAX : (uint64_t)mibps << 20;
+
+cleanup:
+    if (recs)
+        virDomainStatsRecordListFree(recs);
+    return st;
+}
+
+/* virDomainStartDirtyRateCalc in QEMU's page-sampling mode (QEMU 7.2's
+ * default, and the one that needs no dirty ring or bitmap in the guest's
+ * memory). QEMU refuses a second calculation while one runs with a plain
+ * error, which libvirt passes on as an internal error; the status is read
+ * first so that it is MD_ERR_CONFLICT here, as hv.h promises. */
+static md_status lv_dirty_rate_start(md_hv *base, const char *uuid, int seconds, md_err *err)
+{
+    md_hv_libvirt *hv = lv_of(base);
+    virConnectPtr conn = NULL;
+    virDomainPtr dom = NULL;
+    uint64_t unused;
+    bool started;
+    int status;
+    md_status st;
+
+    if (seconds < 1 || seconds > 60)
+        return md_err_set(err, MD_ERR_INVALID, "a dirty-rate window of %d s is not within 1 to 60",
+                          seconds);
+    st = lv_conn_get(hv, &conn, err);
+    if (st != MD_OK)
+        goto cleanup;
+    st = lv_running_domain(hv, conn, uuid, &dom, err);
+    if (st != MD_OK)
+        goto cleanup;
+    st = lv_dirty_stats(hv, conn, dom, &status, &started, &unused, err);
+    if (st != MD_OK)
+        goto cleanup;
+    if (status == VIR_DOMAIN_DIRTYRATE_MEASURING) {
+        st = md_err_set(err, MD_ERR_CONFLICT, "the dirty rate of %s is already being measured",
+                        uuid);
+        goto cleanup;
+    }
+    if (virDomainStartDirtyRateCalc(dom, seconds, VIR_DOMAIN_DIRTYRATE_MODE_PAGE_SAMPLING) < 0)
+        st = lv_fail(hv, conn, true, err);
+
+cleanup:
+    lv_domain_free(dom);
+    lv_conn_put(conn);
+    return st;
+}
+
+static md_status lv_dirty_rate_read(md_hv *base, const char *uuid, md_hv_dirty_rate *out,
+                                    md_err *err)
+{
+    md_hv_libvirt *hv = lv_of(base);
+    virConnectPtr conn = NULL;
+    virDomainPtr dom = NULL;
+    bool started;
+    int status;
+    md_status st;
+
+    memset(out, 0, sizeof *out);
+    st = lv_conn_get(hv, &conn, err);
+    if (st != MD_OK)
+        goto cleanup;
+    st = lv_running_domain(hv, conn, uuid, &dom, err);
+    if (st != MD_OK)
+        goto cleanup;
+    st = lv_dirty_stats(hv, conn, dom, &status, &started, &out->bytes_per_s, err);
+    if (st != MD_OK)
+        goto cleanup;
+    if (!started)
+        st = md_err_set(err, MD_ERR_CONFLICT,
+                        "no dirty-rate calculation was started for %s (libvirt reports none)",
+                        uuid);
+    else
+        out->measured = status == VIR_DOMAIN_DIRTYRATE_MEASURED;
+
+cleanup:
+    if (st != MD_OK)
+        memset(out, 0, sizeof *out);
+    lv_domain_free(dom);
     lv_conn_put(conn);
     return st;
 }
@@ -1351,6 +1571,9 @@ static const md_hv_ops lv_ops = {
     .locate = lv_locate,
     .release_waiters = NULL,
     .connected = lv_connected,
+    .dirty_rate_start = lv_dirty_rate_start,
+    .dirty_rate_read = lv_dirty_rate_read,
+    .free_memory = lv_free_memory,
 };
 
 md_status md_hv_libvirt_open(const md_config *cfg, md_hv **out, md_err *err)

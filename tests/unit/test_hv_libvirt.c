@@ -105,6 +105,9 @@ static void test_ops_table_is_complete(void **state)
     assert_non_null(ops->resume);
     assert_non_null(ops->abort_job);
     assert_non_null(ops->locate);
+    assert_non_null(ops->dirty_rate_start);
+    assert_non_null(ops->dirty_rate_read);
+    assert_non_null(ops->free_memory);
     /* libvirt cannot interrupt a migrate call: nothing to release. */
     assert_null(ops->release_waiters);
     md_hv_release_waiters(f->hv);
@@ -434,6 +437,16 @@ static void test_black_holed_destination_costs_at_most_the_peer_timeout(void **s
     assert_true(took >= MD_HV_PEER_TIMEOUT_MS - 100);
     assert_true(took < MD_HV_PEER_TIMEOUT_MS + 10000);
 
+    /* So does a question about its free memory. */
+    uint64_t bytes = 1;
+    t0 = md_test_now_ms();
+    st = md_hv_free_memory(f->hv, uri, &bytes, &err);
+    took = md_test_now_ms() - t0;
+    assert_int_equal(st, MD_ERR_UNAVAILABLE);
+    assert_int_equal(bytes, 0);
+    assert_non_null(strstr(err.msg, "does not answer"));
+    assert_true(took < MD_HV_PEER_TIMEOUT_MS + 10000);
+
     /* A migration to it fails as a migration (the guest stays). */
     a.uuid = f->test_uuid;
     err.msg[0] = '\0';
@@ -491,6 +504,52 @@ static void test_locate_argument_errors(void **state)
     assert_int_equal(loc, MD_HV_LOC_UNKNOWN);
     assert_int_equal(md_hv_locate(f->hv, MISSING_UUID, "", &loc, &err), MD_ERR_INVALID);
     assert_int_equal(loc, MD_HV_LOC_UNKNOWN);
+}
+
+/* The test driver as the destination answers virNodeGetFreeMemory with
+ * its fixed 3 MiB, on a connection opened for the question. */
+static void test_free_memory_of_a_reachable_destination(void **state)
+{
+    fixture *f = *state;
+    uint64_t bytes = 0;
+    md_err err = { "" };
+
+    assert_int_equal(md_hv_free_memory(f->hv, TEST_URI, &bytes, &err), MD_OK);
+    assert_int_equal(bytes, 3 * 1024 * 1024);
+}
+
+static void test_free_memory_of_an_unreachable_destination_is_unavailable(void **state)
+{
+    fixture *f = *state;
+    uint64_t bytes = 1;
+    md_err err = { "" };
+
+    assert_int_equal(md_hv_free_memory(f->hv, UNREACHABLE_URI, &bytes, &err), MD_ERR_UNAVAILABLE);
+    assert_int_equal(bytes, 0);
+    assert_non_null(strstr(err.msg, UNREACHABLE_URI));
+    bytes = 1;
+    assert_int_equal(md_hv_free_memory(f->hv, "", &bytes, &err), MD_ERR_INVALID);
+    assert_int_equal(bytes, 0);
+}
+
+/* The test driver cannot measure a dirty rate (QEMU only): starting is the
+ * hypervisor's refusal, and its statistics have no "dirtyrate" group, which
+ * reads as no calculation started. A missing domain is not found either
+ * way. Real measurements belong to the integration tests. */
+static void test_dirty_rate_on_the_test_driver(void **state)
+{
+    fixture *f = *state;
+    md_hv_dirty_rate r = { .measured = true, .bytes_per_s = 1 };
+    md_err err = { "" };
+
+    assert_int_equal(md_hv_dirty_rate_start(f->hv, f->test_uuid, 1, &err), MD_ERR_HYPERVISOR);
+    assert_non_null(strstr(err.msg, "virDomainStartDirtyRateCalc"));
+    assert_int_equal(md_hv_dirty_rate_read(f->hv, f->test_uuid, &r, &err), MD_ERR_CONFLICT);
+    assert_false(r.measured);
+    assert_int_equal(r.bytes_per_s, 0);
+    assert_int_equal(md_hv_dirty_rate_start(f->hv, MISSING_UUID, 1, &err), MD_ERR_NOT_FOUND);
+    assert_int_equal(md_hv_dirty_rate_read(f->hv, MISSING_UUID, &r, &err), MD_ERR_NOT_FOUND);
+    assert_int_equal(md_hv_dirty_rate_start(f->hv, f->test_uuid, 0, &err), MD_ERR_INVALID);
 }
 
 static void test_open_of_unreachable_libvirt_is_unavailable(void **state)
@@ -574,6 +633,9 @@ int main(void)
         cmocka_unit_test(test_black_holed_destination_costs_at_most_the_peer_timeout),
         cmocka_unit_test(test_locate_nowhere),
         cmocka_unit_test(test_locate_argument_errors),
+        cmocka_unit_test(test_free_memory_of_a_reachable_destination),
+        cmocka_unit_test(test_free_memory_of_an_unreachable_destination_is_unavailable),
+        cmocka_unit_test(test_dirty_rate_on_the_test_driver),
         cmocka_unit_test(test_open_of_unreachable_libvirt_is_unavailable),
         cmocka_unit_test(test_two_boundaries_share_the_event_loop),
         cmocka_unit_test(test_reopen_after_last_close),
