@@ -70,15 +70,15 @@ typedef struct plan_guest {
     plan_mode pinned_mode;    /* with pinned */
     double pinned_start_s;    /* with pinned: when it started, <= 0 (before "now") */
     /* Outputs. */
-    int dest;                 /* index into the destinations; -1 = no room anywhere */
+    int dest; /* index into the destinations; -1 = no room anywhere */
     plan_mode mode;
-    int order;                /* 0-based start order among the unpinned */
-    double start_s;           /* predicted start, seconds from now */
-    double duration_s;        /* predicted duration, with the link as shared */
-    bool completes;           /* the prediction says it ends completed */
-    double alone_precopy_s;   /* alone on its link: pre-copy (or PLAN_MAX_SECONDS) */
-    double alone_postcopy_s;  /* alone on its link: post-copy after the first pass */
-    bool precopy_converges;   /* alone, pre-copy completes under the policy */
+    int order;               /* 0-based start order among the unpinned */
+    double start_s;          /* predicted start, seconds from now */
+    double duration_s;       /* predicted duration, with the link as shared */
+    bool completes;          /* the prediction says it ends completed */
+    double alone_precopy_s;  /* alone on its link: pre-copy (or PLAN_MAX_SECONDS) */
+    double alone_postcopy_s; /* alone on its link: post-copy after the first pass */
+    bool precopy_converges;  /* alone, pre-copy completes under the policy */
 } plan_guest;
 
 /* One destination (a peer). */
@@ -98,14 +98,14 @@ typedef struct plan_input {
 } plan_input;
 
 typedef struct plan_result {
-    bool feasible;          /* every guest placed, completes, and ends by the deadline */
-    double makespan_s;      /* predicted end of the last guest, from now */
-    unsigned parallel;      /* migrations at once in the chosen schedule */
-    size_t npostcopy;       /* guests planned for post-copy (pinned included) */
-    size_t nunplaced;       /* guests no destination has room for */
-    size_t nfailing;        /* guests predicted not to complete */
-    double lower_bound_s;   /* no schedule can end sooner (all post-copy, links full) */
-    char summary[400];      /* the numbers behind it, one English sentence */
+    bool feasible;        /* every guest placed, completes, and ends by the deadline */
+    double makespan_s;    /* predicted end of the last guest, from now */
+    unsigned parallel;    /* migrations at once in the chosen schedule */
+    size_t npostcopy;     /* guests planned for post-copy (pinned included) */
+    size_t nunplaced;     /* guests no destination has room for */
+    size_t nfailing;      /* guests predicted not to complete */
+    double lower_bound_s; /* no schedule can end sooner (all post-copy, links full) */
+    char summary[400];    /* the numbers behind it, one English sentence */
 } plan_result;
 
 /* Plans guests g[0..ng) onto destinations d[0..nd) for in (see the search

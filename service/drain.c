@@ -99,18 +99,11 @@ void md_drain_count(const md_drain *d, md_drain_counts *out)
     out->total = d->nguests;
     for (size_t i = 0; i < d->nguests; i++) {
         switch (d->guests[i].state) {
-        case MD_DG_DONE:
-            out->done++;
-            break;
-        case MD_DG_FAILED:
-            out->failed++;
-            break;
+        case MD_DG_DONE: out->done++; break;
+        case MD_DG_FAILED: out->failed++; break;
         case MD_DG_WAITING:
-        case MD_DG_MIGRATING:
-            out->remaining++;
-            break;
-        case MD_DG_SKIPPED:
-            break;
+        case MD_DG_MIGRATING: out->remaining++; break;
+        case MD_DG_SKIPPED: break;
         }
     }
 }
