@@ -225,7 +225,6 @@ expect_fail "libvirt's other headers too" service/hv.c owner '#include <libvirt/
 expect_fail "sqlite3 in a test of another module" tests/unit/test_engine.c owner '#include <sqlite3.h>'
 expect_fail "sqlite3 in bench" bench/api_fill.c owner '#include <sqlite3.h>'
 expect_fail "sqlite3 in the store's private header" service/store_priv.h owner '#include <sqlite3.h>'
-expect_fail "sqlite3 in the engine's store writer" service/engine_store.c owner '#include <sqlite3.h>'
 expect_fail "microhttpd outside api/http.c" api/api.c owner '#include <microhttpd.h>'
 expect_fail "libconfig outside service/config.c" service/store.c owner '#include <libconfig.h>'
 expect_fail "curl outside api/auth.c and tests" service/engine.c owner '#include <curl/curl.h>'
