@@ -36,6 +36,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "service/store_priv.h"
+
 /* PRAGMA application_id of our files: 'MIGD'. It lets open tell a
  * migrationd database from any other SQLite file. */
 #define MD_STORE_APP_ID 0x4D494744
@@ -120,6 +122,68 @@ static const char *const upgrades[] = {
     ");"
     "CREATE INDEX commands_pending ON commands(id) WHERE done = 0;"
     "CREATE INDEX commands_by_migration ON commands(migration_id);",
+    /* v2 -> v3: host drains (service/drain.h, store_drain.c). A migration
+     * names the drain that started it ('' for every record already there:
+     * none did) and whether the drain's plan wants post-copy after its
+     * first pass. A drain's destinations are one column, the names joined
+     * by newlines: a peer's name can hold no newline (md_peer_name_ok), and
+     * the list is only ever read whole. Its guests are rows of their own,
+     * numbered by their place in the list, and go with the drain, as its
+     * events do. Enums are stored by name, as for migrations. */
+    "ALTER TABLE migrations ADD COLUMN drain_uuid TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE migrations ADD COLUMN post_copy_after_first_pass INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX migrations_by_drain ON migrations(drain_uuid);"
+    "CREATE TABLE drains ("
+    " id INTEGER PRIMARY KEY,"
+    " uuid TEXT NOT NULL UNIQUE,"
+    " state TEXT NOT NULL,"
+    " source_compute TEXT NOT NULL,"
+    " dests TEXT NOT NULL,"
+    " deadline_s INTEGER NOT NULL,"
+    " permit_post_copy INTEGER NOT NULL,"
+    " max_parallel INTEGER NOT NULL,"
+    " strict INTEGER NOT NULL,"
+    " abort_running INTEGER NOT NULL,"
+    " created_at INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL,"
+    " deadline_at INTEGER NOT NULL,"
+    " predicted_end_at INTEGER NOT NULL,"
+    " ended_at INTEGER NOT NULL,"
+    " feasible INTEGER NOT NULL,"
+    " parallel INTEGER NOT NULL,"
+    " error TEXT NOT NULL"
+    ");"
+    "CREATE TABLE drain_guests ("
+    " drain_id INTEGER NOT NULL REFERENCES drains(id) ON DELETE CASCADE,"
+    " position INTEGER NOT NULL,"
+    " instance_uuid TEXT NOT NULL,"
+    " instance_name TEXT NOT NULL,"
+    " state TEXT NOT NULL,"
+    " migration_uuid TEXT NOT NULL,"
+    " dest_compute TEXT NOT NULL,"
+    " mode TEXT NOT NULL,"
+    " start_order INTEGER NOT NULL,"
+    " attempts INTEGER NOT NULL,"
+    " ram_bytes INTEGER NOT NULL,"
+    " dirty_rate INTEGER NOT NULL,"
+    " disk_bytes INTEGER NOT NULL,"
+    " predicted_ms INTEGER NOT NULL,"
+    " started_at INTEGER NOT NULL,"
+    " ended_at INTEGER NOT NULL,"
+    " error TEXT NOT NULL,"
+    " PRIMARY KEY (drain_id, position)"
+    ");"
+    "CREATE TABLE drain_events ("
+    " id INTEGER PRIMARY KEY,"
+    " drain_id INTEGER NOT NULL REFERENCES drains(id) ON DELETE CASCADE,"
+    " at INTEGER NOT NULL,"
+    " kind TEXT NOT NULL,"
+    " value INTEGER NOT NULL,"
+    " message TEXT NOT NULL"
+    ");"
+    "CREATE INDEX drains_by_created ON drains(created_at DESC, id DESC);"
+    "CREATE INDEX drains_by_state ON drains(state);"
+    "CREATE INDEX drain_events_by_drain ON drain_events(drain_id, id);",
 };
 
 /* The schema version this build writes: the number of upgrade steps. */
@@ -164,6 +228,8 @@ enum mig_col {
     C_ERROR,
     C_RECOVERY_ATTEMPTS,
     C_RECOVERY_STARTED_AT,
+    C_DRAIN_UUID,
+    C_POST_COPY_AFTER_FIRST_PASS,
 };
 
 /* In the order of enum mig_col. */
@@ -174,36 +240,17 @@ enum mig_col {
     "memory_total_bytes, memory_processed_bytes, memory_remaining_bytes, "               \
     "disk_total_bytes, disk_processed_bytes, disk_remaining_bytes, progress, "           \
     "memory_iteration, transfer_rate, dirty_rate, current_downtime_ms, downtime_ms, "    \
-    "elapsed_ms, post_copy, paused, error, recovery_attempts, recovery_started_at"
+    "elapsed_ms, post_copy, paused, error, recovery_attempts, recovery_started_at, "     \
+    "drain_uuid, post_copy_after_first_pass"
 #define MIG_PARAMS                                                                 \
     "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, " \
-    "?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35"
-_Static_assert(C_RECOVERY_STARTED_AT == 35, "MIG_COLUMNS and MIG_PARAMS list 35 columns");
+    "?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37"
+_Static_assert(C_POST_COPY_AFTER_FIRST_PASS == 37, "MIG_COLUMNS and MIG_PARAMS list 37 columns");
 
 #define SQL_SELECT_MIGRATION "SELECT id, " MIG_COLUMNS " FROM migrations"
 
-struct md_store {
-    pthread_mutex_t lock; /* held for the whole of every call */
-    sqlite3 *db;
-    char *path; /* for messages */
-    sqlite3_stmt *begin, *commit, *rollback;
-    sqlite3_stmt *insert;          /* ?1..?35 as enum mig_col */
-    sqlite3_stmt *update;          /* the same, WHERE uuid = ?1 */
-    sqlite3_stmt *get;             /* ?1 uuid */
-    sqlite3_stmt *lookup;          /* ?1 uuid -> id, created_at */
-    sqlite3_stmt *add_event;       /* ?1 uuid, ?2 at, ?3 kind, ?4 value, ?5 message */
-    sqlite3_stmt *events;          /* ?1 uuid, ?2 after id, ?3 limit -> migration id, event */
-    sqlite3_stmt *add_command;     /* ?1 uuid, ?2 kind, ?3 created_at */
-    sqlite3_stmt *pending;         /* -> id, uuid, kind, created_at, oldest first */
-    sqlite3_stmt *finish_command;  /* ?1 id */
-    sqlite3_stmt *finish_commands; /* ?1 uuid: every pending command of it */
-};
-
 /* The statements prepared at open, with where each one is kept. */
-static const struct {
-    size_t offset;
-    const char *sql;
-} prepared[] = {
+static const store_stmt_def prepared[] = {
     { offsetof(md_store, begin), "BEGIN IMMEDIATE" },
     { offsetof(md_store, commit), "COMMIT" },
     { offsetof(md_store, rollback), "ROLLBACK" },
@@ -241,8 +288,8 @@ static const struct {
 
 /* Formats "store PATH: WHAT: sqlite's message" into err and returns the
  * status for the sqlite result code rc (an extended code). */
-__attribute__((format(printf, 4, 5))) static md_status fail(md_store *st, md_err *err, int rc,
-                                                            const char *what, ...)
+__attribute__((format(printf, 4, 5))) md_status store_fail(md_store *st, md_err *err, int rc,
+                                                           const char *what, ...)
 {
     char buf[256];
     va_list ap;
@@ -261,7 +308,7 @@ __attribute__((format(printf, 4, 5))) static md_status fail(md_store *st, md_err
 
 /* Makes a cached statement ready for its next use. Its return value only
  * repeats the error the last step already reported. */
-static void stmt_done(sqlite3_stmt *s)
+void store_stmt_done(sqlite3_stmt *s)
 {
     if (!s)
         return;
@@ -272,16 +319,16 @@ static void stmt_done(sqlite3_stmt *s)
 /* Ends a failed call's transaction, if one is still open. COMMIT leaves
  * the transaction open when it fails (e.g. busy), so the test is the
  * connection's own state rather than a flag of ours. */
-static void rollback_if_open(md_store *st)
+void store_rollback_if_open(md_store *st)
 {
     if (sqlite3_get_autocommit(st->db))
         return;
     sqlite3_step(st->rollback);
-    stmt_done(st->rollback);
+    store_stmt_done(st->rollback);
 }
 
 /* Runs a cached statement that returns no rows (BEGIN, COMMIT). */
-static int run(sqlite3_stmt *s)
+int store_run(sqlite3_stmt *s)
 {
     int rc = sqlite3_step(s);
 
@@ -293,7 +340,7 @@ static int run(sqlite3_stmt *s)
 
 /* The bind helpers do nothing once *rc holds an error, so that a binder
  * is a flat list of calls with one check at the end. */
-static void bind_str(sqlite3_stmt *s, int i, const char *v, size_t cap, int *rc)
+void store_bind_str(sqlite3_stmt *s, int i, const char *v, size_t cap, int *rc)
 {
     /* strnlen: a field that lost its terminator is bound cut at its size
      * rather than read past its end. */
@@ -301,22 +348,19 @@ static void bind_str(sqlite3_stmt *s, int i, const char *v, size_t cap, int *rc)
         *rc = sqlite3_bind_text(s, i, v, (int)strnlen(v, cap), SQLITE_STATIC);
 }
 
-static void bind_int(sqlite3_stmt *s, int i, int64_t v, int *rc)
+void store_bind_int(sqlite3_stmt *s, int i, int64_t v, int *rc)
 {
     if (*rc == SQLITE_OK)
         *rc = sqlite3_bind_int64(s, i, v);
 }
 
 /* uint64 values are stored as their int64 bit pattern: every value we
- * store fits in int64 anyway, and the cast back in col_u64() restores any
+ * store fits in int64 anyway, and the cast back in store_col_u64() restores any
  * other exactly. */
-static void bind_u64(sqlite3_stmt *s, int i, uint64_t v, int *rc)
+void store_bind_u64(sqlite3_stmt *s, int i, uint64_t v, int *rc)
 {
-    bind_int(s, i, (int64_t)v, rc);
+    store_bind_int(s, i, (int64_t)v, rc);
 }
-
-#define BIND_STR(s, col, field, rc) bind_str((s), (col), (field), sizeof(field), (rc))
-#define BIND_NAME(s, col, name, rc) bind_str((s), (col), (name), SIZE_MAX, (rc))
 
 /* Binds every field of m but id as the parameters of enum mig_col. */
 static int bind_migration(sqlite3_stmt *s, const md_migration *m)
@@ -331,33 +375,35 @@ static int bind_migration(sqlite3_stmt *s, const md_migration *m)
     BIND_STR(s, C_SOURCE_COMPUTE, m->source_compute, &rc);
     BIND_STR(s, C_DEST_COMPUTE, m->dest_compute, &rc);
     BIND_STR(s, C_DEST_HOST, m->dest_host, &rc);
-    bind_int(s, C_BLOCK_MIGRATION, m->block_migration, &rc);
-    bind_int(s, C_PERMIT_POST_COPY, m->permit_post_copy, &rc);
-    bind_int(s, C_AUTO_CONVERGE, m->auto_converge, &rc);
-    bind_int(s, C_MAX_DOWNTIME_MS, m->max_downtime_ms, &rc);
-    bind_int(s, C_BANDWIDTH_MIBPS, m->bandwidth_mibps, &rc);
+    store_bind_int(s, C_BLOCK_MIGRATION, m->block_migration, &rc);
+    store_bind_int(s, C_PERMIT_POST_COPY, m->permit_post_copy, &rc);
+    store_bind_int(s, C_AUTO_CONVERGE, m->auto_converge, &rc);
+    store_bind_int(s, C_MAX_DOWNTIME_MS, m->max_downtime_ms, &rc);
+    store_bind_int(s, C_BANDWIDTH_MIBPS, m->bandwidth_mibps, &rc);
     BIND_NAME(s, C_TIMEOUT_ACTION, policy_timeout_action_str(m->timeout_action), &rc);
     BIND_NAME(s, C_POLICY, policy_kind_str(m->policy), &rc);
-    bind_int(s, C_CREATED_AT, m->created_at, &rc);
-    bind_int(s, C_UPDATED_AT, m->updated_at, &rc);
-    bind_u64(s, C_MEMORY_TOTAL_BYTES, m->memory_total_bytes, &rc);
-    bind_u64(s, C_MEMORY_PROCESSED_BYTES, m->memory_processed_bytes, &rc);
-    bind_u64(s, C_MEMORY_REMAINING_BYTES, m->memory_remaining_bytes, &rc);
-    bind_u64(s, C_DISK_TOTAL_BYTES, m->disk_total_bytes, &rc);
-    bind_u64(s, C_DISK_PROCESSED_BYTES, m->disk_processed_bytes, &rc);
-    bind_u64(s, C_DISK_REMAINING_BYTES, m->disk_remaining_bytes, &rc);
-    bind_int(s, C_PROGRESS, m->progress, &rc);
-    bind_int(s, C_MEMORY_ITERATION, m->memory_iteration, &rc);
-    bind_u64(s, C_TRANSFER_RATE, m->transfer_rate, &rc);
-    bind_u64(s, C_DIRTY_RATE, m->dirty_rate, &rc);
-    bind_int(s, C_CURRENT_DOWNTIME_MS, m->current_downtime_ms, &rc);
-    bind_int(s, C_DOWNTIME_MS, m->downtime_ms, &rc);
-    bind_int(s, C_ELAPSED_MS, m->elapsed_ms, &rc);
-    bind_int(s, C_POST_COPY, m->post_copy, &rc);
-    bind_int(s, C_PAUSED, m->paused, &rc);
+    store_bind_int(s, C_CREATED_AT, m->created_at, &rc);
+    store_bind_int(s, C_UPDATED_AT, m->updated_at, &rc);
+    store_bind_u64(s, C_MEMORY_TOTAL_BYTES, m->memory_total_bytes, &rc);
+    store_bind_u64(s, C_MEMORY_PROCESSED_BYTES, m->memory_processed_bytes, &rc);
+    store_bind_u64(s, C_MEMORY_REMAINING_BYTES, m->memory_remaining_bytes, &rc);
+    store_bind_u64(s, C_DISK_TOTAL_BYTES, m->disk_total_bytes, &rc);
+    store_bind_u64(s, C_DISK_PROCESSED_BYTES, m->disk_processed_bytes, &rc);
+    store_bind_u64(s, C_DISK_REMAINING_BYTES, m->disk_remaining_bytes, &rc);
+    store_bind_int(s, C_PROGRESS, m->progress, &rc);
+    store_bind_int(s, C_MEMORY_ITERATION, m->memory_iteration, &rc);
+    store_bind_u64(s, C_TRANSFER_RATE, m->transfer_rate, &rc);
+    store_bind_u64(s, C_DIRTY_RATE, m->dirty_rate, &rc);
+    store_bind_int(s, C_CURRENT_DOWNTIME_MS, m->current_downtime_ms, &rc);
+    store_bind_int(s, C_DOWNTIME_MS, m->downtime_ms, &rc);
+    store_bind_int(s, C_ELAPSED_MS, m->elapsed_ms, &rc);
+    store_bind_int(s, C_POST_COPY, m->post_copy, &rc);
+    store_bind_int(s, C_PAUSED, m->paused, &rc);
     BIND_STR(s, C_ERROR, m->error, &rc);
-    bind_int(s, C_RECOVERY_ATTEMPTS, m->recovery_attempts, &rc);
-    bind_int(s, C_RECOVERY_STARTED_AT, m->recovery_started_at, &rc);
+    store_bind_int(s, C_RECOVERY_ATTEMPTS, m->recovery_attempts, &rc);
+    store_bind_int(s, C_RECOVERY_STARTED_AT, m->recovery_started_at, &rc);
+    BIND_STR(s, C_DRAIN_UUID, m->drain_uuid, &rc);
+    store_bind_int(s, C_POST_COPY_AFTER_FIRST_PASS, m->post_copy_after_first_pass, &rc);
     return rc;
 }
 
@@ -382,19 +428,17 @@ static md_status check_migration(md_store *st, const md_migration *m, const char
 
 /* A NULL text (only possible for the NULL events of the LEFT JOIN) reads
  * as "". */
-static void col_str(sqlite3_stmt *s, int i, char *dst, size_t cap)
+void store_col_str(sqlite3_stmt *s, int i, char *dst, size_t cap)
 {
     const unsigned char *v = sqlite3_column_text(s, i);
 
     md_strlcpy(dst, v ? (const char *)v : "", cap);
 }
 
-static uint64_t col_u64(sqlite3_stmt *s, int i)
+uint64_t store_col_u64(sqlite3_stmt *s, int i)
 {
     return (uint64_t)sqlite3_column_int64(s, i);
 }
-
-#define COL_STR(s, col, field) col_str((s), (col), (field), sizeof(field))
 
 /* Reads the current row of a SQL_SELECT_MIGRATION statement into *m. A
  * name this build does not know (a newer daemon's state, a hand-edited
@@ -432,16 +476,16 @@ static md_status read_migration(md_store *st, sqlite3_stmt *s, md_migration *m, 
     m->bandwidth_mibps = (uint32_t)sqlite3_column_int64(s, C_BANDWIDTH_MIBPS);
     m->created_at = sqlite3_column_int64(s, C_CREATED_AT);
     m->updated_at = sqlite3_column_int64(s, C_UPDATED_AT);
-    m->memory_total_bytes = col_u64(s, C_MEMORY_TOTAL_BYTES);
-    m->memory_processed_bytes = col_u64(s, C_MEMORY_PROCESSED_BYTES);
-    m->memory_remaining_bytes = col_u64(s, C_MEMORY_REMAINING_BYTES);
-    m->disk_total_bytes = col_u64(s, C_DISK_TOTAL_BYTES);
-    m->disk_processed_bytes = col_u64(s, C_DISK_PROCESSED_BYTES);
-    m->disk_remaining_bytes = col_u64(s, C_DISK_REMAINING_BYTES);
+    m->memory_total_bytes = store_col_u64(s, C_MEMORY_TOTAL_BYTES);
+    m->memory_processed_bytes = store_col_u64(s, C_MEMORY_PROCESSED_BYTES);
+    m->memory_remaining_bytes = store_col_u64(s, C_MEMORY_REMAINING_BYTES);
+    m->disk_total_bytes = store_col_u64(s, C_DISK_TOTAL_BYTES);
+    m->disk_processed_bytes = store_col_u64(s, C_DISK_PROCESSED_BYTES);
+    m->disk_remaining_bytes = store_col_u64(s, C_DISK_REMAINING_BYTES);
     m->progress = (int)sqlite3_column_int64(s, C_PROGRESS);
     m->memory_iteration = (uint32_t)sqlite3_column_int64(s, C_MEMORY_ITERATION);
-    m->transfer_rate = col_u64(s, C_TRANSFER_RATE);
-    m->dirty_rate = col_u64(s, C_DIRTY_RATE);
+    m->transfer_rate = store_col_u64(s, C_TRANSFER_RATE);
+    m->dirty_rate = store_col_u64(s, C_DIRTY_RATE);
     m->current_downtime_ms = (uint32_t)sqlite3_column_int64(s, C_CURRENT_DOWNTIME_MS);
     m->downtime_ms = sqlite3_column_int64(s, C_DOWNTIME_MS);
     m->elapsed_ms = sqlite3_column_int64(s, C_ELAPSED_MS);
@@ -450,11 +494,13 @@ static md_status read_migration(md_store *st, sqlite3_stmt *s, md_migration *m, 
     COL_STR(s, C_ERROR, m->error);
     m->recovery_attempts = (int)sqlite3_column_int64(s, C_RECOVERY_ATTEMPTS);
     m->recovery_started_at = sqlite3_column_int64(s, C_RECOVERY_STARTED_AT);
+    COL_STR(s, C_DRAIN_UUID, m->drain_uuid);
+    m->post_copy_after_first_pass = sqlite3_column_int64(s, C_POST_COPY_AFTER_FIRST_PASS) != 0;
     return MD_OK;
 }
 
 /* Makes room for one more element in a growing array. */
-static md_status grow(void **arr, size_t *cap, size_t n, size_t elem)
+md_status store_grow(void **arr, size_t *cap, size_t n, size_t elem)
 {
     size_t ncap;
     void *p;
@@ -507,7 +553,7 @@ static int query_text(sqlite3 *db, const char *sql, char *buf, size_t cap)
         goto cleanup;
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
-        col_str(s, 0, buf, cap);
+        store_col_str(s, 0, buf, cap);
         rc = SQLITE_OK;
     } else if (rc == SQLITE_DONE) {
         rc = SQLITE_OK;
@@ -527,7 +573,7 @@ static md_status open_read_fail(md_store *st, md_err *err, int rc, const char *w
                           "store %s: the file is not a SQLite database or is corrupt (%s); "
                           "it will not be replaced",
                           st->path, sqlite3_errmsg(st->db));
-    return fail(st, err, rc, "%s", what);
+    return store_fail(st, err, rc, "%s", what);
 }
 
 /* A schema this build can use: any version up to its own. A newer one
@@ -612,7 +658,7 @@ static md_status configure(md_store *st, md_err *err)
      * the answer is checked. */
     rc = query_text(st->db, "PRAGMA journal_mode=WAL", mode, sizeof mode);
     if (rc != SQLITE_OK) {
-        status = fail(st, err, rc, "set journal_mode=WAL");
+        status = store_fail(st, err, rc, "set journal_mode=WAL");
         goto cleanup;
     }
     if (strcmp(mode, "wal") != 0) {
@@ -624,7 +670,7 @@ static md_status configure(md_store *st, md_err *err)
     rc =
         sqlite3_exec(st->db, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON", NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
-        status = fail(st, err, rc, "set synchronous and foreign_keys");
+        status = store_fail(st, err, rc, "set synchronous and foreign_keys");
         goto cleanup;
     }
 
@@ -644,14 +690,14 @@ static md_status upgrade(md_store *st, md_err *err)
 
     rc = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
-        status = fail(st, err, rc, "begin schema upgrade");
+        status = store_fail(st, err, rc, "begin schema upgrade");
         goto cleanup;
     }
     /* Read again under the write lock: another process may have upgraded
      * the file since check_file() looked. */
     rc = query_int(st->db, "PRAGMA user_version", &version);
     if (rc != SQLITE_OK) {
-        status = fail(st, err, rc, "read schema version");
+        status = store_fail(st, err, rc, "read schema version");
         goto cleanup;
     }
     if ((status = check_version(st, version, err)) != MD_OK)
@@ -659,7 +705,7 @@ static md_status upgrade(md_store *st, md_err *err)
     for (int64_t v = version; v < MD_STORE_SCHEMA_VERSION; v++) {
         rc = sqlite3_exec(st->db, upgrades[v], NULL, NULL, NULL);
         if (rc != SQLITE_OK) {
-            status = fail(st, err, rc, "upgrade schema from version %lld", (long long)v);
+            status = store_fail(st, err, rc, "upgrade schema from version %lld", (long long)v);
             goto cleanup;
         }
     }
@@ -671,7 +717,7 @@ static md_status upgrade(md_store *st, md_err *err)
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
-        status = fail(st, err, rc, "commit schema version %d", MD_STORE_SCHEMA_VERSION);
+        status = store_fail(st, err, rc, "commit schema version %d", MD_STORE_SCHEMA_VERSION);
         goto cleanup;
     }
 
@@ -679,6 +725,27 @@ cleanup:
     if (status != MD_OK && !sqlite3_get_autocommit(st->db))
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
     return status;
+}
+
+/* Prepares the n statements of defs into their places in st. */
+static md_status prepare_all(md_store *st, const store_stmt_def *defs, size_t n, md_err *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_stmt **slot = (sqlite3_stmt **)((char *)st + defs[i].offset);
+        int rc = sqlite3_prepare_v3(st->db, defs[i].sql, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL);
+
+        if (rc != SQLITE_OK)
+            return store_fail(st, err, rc, "prepare \"%.40s\"", defs[i].sql);
+    }
+    return MD_OK;
+}
+
+/* Finalizes the statements of defs; those never prepared are NULL, which
+ * sqlite3_finalize() accepts. */
+static void finalize_all(md_store *st, const store_stmt_def *defs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        sqlite3_finalize(*(sqlite3_stmt **)((char *)st + defs[i].offset));
 }
 
 md_status md_store_open(const char *path, md_store **out, md_err *err)
@@ -734,15 +801,9 @@ md_status md_store_open(const char *path, md_store **out, md_err *err)
     if (version < MD_STORE_SCHEMA_VERSION && (status = upgrade(st, err)) != MD_OK)
         goto cleanup;
 
-    for (size_t i = 0; i < sizeof prepared / sizeof prepared[0]; i++) {
-        sqlite3_stmt **slot = (sqlite3_stmt **)((char *)st + prepared[i].offset);
-
-        rc = sqlite3_prepare_v3(st->db, prepared[i].sql, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL);
-        if (rc != SQLITE_OK) {
-            status = fail(st, err, rc, "prepare \"%.40s\"", prepared[i].sql);
-            goto cleanup;
-        }
-    }
+    if ((status = prepare_all(st, prepared, sizeof prepared / sizeof prepared[0], err)) != MD_OK ||
+        (status = prepare_all(st, store_drain_prepared, store_drain_nprepared, err)) != MD_OK)
+        goto cleanup;
     sqlite3_busy_timeout(st->db, MD_STORE_BUSY_MS);
     *out = st;
     st = NULL;
@@ -763,13 +824,13 @@ md_status md_store_probe(md_store *st, md_err *err)
     pthread_mutex_lock(&st->lock);
     /* A write of one page (the header's user_version, set to what it is):
      * an empty transaction would pass on a full disk too. */
-    if ((rc = run(st->begin)) != SQLITE_OK)
-        status = fail(st, err, rc, "take the write lock");
+    if ((rc = store_run(st->begin)) != SQLITE_OK)
+        status = store_fail(st, err, rc, "take the write lock");
     else if ((rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL)) != SQLITE_OK)
-        status = fail(st, err, rc, "write the header");
-    else if ((rc = run(st->commit)) != SQLITE_OK)
-        status = fail(st, err, rc, "commit");
-    rollback_if_open(st);
+        status = store_fail(st, err, rc, "write the header");
+    else if ((rc = store_run(st->commit)) != SQLITE_OK)
+        status = store_fail(st, err, rc, "commit");
+    store_rollback_if_open(st);
     pthread_mutex_unlock(&st->lock);
     return status;
 }
@@ -778,8 +839,8 @@ void md_store_close(md_store *st)
 {
     if (!st)
         return;
-    for (size_t i = 0; i < sizeof prepared / sizeof prepared[0]; i++)
-        sqlite3_finalize(*(sqlite3_stmt **)((char *)st + prepared[i].offset));
+    finalize_all(st, prepared, sizeof prepared / sizeof prepared[0]);
+    finalize_all(st, store_drain_prepared, store_drain_nprepared);
     /* The last connection to close checkpoints the WAL into the file. With
      * every statement finalized, close can not fail for being busy. */
     sqlite3_close(st->db);
@@ -802,13 +863,13 @@ md_status md_store_insert(md_store *st, md_migration *m, md_err *err)
     if (rc == SQLITE_OK)
         rc = sqlite3_step(st->insert);
     if (rc != SQLITE_DONE) {
-        status = fail(st, err, rc, "insert migration %.36s", m->uuid);
+        status = store_fail(st, err, rc, "insert migration %.36s", m->uuid);
         goto cleanup;
     }
     m->id = sqlite3_last_insert_rowid(st->db);
 
 cleanup:
-    stmt_done(st->insert);
+    store_stmt_done(st->insert);
     pthread_mutex_unlock(&st->lock);
     return status;
 }
@@ -825,7 +886,7 @@ static md_status update_locked(md_store *st, const md_migration *m, md_err *err)
     if (rc == SQLITE_OK)
         rc = sqlite3_step(st->update);
     if (rc != SQLITE_DONE) {
-        status = fail(st, err, rc, "update migration %.36s", m->uuid);
+        status = store_fail(st, err, rc, "update migration %.36s", m->uuid);
         goto cleanup;
     }
     if (sqlite3_changes(st->db) == 0)
@@ -833,38 +894,37 @@ static md_status update_locked(md_store *st, const md_migration *m, md_err *err)
                             "store %s: update migration %.36s: no such record", st->path, m->uuid);
 
 cleanup:
-    stmt_done(st->update);
+    store_stmt_done(st->update);
     return status;
 }
 
-/* The INSERT of one event, for callers that hold the lock. */
-static md_status add_event_locked(md_store *st, const char *uuid, md_event *ev, md_err *err)
+md_status store_add_event_locked(md_store *st, sqlite3_stmt *s, const char *what, const char *uuid,
+                                 md_event *ev, md_err *err)
 {
     md_status status = MD_OK;
-    sqlite3_stmt *s = st->add_event;
     int rc = SQLITE_OK;
 
-    bind_str(s, 1, uuid, MD_UUID_LEN, &rc);
-    bind_int(s, 2, ev->at, &rc);
+    store_bind_str(s, 1, uuid, MD_UUID_LEN, &rc);
+    store_bind_int(s, 2, ev->at, &rc);
     BIND_STR(s, 3, ev->kind, &rc);
-    bind_int(s, 4, ev->value, &rc);
+    store_bind_int(s, 4, ev->value, &rc);
     BIND_STR(s, 5, ev->message, &rc);
     if (rc == SQLITE_OK)
         rc = sqlite3_step(s);
     if (rc != SQLITE_DONE) {
-        status = fail(st, err, rc, "add event to migration %.36s", uuid);
+        status = store_fail(st, err, rc, "add event to %s %.36s", what, uuid);
         goto cleanup;
     }
     if (sqlite3_changes(st->db) == 0) {
         status = md_err_set(err, MD_ERR_NOT_FOUND,
-                            "store %s: add event to migration %.36s: no such record", st->path,
+                            "store %s: add event to %s %.36s: no such record", st->path, what,
                             uuid);
         goto cleanup;
     }
     ev->id = sqlite3_last_insert_rowid(st->db);
 
 cleanup:
-    stmt_done(s);
+    store_stmt_done(s);
     return status;
 }
 
@@ -876,12 +936,12 @@ static md_status finish_commands_locked(md_store *st, const char *uuid, md_err *
     sqlite3_stmt *s = st->finish_commands;
     int rc = SQLITE_OK;
 
-    bind_str(s, 1, uuid, MD_UUID_LEN, &rc);
+    store_bind_str(s, 1, uuid, MD_UUID_LEN, &rc);
     if (rc == SQLITE_OK)
         rc = sqlite3_step(s);
     if (rc != SQLITE_DONE)
-        status = fail(st, err, rc, "finish the commands of migration %.36s", uuid);
-    stmt_done(s);
+        status = store_fail(st, err, rc, "finish the commands of migration %.36s", uuid);
+    store_stmt_done(s);
     return status;
 }
 
@@ -906,19 +966,19 @@ md_status md_store_update_many(md_store *st, const md_migration *const *ms, size
     pthread_mutex_lock(&st->lock);
     /* IMMEDIATE takes the write lock up front (waiting up to the busy
      * timeout), so the transaction can not fail half-way for a lock. */
-    if ((rc = run(st->begin)) != SQLITE_OK) {
-        status = fail(st, err, rc, "begin update of %zu migrations", n);
+    if ((rc = store_run(st->begin)) != SQLITE_OK) {
+        status = store_fail(st, err, rc, "begin update of %zu migrations", n);
         goto cleanup;
     }
     for (size_t i = 0; i < n; i++) {
         if ((status = update_locked(st, ms[i], err)) != MD_OK)
             goto cleanup;
     }
-    if ((rc = run(st->commit)) != SQLITE_OK)
-        status = fail(st, err, rc, "commit update of %zu migrations", n);
+    if ((rc = store_run(st->commit)) != SQLITE_OK)
+        status = store_fail(st, err, rc, "commit update of %zu migrations", n);
 
 cleanup:
-    rollback_if_open(st);
+    store_rollback_if_open(st);
     pthread_mutex_unlock(&st->lock);
     return status;
 }
@@ -929,24 +989,25 @@ md_status md_store_update_with_event(md_store *st, const md_migration *m, md_eve
     int rc;
 
     pthread_mutex_lock(&st->lock);
-    if ((rc = run(st->begin)) != SQLITE_OK) {
-        status = fail(st, err, rc, "begin update of migration %.36s", m->uuid);
+    if ((rc = store_run(st->begin)) != SQLITE_OK) {
+        status = store_fail(st, err, rc, "begin update of migration %.36s", m->uuid);
         goto cleanup;
     }
     if ((status = update_locked(st, m, err)) != MD_OK)
         goto cleanup;
-    if ((status = add_event_locked(st, m->uuid, ev, err)) != MD_OK)
+    if ((status = store_add_event_locked(st, st->add_event, "migration", m->uuid, ev, err)) !=
+        MD_OK)
         goto cleanup;
     /* A command for a migration that has ended can no longer be carried
      * out; left pending it would be tried again at every start. */
     if (!md_mig_state_in_progress(m->state) &&
         (status = finish_commands_locked(st, m->uuid, err)) != MD_OK)
         goto cleanup;
-    if ((rc = run(st->commit)) != SQLITE_OK)
-        status = fail(st, err, rc, "commit update of migration %.36s", m->uuid);
+    if ((rc = store_run(st->commit)) != SQLITE_OK)
+        status = store_fail(st, err, rc, "commit update of migration %.36s", m->uuid);
 
 cleanup:
-    rollback_if_open(st);
+    store_rollback_if_open(st);
     pthread_mutex_unlock(&st->lock);
     return status;
 }
@@ -956,7 +1017,7 @@ md_status md_store_add_event(md_store *st, const char *uuid, md_event *ev, md_er
     md_status status;
 
     pthread_mutex_lock(&st->lock);
-    status = add_event_locked(st, uuid, ev, err);
+    status = store_add_event_locked(st, st->add_event, "migration", uuid, ev, err);
     pthread_mutex_unlock(&st->lock);
     return status;
 }
@@ -977,18 +1038,18 @@ md_status md_store_add_command(md_store *st, const md_command *c, const md_event
                           "store %s: add command to migration %.36s: kind %d out of range",
                           st->path, c->uuid, (int)c->kind);
     pthread_mutex_lock(&st->lock);
-    if ((rc = run(st->begin)) != SQLITE_OK) {
-        status = fail(st, err, rc, "begin add command to migration %.36s", c->uuid);
+    if ((rc = store_run(st->begin)) != SQLITE_OK) {
+        status = store_fail(st, err, rc, "begin add command to migration %.36s", c->uuid);
         goto cleanup;
     }
     rc = SQLITE_OK;
     BIND_STR(s, 1, c->uuid, &rc);
     BIND_NAME(s, 2, md_command_kind_str(c->kind), &rc);
-    bind_int(s, 3, c->created_at, &rc);
+    store_bind_int(s, 3, c->created_at, &rc);
     if (rc == SQLITE_OK)
         rc = sqlite3_step(s);
     if (rc != SQLITE_DONE) {
-        status = fail(st, err, rc, "add command to migration %.36s", c->uuid);
+        status = store_fail(st, err, rc, "add command to migration %.36s", c->uuid);
         goto cleanup;
     }
     if (sqlite3_changes(st->db) == 0) {
@@ -998,24 +1059,25 @@ md_status md_store_add_command(md_store *st, const md_command *c, const md_event
         goto cleanup;
     }
     id = sqlite3_last_insert_rowid(st->db);
-    stmt_done(s);
+    store_stmt_done(s);
     /* The event is the caller's, and const: its id is of no use to a
      * caller that has the command's. */
     if (ev) {
         copy = *ev;
-        if ((status = add_event_locked(st, c->uuid, &copy, err)) != MD_OK)
+        if ((status = store_add_event_locked(st, st->add_event, "migration", c->uuid, &copy,
+                                             err)) != MD_OK)
             goto cleanup;
     }
-    if ((rc = run(st->commit)) != SQLITE_OK) {
-        status = fail(st, err, rc, "commit add command to migration %.36s", c->uuid);
+    if ((rc = store_run(st->commit)) != SQLITE_OK) {
+        status = store_fail(st, err, rc, "commit add command to migration %.36s", c->uuid);
         goto cleanup;
     }
     if (id_out)
         *id_out = id;
 
 cleanup:
-    stmt_done(s);
-    rollback_if_open(st);
+    store_stmt_done(s);
+    store_rollback_if_open(st);
     pthread_mutex_unlock(&st->lock);
     return status;
 }
@@ -1034,7 +1096,7 @@ md_status md_store_pending_commands(md_store *st, md_command **out, size_t *n, m
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         const char *kind = (const char *)sqlite3_column_text(s, 2);
 
-        if ((status = grow((void **)&cs, &cap, count, sizeof *cs)) != MD_OK) {
+        if ((status = store_grow((void **)&cs, &cap, count, sizeof *cs)) != MD_OK) {
             md_err_set(err, status, "store %s: pending commands: out of memory", st->path);
             goto cleanup;
         }
@@ -1054,7 +1116,7 @@ md_status md_store_pending_commands(md_store *st, md_command **out, size_t *n, m
         count++;
     }
     if (rc != SQLITE_DONE) {
-        status = fail(st, err, rc, "read pending commands");
+        status = store_fail(st, err, rc, "read pending commands");
         goto cleanup;
     }
     *out = cs;
@@ -1062,7 +1124,7 @@ md_status md_store_pending_commands(md_store *st, md_command **out, size_t *n, m
     cs = NULL;
 
 cleanup:
-    stmt_done(s);
+    store_stmt_done(s);
     pthread_mutex_unlock(&st->lock);
     free(cs);
     return status;
@@ -1075,11 +1137,11 @@ md_status md_store_finish_command(md_store *st, int64_t id, md_err *err)
     int rc = SQLITE_OK;
 
     pthread_mutex_lock(&st->lock);
-    bind_int(s, 1, id, &rc);
+    store_bind_int(s, 1, id, &rc);
     if (rc == SQLITE_OK)
         rc = sqlite3_step(s);
     if (rc != SQLITE_DONE) {
-        status = fail(st, err, rc, "finish command %lld", (long long)id);
+        status = store_fail(st, err, rc, "finish command %lld", (long long)id);
         goto cleanup;
     }
     /* SQLite counts a row the WHERE matched even when its value stays the
@@ -1090,7 +1152,7 @@ md_status md_store_finish_command(md_store *st, int64_t id, md_err *err)
                             st->path, (long long)id);
 
 cleanup:
-    stmt_done(s);
+    store_stmt_done(s);
     pthread_mutex_unlock(&st->lock);
     return status;
 }
@@ -1103,7 +1165,7 @@ md_status md_store_get(md_store *st, const char *uuid, md_migration *out, md_err
     int rc = SQLITE_OK;
 
     pthread_mutex_lock(&st->lock);
-    bind_str(st->get, 1, uuid, MD_UUID_LEN, &rc);
+    store_bind_str(st->get, 1, uuid, MD_UUID_LEN, &rc);
     if (rc == SQLITE_OK)
         rc = sqlite3_step(st->get);
     if (rc == SQLITE_DONE) {
@@ -1112,13 +1174,13 @@ md_status md_store_get(md_store *st, const char *uuid, md_migration *out, md_err
         goto cleanup;
     }
     if (rc != SQLITE_ROW) {
-        status = fail(st, err, rc, "read migration %.36s", uuid);
+        status = store_fail(st, err, rc, "read migration %.36s", uuid);
         goto cleanup;
     }
     status = read_migration(st, st->get, out, err);
 
 cleanup:
-    stmt_done(st->get);
+    store_stmt_done(st->get);
     pthread_mutex_unlock(&st->lock);
     return status;
 }
@@ -1128,11 +1190,11 @@ md_status md_store_events(md_store *st, const char *uuid, md_event **out, size_t
     return md_store_events_page(st, uuid, 0, 0, out, n, err);
 }
 
-md_status md_store_events_page(md_store *st, const char *uuid, int64_t after_id, size_t limit,
-                               md_event **out, size_t *n, md_err *err)
+md_status store_events_page_locked(md_store *st, sqlite3_stmt *s, const char *what,
+                                   const char *uuid, int64_t after_id, size_t limit, md_event **out,
+                                   size_t *n, md_err *err)
 {
     md_status status = MD_OK;
-    sqlite3_stmt *s = st->events;
     md_event *evs = NULL;
     size_t count = 0, cap = 0;
     bool found = false;
@@ -1140,19 +1202,18 @@ md_status md_store_events_page(md_store *st, const char *uuid, int64_t after_id,
 
     *out = NULL;
     *n = 0;
-    pthread_mutex_lock(&st->lock);
-    bind_str(s, 1, uuid, MD_UUID_LEN, &rc);
-    bind_int(s, 2, after_id, &rc);
+    store_bind_str(s, 1, uuid, MD_UUID_LEN, &rc);
+    store_bind_int(s, 2, after_id, &rc);
     /* SQLite reads a negative LIMIT as none. */
-    bind_int(s, 3, limit == 0 || limit > (size_t)INT64_MAX ? -1 : (int64_t)limit, &rc);
+    store_bind_int(s, 3, limit == 0 || limit > (size_t)INT64_MAX ? -1 : (int64_t)limit, &rc);
     while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
         found = true;
         rc = SQLITE_OK;
         /* The LEFT JOIN's single row for a record without events. */
         if (sqlite3_column_type(s, 1) == SQLITE_NULL)
             continue;
-        if ((status = grow((void **)&evs, &cap, count, sizeof *evs)) != MD_OK) {
-            md_err_set(err, status, "store %s: events of migration %.36s: out of memory", st->path,
+        if ((status = store_grow((void **)&evs, &cap, count, sizeof *evs)) != MD_OK) {
+            md_err_set(err, status, "store %s: events of %s %.36s: out of memory", st->path, what,
                        uuid);
             goto cleanup;
         }
@@ -1165,12 +1226,12 @@ md_status md_store_events_page(md_store *st, const char *uuid, int64_t after_id,
         COL_STR(s, 5, ev->message);
     }
     if (rc != SQLITE_DONE) {
-        status = fail(st, err, rc, "read events of migration %.36s", uuid);
+        status = store_fail(st, err, rc, "read events of %s %.36s", what, uuid);
         goto cleanup;
     }
     if (!found) {
-        status = md_err_set(err, MD_ERR_NOT_FOUND,
-                            "store %s: events of migration %.36s: no such record", st->path, uuid);
+        status = md_err_set(err, MD_ERR_NOT_FOUND, "store %s: events of %s %.36s: no such record",
+                            st->path, what, uuid);
         goto cleanup;
     }
     *out = evs;
@@ -1178,14 +1239,25 @@ md_status md_store_events_page(md_store *st, const char *uuid, int64_t after_id,
     evs = NULL;
 
 cleanup:
-    stmt_done(s);
-    pthread_mutex_unlock(&st->lock);
+    store_stmt_done(s);
     free(evs);
     return status;
 }
 
+md_status md_store_events_page(md_store *st, const char *uuid, int64_t after_id, size_t limit,
+                               md_event **out, size_t *n, md_err *err)
+{
+    md_status status;
+
+    pthread_mutex_lock(&st->lock);
+    status =
+        store_events_page_locked(st, st->events, "migration", uuid, after_id, limit, out, n, err);
+    pthread_mutex_unlock(&st->lock);
+    return status;
+}
+
 /* Appends a fixed fragment to the statement text being built. */
-static bool sql_append(char *buf, size_t cap, size_t *len, const char *frag)
+bool store_sql_append(char *buf, size_t cap, size_t *len, const char *frag)
 {
     size_t fl = strlen(frag);
 
@@ -1219,7 +1291,7 @@ md_status md_store_list(md_store *st, const md_store_filter *f, md_migration **o
      * the caller's error, not an empty page: an empty page would read as
      * "no more records". */
     if (f->marker[0]) {
-        bind_str(st->lookup, 1, f->marker, sizeof f->marker, &rc);
+        store_bind_str(st->lookup, 1, f->marker, sizeof f->marker, &rc);
         if (rc == SQLITE_OK)
             rc = sqlite3_step(st->lookup);
         if (rc == SQLITE_ROW) {
@@ -1230,9 +1302,9 @@ md_status md_store_list(md_store *st, const md_store_filter *f, md_migration **o
                                 "store %s: list migrations: marker %.36s names no migration",
                                 st->path, f->marker);
         } else {
-            status = fail(st, err, rc, "list migrations: look up marker %.36s", f->marker);
+            status = store_fail(st, err, rc, "list migrations: look up marker %.36s", f->marker);
         }
-        stmt_done(st->lookup);
+        store_stmt_done(st->lookup);
         if (status != MD_OK)
             goto cleanup;
         rc = SQLITE_OK;
@@ -1240,39 +1312,41 @@ md_status md_store_list(md_store *st, const md_store_filter *f, md_migration **o
 
     /* The WHERE clause from fixed fragments, in the order they are bound
      * below. */
-    ok = sql_append(sql, sizeof sql, &len, SQL_SELECT_MIGRATION " WHERE 1");
+    ok = store_sql_append(sql, sizeof sql, &len, SQL_SELECT_MIGRATION " WHERE 1");
     if (f->in_progress_only) {
         /* One placeholder per state in progress, bound below from the same
          * definition. */
         const char *sep = " AND state IN (";
         for (int k = 0; k < MD_MIG_NSTATES; k++) {
             if (md_mig_state_in_progress((md_mig_state)k)) {
-                ok = ok && sql_append(sql, sizeof sql, &len, sep) &&
-                     sql_append(sql, sizeof sql, &len, "?");
+                ok = ok && store_sql_append(sql, sizeof sql, &len, sep) &&
+                     store_sql_append(sql, sizeof sql, &len, "?");
                 sep = ", ";
             }
         }
-        ok = ok && sql_append(sql, sizeof sql, &len, ")");
+        ok = ok && store_sql_append(sql, sizeof sql, &len, ")");
     }
     if (f->have_state)
-        ok = ok && sql_append(sql, sizeof sql, &len, " AND state = ?");
+        ok = ok && store_sql_append(sql, sizeof sql, &len, " AND state = ?");
     if (f->instance_uuid[0])
-        ok = ok && sql_append(sql, sizeof sql, &len, " AND instance_uuid = ?");
+        ok = ok && store_sql_append(sql, sizeof sql, &len, " AND instance_uuid = ?");
     if (f->host[0])
-        ok = ok &&
-             sql_append(sql, sizeof sql, &len, " AND (source_compute = ? OR dest_compute = ?)");
+        ok = ok && store_sql_append(sql, sizeof sql, &len,
+                                    " AND (source_compute = ? OR dest_compute = ?)");
     if (f->migration_type[0])
-        ok = ok && sql_append(sql, sizeof sql, &len, " AND migration_type = ?");
+        ok = ok && store_sql_append(sql, sizeof sql, &len, " AND migration_type = ?");
+    if (f->drain_uuid[0])
+        ok = ok && store_sql_append(sql, sizeof sql, &len, " AND drain_uuid = ?");
     if (f->changes_since)
-        ok = ok && sql_append(sql, sizeof sql, &len, " AND updated_at >= ?");
+        ok = ok && store_sql_append(sql, sizeof sql, &len, " AND updated_at >= ?");
     if (f->changes_before)
-        ok = ok && sql_append(sql, sizeof sql, &len, " AND updated_at <= ?");
+        ok = ok && store_sql_append(sql, sizeof sql, &len, " AND updated_at <= ?");
     if (f->marker[0])
-        ok = ok && sql_append(sql, sizeof sql, &len,
-                              " AND (created_at < ? OR (created_at = ? AND id < ?))");
-    ok = ok && sql_append(sql, sizeof sql, &len, " ORDER BY created_at DESC, id DESC");
+        ok = ok && store_sql_append(sql, sizeof sql, &len,
+                                    " AND (created_at < ? OR (created_at = ? AND id < ?))");
+    ok = ok && store_sql_append(sql, sizeof sql, &len, " ORDER BY created_at DESC, id DESC");
     if (f->limit)
-        ok = ok && sql_append(sql, sizeof sql, &len, " LIMIT ?");
+        ok = ok && store_sql_append(sql, sizeof sql, &len, " LIMIT ?");
     if (!ok) {
         status =
             md_err_set(err, MD_ERR_INTERNAL, "store %s: list migrations: query too long", st->path);
@@ -1280,7 +1354,7 @@ md_status md_store_list(md_store *st, const md_store_filter *f, md_migration **o
     }
     rc = sqlite3_prepare_v2(st->db, sql, (int)len + 1, &s, NULL);
     if (rc != SQLITE_OK) {
-        status = fail(st, err, rc, "list migrations: prepare");
+        status = store_fail(st, err, rc, "list migrations: prepare");
         goto cleanup;
     }
 
@@ -1300,17 +1374,19 @@ md_status md_store_list(md_store *st, const md_store_filter *f, md_migration **o
     }
     if (f->migration_type[0])
         BIND_STR(s, i++, f->migration_type, &rc);
+    if (f->drain_uuid[0])
+        BIND_STR(s, i++, f->drain_uuid, &rc);
     if (f->changes_since)
-        bind_int(s, i++, f->changes_since, &rc);
+        store_bind_int(s, i++, f->changes_since, &rc);
     if (f->changes_before)
-        bind_int(s, i++, f->changes_before, &rc);
+        store_bind_int(s, i++, f->changes_before, &rc);
     if (f->marker[0]) {
-        bind_int(s, i++, marker_created, &rc);
-        bind_int(s, i++, marker_created, &rc);
-        bind_int(s, i++, marker_id, &rc);
+        store_bind_int(s, i++, marker_created, &rc);
+        store_bind_int(s, i++, marker_created, &rc);
+        store_bind_int(s, i++, marker_id, &rc);
     }
     if (f->limit)
-        bind_int(s, i++, f->limit > (size_t)INT64_MAX ? INT64_MAX : (int64_t)f->limit, &rc);
+        store_bind_int(s, i++, f->limit > (size_t)INT64_MAX ? INT64_MAX : (int64_t)f->limit, &rc);
     /* A count mismatch would be a bug in the two lists above. */
     if (rc == SQLITE_OK && i - 1 != sqlite3_bind_parameter_count(s)) {
         status = md_err_set(err, MD_ERR_INTERNAL,
@@ -1321,7 +1397,7 @@ md_status md_store_list(md_store *st, const md_store_filter *f, md_migration **o
 
     while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
         rc = SQLITE_OK;
-        if ((status = grow((void **)&ms, &cap, count, sizeof *ms)) != MD_OK) {
+        if ((status = store_grow((void **)&ms, &cap, count, sizeof *ms)) != MD_OK) {
             md_err_set(err, status, "store %s: list migrations: out of memory", st->path);
             goto cleanup;
         }
@@ -1330,7 +1406,7 @@ md_status md_store_list(md_store *st, const md_store_filter *f, md_migration **o
         count++;
     }
     if (rc != SQLITE_DONE) {
-        status = fail(st, err, rc, "list migrations");
+        status = store_fail(st, err, rc, "list migrations");
         goto cleanup;
     }
     *out = ms;
@@ -1378,34 +1454,34 @@ md_status md_store_purge_finished(md_store *st, int64_t cutoff_ms, size_t batch,
      * one, so deleting the newest would hand its id (Nova's integer
      * migration id) to the next migration. Events and commands go by the
      * foreign keys' ON DELETE CASCADE (PRAGMA foreign_keys is on). */
-    ok = sql_append(sql, sizeof sql, &len,
-                    "DELETE FROM migrations WHERE id IN (SELECT m.id FROM migrations AS m"
-                    " WHERE m.updated_at < ? AND m.id < (SELECT max(id) FROM migrations)"
-                    " AND NOT EXISTS (SELECT 1 FROM commands AS c"
-                    " WHERE c.migration_id = m.id AND c.done = 0)");
+    ok = store_sql_append(sql, sizeof sql, &len,
+                          "DELETE FROM migrations WHERE id IN (SELECT m.id FROM migrations AS m"
+                          " WHERE m.updated_at < ? AND m.id < (SELECT max(id) FROM migrations)"
+                          " AND NOT EXISTS (SELECT 1 FROM commands AS c"
+                          " WHERE c.migration_id = m.id AND c.done = 0)");
     const char *sep = " AND m.state IN (";
     for (int k = 0; k < MD_MIG_NSTATES; k++) {
         if (purgeable((md_mig_state)k)) {
-            ok = ok && sql_append(sql, sizeof sql, &len, sep) &&
-                 sql_append(sql, sizeof sql, &len, "?");
+            ok = ok && store_sql_append(sql, sizeof sql, &len, sep) &&
+                 store_sql_append(sql, sizeof sql, &len, "?");
             sep = ", ";
         }
     }
-    ok = ok && sql_append(sql, sizeof sql, &len, ") ORDER BY m.updated_at, m.id LIMIT ?)");
+    ok = ok && store_sql_append(sql, sizeof sql, &len, ") ORDER BY m.updated_at, m.id LIMIT ?)");
     if (!ok)
         return md_err_set(err, MD_ERR_INTERNAL, "store %s: purge: query too long", st->path);
 
     pthread_mutex_lock(&st->lock);
     rc = sqlite3_prepare_v2(st->db, sql, (int)len + 1, &s, NULL);
     if (rc != SQLITE_OK) {
-        status = fail(st, err, rc, "purge: prepare");
+        status = store_fail(st, err, rc, "purge: prepare");
         goto cleanup;
     }
-    bind_int(s, i++, cutoff_ms, &rc);
+    store_bind_int(s, i++, cutoff_ms, &rc);
     for (int k = 0; k < MD_MIG_NSTATES; k++)
         if (purgeable((md_mig_state)k))
             BIND_NAME(s, i++, md_mig_state_str((md_mig_state)k), &rc);
-    bind_int(s, i++, batch > (size_t)INT64_MAX ? INT64_MAX : (int64_t)batch, &rc);
+    store_bind_int(s, i++, batch > (size_t)INT64_MAX ? INT64_MAX : (int64_t)batch, &rc);
     if (rc == SQLITE_OK && i - 1 != sqlite3_bind_parameter_count(s)) {
         status = md_err_set(err, MD_ERR_INTERNAL, "store %s: purge: bound %d of %d parameters",
                             st->path, i - 1, sqlite3_bind_parameter_count(s));
@@ -1416,7 +1492,8 @@ md_status md_store_purge_finished(md_store *st, int64_t cutoff_ms, size_t batch,
     if (rc == SQLITE_OK)
         rc = sqlite3_step(s);
     if (rc != SQLITE_DONE) {
-        status = fail(st, err, rc, "purge records that ended before %lld", (long long)cutoff_ms);
+        status =
+            store_fail(st, err, rc, "purge records that ended before %lld", (long long)cutoff_ms);
         goto cleanup;
     }
     /* sqlite3_changes() counts the rows of the DELETE itself, not those

@@ -1,8 +1,9 @@
-/* store.h - durable migration records and their events, in SQLite.
+/* store.h - durable migration records and their events, and drains, in SQLite.
  *
- * The only module that includes <sqlite3.h>. One database file in WAL mode
- * holds three tables, migrations, their events and the commands given to
- * them (until carried out), plus a schema version
+ * The only module that includes <sqlite3.h> (service/store.c and
+ * service/store_drain.c). One database file in WAL mode holds migrations,
+ * their events and the commands given to them (until carried out), and
+ * drains with their guests and events, plus a schema version
  * (PRAGMA user_version) that md_store_open() upgrades step by step. A file
  * that is not a migrationd database, is corrupt, or has a newer schema than
  * this build knows is an error at open, never a silent fresh start.
@@ -153,6 +154,11 @@ md_status md_store_list(md_store *st, const md_store_filter *f, md_migration **o
  * carried out; the newest record (see store.c). The test and the delete
  * are one statement, so a command added at the same time either keeps the
  * record or finds it gone (then it is MD_ERR_NOT_FOUND to its caller).
+ * Drains are never purged: there is at most one at a time and a handful a
+ * year, so they cost nothing to keep, and they are the account of when a
+ * node was emptied. A drain guest's migration_uuid may hence name a
+ * record that the purge has deleted (md_store_get() then says
+ * MD_ERR_NOT_FOUND); the guest keeps its own times and outcome.
  * MD_ERR_INVALID for batch 0. */
 md_status md_store_purge_finished(md_store *st, int64_t cutoff_ms, size_t batch, size_t *purged,
                                   md_err *err);

@@ -12,8 +12,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
-#include <limits.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -22,69 +20,14 @@
 #include <unistd.h>
 
 #include "service/store.h"
+#include "tests/support/tmpstore.h"
 
 /* store.c's constants, written down here rather than shared: a change to
  * either is a change of the file format, and this test should notice. */
 #define APP_ID 0x4D494744
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
-typedef struct fixture {
-    char dir[64];
-    char path[128];
-    md_store *st;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *fx = calloc(1, sizeof *fx);
-
-    if (!fx)
-        return -1;
-    strcpy(fx->dir, "/tmp/md-test-store-XXXXXX");
-    if (!mkdtemp(fx->dir)) {
-        free(fx);
-        return -1;
-    }
-    snprintf(fx->path, sizeof fx->path, "%s/migrationd.db", fx->dir);
-    *state = fx;
-    return 0;
-}
-
-/* Removes the directory and what the store left in it (the database and
- * its -wal and -shm files). */
-static int teardown(void **state)
-{
-    fixture *fx = *state;
-    DIR *d;
-    struct dirent *de;
-    char p[PATH_MAX];
-
-    md_store_close(fx->st);
-    d = opendir(fx->dir);
-    if (d) {
-        while ((de = readdir(d)) != NULL) {
-            if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-                continue;
-            snprintf(p, sizeof p, "%s/%s", fx->dir, de->d_name);
-            unlink(p);
-        }
-        closedir(d);
-    }
-    rmdir(fx->dir);
-    free(fx);
-    return 0;
-}
-
-/* Opens fx->path into fx->st, failing the test on any error. */
-static md_store *open_store(fixture *fx)
-{
-    md_err err = { "" };
-    md_status rc = md_store_open(fx->path, &fx->st, &err);
-
-    if (rc != MD_OK)
-        fail_msg("md_store_open: %s", err.msg);
-    return fx->st;
-}
+typedef md_test_tmpstore fixture;
 
 /* A queued record with the given uuid (any string up to 36 characters) and
  * times; everything else at md_migration_init()'s values. */
@@ -108,18 +51,6 @@ static void insert_ok(md_store *st, md_migration *m)
 
     if (md_store_insert(st, m, &err) != MD_OK)
         fail_msg("md_store_insert %s: %s", m->uuid, err.msg);
-}
-
-static md_event event(int64_t at, const char *kind, int64_t value, const char *message)
-{
-    md_event ev;
-
-    memset(&ev, 0, sizeof ev);
-    ev.at = at;
-    strcpy(ev.kind, kind);
-    ev.value = value;
-    strcpy(ev.message, message);
-    return ev;
 }
 
 static void assert_migration_equal(const md_migration *a, const md_migration *b)
@@ -160,6 +91,8 @@ static void assert_migration_equal(const md_migration *a, const md_migration *b)
     assert_string_equal(a->error, b->error);
     assert_int_equal(a->recovery_attempts, b->recovery_attempts);
     assert_int_equal(a->recovery_started_at, b->recovery_started_at);
+    assert_string_equal(a->drain_uuid, b->drain_uuid);
+    assert_int_equal(a->post_copy_after_first_pass, b->post_copy_after_first_pass);
 }
 
 /* Every field set, each to a value no other field has and none equal to
@@ -204,6 +137,8 @@ static md_migration distinctive(void)
     strcpy(m.error, "the destination refused: no space left on device");
     m.recovery_attempts = 7;
     m.recovery_started_at = 1700000555789;
+    strcpy(m.drain_uuid, "d7a1e000-0000-4000-8000-00000000d7a1");
+    m.post_copy_after_first_pass = true;
     return m;
 }
 
@@ -281,7 +216,7 @@ static unsigned char *slurp(const char *path, size_t *n)
 static void insert_then_get_returns_every_field(void **state)
 {
     fixture *fx = *state;
-    md_store *st = open_store(fx);
+    md_store *st = md_test_tmpstore_open(fx);
     md_migration m = distinctive(), got;
     md_err err = { "" };
 
@@ -298,7 +233,7 @@ static void insert_then_get_returns_every_field(void **state)
 static void insert_of_an_existing_uuid_is_a_conflict(void **state)
 {
     fixture *fx = *state;
-    md_store *st = open_store(fx);
+    md_store *st = md_test_tmpstore_open(fx);
     md_migration a = record("dup", 1, 1), b = record("dup", 2, 2), got;
     md_err err = { "" };
 
@@ -317,9 +252,9 @@ static void insert_of_an_existing_uuid_is_a_conflict(void **state)
 static void unknown_uuid_is_not_found_for_get_update_events_and_add_event(void **state)
 {
     fixture *fx = *state;
-    md_store *st = open_store(fx);
+    md_store *st = md_test_tmpstore_open(fx);
     md_migration m = record("nobody", 1, 1), got;
-    md_event ev = event(5, "state", 0, "never written");
+    md_event ev = md_test_event(5, "state", 0, "never written");
     md_event *evs = (md_event *)&ev;
     size_t n = 7;
     md_err err = { "" };
@@ -338,7 +273,7 @@ static void unknown_uuid_is_not_found_for_get_update_events_and_add_event(void *
 static void update_overwrites_every_field_but_id(void **state)
 {
     fixture *fx = *state;
-    md_store *st = open_store(fx);
+    md_store *st = md_test_tmpstore_open(fx);
     md_migration m = record(distinctive().uuid, 1, 1), want = distinctive(), got;
     md_err err = { "" };
 
@@ -353,7 +288,7 @@ static void update_overwrites_every_field_but_id(void **state)
 static void update_many_updates_all_in_one_go(void **state)
 {
     fixture *fx = *state;
-    md_store *st = open_store(fx);
+    md_store *st = md_test_tmpstore_open(fx);
     md_migration ms[3] = { record("u1", 1, 1), record("u2", 2, 2), record("u3", 3, 3) };
     const md_migration *ptrs[3] = { &ms[0], &ms[1], &ms[2] };
     md_migration got;
@@ -376,7 +311,7 @@ static void update_many_updates_all_in_one_go(void **state)
 static void update_many_writes_nothing_when_one_record_is_missing(void **state)
 {
     fixture *fx = *state;
-    md_store *st = open_store(fx);
+    md_store *st = md_test_tmpstore_open(fx);
     md_migration a = record("a", 1, 1), ghost = record("ghost", 2, 2), got;
     const md_migration *ptrs[2] = { &a, &ghost };
     md_err err = { "" };
@@ -394,14 +329,14 @@ static void update_many_writes_nothing_when_one_record_is_missing(void **state)
 static void events_come_back_oldest_first_with_their_ids(void **state)
 {
     fixture *fx = *state;
-    md_store *st = open_store(fx);
+    md_store *st = md_test_tmpstore_open(fx);
     md_migration m = record("e", 1, 1), other = record("other", 2, 2);
     md_event in[3] = {
-        event(1000, "state", 0, "The migration was queued."),
-        event(2000, "set_downtime", 150, "Step 2 of the downtime ramp."),
-        event(3000, "post_copy", 0, "Pre-copy will not converge; switching to post-copy."),
+        md_test_event(1000, "state", 0, "The migration was queued."),
+        md_test_event(2000, "set_downtime", 150, "Step 2 of the downtime ramp."),
+        md_test_event(3000, "post_copy", 0, "Pre-copy will not converge; switching to post-copy."),
     };
-    md_event noise = event(1500, "state", 0, "Another record's event.");
+    md_event noise = md_test_event(1500, "state", 0, "Another record's event.");
     md_event *out = NULL;
     size_t n = 0;
     md_err err = { "" };
@@ -434,9 +369,9 @@ static void events_come_back_oldest_first_with_their_ids(void **state)
 static void update_with_event_writes_the_record_and_the_event(void **state)
 {
     fixture *fx = *state;
-    md_store *st = open_store(fx);
+    md_store *st = md_test_tmpstore_open(fx);
     md_migration m = record("w", 1, 1), got;
-    md_event ev = event(7000, "state", 0, "The job is running.");
+    md_event ev = md_test_event(7000, "state", 0, "The job is running.");
     md_event *out = NULL;
     size_t n = 0;
     md_err err = { "" };
@@ -459,9 +394,9 @@ static void update_with_event_writes_the_record_and_the_event(void **state)
 static void update_with_event_of_unknown_uuid_writes_nothing(void **state)
 {
     fixture *fx = *state;
-    md_store *st = open_store(fx);
+    md_store *st = md_test_tmpstore_open(fx);
     md_migration m = record("real", 1, 1), ghost = record("ghost", 1, 1);
-    md_event ev = event(1, "state", 0, "Should not be stored.");
+    md_event ev = md_test_event(1, "state", 0, "Should not be stored.");
     md_err err = { "" };
 
     insert_ok(st, &m);
@@ -477,10 +412,10 @@ static void update_with_event_of_unknown_uuid_writes_nothing(void **state)
 static void update_with_event_rolls_back_the_update_when_the_event_fails(void **state)
 {
     fixture *fx = *state;
-    md_store *st = open_store(fx);
+    md_store *st = md_test_tmpstore_open(fx);
     md_migration m = record("atomic", 1, 1), got;
-    md_event ev = event(2, "boom", 0, "Refused by the trigger.");
-    md_event ok = event(3, "state", 0, "Accepted.");
+    md_event ev = md_test_event(2, "boom", 0, "Refused by the trigger.");
+    md_event ok = md_test_event(3, "state", 0, "Accepted.");
     md_err err = { "" };
 
     insert_ok(st, &m);
@@ -506,12 +441,13 @@ static void insert_filter_set(md_store *st)
         const char *uuid, *instance, *src, *dst, *type;
         md_mig_state state;
         int64_t created, updated;
+        const char *drain;
     } rows[] = {
-        { "a", "I1", "hostA", "hostB", "live-migration", MD_MIG_RUNNING, 10, 100 },
-        { "b", "I2", "hostB", "hostC", "live-migration", MD_MIG_COMPLETED, 20, 200 },
-        { "c", "I1", "hostC", "hostA", "evacuation", MD_MIG_POSTCOPY, 30, 300 },
-        { "d", "I3", "hostD", "hostE", "live-migration", MD_MIG_QUEUED, 40, 400 },
-        { "e", "I3", "hostA", "hostE", "live-migration", MD_MIG_FAILED, 50, 500 },
+        { "a", "I1", "hostA", "hostB", "live-migration", MD_MIG_RUNNING, 10, 100, "D1" },
+        { "b", "I2", "hostB", "hostC", "live-migration", MD_MIG_COMPLETED, 20, 200, "" },
+        { "c", "I1", "hostC", "hostA", "evacuation", MD_MIG_POSTCOPY, 30, 300, "D1" },
+        { "d", "I3", "hostD", "hostE", "live-migration", MD_MIG_QUEUED, 40, 400, "D2" },
+        { "e", "I3", "hostA", "hostE", "live-migration", MD_MIG_FAILED, 50, 500, "" },
     };
 
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
@@ -520,6 +456,7 @@ static void insert_filter_set(md_store *st)
         strcpy(m.source_compute, rows[i].src);
         strcpy(m.dest_compute, rows[i].dst);
         strcpy(m.migration_type, rows[i].type);
+        strcpy(m.drain_uuid, rows[i].drain);
         m.state = rows[i].state;
         insert_ok(st, &m);
     }
@@ -528,7 +465,7 @@ static void insert_filter_set(md_store *st)
 static void list_returns_newest_first_without_filters(void **state)
 {
     fixture *fx = *state;
-    md_store *st = open_store(fx);
+    md_store *st = md_test_tmpstore_open(fx);
     md_store_filter f;
 
     memset(&f, 0, sizeof f);
@@ -540,7 +477,7 @@ static void list_returns_newest_first_without_filters(void **state)
 static void list_filters_by_state_and_in_progress(void **state)
 {
     fixture *fx = *state;
-    md_store *st = open_store(fx);
+    md_store *st = md_test_tmpstore_open(fx);
     md_store_filter f;
 
     insert_filter_set(st);
@@ -561,7 +498,7 @@ static void list_filters_by_state_and_in_progress(void **state)
 static void list_in_progress_and_state_filters_include_recovering(void **state)
 {
     fixture *fx = *state;
-    md_store *st = open_store(fx);
+    md_store *st = md_test_tmpstore_open(fx);
     md_migration r = record("r", 60, 600);
     md_store_filter f;
 
@@ -582,7 +519,7 @@ static void list_in_progress_and_state_filters_include_recovering(void **state)
 static void list_filters_by_instance_and_migration_type(void **state)
 {
     fixture *fx = *state;
-    md_store *st = open_store(fx);
+    md_store *st = md_test_tmpstore_open(fx);
     md_store_filter f;
 
     insert_filter_set(st);
@@ -597,10 +534,34 @@ static void list_filters_by_instance_and_migration_type(void **state)
     assert_list(st, &f, NULL, 0);
 }
 
+/* The records a drain started, and only those: with the other filters
+ * too, and none for a drain that started nothing. */
+static void list_filters_by_drain(void **state)
+{
+    fixture *fx = *state;
+    md_store *st = md_test_tmpstore_open(fx);
+    md_store_filter f;
+
+    insert_filter_set(st);
+    memset(&f, 0, sizeof f);
+    strcpy(f.drain_uuid, "D1");
+    ASSERT_LIST(st, &f, "c", "a");
+    f.have_state = true;
+    f.state = MD_MIG_RUNNING;
+    ASSERT_LIST(st, &f, "a");
+    memset(&f, 0, sizeof f);
+    strcpy(f.drain_uuid, "D2");
+    f.in_progress_only = true;
+    ASSERT_LIST(st, &f, "d");
+    memset(&f, 0, sizeof f);
+    strcpy(f.drain_uuid, "D3");
+    assert_list(st, &f, NULL, 0);
+}
+
 static void list_host_matches_source_or_destination(void **state)
 {
     fixture *fx = *state;
-    md_store *st = open_store(fx);
+    md_store *st = md_test_tmpstore_open(fx);
     md_store_filter f;
 
     insert_filter_set(st);
@@ -618,7 +579,7 @@ static void list_host_matches_source_or_destination(void **state)
 static void list_changes_since_and_before_are_inclusive(void **state)
 {
     fixture *fx = *state;
-    md_store *st = open_store(fx);
+    md_store *st = md_test_tmpstore_open(fx);
     md_store_filter f;
 
     insert_filter_set(st);
@@ -639,7 +600,7 @@ static void list_changes_since_and_before_are_inclusive(void **state)
 static void list_pages_with_limit_and_marker_without_gaps_or_duplicates(void **state)
 {
     fixture *fx = *state;
-    md_store *st = open_store(fx);
+    md_store *st = md_test_tmpstore_open(fx);
     static const int64_t created[7] = { 3000, 1000, 5000, 3000, 2000, 3000, 4000 };
     static const char *const names[7] = { "p1", "p2", "p3", "p4", "p5", "p6", "p7" };
     md_store_filter f;
@@ -672,7 +633,7 @@ static void list_pages_with_limit_and_marker_without_gaps_or_duplicates(void **s
 static void list_with_unknown_marker_is_not_found(void **state)
 {
     fixture *fx = *state;
-    md_store *st = open_store(fx);
+    md_store *st = md_test_tmpstore_open(fx);
     md_migration m = record("known", 1, 1);
     md_store_filter f;
     md_migration *ms = (md_migration *)&f;
@@ -691,7 +652,7 @@ static void list_with_unknown_marker_is_not_found(void **state)
 static void an_unknown_state_in_the_file_is_invalid_on_read(void **state)
 {
     fixture *fx = *state;
-    md_store *st = open_store(fx);
+    md_store *st = md_test_tmpstore_open(fx);
     md_migration m = record("odd", 1, 1), got;
     md_migration *ms = NULL;
     size_t n = 0;
@@ -710,9 +671,9 @@ static void an_unknown_state_in_the_file_is_invalid_on_read(void **state)
 static void records_and_events_survive_close_and_reopen(void **state)
 {
     fixture *fx = *state;
-    md_store *st = open_store(fx);
+    md_store *st = md_test_tmpstore_open(fx);
     md_migration m = distinctive(), got;
-    md_event ev = event(42, "pause", 0, "Paused to let the migration finish.");
+    md_event ev = md_test_event(42, "pause", 0, "Paused to let the migration finish.");
     md_event *out = NULL;
     size_t n = 0;
     md_err err = { "" };
@@ -724,7 +685,7 @@ static void records_and_events_survive_close_and_reopen(void **state)
     assert_int_equal(outside_int(fx->path, "PRAGMA user_version"), SCHEMA_VERSION);
     assert_int_equal(outside_int(fx->path, "PRAGMA application_id"), APP_ID);
 
-    st = open_store(fx);
+    st = md_test_tmpstore_open(fx);
     assert_int_equal(md_store_get(st, m.uuid, &got, &err), MD_OK);
     assert_migration_equal(&got, &m);
     assert_int_equal(md_store_events(st, m.uuid, &out, &n, &err), MD_OK);
@@ -742,7 +703,7 @@ static void the_file_is_in_wal_mode(void **state)
     fixture *fx = *state;
     char wal[160];
 
-    open_store(fx);
+    md_test_tmpstore_open(fx);
     snprintf(wal, sizeof wal, "%s-wal", fx->path);
     assert_int_equal(access(wal, F_OK), 0);
 }
@@ -807,16 +768,18 @@ static void a_newer_schema_is_refused_naming_both_versions(void **state)
     fixture *fx = *state;
     md_store *st = NULL;
     md_err err = { "" };
+    char ours[64];
 
-    open_store(fx);
+    md_test_tmpstore_open(fx);
     md_store_close(fx->st);
     fx->st = NULL;
     outside_exec(fx->path, "PRAGMA user_version = 99");
+    snprintf(ours, sizeof ours, "version %d of this build", SCHEMA_VERSION);
     assert_int_equal(md_store_open(fx->path, &st, &err), MD_ERR_INVALID);
     assert_null(st);
     assert_non_null(strstr(err.msg, fx->path));
     assert_non_null(strstr(err.msg, "schema version 99"));
-    assert_non_null(strstr(err.msg, "version 2 of this build"));
+    assert_non_null(strstr(err.msg, ours));
     assert_int_equal(outside_int(fx->path, "PRAGMA user_version"), 99);
 }
 
@@ -882,7 +845,7 @@ static void add_command_ok(md_store *st, md_command *c, const md_event *ev)
 static void added_commands_are_pending_oldest_first_with_their_events(void **state)
 {
     fixture *fx = *state;
-    md_store *st = open_store(fx);
+    md_store *st = md_test_tmpstore_open(fx);
     md_migration a = record("cmd-a", 1, 1), b = record("cmd-b", 2, 2);
     md_command cs[4] = {
         command("cmd-a", MD_CMD_FORCE_COMPLETE, 300),
@@ -890,7 +853,7 @@ static void added_commands_are_pending_oldest_first_with_their_events(void **sta
         command("cmd-a", MD_CMD_ABORT, 300),
         command("cmd-b", MD_CMD_RECOVER, 400),
     };
-    md_event ev = event(300, "force_complete", 0, "An operator asked to force completion.");
+    md_event ev = md_test_event(300, "force_complete", 0, "An operator asked to force completion.");
     md_event *out = NULL;
     size_t n = 0;
     md_err err = { "" };
@@ -922,11 +885,11 @@ static void added_commands_are_pending_oldest_first_with_their_events(void **sta
 static void add_command_of_unknown_migration_or_kind_writes_nothing(void **state)
 {
     fixture *fx = *state;
-    md_store *st = open_store(fx);
+    md_store *st = md_test_tmpstore_open(fx);
     md_migration m = record("real", 1, 1);
     md_command ghost = command("ghost", MD_CMD_ABORT, 1);
     md_command odd = command("real", (md_command_kind)MD_CMD_NKINDS, 1);
-    md_event ev = event(1, "abort", 0, "Should not be stored.");
+    md_event ev = md_test_event(1, "abort", 0, "Should not be stored.");
     int64_t id = -5;
     md_err err = { "" };
 
@@ -946,10 +909,10 @@ static void add_command_of_unknown_migration_or_kind_writes_nothing(void **state
 static void add_command_rolls_back_the_command_when_the_event_fails(void **state)
 {
     fixture *fx = *state;
-    md_store *st = open_store(fx);
+    md_store *st = md_test_tmpstore_open(fx);
     md_migration m = record("atomic", 1, 1);
     md_command c = command("atomic", MD_CMD_ABORT, 2);
-    md_event ev = event(2, "boom", 0, "Refused by the trigger.");
+    md_event ev = md_test_event(2, "boom", 0, "Refused by the trigger.");
     md_err err = { "" };
 
     insert_ok(st, &m);
@@ -967,7 +930,7 @@ static void add_command_rolls_back_the_command_when_the_event_fails(void **state
 static void pending_commands_survive_close_and_reopen(void **state)
 {
     fixture *fx = *state;
-    md_store *st = open_store(fx);
+    md_store *st = md_test_tmpstore_open(fx);
     md_migration m = record("durable", 1, 1);
     md_command cs[3] = {
         command("durable", MD_CMD_FORCE_COMPLETE, 10),
@@ -983,14 +946,14 @@ static void pending_commands_survive_close_and_reopen(void **state)
     md_store_close(st);
     fx->st = NULL;
 
-    st = open_store(fx);
+    st = md_test_tmpstore_open(fx);
     assert_pending(st, &cs[1], 2);
 }
 
 static void finishing_a_command_is_idempotent_and_an_unknown_id_is_not_found(void **state)
 {
     fixture *fx = *state;
-    md_store *st = open_store(fx);
+    md_store *st = md_test_tmpstore_open(fx);
     md_migration m = record("fin", 1, 1);
     md_command a = command("fin", MD_CMD_POST_COPY, 1), b = command("fin", MD_CMD_RECOVER, 2);
     md_err err = { "" };
@@ -1015,7 +978,7 @@ static void finishing_a_command_is_idempotent_and_an_unknown_id_is_not_found(voi
 static void a_final_state_finishes_the_migrations_pending_commands(void **state)
 {
     fixture *fx = *state;
-    md_store *st = open_store(fx);
+    md_store *st = md_test_tmpstore_open(fx);
     const md_mig_state finals[] = { MD_MIG_COMPLETED, MD_MIG_CANCELLED, MD_MIG_FAILED,
                                     MD_MIG_ERROR };
     md_err err = { "" };
@@ -1027,9 +990,9 @@ static void a_final_state_finishes_the_migrations_pending_commands(void **state)
         md_migration m = record(uuid, 1, 1), other = record(bystander, 1, 1);
         md_command mine = command(uuid, MD_CMD_ABORT, 5),
                    theirs = command(bystander, MD_CMD_FORCE_COMPLETE, 6);
-        md_event running = event(7, "state", 0, "Running.");
-        md_event recovering = event(8, "state", 0, "Post-copy broke; recovering.");
-        md_event end = event(9, "state", 0, "The end.");
+        md_event running = md_test_event(7, "state", 0, "Running.");
+        md_event recovering = md_test_event(8, "state", 0, "Post-copy broke; recovering.");
+        md_event end = md_test_event(9, "state", 0, "The end.");
 
         insert_ok(st, &m);
         insert_ok(st, &other);
@@ -1053,7 +1016,7 @@ static void a_final_state_finishes_the_migrations_pending_commands(void **state)
 static void an_unknown_command_kind_in_the_file_is_invalid_on_read(void **state)
 {
     fixture *fx = *state;
-    md_store *st = open_store(fx);
+    md_store *st = md_test_tmpstore_open(fx);
     md_migration m = record("odd", 1, 1);
     md_command c = command("odd", MD_CMD_ABORT, 1);
     md_command *cs = NULL;
@@ -1198,10 +1161,13 @@ static void a_version_1_database_is_upgraded_keeping_every_record_and_event(void
     char pragmas[128];
     md_err err = { "" };
 
-    /* Version 1 knew neither recovering nor the recovery fields. */
+    /* Version 1 knew neither recovering nor the recovery fields, nor
+     * drains. */
     old.state = MD_MIG_POSTCOPY;
     old.recovery_attempts = 0;
     old.recovery_started_at = 0;
+    old.drain_uuid[0] = '\0';
+    old.post_copy_after_first_pass = false;
     done.state = MD_MIG_COMPLETED;
     assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db, v1_schema, NULL, NULL, NULL), SQLITE_OK);
@@ -1218,7 +1184,7 @@ static void a_version_1_database_is_upgraded_keeping_every_record_and_event(void
     assert_int_equal(sqlite3_exec(db, pragmas, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
 
-    md_store *st = open_store(fx);
+    md_store *st = md_test_tmpstore_open(fx);
     assert_int_equal(outside_int(fx->path, "PRAGMA user_version"), SCHEMA_VERSION);
     old.id = 1;
     done.id = 2;
@@ -1249,11 +1215,96 @@ static void a_version_1_database_is_upgraded_keeping_every_record_and_event(void
     fx->st = NULL;
 
     /* Opening it again finds it up to date and everything in place. */
-    st = open_store(fx);
+    st = md_test_tmpstore_open(fx);
     assert_int_equal(md_store_get(st, old.uuid, &got, &err), MD_OK);
     assert_migration_equal(&got, &old);
     assert_pending(st, &c, 1);
     assert_int_equal(outside_int(fx->path, "PRAGMA user_version"), SCHEMA_VERSION);
+}
+
+/* The step from version 1 to 2 exactly as migrationd wrote it before
+ * issue 11 (drains): v1_schema then this is a file of version 2. */
+static const char v2_step[] =
+    "ALTER TABLE migrations ADD COLUMN recovery_attempts INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE migrations ADD COLUMN recovery_started_at INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE commands ("
+    " id INTEGER PRIMARY KEY,"
+    " migration_id INTEGER NOT NULL REFERENCES migrations(id) ON DELETE CASCADE,"
+    " kind TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL,"
+    " done INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX commands_pending ON commands(id) WHERE done = 0;"
+    "CREATE INDEX commands_by_migration ON commands(migration_id);";
+
+static void a_version_2_database_is_upgraded_keeping_records_events_and_commands(void **state)
+{
+    fixture *fx = *state;
+    md_migration old = distinctive(), got;
+    md_event *evs = NULL;
+    md_drain *ds = NULL;
+    md_drain d;
+    md_migration *ms = NULL;
+    md_store_filter f;
+    size_t n = 0;
+    sqlite3 *db = NULL;
+    char sql[512];
+    md_err err = { "" };
+
+    /* Version 2 had every field but the drain's. */
+    old.drain_uuid[0] = '\0';
+    old.post_copy_after_first_pass = false;
+    assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, v1_schema, NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, v2_step, NULL, NULL, NULL), SQLITE_OK);
+    v1_insert(db, &old);
+    snprintf(sql, sizeof sql,
+             "UPDATE migrations SET recovery_attempts = %d, recovery_started_at = %lld;"
+             "INSERT INTO events (migration_id, at, kind, value, message)"
+             " VALUES (1, 42, 'state', 0, 'Recovering.');"
+             "INSERT INTO commands (migration_id, kind, created_at, done)"
+             " VALUES (1, 'recover', 77, 0)",
+             old.recovery_attempts, (long long)old.recovery_started_at);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    snprintf(sql, sizeof sql, "PRAGMA user_version = 2; PRAGMA application_id = %d", APP_ID);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+
+    md_store *st = md_test_tmpstore_open(fx);
+    assert_int_equal(outside_int(fx->path, "PRAGMA user_version"), SCHEMA_VERSION);
+    old.id = 1;
+    assert_int_equal(md_store_get(st, old.uuid, &got, &err), MD_OK);
+    assert_migration_equal(&got, &old); /* drain_uuid "", no post-copy after the first pass */
+    assert_int_equal(md_store_events(st, old.uuid, &evs, &n, &err), MD_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(evs[0].message, "Recovering.");
+    free(evs);
+    md_command c = command(old.uuid, MD_CMD_RECOVER, 77);
+    c.id = 1;
+    assert_pending(st, &c, 1);
+    /* No drains yet, and the new tables take one. */
+    assert_int_equal(md_store_drain_list(st, false, NULL, 0, &ds, &n, &err), MD_OK);
+    assert_int_equal(n, 0);
+    assert_null(ds);
+    md_drain_init(&d);
+    strcpy(d.uuid, "d7a1e000-0000-4000-8000-00000000d7a1");
+    assert_int_equal(md_store_drain_insert(st, &d, NULL, &err), MD_OK);
+    /* The old record takes the drain's fields, and the filter finds it. */
+    strcpy(old.drain_uuid, d.uuid);
+    old.post_copy_after_first_pass = true;
+    assert_int_equal(md_store_update(st, &old, &err), MD_OK);
+    md_store_close(st);
+    fx->st = NULL;
+
+    st = md_test_tmpstore_open(fx);
+    assert_int_equal(md_store_get(st, old.uuid, &got, &err), MD_OK);
+    assert_migration_equal(&got, &old);
+    memset(&f, 0, sizeof f);
+    strcpy(f.drain_uuid, d.uuid);
+    assert_int_equal(md_store_list(st, &f, &ms, &n, &err), MD_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(ms[0].uuid, old.uuid);
+    free(ms);
 }
 
 /* ---- threads ------------------------------------------------------------ */
@@ -1292,7 +1343,7 @@ static void *work(void *arg)
 static void concurrent_inserts_and_reads_from_four_threads_all_succeed(void **state)
 {
     fixture *fx = *state;
-    md_store *st = open_store(fx);
+    md_store *st = md_test_tmpstore_open(fx);
     pthread_t th[THREADS];
     worker ws[THREADS];
     md_migration *ms = NULL;
@@ -1316,14 +1367,15 @@ static void concurrent_inserts_and_reads_from_four_threads_all_succeed(void **st
     free(ms);
 }
 
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) \
+    cmocka_unit_test_setup_teardown(name, md_test_tmpstore_setup, md_test_tmpstore_teardown)
 
 /* ---- bounded reads and the purge --------------------------------------------- */
 
 static void events_page_after_an_id_up_to_a_limit_without_gaps_or_duplicates(void **state)
 {
     fixture *fx = *state;
-    md_store *st = open_store(fx);
+    md_store *st = md_test_tmpstore_open(fx);
     md_migration m = record("paged", 1000, 1000), quiet = record("quiet", 900, 900);
     md_event *out = NULL;
     size_t n = 99;
@@ -1333,10 +1385,10 @@ static void events_page_after_an_id_up_to_a_limit_without_gaps_or_duplicates(voi
     insert_ok(st, &m);
     insert_ok(st, &quiet);
     for (int i = 0; i < 7; i++) {
-        md_event ev = event(2000 + i, "state", i, "step");
+        md_event ev = md_test_event(2000 + i, "state", i, "step");
         assert_int_equal(md_store_add_event(st, "paged", &ev, &err), MD_OK);
         /* Events of another record in between: a page is one record's. */
-        ev = event(2000 + i, "other", i, "not paged's");
+        ev = md_test_event(2000 + i, "other", i, "not paged's");
         assert_int_equal(md_store_add_event(st, "quiet", &ev, &err), MD_OK);
     }
     /* Pages of 3: 3, 3, 1, each starting after the last id of the one
@@ -1369,7 +1421,7 @@ static void events_page_after_an_id_up_to_a_limit_without_gaps_or_duplicates(voi
 static void insert_ended(md_store *st, const char *uuid, md_mig_state s, int64_t updated_at)
 {
     md_migration m = record(uuid, updated_at - 100, updated_at);
-    md_event ev = event(updated_at, "state", 0, "the end");
+    md_event ev = md_test_event(updated_at, "state", 0, "the end");
     md_err err = { "" };
 
     m.state = s;
@@ -1380,7 +1432,7 @@ static void insert_ended(md_store *st, const char *uuid, md_mig_state s, int64_t
 static void purge_deletes_old_finished_records_with_their_events_and_nothing_else(void **state)
 {
     fixture *fx = *state;
-    md_store *st = open_store(fx);
+    md_store *st = md_test_tmpstore_open(fx);
     md_migration got;
     md_command c = { .kind = MD_CMD_RECOVER, .created_at = 50 };
     size_t purged = 99;
@@ -1438,7 +1490,7 @@ static void purge_deletes_old_finished_records_with_their_events_and_nothing_els
 static void purge_goes_in_batches_oldest_first(void **state)
 {
     fixture *fx = *state;
-    md_store *st = open_store(fx);
+    md_store *st = md_test_tmpstore_open(fx);
     md_migration got;
     size_t purged = 0;
     char uuid[16];
@@ -1464,7 +1516,7 @@ static void purge_goes_in_batches_oldest_first(void **state)
 static void purge_keeps_the_newest_record_so_that_ids_are_never_given_twice(void **state)
 {
     fixture *fx = *state;
-    md_store *st = open_store(fx);
+    md_store *st = md_test_tmpstore_open(fx);
     md_migration later = record("later", 9000, 9000);
     md_event *evs = NULL;
     size_t purged = 0, n = 0;
@@ -1502,6 +1554,7 @@ int main(void)
         T(list_filters_by_state_and_in_progress),
         T(list_in_progress_and_state_filters_include_recovering),
         T(list_filters_by_instance_and_migration_type),
+        T(list_filters_by_drain),
         T(list_host_matches_source_or_destination),
         T(list_changes_since_and_before_are_inclusive),
         T(list_pages_with_limit_and_marker_without_gaps_or_duplicates),
@@ -1521,6 +1574,7 @@ int main(void)
         T(a_final_state_finishes_the_migrations_pending_commands),
         T(an_unknown_command_kind_in_the_file_is_invalid_on_read),
         T(a_version_1_database_is_upgraded_keeping_every_record_and_event),
+        T(a_version_2_database_is_upgraded_keeping_records_events_and_commands),
         T(concurrent_inserts_and_reads_from_four_threads_all_succeed),
         T(events_page_after_an_id_up_to_a_limit_without_gaps_or_duplicates),
         T(purge_deletes_old_finished_records_with_their_events_and_nothing_else),
