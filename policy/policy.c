@@ -9,6 +9,11 @@
  *   1. Nothing once post-copy runs, once the engine has requested post-copy,
  *      or once it has aborted: from there on only recovery (the service's
  *      job) can help, and a second action could only do harm.
+ *   1a. A drain's plan (plan.h) that chose post-copy after the first pass:
+ *      at the first sample from iteration 2 on, whatever the estimates say.
+ *      The plan met its deadline only by that switch, so the policy does not
+ *      second-guess it; it needs permit_post_copy (the job's POSTCOPY flag)
+ *      and applies to nova and adaptive alike (none takes no action at all).
  *   2. Iteration-boundary bookkeeping. A boundary is a sample whose
  *      iteration number differs from the previous sample's. Only there is
  *      "data remaining" comparable from one sample to the next: inside one
@@ -317,6 +322,14 @@ policy_action policy_step_sample(policy *p, const policy_sample *s)
         p->post_copy = true;
     if (p->set.kind == POLICY_NONE || p->post_copy || p->post_copy_requested || p->aborted)
         return act;
+
+    if (p->set.post_copy_after_first_pass && p->set.permit_post_copy && s->iteration >= 2) {
+        p->post_copy_requested = true;
+        return action_make(POLICY_ACT_POST_COPY, 0,
+                           "the drain's plan switches to post-copy after the first pass: "
+                           "%.0f MiB remaining at iteration %u",
+                           (double)sample_remaining(s) / MIB, s->iteration);
+    }
 
     if (s->iteration != p->last_iteration && s->iteration > 0) {
         boundary = true;

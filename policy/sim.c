@@ -262,6 +262,14 @@ int sim_set_bandwidth(sim *s, double bytes_per_s)
     return 0;
 }
 
+int sim_set_link_rate(sim *s, double bytes_per_s)
+{
+    if (!sim_active(s) || !(bytes_per_s > 0))
+        return -1;
+    s->p.link_rate = bytes_per_s;
+    return 0;
+}
+
 int sim_start_post_copy(sim *s)
 {
     if (s->state != SIM_PRECOPY || !s->p.permit_post_copy)

@@ -113,6 +113,12 @@ void sim_sample(const sim *s, policy_sample *out);
  * abort during post-copy; pause while paused). */
 int sim_set_downtime(sim *s, uint32_t ms);
 int sim_set_bandwidth(sim *s, double bytes_per_s);
+/* The link itself changes speed: the drain planner (plan.c) shares one
+ * destination's link among the migrations running to it, and re-shares it
+ * whenever one starts or ends. Unlike sim_set_bandwidth() this is not a cap
+ * on the job but what the wire carries; it applies from the next step.
+ * Returns 0, or -1 when the rate is not > 0 or the migration has ended. */
+int sim_set_link_rate(sim *s, double bytes_per_s);
 int sim_start_post_copy(sim *s);
 int sim_pause(sim *s);
 int sim_resume(sim *s);

@@ -554,6 +554,95 @@ static void nova_ignores_what_adaptive_would_act_on(void **state)
     assert_int_equal(policy_step_sample(&p, &x).kind, POLICY_ACT_NONE);
 }
 
+/* ---- a drain's plan: post-copy after the first pass ----------------------- */
+
+/* The plan's switch for one policy kind: nothing during pass 1, post-copy at
+ * the first sample of iteration 2 naming the plan and the numbers, then
+ * nothing more. */
+static void check_plan_switch(policy_kind kind)
+{
+    policy_settings s = settings(kind, 2.0);
+    policy p;
+
+    s.permit_post_copy = true;
+    s.post_copy_after_first_pass = true;
+    policy_init(&p, &s);
+    /* Pass 1: only the ramp's first step (50 ms), never post-copy. */
+    assert_int_equal(feed(&p, 0.5, 1, 1500 * MiB).kind, POLICY_ACT_SET_DOWNTIME);
+    assert_int_equal(feed(&p, 1.0, 1, 1000 * MiB).kind, POLICY_ACT_NONE);
+    /* Pass 1 ends with 190 MiB dirtied: the plan's switch, at once. */
+    policy_action a = feed(&p, 2.0, 2, 190 * MiB);
+    assert_int_equal(a.kind, POLICY_ACT_POST_COPY);
+    assert_non_null(strstr(a.reason, "drain's plan"));
+    assert_non_null(strstr(a.reason, "190 MiB remaining"));
+    assert_non_null(strstr(a.reason, "iteration 2"));
+    assert_int_equal(feed(&p, 2.5, 3, 100 * MiB).kind, POLICY_ACT_NONE);
+}
+
+static void nova_follows_the_plans_post_copy_after_the_first_pass(void **state)
+{
+    (void)state;
+    check_plan_switch(POLICY_NOVA);
+}
+
+static void adaptive_follows_the_plans_post_copy_after_the_first_pass(void **state)
+{
+    (void)state;
+    check_plan_switch(POLICY_ADAPTIVE);
+}
+
+static void plans_post_copy_waits_for_the_disks_and_the_first_pass(void **state)
+{
+    (void)state;
+    policy_settings s = settings(POLICY_NOVA, 4.0);
+    policy p;
+    policy_sample x;
+
+    s.permit_post_copy = true;
+    s.post_copy_after_first_pass = true;
+    policy_init(&p, &s);
+    /* Disks are copied first (iteration 0), then pass 1: no switch yet. */
+    x = at(1.0, 0, 2 * GiB);
+    x.disk_total = 2 * GiB;
+    x.disk_remaining = 1 * GiB;
+    assert_int_not_equal(policy_step_sample(&p, &x).kind, POLICY_ACT_POST_COPY);
+    assert_int_not_equal(feed(&p, 3.0, 1, GiB).kind, POLICY_ACT_POST_COPY);
+    /* A sample of iteration 3 after a missed boundary still switches: the
+     * first sample past pass 1 is what counts, not the boundary itself.
+     * 300 MiB + 0 disk remaining. */
+    policy_action a = feed(&p, 4.0, 3, 300 * MiB);
+    assert_int_equal(a.kind, POLICY_ACT_POST_COPY);
+    assert_non_null(strstr(a.reason, "300 MiB remaining at iteration 3"));
+}
+
+static void plans_post_copy_needs_post_copy_permitted(void **state)
+{
+    (void)state;
+    policy_settings s = settings(POLICY_NOVA, 2.0);
+    policy p;
+
+    /* Without the job's POSTCOPY flag the switch would fail in libvirt:
+     * the policy does not ask for it. */
+    s.post_copy_after_first_pass = true;
+    policy_init(&p, &s);
+    feed(&p, 0.5, 1, 1500 * MiB);
+    for (uint32_t i = 2; i < 10; i++)
+        assert_int_not_equal(feed(&p, 1.0 + i, i, 190 * MiB).kind, POLICY_ACT_POST_COPY);
+}
+
+static void none_policy_ignores_the_plans_post_copy(void **state)
+{
+    (void)state;
+    policy_settings s = settings(POLICY_NONE, 2.0);
+    policy p;
+
+    s.permit_post_copy = true;
+    s.post_copy_after_first_pass = true;
+    policy_init(&p, &s);
+    assert_int_equal(feed(&p, 0.5, 1, 1500 * MiB).kind, POLICY_ACT_NONE);
+    assert_int_equal(feed(&p, 2.0, 2, 190 * MiB).kind, POLICY_ACT_NONE);
+}
+
 /* ---- settings and names --------------------------------------------------- */
 
 static void update_lowers_the_maximum_and_the_ramp(void **state)
@@ -621,6 +710,11 @@ int main(void)
         cmocka_unit_test(adaptive_caps_its_downtime_below_the_maximum),
         cmocka_unit_test(adaptive_does_not_act_on_the_first_pass),
         cmocka_unit_test(nova_ignores_what_adaptive_would_act_on),
+        cmocka_unit_test(nova_follows_the_plans_post_copy_after_the_first_pass),
+        cmocka_unit_test(adaptive_follows_the_plans_post_copy_after_the_first_pass),
+        cmocka_unit_test(plans_post_copy_waits_for_the_disks_and_the_first_pass),
+        cmocka_unit_test(plans_post_copy_needs_post_copy_permitted),
+        cmocka_unit_test(none_policy_ignores_the_plans_post_copy),
         cmocka_unit_test(update_lowers_the_maximum_and_the_ramp),
         cmocka_unit_test(names_round_trip),
     };
