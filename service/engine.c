@@ -373,6 +373,8 @@ void eng_policy_start(md_engine *e, active *a, const md_hv_domain *dom)
     ps.kind = a->rec.policy;
     ps.downtime_ms = a->rec.max_downtime_ms;
     ps.permit_post_copy = a->rec.permit_post_copy;
+    /* A drain's plan, from the record: a restart keeps it. */
+    ps.post_copy_after_first_pass = a->rec.post_copy_after_first_pass && a->rec.permit_post_copy;
     ps.timeout_action = a->rec.timeout_action;
     policy_init(&a->pol, &ps);
 }

@@ -188,6 +188,40 @@ void eng_wake_monitor(md_engine *e);
 /* Sets a's libvirt and migration URIs from its destination. */
 void eng_set_uris(md_engine *e, active *a);
 
+/* The libvirt URI of destination dest (a peer's name, or a host without
+ * peers) into out, as a migration to it uses. engine_commands.c */
+void eng_dest_uri(const md_engine *e, const char *dest, char *out, size_t outlen);
+
+/* ---- requests, shared with the drains (engine_commands.c; under the lock) ---- */
+
+/* Whether dest (with dest_host, "" for none) may be a migration's
+ * destination: a host name or address, not this node, and with peers one
+ * of them (dest_host one of its addresses). MD_ERR_INVALID with why in
+ * err. Pure: no lock needed. */
+md_status eng_check_destination(const md_engine *e, const char *dest, const char *dest_host,
+                                md_err *err);
+/* Asks the monitor for a fresh list of the node's domains and waits up to
+ * a few seconds for it; true when one taken after the call came. Under the
+ * lock, which the wait releases. */
+bool eng_domains_refresh(md_engine *e);
+/* The entry of instance (UUID or name) in the node's domain list, asking
+ * for a fresh list once when the last one lacks it (eng_domains_refresh);
+ * NULL when unknown, with *listed false when no fresh list could be had.
+ * The entry is borrowed from e->domains until the lock is released. Under
+ * the lock, which the wait releases. */
+const md_hv_domain *eng_find_domain(md_engine *e, const char *instance, bool *listed);
+/* md_engine_create() after its checks: queues q (already validated) as a
+ * new migration; alias is the instance's other identifier ("" = unknown).
+ * MD_ERR_OVER_LIMIT for a full queue, MD_ERR_CONFLICT when the instance
+ * has a migration in progress, MD_ERR_UNAVAILABLE when the store cannot
+ * take the record (nothing created). Writes the store. Under the lock. */
+md_status eng_create_locked(md_engine *e, const md_engine_request *q, const char *alias,
+                            md_migration *out, md_err *err);
+/* md_engine_abort() of a, which is in progress: a queued one is cancelled
+ * at once, a started one gets an abort command; MD_ERR_CONFLICT in
+ * post-copy or when an abort is already under way. Under the lock. */
+md_status eng_abort_active(md_engine *e, active *a, md_err *err);
+
 /* ---- without the lock ---- */
 
 /* Finds where a's domain is and, if it was paused by force-complete and is
