@@ -16,6 +16,7 @@
  *   engine_store.c     the writes to the store, and their retries when it
  *                      cannot take them;
  *   engine_purge.c     deleting the records of migrations that ended long ago;
+ *   engine_drain.c     host drains: the drain thread, its plans and requests;
  *   engine_metrics.c   the counters and histograms behind md_engine_metrics().
  *
  * Locking: one mutex, e->lock, guards everything in md_engine and every
@@ -128,6 +129,12 @@ struct md_engine {
     int64_t degraded_since;      /* wall ms */
     char degraded_reason[256];   /* the store's last failure */
     md_engine_counters counters; /* engine_metrics.c; under the lock like the rest */
+    /* Host drains (engine_drain.c): the one in progress, or the last one
+     * until the store holds its end; NULL = none. */
+    struct eng_drain *drain;
+    pthread_t drainer;
+    bool drainer_started;
+    bool drainer_alive; /* the drain thread has not returned */
 };
 
 /* Wall-clock time, for what a record says (created_at, event times). */
@@ -221,6 +228,18 @@ md_status eng_create_locked(md_engine *e, const md_engine_request *q, const char
  * at once, a started one gets an abort command; MD_ERR_CONFLICT in
  * post-copy or when an abort is already under way. Under the lock. */
 md_status eng_abort_active(md_engine *e, active *a, md_err *err);
+
+/* ---- drains (engine_drain.c) ---- */
+
+/* Loads the drain left in progress by an earlier run, for the drain thread
+ * to pick up; before recovery, so that the drain sees its guests'
+ * migrations end. The store's failure is returned. Main thread, before any
+ * thread starts. */
+md_status eng_drain_load(md_engine *e, md_err *err);
+/* The drain thread (engine_drain.c's DESIGN). */
+void *eng_drain_main(void *arg);
+/* Frees e->drain. eng_free only. */
+void eng_drain_free(md_engine *e);
 
 /* ---- without the lock ---- */
 
