@@ -44,7 +44,7 @@ typedef enum md_drain_guest_state {
     MD_DG_MIGRATING,   /* its migration (migration_uuid) is in progress */
     MD_DG_DONE,        /* its migration completed: it runs on dest_compute */
     MD_DG_FAILED,      /* it stays here: both attempts failed, or it fits nowhere */
-    MD_DG_SKIPPED,     /* the drain was cancelled before it started */
+    MD_DG_SKIPPED,     /* never started: the drain was cancelled, or failed, first */
 } md_drain_guest_state;
 
 #define MD_DG_NSTATES 5

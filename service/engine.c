@@ -373,6 +373,8 @@ void eng_policy_start(md_engine *e, active *a, const md_hv_domain *dom)
     ps.kind = a->rec.policy;
     ps.downtime_ms = a->rec.max_downtime_ms;
     ps.permit_post_copy = a->rec.permit_post_copy;
+    /* A drain's plan, from the record: a restart keeps it. */
+    ps.post_copy_after_first_pass = a->rec.post_copy_after_first_pass && a->rec.permit_post_copy;
     ps.timeout_action = a->rec.timeout_action;
     policy_init(&a->pol, &ps);
 }
@@ -560,7 +562,7 @@ md_mig_state md_engine_wait(md_engine *e, const char *uuid, bool (*done)(md_mig_
 
 bool eng_last_out(md_engine *e)
 {
-    return e->abandoned && e->workers_alive == 0 && !e->settler_alive;
+    return e->abandoned && e->workers_alive == 0 && !e->settler_alive && !e->drainer_alive;
 }
 
 void eng_free(md_engine *e)
@@ -574,6 +576,7 @@ void eng_free(md_engine *e)
     for (size_t i = 0; i < e->nact; i++)
         eng_active_put(e->act[i]);
     free(e->act);
+    eng_drain_free(e);
     free(e->workers);
     free(e->domains);
     pthread_cond_destroy(&e->work);
@@ -621,6 +624,10 @@ md_status md_engine_start(const md_config *cfg, md_store *store, md_hv *hv, md_e
         return md_err_set(err, MD_ERR_INTERNAL, "cannot start the store writer: %s", strerror(rc));
     }
     e->writer_started = true;
+    /* The drain first, so that it sees the ends that recovery settles. */
+    st = eng_drain_load(e, err);
+    if (st != MD_OK)
+        goto fail;
     st = eng_recover(e, err);
     if (st != MD_OK)
         goto fail;
@@ -652,6 +659,16 @@ md_status md_engine_start(const md_config *cfg, md_store *store, md_hv *hv, md_e
         e->nstarted++;
         pthread_mutex_unlock(&e->lock);
     }
+    /* The drain thread last: it starts migrations, which need the rest. */
+    rc = pthread_create(&e->drainer, NULL, eng_drain_main, e);
+    if (rc != 0) {
+        st = md_err_set(err, MD_ERR_INTERNAL, "cannot start the drain thread: %s", strerror(rc));
+        goto fail;
+    }
+    e->drainer_started = true;
+    pthread_mutex_lock(&e->lock);
+    e->drainer_alive = true;
+    pthread_mutex_unlock(&e->lock);
     md_info("engine: %zu workers, monitor every %d ms, policy %s", e->nworkers,
             cfg->libvirt.live_migration_monitor_interval_ms,
             policy_kind_str(cfg->libvirt.live_migration_policy));
@@ -710,6 +727,12 @@ bool md_engine_stop(md_engine *e)
     size_t started = e->nstarted;
     pthread_mutex_unlock(&e->lock);
 
+    /* The drain thread first, so that it starts nothing more. It may be
+     * blocked asking a destination for its free memory (bounded like
+     * locate()); then it is left behind like a worker, and writes nothing
+     * when it returns. */
+    if (e->drainer_started)
+        left += !join_or_detach(e, e->drainer);
     if (e->monitor_started)
         pthread_join(e->monitor, NULL);
     /* The last progress seen goes to the store, so that the records the
@@ -734,7 +757,7 @@ bool md_engine_stop(md_engine *e)
          * that returned since its join gave up has already gone by without
          * freeing: then e is left for the process's exit. */
         pthread_mutex_lock(&e->lock);
-        e->abandoned = e->workers_alive > 0 || e->settler_alive;
+        e->abandoned = e->workers_alive > 0 || e->settler_alive || e->drainer_alive;
         pthread_mutex_unlock(&e->lock);
         return false;
     }

@@ -220,17 +220,21 @@ typedef struct md_drain_request {
 } md_drain_request;
 
 /* Starts a drain; *out (released with md_drain_clear()) is the new record,
- * state planning, with its guests listed (waiting, not yet planned).
- * MD_ERR_INVALID for a bad request (err says which field): no
- * destination, one not among the peers (or this node), a duplicate, a
- * deadline <= 0, an instance that is not a domain of this node, a guest
- * list that is empty after exclusions. MD_ERR_CONFLICT when another drain
- * is in progress, or with strict when the deadline is below the lower
- * bound (every guest's RAM once over the destinations' links, when their
- * bandwidth is known): err names the numbers. MD_ERR_UNAVAILABLE while the
- * store cannot be written. Writes the store under the lock (the drain and
- * its first event). Never calls the hypervisor: the domains are the
- * monitor's last list (md_engine_domains()). Any thread. */
+ * state planning, with its guests listed (waiting, not yet planned; a
+ * guest that already has a migration in progress is adopted: migrating,
+ * with that migration's uuid, never started twice). Shared storage is
+ * assumed: the drain's migrations copy no disk. MD_ERR_INVALID for a bad
+ * request (err says which field): no destination, one not among the peers
+ * (or this node), a duplicate, a deadline <= 0, an instance that is not a
+ * domain of this node or not running, a guest list that is empty after
+ * exclusions. MD_ERR_CONFLICT when another drain is in progress, or with
+ * strict when the deadline is below the lower bound (every guest's RAM
+ * once over the destinations' links, when every destination's bandwidth
+ * is configured): err names the numbers. MD_ERR_UNAVAILABLE while the
+ * store cannot be written or the node's domains cannot be listed. Writes
+ * the store under the lock (the drain and its first event). Never calls
+ * the hypervisor: the domains are the monitor's list (md_engine_domains()),
+ * which it asks to refresh and waits a few seconds for. Any thread. */
 md_status md_engine_drain_create(md_engine *e, const md_drain_request *r, md_drain *out,
                                  md_err *err);
 

@@ -36,72 +36,85 @@ static bool host_ok(const char *h)
  * resolved and the destination is the one the configuration says; a record
  * whose destination is not (or no longer) a peer - one recovered after the
  * list changed - keeps the URIs it was created with. */
+void eng_dest_uri(const md_engine *e, const char *dest, char *out, size_t outlen)
+{
+    const md_config_peer *p = md_peers_find(e->cfg, dest);
+    char host[MD_NAME_LEN + 2];
+
+    md_uri_host(p ? p->address : dest, host, sizeof host);
+    snprintf(out, outlen, "qemu+%s://%s/system", e->cfg->libvirt.live_migration_scheme, host);
+}
+
 void eng_set_uris(md_engine *e, active *a)
 {
     const md_migration *r = &a->rec;
     const md_config_peer *p = md_peers_find(e->cfg, r->dest_compute);
-    char host[MD_NAME_LEN + 2], mhost[MD_NAME_LEN + 2];
+    char mhost[MD_NAME_LEN + 2];
 
-    md_uri_host(p ? p->address : r->dest_compute, host, sizeof host);
+    eng_dest_uri(e, r->dest_compute, a->dest_uri, sizeof a->dest_uri);
     md_uri_host(r->dest_host[0] ? r->dest_host
                 : p             ? md_peer_migrate_address(p)
                                 : r->dest_compute,
                 mhost, sizeof mhost);
-    snprintf(a->dest_uri, sizeof a->dest_uri, "qemu+%s://%s/system",
-             e->cfg->libvirt.live_migration_scheme, host);
     snprintf(a->migrate_uri, sizeof a->migrate_uri, "tcp://%s", mhost);
 }
 
 /* With peers configured, the destination must be one of them and a given
  * dest_host one of its two addresses: the list is what a writer of the API
  * may send a guest's memory to. */
-static md_status check_peer(const md_config *c, const md_engine_request *q, md_err *err)
+static md_status check_peer(const md_config *c, const char *dest, const char *dest_host,
+                            md_err *err)
 {
     char names[400];
     const md_config_peer *p;
 
     if (c->peers.count == 0)
         return MD_OK;
-    p = md_peers_find(c, q->dest_compute);
+    p = md_peers_find(c, dest);
     if (!p) {
         md_peers_names(c, names, sizeof names);
         return md_err_set(err, MD_ERR_INVALID,
                           "dest_compute %s is not a known destination of this node: the "
                           "configured peers are %s",
-                          q->dest_compute, names);
+                          dest, names);
     }
-    if (q->dest_host[0] && !md_peer_has_address(p, q->dest_host)) {
+    if (dest_host[0] && !md_peer_has_address(p, dest_host)) {
         if (p->migrate_address[0])
             return md_err_set(err, MD_ERR_INVALID,
                               "dest_host %s is not an address of %s: leave it out, or give %s "
                               "or %s",
-                              q->dest_host, p->name, p->address, p->migrate_address);
+                              dest_host, p->name, p->address, p->migrate_address);
         return md_err_set(err, MD_ERR_INVALID,
                           "dest_host %s is not an address of %s: leave it out, or give %s",
-                          q->dest_host, p->name, p->address);
+                          dest_host, p->name, p->address);
     }
     return MD_OK;
+}
+
+md_status eng_check_destination(const md_engine *e, const char *dest, const char *dest_host,
+                                md_err *err)
+{
+    if (!host_ok(dest))
+        return md_err_set(err, MD_ERR_INVALID,
+                          "dest_compute must be a host name or address, got \"%s\"", dest);
+    if (dest_host[0] && !host_ok(dest_host))
+        return md_err_set(err, MD_ERR_INVALID,
+                          "dest_host must be a host name or address, "
+                          "got \"%s\"",
+                          dest_host);
+    if (strcmp(dest, e->cfg->service.host) == 0)
+        return md_err_set(err, MD_ERR_INVALID,
+                          "dest_compute %s is this node: a migration "
+                          "needs another node",
+                          dest);
+    return check_peer(e->cfg, dest, dest_host, err);
 }
 
 static md_status validate(const md_engine *e, const md_engine_request *q, md_err *err)
 {
     if (!q->instance[0])
         return md_err_set(err, MD_ERR_INVALID, "instance_uuid or instance_name is required");
-    if (!host_ok(q->dest_compute))
-        return md_err_set(err, MD_ERR_INVALID,
-                          "dest_compute must be a host name or address, got \"%s\"",
-                          q->dest_compute);
-    if (q->dest_host[0] && !host_ok(q->dest_host))
-        return md_err_set(err, MD_ERR_INVALID,
-                          "dest_host must be a host name or address, "
-                          "got \"%s\"",
-                          q->dest_host);
-    if (strcmp(q->dest_compute, e->cfg->service.host) == 0)
-        return md_err_set(err, MD_ERR_INVALID,
-                          "dest_compute %s is this node: a migration "
-                          "needs another node",
-                          q->dest_compute);
-    md_status st = check_peer(e->cfg, q, err);
+    md_status st = eng_check_destination(e, q->dest_compute, q->dest_host, err);
     if (st != MD_OK)
         return st;
     if (q->max_downtime_ms != -1 &&
@@ -124,6 +137,42 @@ static md_status validate(const md_engine *e, const md_engine_request *q, md_err
     return MD_OK;
 }
 
+bool eng_domains_refresh(md_engine *e)
+{
+    int64_t asked = eng_mono_ms();
+    struct timespec until = md_deadline_in(CLOCK_MONOTONIC, DOMAIN_WAIT_MS);
+
+    e->domains_wanted = true;
+    eng_wake_monitor(e);
+    while (!e->stopping && e->domains_at < asked &&
+           pthread_cond_timedwait(&e->changed, &e->lock, &until) != ETIMEDOUT) {
+    }
+    return e->domains_at >= asked;
+}
+
+/* The entry of instance (a UUID, compared ignoring case, or a name) in the
+ * last list, or NULL. Under the lock. */
+static const md_hv_domain *domain_in_list(const md_engine *e, const char *instance)
+{
+    for (size_t i = 0; i < e->ndomains; i++) {
+        if (strcasecmp(e->domains[i].uuid, instance) == 0 ||
+            strcmp(e->domains[i].name, instance) == 0)
+            return &e->domains[i];
+    }
+    return NULL;
+}
+
+const md_hv_domain *eng_find_domain(md_engine *e, const char *instance, bool *listed)
+{
+    const md_hv_domain *d = domain_in_list(e, instance);
+
+    *listed = true;
+    if (d)
+        return d;
+    *listed = eng_domains_refresh(e);
+    return domain_in_list(e, instance);
+}
+
 /* The domain's other identifier in the node's domain list (its name for a
  * UUID, its UUID for a name), so that a request by name conflicts at once
  * with a queued one by UUID; NULL when the node has no such domain.
@@ -131,42 +180,45 @@ static md_status validate(const md_engine *e, const md_engine_request *q, md_err
  * The list is the monitor's, so no libvirt call runs on the API's thread.
  * A domain missing from it may have been defined since it was taken: the
  * monitor is asked for a fresh one and this waits up to DOMAIN_WAIT_MS for
- * it. Unknown after that is a 404 now, as Nova answers os-migrateLive for
- * an unknown server, rather than a record that fails a moment later. When
- * no list can be had (before the first, or libvirtd is down) the request
- * is taken and the worker looks the domain up ("" is returned). Under the
- * lock, which the wait releases. */
+ * it (eng_find_domain). Unknown after that is a 404 now, as Nova answers
+ * os-migrateLive for an unknown server, rather than a record that fails a
+ * moment later. When no list can be had (before the first, or libvirtd is
+ * down) the request is taken and the worker looks the domain up ("" is
+ * returned). Under the lock, which the wait releases. */
 static const char *find_alias(md_engine *e, const char *instance)
 {
-    int64_t asked = eng_mono_ms();
-    struct timespec until = md_deadline_in(CLOCK_MONOTONIC, DOMAIN_WAIT_MS);
+    bool listed;
+    const md_hv_domain *d = eng_find_domain(e, instance, &listed);
 
-    for (bool fresh = false;; fresh = true) {
-        for (size_t i = 0; i < e->ndomains; i++) {
-            if (strcasecmp(e->domains[i].uuid, instance) == 0)
-                return e->domains[i].name;
-            if (strcmp(e->domains[i].name, instance) == 0)
-                return e->domains[i].uuid;
-        }
-        if (fresh)
-            return e->domains_at >= asked ? NULL : "";
-        e->domains_wanted = true;
-        eng_wake_monitor(e);
-        while (!e->stopping && e->domains_at < asked &&
-               pthread_cond_timedwait(&e->changed, &e->lock, &until) != ETIMEDOUT) {
-        }
-    }
+    if (d)
+        return strcasecmp(d->uuid, instance) == 0 ? d->name : d->uuid;
+    return listed ? NULL : "";
 }
 
-md_status md_engine_create(md_engine *e, const md_engine_request *q, md_migration *out, md_err *err)
+md_status eng_create_locked(md_engine *e, const md_engine_request *q, const char *alias,
+                            md_migration *out, md_err *err)
 {
     const md_config *c = e->cfg;
     md_migration r;
     active *a = NULL;
-    md_status st = validate(e, q, err);
+    md_status st;
 
-    if (st != MD_OK)
-        return st;
+    if (e->queue.n >= (size_t)c->service.max_queued_migrations)
+        return md_err_set(err, MD_ERR_OVER_LIMIT,
+                          "%zu migrations are queued on %s, the most it takes "
+                          "(service.max_queued_migrations); try again when some have started",
+                          e->queue.n, c->service.host);
+    for (size_t i = 0; i < e->nact; i++) {
+        const md_migration *o = &e->act[i]->rec;
+        if (strcasecmp(o->instance_uuid, q->instance) == 0 ||
+            strcmp(o->instance_name, q->instance) == 0 ||
+            (alias[0] &&
+             (strcasecmp(o->instance_uuid, alias) == 0 || strcmp(o->instance_name, alias) == 0)))
+            return md_err_set(err, MD_ERR_CONFLICT,
+                              "instance %s already has migration %s in "
+                              "progress (%s)",
+                              q->instance, o->uuid, md_mig_state_str(o->state));
+    }
     md_migration_init(&r);
     if (!md_uuid_generate(r.uuid))
         return md_err_set(err, MD_ERR_INTERNAL, "cannot generate a UUID: no randomness");
@@ -196,8 +248,49 @@ md_status md_engine_create(md_engine *e, const md_engine_request *q, md_migratio
     r.timeout_action = q->timeout_action == -1 ? c->libvirt.live_migration_timeout_action
                                                : (policy_timeout_action)q->timeout_action;
     r.policy = c->libvirt.live_migration_policy;
+    md_strlcpy(r.drain_uuid, q->drain_uuid, sizeof r.drain_uuid);
+    /* The plan's switch is a policy setting, which post-copy must permit. */
+    r.post_copy_after_first_pass = q->post_copy_after_first_pass && r.permit_post_copy;
     r.created_at = r.updated_at = eng_wall_ms();
 
+    a = eng_active_new(&r);
+    if (!a)
+        return md_err_set(err, MD_ERR_NOMEM, "out of memory");
+    eng_set_uris(e, a);
+    st = md_store_insert(e->store, &a->rec, err);
+    if (st == MD_ERR_IO) {
+        /* Nothing was created: the caller is told so, not given a 202. */
+        eng_store_failed(e, err);
+        st = eng_writable(e, err);
+        goto done;
+    }
+    if (st != MD_OK)
+        goto done;
+    st = eng_table_add(e, a, err);
+    if (st != MD_OK)
+        goto done;
+    if (q->drain_uuid[0])
+        eng_add_event(e, a, "state", 0, "queued: migrate %s to %s for drain %s%s", q->instance,
+                      q->dest_compute, q->drain_uuid,
+                      r.post_copy_after_first_pass ? " (post-copy after the first pass)" : "");
+    else
+        eng_add_event(e, a, "state", 0, "queued: migrate %s to %s", q->instance, q->dest_compute);
+    eng_queue_push(&e->queue, a);
+    e->counters.created++;
+    *out = a->rec;
+    a = NULL;
+    pthread_cond_signal(&e->work);
+done:
+    eng_active_put(a);
+    return st;
+}
+
+md_status md_engine_create(md_engine *e, const md_engine_request *q, md_migration *out, md_err *err)
+{
+    md_status st = validate(e, q, err);
+
+    if (st != MD_OK)
+        return st;
     pthread_mutex_lock(&e->lock);
     if ((st = eng_writable(e, err)) != MD_OK)
         goto unlock;
@@ -207,56 +300,12 @@ md_status md_engine_create(md_engine *e, const md_engine_request *q, md_migratio
         goto unlock;
     if (!alias) {
         st = md_err_set(err, MD_ERR_NOT_FOUND, "Instance %s could not be found on %s.", q->instance,
-                        c->service.host);
+                        e->cfg->service.host);
         goto unlock;
     }
-    if (e->queue.n >= (size_t)c->service.max_queued_migrations) {
-        st = md_err_set(err, MD_ERR_OVER_LIMIT,
-                        "%zu migrations are queued on %s, the most it takes "
-                        "(service.max_queued_migrations); try again when some have started",
-                        e->queue.n, c->service.host);
-        goto unlock;
-    }
-    for (size_t i = 0; i < e->nact; i++) {
-        const md_migration *o = &e->act[i]->rec;
-        if (strcasecmp(o->instance_uuid, q->instance) == 0 ||
-            strcmp(o->instance_name, q->instance) == 0 ||
-            (alias[0] &&
-             (strcasecmp(o->instance_uuid, alias) == 0 || strcmp(o->instance_name, alias) == 0))) {
-            st = md_err_set(err, MD_ERR_CONFLICT,
-                            "instance %s already has migration %s in "
-                            "progress (%s)",
-                            q->instance, o->uuid, md_mig_state_str(o->state));
-            goto unlock;
-        }
-    }
-    a = eng_active_new(&r);
-    if (!a) {
-        st = md_err_set(err, MD_ERR_NOMEM, "out of memory");
-        goto unlock;
-    }
-    eng_set_uris(e, a);
-    st = md_store_insert(e->store, &a->rec, err);
-    if (st == MD_ERR_IO) {
-        /* Nothing was created: the caller is told so, not given a 202. */
-        eng_store_failed(e, err);
-        st = eng_writable(e, err);
-        goto unlock;
-    }
-    if (st != MD_OK)
-        goto unlock;
-    st = eng_table_add(e, a, err);
-    if (st != MD_OK)
-        goto unlock;
-    eng_add_event(e, a, "state", 0, "queued: migrate %s to %s", q->instance, q->dest_compute);
-    eng_queue_push(&e->queue, a);
-    e->counters.created++;
-    *out = a->rec;
-    a = NULL;
-    pthread_cond_signal(&e->work);
+    st = eng_create_locked(e, q, alias, out, err);
 unlock:
     pthread_mutex_unlock(&e->lock);
-    eng_active_put(a);
     return st;
 }
 
@@ -285,14 +334,11 @@ static active *find_in_progress(md_engine *e, const char *uuid, const char *what
     return NULL;
 }
 
-md_status md_engine_abort(md_engine *e, const char *uuid, md_err *err)
+md_status eng_abort_active(md_engine *e, active *a, md_err *err)
 {
+    const char *uuid = a->rec.uuid;
     md_status st = MD_OK;
 
-    pthread_mutex_lock(&e->lock);
-    active *a = find_in_progress(e, uuid, "abort", err, &st);
-    if (!a)
-        goto unlock;
     switch (a->rec.state) {
     case MD_MIG_QUEUED:
         /* Never started: nothing in the hypervisor to undo. */
@@ -328,7 +374,17 @@ md_status md_engine_abort(md_engine *e, const char *uuid, md_err *err)
     }
     if (st == MD_OK)
         e->counters.commands[MD_ENGINE_OP_ABORT]++;
-unlock:
+    return st;
+}
+
+md_status md_engine_abort(md_engine *e, const char *uuid, md_err *err)
+{
+    md_status st = MD_OK;
+
+    pthread_mutex_lock(&e->lock);
+    active *a = find_in_progress(e, uuid, "abort", err, &st);
+    if (a)
+        st = eng_abort_active(e, a, err);
     pthread_mutex_unlock(&e->lock);
     return st;
 }

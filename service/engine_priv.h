@@ -16,6 +16,7 @@
  *   engine_store.c     the writes to the store, and their retries when it
  *                      cannot take them;
  *   engine_purge.c     deleting the records of migrations that ended long ago;
+ *   engine_drain.c     host drains: the drain thread, its plans and requests;
  *   engine_metrics.c   the counters and histograms behind md_engine_metrics().
  *
  * Locking: one mutex, e->lock, guards everything in md_engine and every
@@ -128,6 +129,12 @@ struct md_engine {
     int64_t degraded_since;      /* wall ms */
     char degraded_reason[256];   /* the store's last failure */
     md_engine_counters counters; /* engine_metrics.c; under the lock like the rest */
+    /* Host drains (engine_drain.c): the one in progress, or the last one
+     * until the store holds its end; NULL = none. */
+    struct eng_drain *drain;
+    pthread_t drainer;
+    bool drainer_started;
+    bool drainer_alive; /* the drain thread has not returned */
 };
 
 /* Wall-clock time, for what a record says (created_at, event times). */
@@ -187,6 +194,52 @@ void eng_settle(md_engine *e, active *a, md_status st, const char *msg, md_hv_lo
 void eng_wake_monitor(md_engine *e);
 /* Sets a's libvirt and migration URIs from its destination. */
 void eng_set_uris(md_engine *e, active *a);
+
+/* The libvirt URI of destination dest (a peer's name, or a host without
+ * peers) into out, as a migration to it uses. engine_commands.c */
+void eng_dest_uri(const md_engine *e, const char *dest, char *out, size_t outlen);
+
+/* ---- requests, shared with the drains (engine_commands.c; under the lock) ---- */
+
+/* Whether dest (with dest_host, "" for none) may be a migration's
+ * destination: a host name or address, not this node, and with peers one
+ * of them (dest_host one of its addresses). MD_ERR_INVALID with why in
+ * err. Pure: no lock needed. */
+md_status eng_check_destination(const md_engine *e, const char *dest, const char *dest_host,
+                                md_err *err);
+/* Asks the monitor for a fresh list of the node's domains and waits up to
+ * a few seconds for it; true when one taken after the call came. Under the
+ * lock, which the wait releases. */
+bool eng_domains_refresh(md_engine *e);
+/* The entry of instance (UUID or name) in the node's domain list, asking
+ * for a fresh list once when the last one lacks it (eng_domains_refresh);
+ * NULL when unknown, with *listed false when no fresh list could be had.
+ * The entry is borrowed from e->domains until the lock is released. Under
+ * the lock, which the wait releases. */
+const md_hv_domain *eng_find_domain(md_engine *e, const char *instance, bool *listed);
+/* md_engine_create() after its checks: queues q (already validated) as a
+ * new migration; alias is the instance's other identifier ("" = unknown).
+ * MD_ERR_OVER_LIMIT for a full queue, MD_ERR_CONFLICT when the instance
+ * has a migration in progress, MD_ERR_UNAVAILABLE when the store cannot
+ * take the record (nothing created). Writes the store. Under the lock. */
+md_status eng_create_locked(md_engine *e, const md_engine_request *q, const char *alias,
+                            md_migration *out, md_err *err);
+/* md_engine_abort() of a, which is in progress: a queued one is cancelled
+ * at once, a started one gets an abort command; MD_ERR_CONFLICT in
+ * post-copy or when an abort is already under way. Under the lock. */
+md_status eng_abort_active(md_engine *e, active *a, md_err *err);
+
+/* ---- drains (engine_drain.c) ---- */
+
+/* Loads the drain left in progress by an earlier run, for the drain thread
+ * to pick up; before recovery, so that the drain sees its guests'
+ * migrations end. The store's failure is returned. Main thread, before any
+ * thread starts. */
+md_status eng_drain_load(md_engine *e, md_err *err);
+/* The drain thread (engine_drain.c's DESIGN). */
+void *eng_drain_main(void *arg);
+/* Frees e->drain. eng_free only. */
+void eng_drain_free(md_engine *e);
 
 /* ---- without the lock ---- */
 

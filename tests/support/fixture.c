@@ -43,6 +43,8 @@ int md_test_fixture_setup(void **state)
             md_test_stack_add_domain(s, catalogue[i].name, catalogue[i].uuid, catalogue[i].ram_mib,
                                      catalogue[i].working_set_mib, catalogue[i].dirty_mibps);
     }
+    if (spec->prepare)
+        spec->prepare(s);
     assert_int_equal(md_test_stack_open(s), 0);
     *state = s;
     return 0;
@@ -55,6 +57,26 @@ int md_test_fixture_teardown(void **state)
     md_test_stack_close(s);
     free(s);
     return 0;
+}
+
+FILE *md_test_lock_db(md_test_stack *s)
+{
+    char cmd[300];
+
+    snprintf(cmd, sizeof cmd, "sqlite3 '%s' >/dev/null 2>&1", s->db);
+    FILE *locker = popen(cmd, "w");
+    assert_non_null(locker);
+    fputs("BEGIN IMMEDIATE;\nUPDATE migrations SET error = error;\n", locker);
+    fflush(locker);
+    /* The shell has the lock once it has read those lines. */
+    md_test_sleep_ms(300);
+    return locker;
+}
+
+void md_test_unlock_db(FILE *locker)
+{
+    fputs("COMMIT;\n", locker);
+    assert_int_equal(pclose(locker), 0);
 }
 
 void md_test_fixture_start(md_test_stack *s, bool api)

@@ -17,6 +17,7 @@
 
 #include <json-c/json.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "api/api.h"
 #include "service/engine.h"
@@ -56,6 +57,9 @@ enum {
 typedef struct md_test_fixture_spec {
     const char *tag; /* the temporary directory's name starts with it */
     unsigned vms;    /* the domains: an OR of MD_TEST_VM_* */
+    /* Called after those domains are added and before the stack opens
+     * (NULL: nothing): adds more domains or peers, changes s->cfg. */
+    void (*prepare)(md_test_stack *s);
 } md_test_fixture_spec;
 
 /* The cmocka setup and teardown of a test on a fixture; MD_TEST_FIXTURE()
@@ -117,6 +121,17 @@ const char *md_test_reply_header(const md_test_reply *r, const char *name);
 
 /* Frees what r holds and zeroes it. Accepts a zeroed r. */
 void md_test_reply_free(md_test_reply *r);
+
+/* ---- faults ------------------------------------------------------------------------ */
+
+/* Another process (the sqlite3 shell) takes the store's write lock and
+ * keeps it, as a backup job or an administrator's shell would: every write
+ * of the engine fails (database is locked) until md_test_unlock_db()
+ * commits. Fails the test when the shell cannot be started. */
+FILE *md_test_lock_db(md_test_stack *s);
+/* Lets the lock of md_test_lock_db() go; fails the test when the shell
+ * did not end well. */
+void md_test_unlock_db(FILE *locker);
 
 /* ---- waiting on the engine -------------------------------------------------------- */
 

@@ -45,6 +45,18 @@ void md_test_stack_add_domain(md_test_stack *s, const char *name, const char *uu
     d->dirty_mibps = dirty_mibps;
 }
 
+void md_test_stack_add_peer(md_test_stack *s, const char *name, const char *address,
+                            const char *migrate_address, int bandwidth_mibps)
+{
+    md_config_peer *p = &s->cfg->peers.list[s->cfg->peers.count++];
+
+    memset(p, 0, sizeof *p);
+    snprintf(p->name, sizeof p->name, "%s", name);
+    snprintf(p->address, sizeof p->address, "%s", address);
+    snprintf(p->migrate_address, sizeof p->migrate_address, "%s", migrate_address);
+    p->bandwidth_mibps = bandwidth_mibps;
+}
+
 int md_test_stack_open(md_test_stack *s)
 {
     md_err err;

@@ -44,6 +44,13 @@ int md_test_stack_init(md_test_stack *s, const char *base, const char *tag);
 void md_test_stack_add_domain(md_test_stack *s, const char *name, const char *uuid, int ram_mib,
                               int working_set_mib, int dirty_mibps);
 
+/* Adds a peer to s->cfg (before md_test_stack_start): name, its address,
+ * its migration address ("" = none) and its link for drains' plans
+ * (bandwidth_mibps, 0 = not given; the simulator then gives it this
+ * link). */
+void md_test_stack_add_peer(md_test_stack *s, const char *name, const char *address,
+                            const char *migrate_address, int bandwidth_mibps);
+
 /* Opens the store and the simulator, its clock stopped. */
 int md_test_stack_open(md_test_stack *s);
 

@@ -422,7 +422,6 @@ static void a_worker_left_behind_by_a_stop_writes_nothing_after_it(void **state)
 static void a_stop_after_a_long_lock_writes_what_was_pending(void **state)
 {
     fixture *f = *state;
-    char cmd[300];
     md_engine_health h;
     md_migration r;
     md_err err;
@@ -430,12 +429,7 @@ static void a_stop_after_a_long_lock_writes_what_was_pending(void **state)
     md_test_fixture_start(f, false);
     md_migration a = md_test_create(f, "vm-a", MD_OK);
     md_test_expect_state(f, a.uuid, md_test_is_running, MD_MIG_RUNNING);
-    snprintf(cmd, sizeof cmd, "sqlite3 '%s' >/dev/null 2>&1", f->db);
-    FILE *locker = popen(cmd, "w");
-    assert_non_null(locker);
-    fputs("BEGIN IMMEDIATE;\nUPDATE migrations SET error = error;\n", locker);
-    fflush(locker);
-    md_test_sleep_ms(300);
+    FILE *locker = md_test_lock_db(f);
     md_test_drive_until(f, a.uuid, 0.5, md_test_ended);
     md_test_expect_state(f, a.uuid, md_test_is_final, MD_MIG_COMPLETED);
     md_engine_get_health(f->eng, &h);
@@ -447,8 +441,7 @@ static void a_stop_after_a_long_lock_writes_what_was_pending(void **state)
     /* After about 7.5 s of failures the writer waits 5 s between tries,
      * longer than the stop's 3 s drain. */
     md_test_sleep_ms(8000);
-    fputs("COMMIT;\n", locker);
-    assert_int_equal(pclose(locker), 0);
+    md_test_unlock_db(locker);
     assert_true(md_test_stack_stop(f));
     assert_int_equal(md_store_get(f->store, a.uuid, &r, &err), MD_OK);
     assert_int_equal(r.state, MD_MIG_COMPLETED);
@@ -608,12 +601,7 @@ static void recovery_keeps_a_post_copy_job_in_post_copy(void **state)
 
 static void add_peer(fixture *f, const char *name, const char *address, const char *migrate)
 {
-    md_config_peer *p = &f->cfg->peers.list[f->cfg->peers.count++];
-
-    memset(p, 0, sizeof *p);
-    snprintf(p->name, sizeof p->name, "%s", name);
-    snprintf(p->address, sizeof p->address, "%s", address);
-    snprintf(p->migrate_address, sizeof p->migrate_address, "%s", migrate);
+    md_test_stack_add_peer(f, name, address, migrate, 0);
 }
 
 static size_t count_records(fixture *f)
