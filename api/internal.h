@@ -21,9 +21,9 @@
 typedef enum md_api_role {
     MD_API_PUBLIC = 0, /* no token needed: version documents, healthcheck */
     MD_API_READ,       /* list, show, events: roles.list */
-    MD_API_CREATE,     /* a new migration: roles.create */
+    MD_API_CREATE,     /* a new migration or drain: roles.create */
     MD_API_UPDATE,     /* settings, force_complete, post_copy: roles.update */
-    MD_API_ABORT,      /* aborting: roles.abort */
+    MD_API_ABORT,      /* aborting, cancelling a drain: roles.abort */
     /* GET /metrics: as MD_API_READ, except where api.metrics_auth lets the
      * caller in without a token (by default, from a loopback address). */
     MD_API_METRICS,
