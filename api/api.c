@@ -7,7 +7,7 @@
  * that is routed, authorised and well formed at the HTTP level:
  *
  *   1. a body over api.max_body_bytes: 413 (the server kept none of it);
- *   2. routing over the v1 and Nova tables: 404 for no path, 405 with Allow
+ *   2. routing over the v1, drain and Nova tables: 404 for no path, 405 with Allow
  *      when the path exists for other methods;
  *   3. for /v2.1 paths, the microversion headers: 400 malformed, 406 out of
  *      2.1..2.80; the version is echoed on every /v2.1 answer;
@@ -149,10 +149,11 @@ static const md_api_route *route(const char *method, const char *path, md_api_ct
                                  size_t allowlen)
 {
     const table tables[] = { { md_api_v1_routes, md_api_v1_nroutes },
+                             { md_api_drain_routes, md_api_drain_nroutes },
                              { md_api_nova_routes, md_api_nova_nroutes } };
     allow[0] = '\0';
 
-    for (size_t t = 0; t < 2; t++) {
+    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++) {
         for (size_t i = 0; i < tables[t].n; i++) {
             const md_api_route *r = &tables[t].routes[i];
             if (!match(r->pattern, path, c))

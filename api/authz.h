@@ -25,9 +25,9 @@
 /* The action classes of the API's routes. */
 typedef enum md_authz_action {
     MD_AUTHZ_LIST = 0, /* reads: roles.list */
-    MD_AUTHZ_CREATE,   /* a new migration: roles.create */
+    MD_AUTHZ_CREATE,   /* a new migration or drain: roles.create */
     MD_AUTHZ_UPDATE,   /* settings and steering of one: roles.update */
-    MD_AUTHZ_ABORT,    /* aborting one: roles.abort */
+    MD_AUTHZ_ABORT,    /* aborting one, or cancelling a drain: roles.abort */
 } md_authz_action;
 
 typedef enum md_authz_verdict {

@@ -21,9 +21,9 @@
 typedef enum md_api_role {
     MD_API_PUBLIC = 0, /* no token needed: version documents, healthcheck */
     MD_API_READ,       /* list, show, events: roles.list */
-    MD_API_CREATE,     /* a new migration: roles.create */
+    MD_API_CREATE,     /* a new migration or drain: roles.create */
     MD_API_UPDATE,     /* settings, force_complete, post_copy: roles.update */
-    MD_API_ABORT,      /* aborting: roles.abort */
+    MD_API_ABORT,      /* aborting, cancelling a drain: roles.abort */
     /* GET /metrics: as MD_API_READ, except where api.metrics_auth lets the
      * caller in without a token (by default, from a loopback address). */
     MD_API_METRICS,
@@ -63,9 +63,11 @@ typedef struct md_api_route {
     md_api_handler handler;
 } md_api_route;
 
-/* The route tables of v1.c and nova.c. */
+/* The route tables of v1.c, drains.c and nova.c. */
 extern const md_api_route md_api_v1_routes[];
 extern const size_t md_api_v1_nroutes;
+extern const md_api_route md_api_drain_routes[];
+extern const size_t md_api_drain_nroutes;
 extern const md_api_route md_api_nova_routes[];
 extern const size_t md_api_nova_nroutes;
 
@@ -115,7 +117,60 @@ void md_api_reply(md_api_response *resp, int status, json_object *obj);
  * (metrics.c; the route is in v1.c's table). */
 void md_api_metrics_handler(md_api_ctx *c);
 
+/* ---- request fields (fields.c) ---- */
+
+/* The object under name in the body ({"<name>": {...}} and nothing else),
+ * with only the keys in allowed (NULL-terminated); else answers 400 naming
+ * the unknown key and returns NULL. Owned by c->body. */
+json_object *md_api_body_object(md_api_ctx *c, const char *name, const char *const *allowed);
+
+/* The field key of the body object m (named name in messages, as
+ * "name.key"): absent leaves *out untouched and returns true; the wrong
+ * type or a value out of range answers 400 naming the field and returns
+ * false. A string must have 1..max-1 bytes and no NUL; an integer must be
+ * a JSON integer in lo..hi; a boolean true or false (*out 1 or 0). */
+bool md_api_get_string(md_api_ctx *c, json_object *m, const char *name, const char *key, char *out,
+                       size_t max);
+bool md_api_get_bool(md_api_ctx *c, json_object *m, const char *name, const char *key, int *out);
+bool md_api_get_int(md_api_ctx *c, json_object *m, const char *name, const char *key, int64_t lo,
+                    int64_t hi, int64_t *out);
+
+/* The query's limit: absent = MD_MAX_LIST_LIMIT, more is cut to it, 0
+ * sets *none (the client asks for nothing; *limit is then 0). Answers 400
+ * and returns false when it is not a non-negative integer. */
+bool md_api_query_limit(md_api_ctx *c, size_t *limit, bool *none);
+
+/* An events page's query: only limit (as md_api_query_limit) and marker
+ * (an event id > 0, *after; 0 when absent). Answers 400 and returns false
+ * for anything else. */
+bool md_api_events_query(md_api_ctx *c, size_t *limit, int64_t *after);
+
+/* The path's first {} parameter when it is a UUID; else answers 400
+ * ("Invalid <what> id ...") and returns NULL. */
+const char *md_api_path_uuid(md_api_ctx *c, const char *what);
+
 /* ---- JSON helpers (json.c) ---- */
+
+/* Adds v as member key of o; key must be a string literal not yet in o
+ * (json-c then neither copies nor looks for it: lists add thousands). */
+void md_api_put(json_object *o, const char *key, json_object *v);
+/* v, or null when v is "". */
+void md_api_put_str_or_null(json_object *o, const char *key, const char *v);
+void md_api_put_u64(json_object *o, const char *key, uint64_t v);
+/* ms since the epoch as md_api_time_str() writes it; _or_null: null for
+ * ms <= 0 (the records' "not yet"). */
+void md_api_put_time(json_object *o, const char *key, int64_t ms);
+void md_api_put_time_or_null(json_object *o, const char *key, int64_t ms);
+
+/* {"rel": rel, "href": href}. */
+json_object *md_api_link(const char *rel, const char *href);
+
+/* A page of events, n of ev (oldest first), as {"events": [{id, at, kind,
+ * value, message}], "events_links": [...]}: a full page (n == limit > 0)
+ * links to the next one, path (e.g. "/v1/drains/UUID/events") with limit
+ * and the page's last event id as the marker. NULL when out of memory. */
+json_object *md_api_events_json(const md_api_deps *d, const char *path, const md_event *ev,
+                                size_t n, size_t limit);
 
 /* Milliseconds since the epoch as Nova writes times: "2026-11-21T23:51:24.847000"
  * (a negative time as the epoch). */
@@ -128,12 +183,13 @@ bool md_api_time_parse(const char *s, int64_t *ms);
 /* The v1 representation of a record (v1.c): every field of DESIGN.md
  * section 6 plus the migration's settings and its post-copy recovery
  * (recovery_attempts; recovery_started_at, when the post-copy that is
- * being recovered broke, null when none is); NULL when out of memory. */
+ * being recovered broke, null when none is) and drain_uuid (the drain that
+ * started it, null when none did); NULL when out of memory. */
 json_object *md_api_migration_json(const md_api_deps *d, const md_migration *m);
 
 /* The list filters of a request's query (v1.c), shared with the Nova
- * routes: status, instance_uuid, host, migration_type, changes-since,
- * changes-before, limit, marker. Answers 400 and returns false for a bad
+ * routes: status, instance_uuid, host, migration_type, drain_uuid,
+ * changes-since, changes-before, limit, marker. Answers 400 and returns false for a bad
  * value. An unknown status name filters everything out when lenient (Nova
  * clients use Nova's own names) and is a 400 otherwise. */
 bool md_api_list_filter(md_api_ctx *c, md_store_filter *f, bool lenient, bool *nothing);

@@ -1,4 +1,4 @@
-/* json.c - times as Nova writes them, ISO 8601 parsing, and link URLs. */
+/* json.c - representations' pieces: members, times as Nova writes them, ISO 8601, links, events. */
 #include "api/internal.h"
 
 #include <ctype.h>
@@ -108,4 +108,72 @@ void md_api_base_url(const md_api_deps *d, char out[320])
 
     snprintf(out, 320, "http://%s%s%s:%d", v6 ? "[" : "", host, v6 ? "]" : "",
              d->cfg->api.listen_port);
+}
+
+void md_api_put(json_object *o, const char *key, json_object *v)
+{
+    json_object_object_add_ex(o, key, v,
+                              JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_ADD_CONSTANT_KEY);
+}
+
+void md_api_put_str_or_null(json_object *o, const char *key, const char *v)
+{
+    md_api_put(o, key, v[0] ? json_object_new_string(v) : NULL);
+}
+
+void md_api_put_u64(json_object *o, const char *key, uint64_t v)
+{
+    md_api_put(o, key, json_object_new_int64((int64_t)v));
+}
+
+void md_api_put_time(json_object *o, const char *key, int64_t ms)
+{
+    char t[32];
+
+    md_api_time_str(ms, t);
+    md_api_put(o, key, json_object_new_string(t));
+}
+
+void md_api_put_time_or_null(json_object *o, const char *key, int64_t ms)
+{
+    if (ms > 0)
+        md_api_put_time(o, key, ms);
+    else
+        md_api_put(o, key, NULL);
+}
+
+json_object *md_api_link(const char *rel, const char *href)
+{
+    json_object *l = json_object_new_object();
+
+    md_api_put(l, "rel", json_object_new_string(rel));
+    md_api_put(l, "href", json_object_new_string(href));
+    return l;
+}
+
+json_object *md_api_events_json(const md_api_deps *d, const char *path, const md_event *ev,
+                                size_t n, size_t limit)
+{
+    json_object *o = json_object_new_object(), *arr = json_object_new_array();
+
+    for (size_t i = 0; i < n; i++) {
+        json_object *e = json_object_new_object();
+        md_api_put(e, "id", json_object_new_int64(ev[i].id));
+        md_api_put_time(e, "at", ev[i].at);
+        md_api_put(e, "kind", json_object_new_string(ev[i].kind));
+        md_api_put(e, "value", json_object_new_int64(ev[i].value));
+        md_api_put(e, "message", json_object_new_string(ev[i].message));
+        json_object_array_add(arr, e);
+    }
+    md_api_put(o, "events", arr);
+    json_object *links = json_object_new_array();
+    if (limit && n == limit) {
+        char url[320], href[640];
+        md_api_base_url(d, url);
+        snprintf(href, sizeof href, "%s%s?limit=%zu&marker=%lld", url, path, limit,
+                 (long long)ev[n - 1].id);
+        json_object_array_add(links, md_api_link("next", href));
+    }
+    md_api_put(o, "events_links", links);
+    return o;
 }

@@ -22,84 +22,59 @@
 
 /* ---- representations ------------------------------------------------------ */
 
-/* Adds a member whose key is a string literal and not yet in o: json-c then
- * neither copies the key nor looks for it first. A list of 50 records adds
- * some 2,000 members, and those copies were most of its allocations. */
-static void put(json_object *o, const char *key, json_object *v)
-{
-    json_object_object_add_ex(o, key, v,
-                              JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_ADD_CONSTANT_KEY);
-}
-
-static void add_str_or_null(json_object *o, const char *key, const char *v)
-{
-    put(o, key, v[0] ? json_object_new_string(v) : NULL);
-}
-
-static void add_u64(json_object *o, const char *key, uint64_t v)
-{
-    put(o, key, json_object_new_int64((int64_t)v));
-}
-
 json_object *md_api_migration_json(const md_api_deps *d, const md_migration *m)
 {
-    char t[32], url[320], href[512];
+    char url[320], href[512];
     json_object *o = json_object_new_object();
 
     if (!o)
         return NULL;
-    put(o, "id", json_object_new_int64(m->id));
-    put(o, "uuid", json_object_new_string(m->uuid));
-    put(o, "status", json_object_new_string(md_mig_state_str(m->state)));
-    put(o, "migration_type", json_object_new_string(m->migration_type));
-    add_str_or_null(o, "instance_uuid", m->instance_uuid);
-    add_str_or_null(o, "instance_name", m->instance_name);
-    put(o, "source_compute", json_object_new_string(m->source_compute));
-    put(o, "dest_compute", json_object_new_string(m->dest_compute));
-    put(o, "dest_host", json_object_new_string(m->dest_host[0] ? m->dest_host : m->dest_compute));
-    md_api_time_str(m->created_at, t);
-    put(o, "created_at", json_object_new_string(t));
-    md_api_time_str(m->updated_at, t);
-    put(o, "updated_at", json_object_new_string(t));
-    add_u64(o, "memory_total_bytes", m->memory_total_bytes);
-    add_u64(o, "memory_processed_bytes", m->memory_processed_bytes);
-    add_u64(o, "memory_remaining_bytes", m->memory_remaining_bytes);
-    add_u64(o, "disk_total_bytes", m->disk_total_bytes);
-    add_u64(o, "disk_processed_bytes", m->disk_processed_bytes);
-    add_u64(o, "disk_remaining_bytes", m->disk_remaining_bytes);
-    put(o, "progress", json_object_new_int(m->progress));
-    put(o, "memory_iteration", json_object_new_int64(m->memory_iteration));
-    add_u64(o, "transfer_rate", m->transfer_rate);
-    add_u64(o, "dirty_rate", m->dirty_rate);
-    put(o, "max_downtime_ms", json_object_new_int64(m->max_downtime_ms));
-    put(o, "current_downtime_ms", json_object_new_int64(m->current_downtime_ms));
-    put(o, "downtime_ms", m->downtime_ms >= 0 ? json_object_new_int64(m->downtime_ms) : NULL);
-    put(o, "elapsed_ms", json_object_new_int64(m->elapsed_ms));
-    put(o, "post_copy", json_object_new_boolean(m->post_copy));
-    put(o, "paused", json_object_new_boolean(m->paused));
-    put(o, "block_migration", json_object_new_boolean(m->block_migration));
-    put(o, "permit_post_copy", json_object_new_boolean(m->permit_post_copy));
-    put(o, "bandwidth_mibps", json_object_new_int64(m->bandwidth_mibps));
-    put(o, "timeout_action", json_object_new_string(policy_timeout_action_str(m->timeout_action)));
-    put(o, "policy", json_object_new_string(policy_kind_str(m->policy)));
-    add_str_or_null(o, "error", m->error);
+    md_api_put(o, "id", json_object_new_int64(m->id));
+    md_api_put(o, "uuid", json_object_new_string(m->uuid));
+    md_api_put(o, "status", json_object_new_string(md_mig_state_str(m->state)));
+    md_api_put(o, "migration_type", json_object_new_string(m->migration_type));
+    md_api_put_str_or_null(o, "instance_uuid", m->instance_uuid);
+    md_api_put_str_or_null(o, "instance_name", m->instance_name);
+    md_api_put(o, "source_compute", json_object_new_string(m->source_compute));
+    md_api_put(o, "dest_compute", json_object_new_string(m->dest_compute));
+    md_api_put(o, "dest_host",
+               json_object_new_string(m->dest_host[0] ? m->dest_host : m->dest_compute));
+    md_api_put_time(o, "created_at", m->created_at);
+    md_api_put_time(o, "updated_at", m->updated_at);
+    md_api_put_u64(o, "memory_total_bytes", m->memory_total_bytes);
+    md_api_put_u64(o, "memory_processed_bytes", m->memory_processed_bytes);
+    md_api_put_u64(o, "memory_remaining_bytes", m->memory_remaining_bytes);
+    md_api_put_u64(o, "disk_total_bytes", m->disk_total_bytes);
+    md_api_put_u64(o, "disk_processed_bytes", m->disk_processed_bytes);
+    md_api_put_u64(o, "disk_remaining_bytes", m->disk_remaining_bytes);
+    md_api_put(o, "progress", json_object_new_int(m->progress));
+    md_api_put(o, "memory_iteration", json_object_new_int64(m->memory_iteration));
+    md_api_put_u64(o, "transfer_rate", m->transfer_rate);
+    md_api_put_u64(o, "dirty_rate", m->dirty_rate);
+    md_api_put(o, "max_downtime_ms", json_object_new_int64(m->max_downtime_ms));
+    md_api_put(o, "current_downtime_ms", json_object_new_int64(m->current_downtime_ms));
+    md_api_put(o, "downtime_ms",
+               m->downtime_ms >= 0 ? json_object_new_int64(m->downtime_ms) : NULL);
+    md_api_put(o, "elapsed_ms", json_object_new_int64(m->elapsed_ms));
+    md_api_put(o, "post_copy", json_object_new_boolean(m->post_copy));
+    md_api_put(o, "paused", json_object_new_boolean(m->paused));
+    md_api_put(o, "block_migration", json_object_new_boolean(m->block_migration));
+    md_api_put(o, "permit_post_copy", json_object_new_boolean(m->permit_post_copy));
+    md_api_put(o, "bandwidth_mibps", json_object_new_int64(m->bandwidth_mibps));
+    md_api_put(o, "timeout_action",
+               json_object_new_string(policy_timeout_action_str(m->timeout_action)));
+    md_api_put(o, "policy", json_object_new_string(policy_kind_str(m->policy)));
+    md_api_put_str_or_null(o, "error", m->error);
     /* When the post-copy being recovered broke, in the format of the
      * other times, or null when none is (the record's 0). */
-    put(o, "recovery_attempts", json_object_new_int(m->recovery_attempts));
-    if (m->recovery_started_at > 0) {
-        md_api_time_str(m->recovery_started_at, t);
-        put(o, "recovery_started_at", json_object_new_string(t));
-    } else {
-        put(o, "recovery_started_at", NULL);
-    }
+    md_api_put(o, "recovery_attempts", json_object_new_int(m->recovery_attempts));
+    md_api_put_time_or_null(o, "recovery_started_at", m->recovery_started_at);
+    md_api_put_str_or_null(o, "drain_uuid", m->drain_uuid);
     md_api_base_url(d, url);
     snprintf(href, sizeof href, "%s/v1/os-migrations/%s", url, m->uuid);
-    json_object *link = json_object_new_object();
-    put(link, "rel", json_object_new_string("self"));
-    put(link, "href", json_object_new_string(href));
     json_object *links = json_object_new_array();
-    json_object_array_add(links, link);
-    put(o, "links", links);
+    json_object_array_add(links, md_api_link("self", href));
+    md_api_put(o, "links", links);
     return o;
 }
 
@@ -112,89 +87,21 @@ static void reply_migration(md_api_ctx *c, int status, const md_migration *m)
 
 /* ---- request fields ---------------------------------------------------------- */
 
-/* The object under "migration" in the body, with only the allowed keys. */
-static json_object *migration_object(md_api_ctx *c, const char *const *allowed)
-{
-    json_object *m = NULL;
-
-    if (json_object_object_length(c->body) != 1 ||
-        !json_object_object_get_ex(c->body, "migration", &m)) {
-        md_api_fault(c->resp, MD_ERR_INVALID,
-                     "The body must be {\"migration\": {...}} and nothing else");
-        return NULL;
-    }
-    if (!json_object_is_type(m, json_type_object)) {
-        md_api_fault(c->resp, MD_ERR_INVALID, "\"migration\" must be an object");
-        return NULL;
-    }
-    json_object_object_foreach(m, key, val) {
-        (void)val;
-        bool ok = false;
-        for (size_t i = 0; allowed[i] && !ok; i++)
-            ok = strcmp(key, allowed[i]) == 0;
-        if (!ok) {
-            md_api_fault(c->resp, MD_ERR_INVALID, "Unknown field migration.%.64s", key);
-            return NULL;
-        }
-    }
-    return m;
-}
-
-/* A string field: absent (returns true, *out untouched) or a string of
- * 1..max-1 bytes. */
+/* The readers of fields.c, for the body's "migration" object. */
 static bool get_string(md_api_ctx *c, json_object *m, const char *key, char *out, size_t max)
 {
-    json_object *v;
-
-    if (!json_object_object_get_ex(m, key, &v))
-        return true;
-    if (!json_object_is_type(v, json_type_string)) {
-        md_api_fault(c->resp, MD_ERR_INVALID, "migration.%s must be a string", key);
-        return false;
-    }
-    const char *s = json_object_get_string(v);
-    size_t len = (size_t)json_object_get_string_len(v);
-    if (len == 0 || len >= max || strlen(s) != len) {
-        md_api_fault(c->resp, MD_ERR_INVALID,
-                     "migration.%s must be a string of 1 to %zu characters", key, max - 1);
-        return false;
-    }
-    memcpy(out, s, len + 1);
-    return true;
+    return md_api_get_string(c, m, "migration", key, out, max);
 }
 
-/* A boolean field: absent (*out untouched) or true/false. */
 static bool get_bool(md_api_ctx *c, json_object *m, const char *key, int *out)
 {
-    json_object *v;
-
-    if (!json_object_object_get_ex(m, key, &v))
-        return true;
-    if (!json_object_is_type(v, json_type_boolean)) {
-        md_api_fault(c->resp, MD_ERR_INVALID, "migration.%s must be true or false", key);
-        return false;
-    }
-    *out = json_object_get_boolean(v) ? 1 : 0;
-    return true;
+    return md_api_get_bool(c, m, "migration", key, out);
 }
 
-/* An integer field: absent (*out untouched) or an integer in lo..hi. */
 static bool get_int(md_api_ctx *c, json_object *m, const char *key, int64_t lo, int64_t hi,
                     int64_t *out)
 {
-    json_object *v;
-
-    if (!json_object_object_get_ex(m, key, &v))
-        return true;
-    errno = 0;
-    int64_t x = json_object_get_int64(v);
-    if (!json_object_is_type(v, json_type_int) || errno == ERANGE || x < lo || x > hi) {
-        md_api_fault(c->resp, MD_ERR_INVALID, "migration.%s must be an integer from %lld to %lld",
-                     key, (long long)lo, (long long)hi);
-        return false;
-    }
-    *out = x;
-    return true;
+    return md_api_get_int(c, m, "migration", key, lo, hi, out);
 }
 
 static bool get_timeout_action(md_api_ctx *c, json_object *m, int *out)
@@ -214,17 +121,6 @@ static bool get_timeout_action(md_api_ctx *c, json_object *m, int *out)
     }
     *out = (int)a;
     return true;
-}
-
-/* The {uuid} of the path, which must look like one. */
-static const char *path_uuid(md_api_ctx *c)
-{
-    if (!md_uuid_valid(c->params[0])) {
-        md_api_fault(c->resp, MD_ERR_INVALID, "Invalid migration id %.64s: not a UUID",
-                     c->params[0]);
-        return NULL;
-    }
-    return c->params[0];
 }
 
 /* ---- handlers ------------------------------------------------------------------ */
@@ -298,9 +194,10 @@ static void h_healthcheck(md_api_ctx *c)
 
 bool md_api_list_filter(md_api_ctx *c, md_store_filter *f, bool lenient, bool *nothing)
 {
-    static const char *const allowed[] = { "status",         "instance_uuid", "host",
-                                           "migration_type", "changes-since", "changes-before",
-                                           "limit",          "marker",        NULL };
+    static const char *const allowed[] = {
+        "status",        "instance_uuid",  "host",  "migration_type", "drain_uuid",
+        "changes-since", "changes-before", "limit", "marker",         NULL
+    };
     const char *v;
 
     memset(f, 0, sizeof *f);
@@ -331,6 +228,13 @@ bool md_api_list_filter(md_api_ctx *c, md_store_filter *f, bool lenient, bool *n
             return false;
         }
         snprintf(f->instance_uuid, sizeof f->instance_uuid, "%s", v);
+    }
+    if ((v = md_api_query(c, "drain_uuid")) != NULL) {
+        if (!md_uuid_valid(v)) {
+            md_api_fault(c->resp, MD_ERR_INVALID, "Invalid drain_uuid '%.64s': not a UUID", v);
+            return false;
+        }
+        snprintf(f->drain_uuid, sizeof f->drain_uuid, "%s", v);
     }
     if ((v = md_api_query(c, "host")) != NULL) {
         if (!v[0] || strlen(v) >= sizeof f->host) {
@@ -364,23 +268,11 @@ bool md_api_list_filter(md_api_ctx *c, md_store_filter *f, bool lenient, bool *n
                      "changes-before must not be earlier than changes-since");
         return false;
     }
-    if ((v = md_api_query(c, "limit")) != NULL) {
-        char *end;
-        errno = 0;
-        long n = strtol(v, &end, 10);
-        if (!v[0] || *end || errno || n < 0) {
-            md_api_fault(c->resp, MD_ERR_INVALID,
-                         "Invalid limit '%.64s': expected a non-negative integer", v);
-            return false;
-        }
-        /* The store reads limit 0 as "no limit"; a client asking for zero
-         * records gets none. */
-        if (n == 0)
-            *nothing = true;
-        f->limit = (size_t)(n > MD_MAX_LIST_LIMIT ? MD_MAX_LIST_LIMIT : n);
-    } else {
-        f->limit = MD_MAX_LIST_LIMIT;
-    }
+    bool none;
+    if (!md_api_query_limit(c, &f->limit, &none))
+        return false;
+    if (none)
+        *nothing = true;
     if ((v = md_api_query(c, "marker")) != NULL) {
         if (!md_uuid_valid(v)) {
             md_api_fault(c->resp, MD_ERR_INVALID, "Invalid marker '%.64s': not a UUID", v);
@@ -430,6 +322,8 @@ static void add_next_link(md_api_ctx *c, json_object *o, const char *base_path,
             add_param(href, sizeof href, "host", f->host);
         if (f->migration_type[0])
             add_param(href, sizeof href, "migration_type", f->migration_type);
+        if (f->drain_uuid[0])
+            add_param(href, sizeof href, "drain_uuid", f->drain_uuid);
         if (f->changes_since) {
             md_api_time_str(f->changes_since, t);
             add_param(href, sizeof href, "changes-since", t);
@@ -500,7 +394,7 @@ static void h_create(md_api_ctx *c)
 
     if (!md_api_check_query(c, NULL))
         return;
-    json_object *j = migration_object(c, allowed);
+    json_object *j = md_api_body_object(c, "migration", allowed);
     if (!j)
         return;
     memset(&q, 0, sizeof q);
@@ -552,7 +446,7 @@ static void h_show(md_api_ctx *c)
 {
     md_migration m;
     md_err err;
-    const char *id = path_uuid(c);
+    const char *id = md_api_path_uuid(c, "migration");
 
     if (!id || !md_api_check_query(c, NULL))
         return;
@@ -571,38 +465,15 @@ static void h_show(md_api_ctx *c)
  * marker; the next page holds the events after it. */
 static void h_events(md_api_ctx *c)
 {
-    static const char *const allowed[] = { "limit", "marker", NULL };
     md_event *ev = NULL;
-    size_t n = 0, limit = MD_MAX_LIST_LIMIT;
-    int64_t after = 0;
-    char t[32];
+    size_t n = 0, limit;
+    int64_t after;
+    char path[128];
     md_err err;
-    const char *id = path_uuid(c), *v;
+    const char *id = md_api_path_uuid(c, "migration");
 
-    if (!id || !md_api_check_query(c, allowed))
+    if (!id || !md_api_events_query(c, &limit, &after))
         return;
-    if ((v = md_api_query(c, "limit")) != NULL) {
-        char *end;
-        errno = 0;
-        long l = strtol(v, &end, 10);
-        if (!v[0] || *end || errno || l < 0) {
-            md_api_fault(c->resp, MD_ERR_INVALID,
-                         "Invalid limit '%.64s': expected a non-negative integer", v);
-            return;
-        }
-        limit = l < MD_MAX_LIST_LIMIT ? (size_t)l : MD_MAX_LIST_LIMIT;
-    }
-    if ((v = md_api_query(c, "marker")) != NULL) {
-        char *end;
-        errno = 0;
-        long long m = strtoll(v, &end, 10);
-        if (!v[0] || *end || errno || m <= 0) {
-            md_api_fault(c->resp, MD_ERR_INVALID,
-                         "Invalid marker '%.64s': expected the id of an event", v);
-            return;
-        }
-        after = m;
-    }
     /* The store reads limit 0 as "no limit"; a client asking for zero
      * events gets none (after the check that the migration exists). */
     md_status st = md_engine_events(c->deps->engine, id, after, limit ? limit : 1, &ev, &n, &err);
@@ -610,34 +481,10 @@ static void h_events(md_api_ctx *c)
         md_api_fault_err(c->resp, st, &err);
         return;
     }
-    if (limit == 0)
-        n = 0;
-    json_object *o = json_object_new_object(), *arr = json_object_new_array();
-    for (size_t i = 0; i < n; i++) {
-        json_object *e = json_object_new_object();
-        json_object_object_add(e, "id", json_object_new_int64(ev[i].id));
-        md_api_time_str(ev[i].at, t);
-        json_object_object_add(e, "at", json_object_new_string(t));
-        json_object_object_add(e, "kind", json_object_new_string(ev[i].kind));
-        json_object_object_add(e, "value", json_object_new_int64(ev[i].value));
-        json_object_object_add(e, "message", json_object_new_string(ev[i].message));
-        json_object_array_add(arr, e);
-    }
-    json_object_object_add(o, "events", arr);
-    json_object *links = json_object_new_array();
-    if (limit && n == limit) {
-        char url[320], href[512];
-        md_api_base_url(c->deps, url);
-        snprintf(href, sizeof href, "%s/v1/os-migrations/%s/events?limit=%zu&marker=%lld", url, id,
-                 limit, (long long)ev[n - 1].id);
-        json_object *next = json_object_new_object();
-        json_object_object_add(next, "rel", json_object_new_string("next"));
-        json_object_object_add(next, "href", json_object_new_string(href));
-        json_object_array_add(links, next);
-    }
-    json_object_object_add(o, "events_links", links);
+    snprintf(path, sizeof path, "/v1/os-migrations/%s/events", id);
+    json_object *o = md_api_events_json(c->deps, path, ev, limit ? n : 0, limit);
     free(ev);
-    md_api_reply(c->resp, 200, o);
+    md_api_reply(c->resp, o ? 200 : md_api_status_http(MD_ERR_NOMEM), o);
 }
 
 /* Answers 202 with the record after a successful command, or the fault. */
@@ -664,11 +511,11 @@ static void h_update(md_api_ctx *c)
     md_engine_settings s = { .permit_post_copy = -1, .max_downtime_ms = -1, .bandwidth_mibps = -1 };
     md_err err;
     md_status st;
-    const char *id = path_uuid(c);
+    const char *id = md_api_path_uuid(c, "migration");
 
     if (!id || !md_api_check_query(c, NULL))
         return;
-    json_object *j = migration_object(c, allowed);
+    json_object *j = md_api_body_object(c, "migration", allowed);
     if (!j)
         return;
     if (!get_string(c, j, "action", action, sizeof action) ||
@@ -714,7 +561,7 @@ static void h_update(md_api_ctx *c)
 static void h_delete(md_api_ctx *c)
 {
     md_err err;
-    const char *id = path_uuid(c);
+    const char *id = md_api_path_uuid(c, "migration");
 
     if (!id || !md_api_check_query(c, NULL))
         return;

@@ -113,6 +113,7 @@ mc_status mc_client_call(mc_client *c, const char *method, const char *path, jso
 
     *out = NULL;
     c->unreachable = false;
+    c->status = 0;
     if (!c->token_tried) {
         /* Once per run: a watch of an hour keeps the token of its start, as Keystone's
          * tokens last an hour by default and a new login per poll would flood Keystone. */
@@ -134,6 +135,7 @@ mc_status mc_client_call(mc_client *c, const char *method, const char *path, jso
     c->unreachable = st != MC_OK;
     if (st != MC_OK)
         goto cleanup;
+    c->status = r.status;
     /* A body that is not JSON is not migrationd's (a proxy's error page, another service on
      * the port): said as such rather than as a parse error. */
     if (r.len > 0) {
@@ -165,26 +167,55 @@ cleanup:
     return st;
 }
 
-mc_status mc_client_get_migration(mc_client *c, const char *uuid, json_object **out, mc_err *e)
+mc_status mc_client_get_record(mc_client *c, const char *collection, const char *key,
+                               const char *uuid, json_object **out, mc_err *e)
 {
-    char path[128], what[80];
+    char path[160], what[80];
     json_object *doc = NULL, *m;
 
     *out = NULL;
-    snprintf(path, sizeof path, "/v1/os-migrations/%s", uuid);
-    snprintf(what, sizeof what, "migration %s", uuid);
+    snprintf(path, sizeof path, "%s/%s", collection, uuid);
+    snprintf(what, sizeof what, "%s %s", key, uuid);
     mc_status st = mc_client_call(c, "GET", path, NULL, what, &doc, e);
     if (st != MC_OK)
         return st;
-    if (!doc || !json_object_object_get_ex(doc, "migration", &m) ||
+    if (!doc || !json_object_object_get_ex(doc, key, &m) ||
         !json_object_is_type(m, json_type_object)) {
         json_object_put(doc);
-        return mc_err_set(e, MC_ERR_REQUEST, "GET %s: the answer has no \"migration\" object",
-                          path);
+        return mc_err_set(e, MC_ERR_REQUEST, "GET %s: the answer has no \"%s\" object", path, key);
     }
     *out = json_object_get(m);
     json_object_put(doc);
     return MC_OK;
+}
+
+mc_status mc_client_get_migration(mc_client *c, const char *uuid, json_object **out, mc_err *e)
+{
+    return mc_client_get_record(c, "/v1/os-migrations", "migration", uuid, out, e);
+}
+
+void mc_next_list_marker(json_object *doc, const char *links_key, char *out, size_t len)
+{
+    json_object *links, *l, *rel, *href;
+
+    out[0] = '\0';
+    if (!json_object_object_get_ex(doc, links_key, &links) ||
+        !json_object_is_type(links, json_type_array))
+        return;
+    for (size_t i = 0; i < json_object_array_length(links); i++) {
+        l = json_object_array_get_idx(links, i);
+        if (!json_object_object_get_ex(l, "rel", &rel) ||
+            !json_object_object_get_ex(l, "href", &href) ||
+            strcmp(json_object_get_string(rel), "next") != 0)
+            continue;
+        const char *m = strstr(json_object_get_string(href), "marker=");
+        if (m) {
+            snprintf(out, len, "%.36s", m + 7);
+            if (!mc_is_uuid(out))
+                out[0] = '\0'; /* not a marker this client understands: stop there */
+        }
+        return;
+    }
 }
 
 /* The marker of the next page from a links array ([{"rel": "next", "href": "...marker=N"}]),
@@ -208,20 +239,26 @@ static int64_t next_marker(json_object *links)
 mc_status mc_client_get_events(mc_client *c, const char *uuid, int64_t after, json_object **out,
                                mc_err *e)
 {
-    char path[160], what[80];
+    return mc_client_get_record_events(c, "/v1/os-migrations", "migration", uuid, after, out, e);
+}
+
+mc_status mc_client_get_record_events(mc_client *c, const char *collection, const char *key,
+                                      const char *uuid, int64_t after, json_object **out, mc_err *e)
+{
+    char path[200], what[80];
     json_object *all = json_object_new_array(), *doc = NULL, *ev, *links;
     mc_status st = MC_OK;
 
     *out = NULL;
-    snprintf(what, sizeof what, "migration %s", uuid);
+    snprintf(what, sizeof what, "%s %s", key, uuid);
     /* The API answers at most 1,000 events a page and links to the next one; a long
      * timeline is read to its end, page by page, each page starting after the last id. */
     for (;;) {
         if (after > 0)
-            snprintf(path, sizeof path, "/v1/os-migrations/%s/events?marker=%lld", uuid,
+            snprintf(path, sizeof path, "%s/%s/events?marker=%lld", collection, uuid,
                      (long long)after);
         else
-            snprintf(path, sizeof path, "/v1/os-migrations/%s/events", uuid);
+            snprintf(path, sizeof path, "%s/%s/events", collection, uuid);
         if ((st = mc_client_call(c, "GET", path, NULL, what, &doc, e)) != MC_OK)
             goto cleanup;
         if (!doc || !json_object_object_get_ex(doc, "events", &ev) ||

@@ -1,6 +1,5 @@
 /* commands.c - the commands of migrationctl that are one request or a few: list, show,
- * events, start, set, the actions (force-complete, post-copy, recover, abort), version and
- * drain. Each checks what only the client can check (a UUID that is not one), sends, and
+ * events, start, set, the actions (force-complete, post-copy, recover, abort) and version. Each checks what only the client can check (a UUID that is not one), sends, and
  * prints; what the server refuses it says itself, in the fault that client.c turns into the
  * message. */
 #include "cli/migrationctl.h"
@@ -36,32 +35,6 @@ static mc_status need_uuid(const mc_args *a, const char *cmd, mc_err *e)
     if (!mc_is_uuid(a->pos[0]))
         return mc_err_set(e, MC_ERR_USAGE, "'%.64s' is not a migration UUID", a->pos[0]);
     return MC_OK;
-}
-
-/* The marker of a "next" link in a list's migrations_links, copied into out (a UUID), or
- * "" when the page was the last. */
-static void next_list_marker(json_object *doc, char *out, size_t len)
-{
-    json_object *links, *l, *rel, *href;
-
-    out[0] = '\0';
-    if (!json_object_object_get_ex(doc, "migrations_links", &links) ||
-        !json_object_is_type(links, json_type_array))
-        return;
-    for (size_t i = 0; i < json_object_array_length(links); i++) {
-        l = json_object_array_get_idx(links, i);
-        if (!json_object_object_get_ex(l, "rel", &rel) ||
-            !json_object_object_get_ex(l, "href", &href) ||
-            strcmp(json_object_get_string(rel), "next") != 0)
-            continue;
-        const char *m = strstr(json_object_get_string(href), "marker=");
-        if (m) {
-            snprintf(out, len, "%.36s", m + 7);
-            if (!mc_is_uuid(out))
-                out[0] = '\0'; /* not a marker this client understands: stop there */
-        }
-        return;
-    }
 }
 
 mc_status mc_cmd_list(mc_client *c, const mc_args *a, mc_err *e)
@@ -113,7 +86,7 @@ mc_status mc_cmd_list(mc_client *c, const mc_args *a, mc_err *e)
         }
         for (size_t i = 0; i < json_object_array_length(page); i++)
             json_object_array_add(all, json_object_get(json_object_array_get_idx(page, i)));
-        next_list_marker(doc, marker, sizeof marker);
+        mc_next_list_marker(doc, "migrations_links", marker, sizeof marker);
         json_object_put(doc);
         doc = NULL;
         if (a->limit >= 0 || !marker[0])
@@ -349,15 +322,4 @@ cleanup:
     json_object_put(doc);
     json_object_put(out);
     return st;
-}
-
-mc_status mc_cmd_drain(mc_client *c, const mc_args *a, mc_err *e)
-{
-    (void)c;
-    (void)a;
-    /* Said before any request: there is no drain API to ask, and an operator evacuating a
-     * host must learn that at once rather than from a 404. */
-    return mc_err_set(e, MC_ERR_UNSUPPORTED,
-                      "drain: migrationd has no drains yet (no /v1 drain API exists); start and "
-                      "watch each migration instead (migrationctl start --wait)");
 }

@@ -51,6 +51,12 @@ enum opt_id {
     O_WAIT,
     O_INTERVAL,
     O_TIMEOUT,
+    O_DEST,
+    O_DEADLINE,
+    O_PARALLEL,
+    O_EXCLUDE,
+    O_STRICT,
+    O_ABORT_RUNNING,
     O_COUNT
 };
 
@@ -76,30 +82,57 @@ static const struct option_def {
                          "give up on one request after S seconds (default 30)" },
     [O_STATUS] = { "status", 0, "STATUS",
                    "only migrations in this status, e.g. running, \"running (post-copy)\"" },
-    [O_INSTANCE] = { "instance", 0, "UUID", "only migrations of this instance (its UUID)" },
+    [O_INSTANCE] = { "instance", 0, "UUID",
+                     "list: only this instance's migrations; drain start: a guest to move" },
     [O_HOST] = { "host", 0, "HOST", "only migrations from or to this compute host" },
     [O_TYPE] = { "type", 0, "TYPE", "only this migration_type (live-migration, migration, ...)" },
     [O_SINCE] = { "changes-since", 0, "TIME",
                   "only migrations updated at or after TIME (ISO 8601)" },
     [O_BEFORE] = { "changes-before", 0, "TIME",
                    "only migrations updated at or before TIME (ISO 8601)" },
-    [O_LIMIT] = { "limit", 0, "N", "at most N migrations (one page); default: all, page by page" },
-    [O_MARKER] = { "marker", 0, "UUID",
-                   "start after this migration (the last of the previous page)" },
+    [O_LIMIT] = { "limit", 0, "N", "at most N records (one page); default: all, page by page" },
+    [O_MARKER] = { "marker", 0, "UUID", "start after this record (the last of the previous page)" },
     [O_DEST_HOST] = { "dest-host", 0, "HOST",
                       "the address the migration stream goes to (default DEST)" },
     [O_MAX_DOWNTIME] = { "max-downtime", 0, "MS", "the maximum downtime allowed, in ms" },
     [O_BANDWIDTH] = { "bandwidth", 0, "MIBPS", "the bandwidth cap in MiB/s (0: none)" },
-    [O_POST_COPY] = { "post-copy", 0, NULL, "permit post-copy for this migration" },
+    [O_POST_COPY] = { "post-copy", 0, NULL,
+                      "permit post-copy for this migration (drain: its guests)" },
     [O_NO_POST_COPY] = { "no-post-copy", 0, NULL, "do not permit post-copy for this migration" },
     [O_BLOCK] = { "block", 0, NULL, "block migration: copy the local disks too" },
     [O_TIMEOUT_ACTION] = { "timeout-action", 0, "ACTION",
                            "at the completion timeout: abort or force_complete" },
     [O_WAIT] = { "wait", 0, NULL,
-                 "watch the migration until it ends (exit 0 only if it completes)" },
+                 "watch the migration (drain) until it ends (exit 0 only if it completes)" },
     [O_INTERVAL] = { "interval", 0, "S", "seconds between two polls (default 0.5)" },
     [O_TIMEOUT] = { "timeout", 0, "S", "give up after S seconds, exit 5 (default: never)" },
+    [O_DEST] = { "dest", 0, "NAME", "a peer to move the guests to (repeatable, 1 to 16)" },
+    [O_DEADLINE] = { "deadline", 0, "S", "every guest gone within S seconds (1 to 604800)" },
+    [O_PARALLEL] = { "parallel", 0, "N",
+                     "at most N migrations at once (1 to 16; default: the daemon's)" },
+    [O_EXCLUDE] = { "exclude", 0, "GUEST", "leave this guest (name or UUID) here (repeatable)" },
+    [O_STRICT] = { "strict", 0, NULL,
+                   "refuse (409) or fail a deadline the plan cannot meet, instead of trying" },
+    [O_ABORT_RUNNING] = { "abort-running", 0, NULL,
+                          "on cancel, abort the guests' migrations in progress (else they end)" },
 };
+
+/* The options of each drain subcommand (the drain command takes their union). */
+#define DRAIN_START_OPTS                                                                    \
+    (BIT(O_DEST) | BIT(O_DEADLINE) | BIT(O_POST_COPY) | BIT(O_PARALLEL) | BIT(O_INSTANCE) | \
+     BIT(O_EXCLUDE) | BIT(O_STRICT) | BIT(O_ABORT_RUNNING) | BIT(O_WAIT) | WATCH_OPTS)
+static const struct drain_sub {
+    const char *name;
+    unsigned opts;
+} drain_subs[] = {
+    { "start", DRAIN_START_OPTS },
+    { "list", BIT(O_LIMIT) | BIT(O_MARKER) },
+    { "show", 0 },
+    { "events", 0 },
+    { "cancel", BIT(O_ABORT_RUNNING) },
+    { "watch", WATCH_OPTS },
+};
+#define DRAIN_OPTS (DRAIN_START_OPTS | BIT(O_LIMIT) | BIT(O_MARKER))
 
 /* ---- commands --------------------------------------------------------------------------- */
 
@@ -174,10 +207,22 @@ static const struct command {
       "Shows migrationctl's version, and migrationd's version, host, hypervisor and API\n"
       "versions from its version document (GET /).",
       0, mc_cmd_version },
-    { "drain", "start|show|watch|cancel ...", "host drains (not available yet)",
-      "Drains (moving every guest off a host) do not exist in migrationd yet: the command\n"
-      "says so and exits 6. Start and watch each migration instead.",
-      0, mc_cmd_drain },
+    { "drain", "SUBCOMMAND [UUID]", "move every guest off this host by a deadline",
+      "Drains this node: migrationd plans and runs the migrations of its guests to the peers\n"
+      "by a deadline (order, parallelism, post-copy where needed), re-planning as they end.\n"
+      "  drain start --dest NAME [--dest NAME ...] --deadline S [--post-copy] [--parallel N]\n"
+      "              [--strict] [--instance GUEST ...] [--exclude GUEST ...] [--abort-running]\n"
+      "              [--wait]      start one (one at a time); prints the record\n"
+      "  drain list [--limit N] [--marker UUID]      the drains, newest first\n"
+      "  drain show UUID           the record: plan, counts, and a table of its guests\n"
+      "  drain events UUID         its timeline: the plan, each re-plan, each guest\n"
+      "  drain cancel UUID [--abort-running]\n"
+      "                            start no more guests; running ones finish (or are aborted)\n"
+      "  drain watch UUID          follow it live until it ends\n"
+      "watch and start --wait exit 0 when the drain completed, 1 when it ended partial,\n"
+      "cancelled or failed, 5 at --timeout. Each guest's migration is an ordinary one:\n"
+      "`list`, `show` and `watch` work on it, and its record names the drain (drain_uuid).",
+      DRAIN_OPTS, mc_cmd_drain },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -255,13 +300,14 @@ static void usage_all(FILE *f)
                "  the domain \"default\"), OS_CACERT (a CA bundle for https)\n"
                "  Neither OS_TOKEN nor OS_AUTH_URL: no token (a noauth daemon).\n"
                "\nExit codes:\n"
-               "  0  done; watch and start --wait: the migration completed\n"
-               "  1  the migration ended failed, cancelled or error\n"
+               "  0  done; watch and start --wait: the migration (drain) completed\n"
+               "  1  the migration ended failed, cancelled or error; the drain partial,\n"
+               "     cancelled or failed\n"
                "  2  wrong command line or environment\n"
                "  3  migrationd or Keystone unreachable, or authentication refused (401, 403)\n"
                "  4  migrationd refused the request (400, 404, 409, ...): its reason is printed\n"
                "  5  --timeout ran out while the migration was still in progress\n"
-               "  6  not available in this migrationd (drain)\n");
+               "  6  not available in this migrationd (drain: one older than drains)\n");
 }
 
 static void usage_command(FILE *f, const struct command *cmd)
@@ -308,6 +354,7 @@ typedef struct cmdline {
     const char *url;
     double http_timeout;
     bool help, version;
+    unsigned given; /* the options given, as BIT(O_...) */
     mc_args a;
 } cmdline;
 
@@ -329,7 +376,27 @@ static mc_status set_option(cmdline *l, int o, const char *v, mc_err *e)
     case O_HELP: l->help = true; break;
     case O_HTTP_TIMEOUT: st = parse_number(options[o].name, v, 1, &l->http_timeout, e); break;
     case O_STATUS: a->status = v; break;
-    case O_INSTANCE: a->instance = v; break;
+    case O_INSTANCE:
+        /* list's filter takes the last; drain start takes them all. */
+        a->instance = v;
+        if (a->ninstances >= sizeof a->instances / sizeof a->instances[0])
+            return mc_err_set(e, MC_ERR_USAGE, "at most 1000 --instance");
+        a->instances[a->ninstances++] = v;
+        break;
+    case O_EXCLUDE:
+        if (a->nexclude >= sizeof a->exclude / sizeof a->exclude[0])
+            return mc_err_set(e, MC_ERR_USAGE, "at most 1000 --exclude");
+        a->exclude[a->nexclude++] = v;
+        break;
+    case O_DEST:
+        if (a->ndests >= sizeof a->dests / sizeof a->dests[0])
+            return mc_err_set(e, MC_ERR_USAGE, "at most 16 --dest");
+        a->dests[a->ndests++] = v;
+        break;
+    case O_DEADLINE: st = parse_integer(options[o].name, v, &a->deadline, e); break;
+    case O_PARALLEL: st = parse_integer(options[o].name, v, &a->parallel, e); break;
+    case O_STRICT: a->strict = true; break;
+    case O_ABORT_RUNNING: a->abort_running = true; break;
     case O_HOST: a->host = v; break;
     case O_TYPE: a->type = v; break;
     case O_SINCE: a->changes_since = v; break;
@@ -387,14 +454,6 @@ static mc_status parse(int argc, char **argv, cmdline *l, mc_err *e)
                 if (!(l->cmd = find_command(arg)))
                     return mc_err_set(e, MC_ERR_USAGE, "no command '%.64s'; see: migrationctl help",
                                       arg);
-                if (l->cmd->run == mc_cmd_drain && !l->help) {
-                    /* drain's subcommands and options are those of a feature that does not
-                     * exist yet: whatever they are, the answer is that it does not. */
-                    for (int j = i + 1; j < argc; j++)
-                        if (strcmp(argv[j], "--help") == 0 || strcmp(argv[j], "-h") == 0)
-                            l->help = true;
-                    return MC_OK;
-                }
             } else if (l->a.npos < sizeof l->a.pos / sizeof l->a.pos[0]) {
                 l->a.pos[l->a.npos++] = arg;
             } else {
@@ -442,6 +501,26 @@ static mc_status parse(int argc, char **argv, cmdline *l, mc_err *e)
         mc_status st = set_option(l, o, value, e);
         if (st != MC_OK)
             return st;
+        l->given |= BIT(o);
+    }
+    return MC_OK;
+}
+
+/* A drain subcommand takes its own options only (the drain command accepts their union):
+ * `drain list --dest X` is a usage error that names the subcommand. */
+static mc_status check_drain_options(const cmdline *l, mc_err *e)
+{
+    if (l->help || !l->cmd || l->cmd->run != mc_cmd_drain || l->a.npos == 0)
+        return MC_OK;
+    for (size_t i = 0; i < sizeof drain_subs / sizeof drain_subs[0]; i++) {
+        if (strcmp(drain_subs[i].name, l->a.pos[0]) != 0)
+            continue;
+        unsigned extra = l->given & ~(GLOBAL_OPTS | drain_subs[i].opts);
+        for (int o = 0; o < O_COUNT; o++)
+            if (extra & BIT(o))
+                return mc_err_set(e, MC_ERR_USAGE,
+                                  "drain %s does not take --%s; see: migrationctl help drain",
+                                  drain_subs[i].name, options[o].name);
     }
     return MC_OK;
 }
@@ -449,12 +528,19 @@ static mc_status parse(int argc, char **argv, cmdline *l, mc_err *e)
 int main(int argc, char **argv)
 {
     cmdline l = { .http_timeout = 30,
-                  .a = { .limit = -1, .max_downtime = -1, .bandwidth = -1, .post_copy = -1 } };
+                  .a = { .limit = -1,
+                         .max_downtime = -1,
+                         .bandwidth = -1,
+                         .post_copy = -1,
+                         .deadline = -1,
+                         .parallel = -1 } };
     mc_client c = { 0 };
     mc_err e = { "" };
     bool http = false;
     mc_status st = parse(argc, argv, &l, &e);
 
+    if (st == MC_OK)
+        st = check_drain_options(&l, &e);
     if (st != MC_OK)
         goto cleanup;
     if (l.version) {

@@ -7,7 +7,8 @@
  * The files, each with one job:
  *   main.c      the command line: options, help, dispatch, exit codes
  *   commands.c  the commands that are one or a few requests (list, show, start, ...)
- *   watch.c     the live view of one migration (watch, start --wait)
+ *   drain.c     the drain commands (drain start, list, show, events, cancel, watch)
+ *   watch.c     the live view of one migration or drain (watch, start --wait, drain watch)
  *   client.c    requests to migrationd's /v1: URLs, the token, faults -> messages
  *   auth.c      the token: OS_TOKEN, or a Keystone v3 password login
  *   http.c      one HTTP exchange; the only file that includes libcurl
@@ -34,13 +35,15 @@
 
 /* The exit codes of migrationctl, documented in `migrationctl help` (main.c). */
 typedef enum mc_status {
-    MC_OK = 0,             /* done; for watch and start --wait: the migration completed */
-    MC_ERR_ENDED = 1,      /* the migration ended failed, cancelled or error */
+    MC_OK = 0,             /* done; for watch and start --wait: the migration (drain) completed */
+    MC_ERR_ENDED = 1,      /* the migration ended failed, cancelled or error; the drain partial,
+                         cancelled or failed */
     MC_ERR_USAGE = 2,      /* the command line is wrong */
     MC_ERR_CONNECT = 3,    /* migrationd or Keystone unreachable, or auth refused (401/403) */
     MC_ERR_REQUEST = 4,    /* migrationd refused the request (400, 404, 409, 5xx, ...) */
     MC_ERR_TIMEOUT = 5,    /* --timeout ran out while the migration was still in progress */
-    MC_ERR_UNSUPPORTED = 6 /* the command needs something this migrationd does not have */
+    MC_ERR_UNSUPPORTED = 6 /* the command needs something this migrationd does not have (drains
+                              on a migrationd older than them) */
 } mc_status;
 
 /* The message of a failure (one line, no trailing newline). */
@@ -107,6 +110,7 @@ typedef struct mc_client {
     char *token;      /* the token once obtained (owned), NULL before or without auth */
     bool token_tried; /* whether auth ran already (token may still be NULL: noauth) */
     bool unreachable; /* whether the last call got no HTTP answer at all (watch retries) */
+    long status;      /* the HTTP status of the last call's answer, 0 when none came */
 } mc_client;
 
 /* Sets up a client of the endpoint url (copied; a trailing '/' is dropped). Returns MC_OK
@@ -125,6 +129,11 @@ void mc_client_free(mc_client *c);
 mc_status mc_client_call(mc_client *c, const char *method, const char *path, json_object *body,
                          const char *what, json_object **out, mc_err *e);
 
+/* GET COLLECTION/UUID (e.g. "/v1/drains"): the object under key ("drain") of the answer
+ * (*out, owned). Blocks. */
+mc_status mc_client_get_record(mc_client *c, const char *collection, const char *key,
+                               const char *uuid, json_object **out, mc_err *e);
+
 /* GET /v1/os-migrations/UUID: the record (*out, owned). Blocks. */
 mc_status mc_client_get_migration(mc_client *c, const char *uuid, json_object **out, mc_err *e);
 
@@ -132,6 +141,16 @@ mc_status mc_client_get_migration(mc_client *c, const char *uuid, json_object **
  * following the API's pages to the end: *out is a new array (owned). Blocks. */
 mc_status mc_client_get_events(mc_client *c, const char *uuid, int64_t after, json_object **out,
                                mc_err *e);
+
+/* The same for the record COLLECTION/UUID whose events are COLLECTION/UUID/events (key names
+ * it in messages: "drain"). Blocks. */
+mc_status mc_client_get_record_events(mc_client *c, const char *collection, const char *key,
+                                      const char *uuid, int64_t after, json_object **out,
+                                      mc_err *e);
+
+/* The marker of the "next" link in the list answer doc's links_key array ("drains_links"),
+ * copied into out (a UUID), or "" when the page was the last. */
+void mc_next_list_marker(json_object *doc, const char *links_key, char *out, size_t len);
 
 /* Whether s looks like a UUID (8-4-4-4-12 hex digits). */
 bool mc_is_uuid(const char *s);
@@ -182,6 +201,13 @@ typedef struct mc_args {
     long long limit, max_downtime, bandwidth;
     int post_copy; /* 1 --post-copy, 0 --no-post-copy, -1 neither */
     bool block, wait;
+    /* drain start (and cancel's --abort-running): the repeatable options, in order. */
+    const char *dests[16];
+    size_t ndests;
+    const char *instances[1000], *exclude[1000];
+    size_t ninstances, nexclude;
+    long long deadline, parallel; /* -1 when not given */
+    bool strict, abort_running;
     double interval_s, timeout_s; /* watch: seconds between polls; give up after (0: never) */
 } mc_args;
 
@@ -193,6 +219,7 @@ mc_status mc_cmd_set(mc_client *c, const mc_args *a, mc_err *e);
 mc_status mc_cmd_version(mc_client *c, const mc_args *a, mc_err *e);
 /* force-complete, post-copy, recover, abort: action is the API's name ("force_complete"). */
 mc_status mc_cmd_action(mc_client *c, const mc_args *a, const char *action, mc_err *e);
+/* drain SUBCOMMAND (a->pos[0]): start, list, show, events, cancel, watch (drain.c). */
 mc_status mc_cmd_drain(mc_client *c, const mc_args *a, mc_err *e);
 
 /* Watches migration uuid until it is final: a view redrawn in place when stdout is a
@@ -200,5 +227,9 @@ mc_status mc_cmd_drain(mc_client *c, const mc_args *a, mc_err *e);
  * otherwise, MC_ERR_TIMEOUT when a->timeout_s ran out first, or the error of a request that
  * failed (an unreachable daemon is retried for up to 30 s, as across a restart). Blocks. */
 mc_status mc_watch(mc_client *c, const mc_args *a, const char *uuid, mc_err *e);
+
+/* The same for drain uuid: MC_OK when it completed, MC_ERR_ENDED when it ended partial,
+ * cancelled or failed, MC_ERR_TIMEOUT at a->timeout_s. Blocks. */
+mc_status mc_watch_drain(mc_client *c, const mc_args *a, const char *uuid, mc_err *e);
 
 #endif /* MC_MIGRATIONCTL_H */

@@ -1,7 +1,10 @@
-/* watch.c - the live view of one migration: `migrationctl watch UUID` and `start --wait`.
+/* watch.c - the live view of one migration or drain: `watch UUID`, `start --wait`,
+ * `drain watch UUID` and `drain start --wait`.
  *
- * It polls the record (GET /v1/os-migrations/UUID) and the events after the last one seen
- * (GET .../events?marker=ID), every --interval seconds, until the record is final.
+ * It polls the record (GET /v1/os-migrations/UUID or /v1/drains/UUID) and the events after
+ * the last one seen (GET .../events?marker=ID), every --interval seconds, until the record is
+ * final. What differs between the two is what a record's block says and when it is final
+ * (a `kind`); the loop, the redrawing and the retries across a restart are one.
  *
  * On a terminal the view is a block of three lines redrawn in place: the state, a progress
  * bar and the percentage; what remains (memory, disk), the iteration and the elapsed time;
@@ -37,6 +40,18 @@ typedef struct view {
     int64_t created_ms; /* the record's created_at: events are timed from it */
     char last_key[160]; /* plain output: what the last progress line said, but the time */
 } view;
+
+/* What is watched: where its records are, what its block and plain line say, when it is
+ * final, and what its end means for the exit code. */
+typedef struct kind {
+    const char *collection; /* "/v1/os-migrations" */
+    const char *key;        /* "migration": the answer's member and the messages' noun */
+    bool (*final)(json_object *rec);
+    void (*block)(json_object *rec, int cols, char l[3][256]);
+    void (*plain)(json_object *rec, char *out, size_t len);
+    void (*change_key)(json_object *rec, char *out, size_t len); /* plain: a line when it moves */
+    mc_status (*end)(json_object *rec, const char *uuid, mc_err *e);
+} kind;
 
 static double now_s(void)
 {
@@ -184,13 +199,13 @@ static void show_events(view *v, json_object *events)
     }
 }
 
-static void show_progress(view *v, json_object *m)
+static void show_progress(view *v, const kind *k, json_object *m)
 {
     char l[3][256], line[512];
 
     if (v->tty) {
         int cols = term_cols();
-        block_lines(m, cols, l);
+        k->block(m, cols, l);
         clear_block(v);
         for (int i = 0; i < 3; i++) {
             if (i)
@@ -200,14 +215,12 @@ static void show_progress(view *v, json_object *m)
         v->drawn = 3;
     } else {
         /* elapsed changes at every poll: a line per poll would be a log of time, not of the
-         * migration; a line is printed when the state, progress, iteration or downtime
-         * limit changed. */
+         * migration; a line is printed when what the kind counts as a change changed (for a
+         * migration the state, progress, iteration or downtime limit). */
         char key[sizeof v->last_key];
-        snprintf(key, sizeof key, "%s|%lld|%lld|%lld", member_str(m, "status"),
-                 (long long)member_int(m, "progress"), (long long)member_int(m, "memory_iteration"),
-                 (long long)member_int(m, "current_downtime_ms"));
+        k->change_key(m, key, sizeof key);
         if (strcmp(key, v->last_key) != 0) {
-            plain_line(m, line, sizeof line);
+            k->plain(m, line, sizeof line);
             puts(line);
             snprintf(v->last_key, sizeof v->last_key, "%s", key);
         }
@@ -215,7 +228,7 @@ static void show_progress(view *v, json_object *m)
     fflush(stdout);
 }
 
-mc_status mc_watch(mc_client *c, const mc_args *a, const char *uuid, mc_err *e)
+static mc_status watch(mc_client *c, const mc_args *a, const kind *k, const char *uuid, mc_err *e)
 {
     view v = { .tty = isatty(STDOUT_FILENO) == 1 };
     json_object *m = NULL, *ev = NULL;
@@ -228,9 +241,9 @@ mc_status mc_watch(mc_client *c, const mc_args *a, const char *uuid, mc_err *e)
         json_object_put(m);
         json_object_put(ev);
         m = ev = NULL;
-        st = mc_client_get_migration(c, uuid, &m, e);
+        st = mc_client_get_record(c, k->collection, k->key, uuid, &m, e);
         if (st == MC_OK)
-            st = mc_client_get_events(c, uuid, v.last_event, &ev, e);
+            st = mc_client_get_record_events(c, k->collection, k->key, uuid, v.last_event, &ev, e);
         if (st != MC_OK && c->unreachable) {
             /* Across a restart of the daemon: keep the last view and say why it is still. */
             double now = now_s();
@@ -254,21 +267,48 @@ mc_status mc_watch(mc_client *c, const mc_args *a, const char *uuid, mc_err *e)
         if (!v.created_ms)
             v.created_ms = time_ms(member_str(m, "created_at"));
         show_events(&v, ev);
-        show_progress(&v, m);
-        const char *status = member_str(m, "status");
-        if (mc_status_is_final(status))
+        show_progress(&v, k, m);
+        if (k->final(m))
             break;
         if (a->timeout_s > 0 && now_s() - start >= a->timeout_s) {
             if (v.drawn)
                 putchar('\n');
-            st = mc_err_set(e, MC_ERR_TIMEOUT, "migration %s still %s after %.0f s (--timeout)",
-                            uuid, status, a->timeout_s);
+            const char *state = member_str(m, "status")[0] ? member_str(m, "status")
+                                                           : member_str(m, "state");
+            st = mc_err_set(e, MC_ERR_TIMEOUT, "%s %s still %s after %.0f s (--timeout)", k->key,
+                            uuid, state, a->timeout_s);
             goto cleanup;
         }
         sleep_s(interval);
     }
     if (v.drawn)
         putchar('\n');
+    st = k->end(m, uuid, e);
+
+cleanup:
+    fflush(stdout);
+    json_object_put(m);
+    json_object_put(ev);
+    return st;
+}
+
+/* ---- a migration ---- */
+
+static bool migration_final(json_object *m)
+{
+    return mc_status_is_final(member_str(m, "status"));
+}
+
+static void migration_change_key(json_object *m, char *out, size_t len)
+{
+    snprintf(out, len, "%s|%lld|%lld|%lld", member_str(m, "status"),
+             (long long)member_int(m, "progress"), (long long)member_int(m, "memory_iteration"),
+             (long long)member_int(m, "current_downtime_ms"));
+}
+
+static mc_status migration_end(json_object *m, const char *uuid, mc_err *e)
+{
+    mc_status st;
     const char *status = member_str(m, "status");
     json_object *dt = NULL;
     json_object_object_get_ex(m, "downtime_ms", &dt);
@@ -284,10 +324,123 @@ mc_status mc_watch(mc_client *c, const mc_args *a, const char *uuid, mc_err *e)
         st = mc_err_set(e, MC_ERR_ENDED, "migration %s ended %s%s%s", uuid, status,
                         why[0] ? ": " : "", why);
     }
-
-cleanup:
-    fflush(stdout);
-    json_object_put(m);
-    json_object_put(ev);
     return st;
+}
+
+static const kind migration_kind = {
+    .collection = "/v1/os-migrations",
+    .key = "migration",
+    .final = migration_final,
+    .block = block_lines,
+    .plain = plain_line,
+    .change_key = migration_change_key,
+    .end = migration_end,
+};
+
+mc_status mc_watch(mc_client *c, const mc_args *a, const char *uuid, mc_err *e)
+{
+    return watch(c, a, &migration_kind, uuid, e);
+}
+
+/* ---- a drain ---- */
+
+static bool drain_final(json_object *d)
+{
+    const char *s = member_str(d, "state");
+    return strcmp(s, "completed") == 0 || strcmp(s, "partial") == 0 ||
+           strcmp(s, "cancelled") == 0 || strcmp(s, "failed") == 0;
+}
+
+/* "in 120 s", "40 s ago" or "-" for an API time relative to now. */
+static const char *when_text(const char *t, char *out, size_t len)
+{
+    int64_t ms = time_ms(t);
+    if (!ms) {
+        snprintf(out, len, "-");
+        return out;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    double d = (double)(ms - ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000)) / 1000.0;
+    snprintf(out, len, d >= 0 ? "in %.0f s" : "%.0f s ago", fabs(d));
+    return out;
+}
+
+/* The drain's three lines: its state, a bar of the guests that left and the counts; the
+ * deadline and the plan's predicted end, relative to now; the plan's parallelism and
+ * whether it meets the deadline. */
+static void drain_block(json_object *d, int cols, char l[3][256])
+{
+    char bar[64], dl[32], pe[32];
+    const char *state = member_str(d, "state");
+    int64_t total = member_int(d, "guests_total"), done = member_int(d, "guests_done");
+
+    int width = cols - 1 - (int)strlen(state) - 2 - 2 - 16;
+    width = width < 10 ? 10 : width > 50 ? 50 : width;
+    int fill = total > 0 ? (int)(done * width / total) : 0;
+    for (int i = 0; i < width; i++)
+        bar[i] = i < fill ? '#' : '-';
+    bar[width] = '\0';
+    snprintf(l[0], 256, "%s  [%s] %lld/%lld guests", state, bar, (long long)done, (long long)total);
+    snprintf(l[1], 256, "  done %lld   failed %lld   remaining %lld   parallel %lld",
+             (long long)done, (long long)member_int(d, "guests_failed"),
+             (long long)member_int(d, "guests_remaining"), (long long)member_int(d, "parallel"));
+    json_object *f = NULL;
+    json_object_object_get_ex(d, "feasible", &f);
+    const char *end = member_str(d, "predicted_end_at");
+    snprintf(l[2], 256, "  deadline %s   predicted end %s   %s",
+             when_text(member_str(d, "deadline_at"), dl, sizeof dl), when_text(end, pe, sizeof pe),
+             !end[0]                      ? "no plan yet"
+             : json_object_get_boolean(f) ? "on time by the plan"
+                                          : "late by the plan");
+}
+
+static void drain_plain(json_object *d, char *out, size_t len)
+{
+    char l[3][256];
+
+    drain_block(d, 200, l);
+    snprintf(out, len, "%s |%s |%s", l[0], l[1] + 1, l[2] + 1);
+}
+
+static void drain_change_key(json_object *d, char *out, size_t len)
+{
+    snprintf(out, len, "%s|%lld|%lld|%lld|%s", member_str(d, "state"),
+             (long long)member_int(d, "guests_done"), (long long)member_int(d, "guests_failed"),
+             (long long)member_int(d, "guests_remaining"), member_str(d, "predicted_end_at"));
+}
+
+static mc_status drain_end(json_object *d, const char *uuid, mc_err *e)
+{
+    const char *state = member_str(d, "state"), *why = member_str(d, "error");
+    int64_t created = time_ms(member_str(d, "created_at")),
+            ended = time_ms(member_str(d, "ended_at"));
+    double took = created && ended ? (double)(ended - created) / 1000.0 : 0.0;
+
+    if (strcmp(state, "completed") == 0) {
+        printf("drain %s completed: every guest moved (%lld) in %.1f s, deadline %lld s\n", uuid,
+               (long long)member_int(d, "guests_done"), took,
+               (long long)member_int(d, "deadline_s"));
+        return MC_OK;
+    }
+    return mc_err_set(e, MC_ERR_ENDED,
+                      "drain %s ended %s: %lld of %lld guests moved, %lld failed%s%s", uuid, state,
+                      (long long)member_int(d, "guests_done"),
+                      (long long)member_int(d, "guests_total"),
+                      (long long)member_int(d, "guests_failed"), why[0] ? ": " : "", why);
+}
+
+static const kind drain_kind = {
+    .collection = "/v1/drains",
+    .key = "drain",
+    .final = drain_final,
+    .block = drain_block,
+    .plain = drain_plain,
+    .change_key = drain_change_key,
+    .end = drain_end,
+};
+
+mc_status mc_watch_drain(mc_client *c, const mc_args *a, const char *uuid, mc_err *e)
+{
+    return watch(c, a, &drain_kind, uuid, e);
 }

@@ -114,9 +114,19 @@ expect_err "cannot reach Keystone at http://127.0.0.1:$dead/v3: connection refus
 OS_AUTH_URL=http://127.0.0.1:$dead/v3 OS_USERNAME=u OS_PROJECT_NAME=admin mc 2 list
 expect_err "OS_PASSWORD is not"
 ok "unreachable Keystone: exit 3; incomplete OS_* variables: exit 2"
-mc 6 drain start node-a
-expect_err "no drains yet"
-ok "drain: exit 6, says drains do not exist"
+mc 2 drain
+expect_err "drain needs start, list, show, events, cancel or watch"
+mc 2 drain evacuate
+expect_err "not 'evacuate'"
+mc 2 drain start --deadline 60
+expect_err "drain start needs --dest NAME"
+mc 2 drain list --dest node-b
+expect_err "drain list does not take --dest"
+mc 2 drain show not-a-uuid
+expect_err "'not-a-uuid' is not a drain UUID"
+mc 2 drain start --dest node-b --deadline soon
+expect_err "--deadline: 'soon' is not a non-negative integer"
+ok "drain: usage errors exit 2 with one line"
 
 # ---- version, and the endpoint from MIGRATIOND_URL ----------------------------------------
 MIGRATIOND_URL=$URL "$MC" version -f value -c hypervisor -c simulated >"$FAULT_DIR/out"
@@ -249,6 +259,55 @@ mc 0 watch "$fc" --interval 0.2 --timeout 60
 mc 0 events "$fc" -f value -c kind
 expect_out "force_complete"
 ok "post-copy and force-complete: accepted, then watch exits 0 on completion"
+
+# ---- drains: refusals, a cancel, a drain to completion -----------------------------------------
+mc 4 drain start --dest node-b --deadline 0
+expect_err "bad request: drain.deadline_s must be an integer from 1 to 604800"
+mc 4 drain show 00000000-0000-4000-8000-00000000dead
+expect_err "not found:"
+mc 4 drain cancel 00000000-0000-4000-8000-00000000dead
+expect_err "not found:"
+ok "drain: the server's refusals exit 4 with its reason"
+# A drain of vm-3 cancelled at once, aborting its migration: watch exits 1, says cancelled.
+mc 0 drain start --dest node-b --deadline 600 --instance vm-3 --abort-running -f value -c uuid
+dc=$OUT
+mc 4 drain start --dest node-b --deadline 600 --instance vm-3
+expect_err "refused:"
+mc 0 drain cancel "$dc" --abort-running
+expect_out "drain $dc: cancel accepted"
+mc 1 drain watch "$dc" --interval 0.2 --timeout 60
+expect_err "drain $dc ended cancelled"
+mc 4 drain cancel "$dc"
+expect_err "refused:"
+ok "drain cancel: accepted once, then 409; watch exits 1 on a cancelled drain"
+# vm-3 is still here: drained to completion with --wait (plain lines: not a terminal).
+mc 0 drain start --dest node-b --deadline 600 --instance vm-3 --wait --interval 0.2 --timeout 60
+dd=$(head -1 <<<"$OUT" | sed -n 's/^drain \([0-9a-f-]\{36\}\): 1 guest to node-b, deadline 600 s.*/\1/p')
+[ -n "$dd" ] || fault_fail "drain start --wait: no first line naming the drain: $OUT"
+expect_out "drain $dd completed: every guest moved (1) in"
+[[ $OUT != *$'\e'* && $OUT != *$'\r'* ]] || fault_fail "control characters in plain output: $OUT"
+mc 0 drain show "$dd" -f value -c state -c guests_done
+fault_expect_eq "drain show -f value" "completed
+1" "$OUT"
+mc 0 drain show "$dd"
+expect_out "| state "
+expect_out "| instance_name "
+expect_out "| vm-3 "
+mc 0 drain show "$dd" -f json
+dm=$(json 'j["guests"][0]["migration_uuid"]')
+mc 0 show "$dm" -f value -c drain_uuid -c instance_name
+fault_expect_eq "the guest's migration names its drain" "$dd
+vm-3" "$OUT"
+mc 0 drain list -f value -c uuid -c state
+expect_out "$dd completed"
+expect_out "$dc cancelled"
+mc 0 drain list --limit 1 -f value -c uuid
+fault_expect_eq "drain list --limit 1 (newest first)" "$dd" "$OUT"
+mc 0 drain events "$dd" -f value -c kind
+[ -n "$OUT" ] || fault_fail "drain events: none"
+mc 0 drain watch "$dd"
+expect_out "drain $dd completed"
+ok "drain start --wait to completion (exit 0); show, list, events, the guest's drain_uuid"
 
 # ---- watch across a restart of the daemon ----------------------------------------------------
 mc 0 start vm-2 node-b -f value -c uuid

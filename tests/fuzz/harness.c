@@ -28,6 +28,7 @@
 struct fz_stack {
     md_test_stack st;
     char last_uuid[MD_UUID_LEN];
+    char last_drain[MD_UUID_LEN];
     unsigned long runs;
     unsigned long creates;
 };
@@ -36,6 +37,7 @@ static void down(fz_stack *s)
 {
     md_test_stack_close(&s->st);
     s->last_uuid[0] = '\0';
+    s->last_drain[0] = '\0';
     s->creates = 0;
 }
 
@@ -123,6 +125,8 @@ static char *expand(const fz_stack *s, const uint8_t *data, size_t n, bool cstr,
         const char *rep = NULL;
         if (data[i] == '@' && i + 1 < n && data[i + 1] == 'M')
             rep = s->last_uuid[0] ? s->last_uuid : "00000000-0000-4000-8000-000000000000";
+        else if (data[i] == '@' && i + 1 < n && data[i + 1] == 'D')
+            rep = s->last_drain[0] ? s->last_drain : "00000000-0000-4000-8000-000000000000";
         else if (data[i] == '@' && i + 1 < n && data[i + 1] == 'I')
             rep = VM_A;
         bool ok = rep ? buf_add(&b, rep, strlen(rep)) : buf_add(&b, &data[i], 1);
@@ -347,15 +351,17 @@ static bool check(const md_api_response *r, char *why, size_t whylen)
     return ok;
 }
 
-/* Remembers the UUID of a migration just created (the Location header). */
+/* Remembers the UUID of a migration or a drain just created (the Location
+ * header: .../os-migrations/UUID or .../drains/UUID). */
 static void note_created(fz_stack *s, const md_api_response *r)
 {
     for (size_t i = 0; i < r->nheaders; i++) {
         if (strcasecmp(r->headers[i].name, "Location") != 0)
             continue;
         const char *slash = strrchr(r->headers[i].value, '/');
+        bool drain = strstr(r->headers[i].value, "/v1/drains/") != NULL;
         if (slash && strlen(slash + 1) == MD_UUID_LEN - 1)
-            memcpy(s->last_uuid, slash + 1, MD_UUID_LEN);
+            memcpy(drain ? s->last_drain : s->last_uuid, slash + 1, MD_UUID_LEN);
         s->creates++;
     }
 }

@@ -23,8 +23,8 @@
  * Missing lines are empty. Every line field ends at its first NUL byte (the
  * server only ever passes C strings). In the path, query and body, "@M" is
  * replaced by the UUID of the last migration the harness saw created (so
- * that inputs can reach existing records), and "@I" by the UUID of the
- * simulated domain vm-a.
+ * that inputs can reach existing records), "@D" by that of the last drain
+ * (POST /v1/drains), and "@I" by the UUID of the simulated domain vm-a.
  *
  * THE STACK is the daemon's own, in-process: the shared test stack
  * (tests/support/stack.h, built by the daemon's composition root) with the

@@ -518,6 +518,13 @@ static void reader_reads_but_cannot_write(void **state)
     refused_write("DELETE", path1, NULL);
     /* Authorisation comes before the body: a malformed body is still a 403. */
     refused_write("POST", "/v1/os-migrations", "{not json");
+
+    /* Drains: reading is roles.list, starting roles.create, cancelling
+     * roles.abort. The ghost is never looked up: 403 comes first. */
+    expect("GET", "/v1/drains", g.bob, NULL, 200);
+    refused_write("POST", "/v1/drains",
+                  "{\"drain\": {\"destinations\": [\"node-b\"], \"deadline_s\": 600}}");
+    refused_write("DELETE", "/v1/drains/99999999-9999-4999-8999-999999999999", NULL);
 }
 
 static void observer_gets_nothing(void **state)
@@ -538,6 +545,7 @@ static void observer_gets_nothing(void **state)
            "{\"migration\": {\"instance_uuid\": \"" IDLE1 "\", \"dest_compute\": \"node-b\"}}",
            403);
     expect("DELETE", path, g.dave, NULL, 403);
+    expect("GET", "/v1/drains", g.dave, NULL, 403);
     assert_int_equal(count(), n);
     /* Public routes stay open to dave too. */
     expect("GET", "/healthcheck", g.dave, NULL, 200);
