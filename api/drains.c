@@ -293,13 +293,8 @@ static void h_list(md_api_ctx *c)
     }
     if (!none) {
         md_status st = md_engine_drain_list(c->deps->engine, marker, limit, &v, &n, &err);
-        if (st == MD_ERR_NOT_FOUND) {
-            /* A marker that names no drain is the request's mistake, as for
-             * migrations (and Nova's lists): 400, not 404. */
-            md_api_fault(c->resp, MD_ERR_INVALID, "Invalid marker '%.64s': no such drain",
-                         marker ? marker : "");
-            return;
-        }
+        /* A marker that names no drain is the request's mistake, as for
+         * migrations (and Nova's lists): the engine says MD_ERR_INVALID, 400. */
         if (st != MD_OK) {
             md_api_fault_err(c->resp, st, &err);
             return;

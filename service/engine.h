@@ -250,8 +250,10 @@ md_status md_engine_drain_cancel(md_engine *e, const char *uuid, bool abort_runn
  * with md_drain_clear()). MD_ERR_NOT_FOUND if unknown. Any thread. */
 md_status md_engine_drain_get(md_engine *e, const char *uuid, md_drain *out, md_err *err);
 
-/* Drains, newest first, as md_store_drain_list() (in-progress ones live).
- * Free with md_drain_free_array(). Any thread. */
+/* Drains, newest first, as md_store_drain_list() (in-progress ones live),
+ * except that a marker naming no drain is MD_ERR_INVALID ("Marker ...
+ * could not be found.", as md_engine_list()). Free with
+ * md_drain_free_array(). Any thread. */
 md_status md_engine_drain_list(md_engine *e, const char *marker, size_t limit, md_drain **out,
                                size_t *n, md_err *err);
 
