@@ -72,5 +72,12 @@ bool eng_drain_planning(md_engine *e, eng_drain *dr);
  * it plans. False when dr is no longer the drain in progress afterwards
  * (then it must not be touched). engine_drain_plan.c */
 bool eng_drain_replan(md_engine *e, eng_drain *dr);
+/* How many of the hypervisor's seconds pass in one wall-clock second: 1 for
+ * libvirt, simulator.time_scale for the simulator, whose guests live in
+ * scaled time. The planner predicts in the guests' seconds; the drain's
+ * deadline, records and events are wall-clock, and every number crossing
+ * between the two is scaled by this. Pure; any thread.
+ * engine_drain_plan.c */
+double eng_drain_time_scale(const md_engine *e);
 
 #endif /* MD_ENGINE_DRAIN_H */

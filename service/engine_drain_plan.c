@@ -63,6 +63,14 @@ static unsigned max_parallel(const md_engine *e, const eng_drain *dr)
     return n ? (unsigned)n : 1;
 }
 
+/* engine_drain.h says why drains scale the simulator's time. */
+double eng_drain_time_scale(const md_engine *e)
+{
+    if (e->cfg->service.hypervisor == MD_HYPERVISOR_SIMULATOR && e->cfg->simulator.time_scale > 0)
+        return e->cfg->simulator.time_scale;
+    return 1.0;
+}
+
 /* Destination i's link in bytes/s, and where the number comes from. */
 static double link_rate(const md_engine *e, const eng_drain *dr, size_t i, const char **src)
 {
@@ -74,7 +82,8 @@ static double link_rate(const md_engine *e, const eng_drain *dr, size_t i, const
     }
     if (dr->moved_bytes[i] > 0 && dr->last_end[i] > dr->first_start[i]) {
         *src = "measured";
-        return (double)dr->moved_bytes[i] * 1000.0 / (double)(dr->last_end[i] - dr->first_start[i]);
+        return (double)dr->moved_bytes[i] * 1000.0 /
+               ((double)(dr->last_end[i] - dr->first_start[i]) * eng_drain_time_scale(e));
     }
     *src = "assumed 1 Gbit/s";
     return ASSUMED_LINK_BYTES_PER_S;
@@ -120,6 +129,7 @@ static dp_result drain_plan(md_engine *e, eng_drain *dr, plan_result *res)
     int dmap[MD_DRAIN_MAX_DESTS], pof[MD_DRAIN_MAX_DESTS];
     size_t nd = 0, ng = 0;
     int64_t now = eng_wall_ms();
+    double scale = eng_drain_time_scale(e);
     char uuid[MD_UUID_LEN];
     dp_result r = DP_OK;
     int rc;
@@ -163,7 +173,7 @@ static dp_result drain_plan(md_engine *e, eng_drain *dr, plan_result *res)
             p->pinned_dest = pof[k];
             p->pinned_mode = g->mode;
             p->pinned_start_s = g->started_at > 0 && g->started_at < now
-                                    ? -(double)(now - g->started_at) / 1000.0
+                                    ? -(double)(now - g->started_at) / 1000.0 * scale
                                     : 0;
         }
         gi[ng++] = i;
@@ -176,10 +186,10 @@ static dp_result drain_plan(md_engine *e, eng_drain *dr, plan_result *res)
     plan_input in;
     memset(&in, 0, sizeof in);
     double left_s = (double)(d->deadline_at - now) / 1000.0;
-    in.deadline_s = left_s > 0.001 ? left_s : 0.001; /* passed: every plan misses it */
+    in.deadline_s = (left_s > 0.001 ? left_s : 0.001) * scale; /* passed: every plan misses it */
     in.permit_post_copy = d->permit_post_copy;
     in.max_parallel = max_parallel(e, dr);
-    in.interval_s = e->cfg->libvirt.live_migration_monitor_interval_ms / 1000.0;
+    in.interval_s = e->cfg->libvirt.live_migration_monitor_interval_ms / 1000.0 * scale;
     md_config_policy_settings(e->cfg, 0, &in.policy);
     md_strlcpy(uuid, d->uuid, sizeof uuid);
 
@@ -222,7 +232,16 @@ static dp_result drain_plan(md_engine *e, eng_drain *dr, plan_result *res)
         md_strlcpy(g->dest_compute, d->dests[dmap[pg[j].dest]], sizeof g->dest_compute);
         g->mode = pg[j].mode;
         g->order = pg[j].order;
-        g->predicted_ms = (int64_t)(pg[j].duration_s * 1000.0);
+        g->predicted_ms = (int64_t)(pg[j].duration_s * 1000.0 / scale);
+    }
+    /* From here on the plan speaks wall-clock seconds, as the drain's
+     * deadline, its records and its events do. */
+    if (scale != 1.0) {
+        size_t len = strlen(res->summary);
+        snprintf(res->summary + len, sizeof res->summary - len,
+                 " (in the simulator's seconds, %g to a wall-clock second)", scale);
+        res->makespan_s /= scale;
+        res->lower_bound_s /= scale;
     }
     d->feasible = res->feasible;
     d->parallel = (int)res->parallel;

@@ -165,7 +165,7 @@ static md_status check_lower_bound(md_engine *e, const md_drain *d, md_err *err)
         if (d->guests[i].state == MD_DG_WAITING)
             bytes += (double)(d->guests[i].ram_bytes + d->guests[i].disk_bytes);
     }
-    double bound = bytes / rate;
+    double bound = bytes / rate / eng_drain_time_scale(e); /* wall seconds */
     if ((double)d->deadline_s < bound)
         return md_err_set(err, MD_ERR_CONFLICT,
                           "strict: deadline_s %lld is below the lower bound of %.0f s: %zu guests "
