@@ -241,7 +241,9 @@ md_status md_engine_drain_create(md_engine *e, const md_drain_request *r, md_dra
 /* Cancels drain uuid: waiting guests are never started (skipped); with
  * abort_running (or the drain's own abort_running) the migrations in
  * progress are aborted as md_engine_abort() would (post-copy ones finish),
- * else they finish. The drain ends cancelled once none is in progress.
+ * else they finish; the record's abort_running then says which, and a
+ * restart keeps the cancel (its skipped guests say it) and the abort. The
+ * drain ends cancelled once none is in progress.
  * MD_ERR_NOT_FOUND, MD_ERR_CONFLICT when it has already ended,
  * MD_ERR_UNAVAILABLE while the store cannot be written. Any thread. */
 md_status md_engine_drain_cancel(md_engine *e, const char *uuid, bool abort_running, md_err *err);

@@ -321,6 +321,9 @@ md_status md_engine_drain_cancel(md_engine *e, const char *uuid, bool abort_runn
         migrating += g->state == MD_DG_MIGRATING;
     }
     bool abort = abort_running || next.abort_running;
+    /* Stored, so that a restart before the migrations end still aborts
+     * them (eng_drain_load). */
+    next.abort_running = abort;
     next.updated_at = eng_wall_ms();
     if (migrating == 0) {
         next.state = MD_DRAIN_CANCELLED;
@@ -518,6 +521,18 @@ md_status eng_drain_load(md_engine *e, md_err *err)
     e->drain = dr;
     adopt_unrecorded(e, dr);
     dr->replan_due = dr->d.state == MD_DRAIN_RUNNING;
+    /* A cancel has no column of its own: it is the skipped guests of a
+     * drain still in progress (a drain that fails before it starts skips
+     * its guests too, but ends at once). Without this, a drain cancelled
+     * before a restart would go on after it: retry a guest whose migration
+     * then fails, and start it. The cancel's abort_running is the record's
+     * (md_engine_drain_cancel writes it there). */
+    for (size_t i = 0; i < dr->d.nguests; i++) {
+        if (dr->d.guests[i].state == MD_DG_SKIPPED) {
+            dr->cancel = true;
+            dr->abort_running = dr->d.abort_running;
+        }
+    }
     md_drain_counts c;
     md_drain_count(&dr->d, &c);
     eng_drain_event(e, dr, "recovered", 0,

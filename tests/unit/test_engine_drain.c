@@ -354,6 +354,48 @@ static void until_event(fixture *f, const char *uuid, const char *kind, const ch
     }
 }
 
+/* A cancel is durable: after a restart the cancelled drain starts nothing,
+ * not even a retry of a guest whose migration then ends without moving
+ * it. */
+static void a_cancel_survives_a_restart_and_nothing_is_retried_after_it(void **state)
+{
+    fixture *f = *state;
+    md_err err;
+
+    md_test_fixture_start(f, false);
+    md_drain_request r = request(600);
+    r.max_parallel = 1;
+    md_drain d = create_ok(f, &r);
+    until(f, d.uuid, one_migrating, true);
+    assert_int_equal(md_engine_drain_cancel(f->eng, d.uuid, false, &err), MD_OK);
+    assert_true(md_test_stack_stop(f));
+    md_test_fixture_start(f, false);
+    md_drain c = get(f, d.uuid);
+    assert_int_equal(c.state, MD_DRAIN_RUNNING);
+    size_t mi = c.nguests;
+    for (size_t i = 0; i < c.nguests; i++) {
+        if (c.guests[i].state == MD_DG_MIGRATING)
+            mi = i;
+    }
+    assert_true(mi < c.nguests);
+    /* The guest's migration ends without moving it (an operator aborts it). */
+    assert_int_equal(md_engine_abort(f->eng, c.guests[mi].migration_uuid, &err), MD_OK);
+    int64_t give_up = md_test_now_ms() + MD_TEST_WAIT_MS;
+    while (md_mig_state_in_progress(md_test_migration(f, c.guests[mi].migration_uuid).state)) {
+        assert_true(md_test_now_ms() < give_up);
+        md_test_sleep_ms(5);
+    }
+    assert_int_equal(drive_to_end(f, d.uuid), MD_DRAIN_CANCELLED);
+    md_drain_clear(&c);
+    c = get(f, d.uuid);
+    assert_int_equal(c.guests[mi].state, MD_DG_FAILED);
+    assert_int_equal(c.guests[mi].attempts, 1);
+    assert_false(has_event(f, d.uuid, "retry", NULL));
+    assert_int_equal(count_guests(&c, MD_DG_WAITING) + count_guests(&c, MD_DG_MIGRATING), 0);
+    md_drain_clear(&c);
+    md_drain_clear(&d);
+}
+
 /* node-c drops packets once the drain has measured it: each migration to
  * it fails after the reachability check's wait, and its guest is retried
  * on node-b; after two failures in a row node-c is left out of the plans. */
@@ -589,6 +631,7 @@ int main(void)
         MD_TEST_FIXTURE(thirty_guests_leave_by_the_deadline, &thirty),
         MD_TEST_FIXTURE(busy_guests_are_planned_for_post_copy_after_their_first_pass, &hot),
         MD_TEST_FIXTURE(cancel_skips_the_waiting_guests_and_ends_cancelled, &eight),
+        MD_TEST_FIXTURE(a_cancel_survives_a_restart_and_nothing_is_retried_after_it, &eight),
         MD_TEST_FIXTURE(a_black_holed_destination_sends_its_guests_to_the_other, &eight),
         MD_TEST_FIXTURE(a_restart_mid_drain_picks_it_up_and_completes_it, &eight),
         MD_TEST_FIXTURE(a_degraded_store_refuses_drains_and_the_running_one_resumes_after, &eight),
