@@ -514,6 +514,18 @@ static void fail_drain(md_engine *e, eng_drain *dr, const char *fmt, ...)
     eng_drain_event(e, dr, "state", 0, "failed: %s", dr->d.error);
 }
 
+/* After a window without the lock: true when drain uuid (dr) is still the
+ * one planning but a cancel came meanwhile. The caller then returns at
+ * once, and the next look takes the cancel's way (eng_drain_planning's
+ * start) rather than measuring, planning and announcing a schedule that
+ * will never run - or failing a strict drain whose adopted guests still
+ * migrate. */
+static bool dr_cancelled_meanwhile(md_engine *e, eng_drain *dr, const char *uuid)
+{
+    return !e->stopping && eng_drain_current(e, uuid) == dr && dr->d.state == MD_DRAIN_PLANNING &&
+           dr->cancel;
+}
+
 bool eng_drain_planning(md_engine *e, eng_drain *dr)
 {
     char uuid[MD_UUID_LEN], links[300];
@@ -541,9 +553,9 @@ bool eng_drain_planning(md_engine *e, eng_drain *dr)
     ok = measure_dests(e, m);
     pthread_mutex_lock(&e->lock);
     if (!ok || e->stopping || eng_drain_current(e, uuid) != dr ||
-        dr->d.state != MD_DRAIN_PLANNING) {
+        dr->d.state != MD_DRAIN_PLANNING || dr->cancel) {
         measure_free_all(m);
-        return false;
+        return dr_cancelled_meanwhile(e, dr, uuid);
     }
     if (!apply_dests(e, dr, m)) {
         measure_free_all(m);
@@ -555,13 +567,16 @@ bool eng_drain_planning(md_engine *e, eng_drain *dr)
     ok = measure_dirty(e, m);
     pthread_mutex_lock(&e->lock);
     if (!ok || e->stopping || eng_drain_current(e, uuid) != dr ||
-        dr->d.state != MD_DRAIN_PLANNING) {
+        dr->d.state != MD_DRAIN_PLANNING || dr->cancel) {
         measure_free_all(m);
-        return false;
+        return dr_cancelled_meanwhile(e, dr, uuid);
     }
     apply_rates(e, dr, m);
     measure_free_all(m);
-    switch (drain_plan(e, dr, &res)) {
+    dp_result planned = drain_plan(e, dr, &res);
+    if (planned != DP_GONE && dr->cancel)
+        return true; /* cancelled while it planned: see dr_cancelled_meanwhile */
+    switch (planned) {
     case DP_GONE: return false;
     case DP_NODEST: fail_drain(e, dr, "no destination is left to plan on"); return false;
     case DP_ERROR: fail_drain(e, dr, "the planner refused the drain's input (a bug)"); return false;

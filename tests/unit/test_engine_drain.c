@@ -396,6 +396,50 @@ static void a_cancel_survives_a_restart_and_nothing_is_retried_after_it(void **s
     md_drain_clear(&d);
 }
 
+/* guest 0 migrates to node-c before the drain, which adopts it. */
+static md_migration operator_migrates_g00(fixture *f)
+{
+    md_engine_request q;
+    md_migration m;
+    md_err err;
+
+    memset(&q, 0, sizeof q);
+    q.permit_post_copy = q.timeout_action = -1;
+    q.max_downtime_ms = q.bandwidth_mibps = -1;
+    guest_uuid(0, q.instance);
+    snprintf(q.dest_compute, sizeof q.dest_compute, "node-c");
+    assert_int_equal(md_engine_create(f->eng, &q, &m, &err), MD_OK);
+    return m;
+}
+
+/* A cancel that comes while the drain measures (its lock let go), with an
+ * adopted guest still migrating: the drain does not go on to plan and
+ * announce a schedule it will not run; it watches the adopted migration to
+ * its end and ends cancelled. */
+static void a_cancel_while_measuring_ends_cancelled_after_the_adopted_guest(void **state)
+{
+    fixture *f = *state;
+    md_err err;
+
+    md_test_fixture_start(f, false);
+    md_migration m = operator_migrates_g00(f);
+    md_drain_request r = request(600);
+    md_drain d = create_ok(f, &r);
+    /* The dirty rates wait for the simulated clock, which does not move. */
+    until_event(f, d.uuid, "measure", "free memory");
+    assert_int_equal(md_engine_drain_cancel(f->eng, d.uuid, false, &err), MD_OK);
+    assert_int_equal(drive_to_end(f, d.uuid), MD_DRAIN_CANCELLED);
+    md_drain c = get(f, d.uuid);
+    assert_string_equal(c.guests[0].migration_uuid, m.uuid);
+    assert_int_equal(c.guests[0].state, MD_DG_DONE);
+    assert_int_equal(count_guests(&c, MD_DG_SKIPPED), 7);
+    assert_false(has_event(f, d.uuid, "plan", NULL));
+    assert_false(has_event(f, d.uuid, "state", "migrations at once"));
+    assert_true(has_event(f, d.uuid, "state", "cancelled before planning"));
+    md_drain_clear(&c);
+    md_drain_clear(&d);
+}
+
 /* node-c drops packets once the drain has measured it: each migration to
  * it fails after the reachability check's wait, and its guest is retried
  * on node-b; after two failures in a row node-c is left out of the plans. */
@@ -600,19 +644,9 @@ static void a_second_drain_while_one_runs_is_a_conflict(void **state)
 static void a_guest_already_migrating_is_adopted(void **state)
 {
     fixture *f = *state;
-    md_engine_request q;
-    md_migration m;
-    md_err err;
-    char g0[MD_UUID_LEN];
 
     md_test_fixture_start(f, false);
-    guest_uuid(0, g0);
-    memset(&q, 0, sizeof q);
-    q.permit_post_copy = q.timeout_action = -1;
-    q.max_downtime_ms = q.bandwidth_mibps = -1;
-    snprintf(q.instance, sizeof q.instance, "%s", g0);
-    snprintf(q.dest_compute, sizeof q.dest_compute, "node-c");
-    assert_int_equal(md_engine_create(f->eng, &q, &m, &err), MD_OK);
+    md_migration m = operator_migrates_g00(f);
     md_drain_request r = request(600);
     md_drain d = create_ok(f, &r);
     assert_int_equal(d.guests[0].state, MD_DG_MIGRATING);
@@ -632,6 +666,7 @@ int main(void)
         MD_TEST_FIXTURE(busy_guests_are_planned_for_post_copy_after_their_first_pass, &hot),
         MD_TEST_FIXTURE(cancel_skips_the_waiting_guests_and_ends_cancelled, &eight),
         MD_TEST_FIXTURE(a_cancel_survives_a_restart_and_nothing_is_retried_after_it, &eight),
+        MD_TEST_FIXTURE(a_cancel_while_measuring_ends_cancelled_after_the_adopted_guest, &eight),
         MD_TEST_FIXTURE(a_black_holed_destination_sends_its_guests_to_the_other, &eight),
         MD_TEST_FIXTURE(a_restart_mid_drain_picks_it_up_and_completes_it, &eight),
         MD_TEST_FIXTURE(a_degraded_store_refuses_drains_and_the_running_one_resumes_after, &eight),
