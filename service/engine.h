@@ -225,7 +225,8 @@ typedef struct md_drain_request {
  * with that migration's uuid, never started twice). Shared storage is
  * assumed: the drain's migrations copy no disk. MD_ERR_INVALID for a bad
  * request (err says which field): no destination, one not among the peers
- * (or this node), a duplicate, a deadline <= 0, an instance that is not a
+ * (or this node), a duplicate, a deadline <= 0 or over
+ * MD_DRAIN_MAX_DEADLINE_S (service/limits.h), an instance that is not a
  * domain of this node or not running, a guest list that is empty after
  * exclusions. MD_ERR_CONFLICT when another drain is in progress, or with
  * strict when the deadline is below the lower bound (every guest's RAM

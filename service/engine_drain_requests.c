@@ -15,6 +15,7 @@
 
 #include "service/engine_drain.h"
 #include "service/clock.h"
+#include "service/limits.h"
 #include "service/log.h"
 #include "service/peers.h"
 
@@ -41,11 +42,9 @@ static md_status check_request(md_engine *e, const md_drain_request *r, md_drain
         }
     }
     d->ndests = r->ndests;
-    if (r->deadline_s <= 0)
-        return md_err_set(err, MD_ERR_INVALID,
-                          "deadline_s must be a positive number of seconds, "
-                          "got %lld",
-                          (long long)r->deadline_s);
+    if (r->deadline_s <= 0 || r->deadline_s > MD_DRAIN_MAX_DEADLINE_S)
+        return md_err_set(err, MD_ERR_INVALID, "deadline_s must be from 1 to %d seconds, got %lld",
+                          MD_DRAIN_MAX_DEADLINE_S, (long long)r->deadline_s);
     if (r->permit_post_copy < -1 || r->permit_post_copy > 1)
         return md_err_set(err, MD_ERR_INVALID, "permit_post_copy must be true or false");
     if (r->max_parallel < 0 || r->max_parallel > PLAN_MAX_PARALLEL)

@@ -30,4 +30,9 @@
 /* The most free memory a simulated destination may have (MiB): 1 PiB. */
 #define MD_SIM_MAX_FREE_MIB 1073741824
 
+/* The longest deadline a drain may have (seconds): a week, as the API's
+ * limit. The engine checks it too, since deadline_at is deadline_s * 1000
+ * milliseconds after now and must not overflow for any caller. */
+#define MD_DRAIN_MAX_DEADLINE_S 604800
+
 #endif /* MD_LIMITS_H */

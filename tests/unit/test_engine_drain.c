@@ -601,6 +601,10 @@ static void bad_requests_are_invalid_and_create_nothing(void **state)
     assert_non_null(strstr(err.msg, "twice"));
     r = request(0);
     assert_int_equal(md_engine_drain_create(f->eng, &r, &d, &err), MD_ERR_INVALID);
+    /* A deadline whose milliseconds would overflow the record's deadline_at. */
+    r = request(INT64_MAX / 1000 + 1);
+    assert_int_equal(md_engine_drain_create(f->eng, &r, &d, &err), MD_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "deadline_s"));
     r = request(600);
     r.ninstances = 1;
     r.instances = ghost;
