@@ -504,9 +504,11 @@ static bool drain_running(md_engine *e, eng_drain *dr)
         if (!eng_drain_replan(e, dr))
             return false;
     }
-    if (!dr->told_deadline && eng_wall_ms() > dr->d.deadline_at) {
-        md_drain_counts c;
-        md_drain_count(&dr->d, &c);
+    md_drain_counts c;
+    md_drain_count(&dr->d, &c);
+    /* Said only while guests remain: a drain whose last guest ended in the
+     * same look has met its deadline's purpose, and says so by ending. */
+    if (!dr->told_deadline && c.remaining > 0 && eng_wall_ms() > dr->d.deadline_at) {
         dr->told_deadline = true;
         eng_drain_event(e, dr, "deadline", dr->d.deadline_s * 1000,
                         "the deadline (%lld s) has passed with %zu of %zu guests still to move; "

@@ -509,6 +509,20 @@ static void fail_drain(md_engine *e, eng_drain *dr, const char *fmt, ...)
     vsnprintf(dr->d.error, sizeof dr->d.error, fmt, ap);
     va_end(ap);
     fail_waiting(e, dr, MD_DG_SKIPPED, "the drain failed before it started");
+    /* A guest adopted with a migration someone else started is not the
+     * drain's to end: the migration goes on, and its own record tells how
+     * it ends. The ended drain no longer watches it, so it must not count
+     * it as remaining for ever. */
+    for (size_t i = 0; i < dr->d.nguests; i++) {
+        md_drain_guest *g = &dr->d.guests[i];
+        if (g->state == MD_DG_MIGRATING) {
+            g->state = MD_DG_SKIPPED;
+            snprintf(g->error, sizeof g->error,
+                     "the drain failed while its migration %s was in progress; that migration "
+                     "goes on, its record tells how it ends",
+                     g->migration_uuid);
+        }
+    }
     dr->d.state = MD_DRAIN_FAILED;
     dr->d.ended_at = eng_wall_ms();
     eng_drain_event(e, dr, "state", 0, "failed: %s", dr->d.error);

@@ -440,6 +440,35 @@ static void a_cancel_while_measuring_ends_cancelled_after_the_adopted_guest(void
     md_drain_clear(&d);
 }
 
+/* Every destination drops packets, so the drain fails before it plans;
+ * the guest it adopted keeps its own migration, which the ended drain no
+ * longer follows: it is not left counted as remaining for ever. */
+static void a_failed_drain_leaves_no_adopted_guest_remaining(void **state)
+{
+    fixture *f = *state;
+    md_drain_counts c;
+
+    md_test_fixture_start(f, false);
+    md_migration m = operator_migrates_g00(f);
+    md_hv_sim_set_dest_blackholed(f->hv, "10.0.0.2", true);
+    md_hv_sim_set_dest_blackholed(f->hv, "10.0.0.3", true);
+    md_drain_request r = request(600);
+    md_drain d = create_ok(f, &r);
+    assert_int_equal(drive_to_end(f, d.uuid), MD_DRAIN_FAILED);
+    md_drain g = get(f, d.uuid);
+    assert_non_null(strstr(g.error, "no destination answers"));
+    assert_int_equal(g.guests[0].state, MD_DG_SKIPPED);
+    assert_string_equal(g.guests[0].migration_uuid, m.uuid);
+    assert_non_null(strstr(g.guests[0].error, "goes on"));
+    md_drain_count(&g, &c);
+    assert_int_equal(c.remaining, 0);
+    assert_int_equal(count_guests(&g, MD_DG_SKIPPED), 8);
+    md_hv_sim_set_dest_blackholed(f->hv, "10.0.0.2", false);
+    md_hv_sim_set_dest_blackholed(f->hv, "10.0.0.3", false);
+    md_drain_clear(&g);
+    md_drain_clear(&d);
+}
+
 /* node-c drops packets once the drain has measured it: each migration to
  * it fails after the reachability check's wait, and its guest is retried
  * on node-b; after two failures in a row node-c is left out of the plans. */
@@ -678,6 +707,7 @@ int main(void)
         MD_TEST_FIXTURE(bad_requests_are_invalid_and_create_nothing, &eight),
         MD_TEST_FIXTURE(a_second_drain_while_one_runs_is_a_conflict, &eight),
         MD_TEST_FIXTURE(a_guest_already_migrating_is_adopted, &eight),
+        MD_TEST_FIXTURE(a_failed_drain_leaves_no_adopted_guest_remaining, &eight),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
