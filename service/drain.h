@@ -75,9 +75,10 @@ typedef struct md_drain {
     char dests[MD_DRAIN_MAX_DESTS][MD_NAME_LEN]; /* peers' names, as the request listed them */
     int64_t deadline_s;                          /* as requested */
     bool permit_post_copy;
-    int max_parallel;   /* as requested, 0 = the service's max_concurrent_live_migrations */
-    bool strict;        /* refuse (409 / failed) a deadline the plan cannot meet */
-    bool abort_running; /* on cancel, abort migrations in progress (else they finish) */
+    int max_parallel;     /* as requested, 0 = the service's max_concurrent_live_migrations */
+    bool strict;          /* refuse (409 / failed) a deadline the plan cannot meet */
+    bool abort_running;   /* on cancel, abort migrations in progress (else they finish) */
+    bool block_migration; /* copy the guests' disks (not shared storage); planned by size */
     int64_t created_at, updated_at; /* wall ms since the epoch */
     int64_t deadline_at;            /* created_at + deadline_s */
     int64_t predicted_end_at;       /* wall ms the plan predicts the last guest ends, 0 = none */

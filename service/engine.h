@@ -210,6 +210,9 @@ typedef struct md_drain_request {
     int max_parallel;     /* 0 = max_concurrent_live_migrations; 1..PLAN_MAX_PARALLEL */
     bool strict;          /* refuse a deadline that cannot be met */
     bool abort_running;   /* a cancel aborts the migrations in progress */
+    /* Copy each guest's disks (VIR_MIGRATE_NON_SHARED_INC), for a node
+     * without shared storage: every disk's capacity counts in the plan. */
+    bool block_migration;
     /* Guests to move (UUIDs or names): ninstances 0 = every active domain of
      * the node; exclude those listed in exclude. Each at most
      * MD_DRAIN_MAX_GUESTS. Caller-owned arrays of MD_NAME_LEN strings. */
@@ -222,8 +225,9 @@ typedef struct md_drain_request {
 /* Starts a drain; *out (released with md_drain_clear()) is the new record,
  * state planning, with its guests listed (waiting, not yet planned; a
  * guest that already has a migration in progress is adopted: migrating,
- * with that migration's uuid, never started twice). Shared storage is
- * assumed: the drain's migrations copy no disk. MD_ERR_INVALID for a bad
+ * with that migration's uuid, never started twice). Without
+ * r->block_migration shared storage is assumed and no disk is copied.
+ * MD_ERR_INVALID for a bad
  * request (err says which field): no destination, one not among the peers
  * (or this node), a duplicate, a deadline <= 0 or over
  * MD_DRAIN_MAX_DEADLINE_S (service/limits.h), an instance that is not a

@@ -416,6 +416,7 @@ static void start_guests(md_engine *e, eng_drain *dr)
         md_strlcpy(q.drain_uuid, dr->d.uuid, sizeof q.drain_uuid);
         q.permit_post_copy = dr->d.permit_post_copy || g->mode == PLAN_POSTCOPY ? 1 : 0;
         q.post_copy_after_first_pass = g->mode == PLAN_POSTCOPY;
+        q.block_migration = dr->d.block_migration;
         q.max_downtime_ms = q.bandwidth_mibps = -1;
         q.timeout_action = -1;
         md_status st = eng_create_locked(e, &q, g->instance_name, &m, &err);

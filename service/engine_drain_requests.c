@@ -60,6 +60,7 @@ static md_status check_request(md_engine *e, const md_drain_request *r, md_drain
     d->max_parallel = r->max_parallel;
     d->strict = r->strict;
     d->abort_running = r->abort_running;
+    d->block_migration = r->block_migration;
     md_strlcpy(d->source_compute, e->cfg->service.host, sizeof d->source_compute);
     return MD_OK;
 }
@@ -90,8 +91,12 @@ static void add_guest(md_drain *d, const md_drain_request *r, const md_hv_domain
     g->mode = PLAN_PRECOPY;
     g->order = (int)d->nguests;
     g->ram_bytes = dom->ram_bytes;
-    /* Shared storage is assumed: a drain's migrations copy no disk. */
+    /* With shared storage no disk is copied; with block migration every
+     * disk's capacity is what the plan must count, since a copy of a sparse
+     * or thin disk is not known to be smaller before it runs. */
     g->disk_bytes = 0;
+    for (size_t i = 0; r->block_migration && i < dom->ndisks && i < MD_HV_MAX_DISKS; i++)
+        g->disk_bytes += dom->disk_bytes[i];
     d->nguests++;
 }
 

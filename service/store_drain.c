@@ -44,14 +44,16 @@ enum drain_col {
     D_FEASIBLE,
     D_PARALLEL,
     D_ERROR,
+    D_BLOCK_MIGRATION,
 };
 
 #define DRAIN_COLUMNS                                                                  \
     "uuid, state, source_compute, dests, deadline_s, permit_post_copy, max_parallel, " \
     "strict, abort_running, created_at, updated_at, deadline_at, predicted_end_at, "   \
-    "ended_at, feasible, parallel, error"
-#define DRAIN_PARAMS "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17"
-_Static_assert(D_ERROR == 17, "DRAIN_COLUMNS and DRAIN_PARAMS list 17 columns");
+    "ended_at, feasible, parallel, error, block_migration"
+#define DRAIN_PARAMS \
+    "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18"
+_Static_assert(D_BLOCK_MIGRATION == 18, "DRAIN_COLUMNS and DRAIN_PARAMS list 18 columns");
 
 #define SQL_SELECT_DRAIN "SELECT id, " DRAIN_COLUMNS " FROM drains"
 
@@ -230,6 +232,7 @@ static int bind_drain(sqlite3_stmt *s, const md_drain *d, const dests_text *t)
     store_bind_int(s, D_MAX_PARALLEL, d->max_parallel, &rc);
     store_bind_int(s, D_STRICT, d->strict, &rc);
     store_bind_int(s, D_ABORT_RUNNING, d->abort_running, &rc);
+    store_bind_int(s, D_BLOCK_MIGRATION, d->block_migration, &rc);
     store_bind_int(s, D_CREATED_AT, d->created_at, &rc);
     store_bind_int(s, D_UPDATED_AT, d->updated_at, &rc);
     store_bind_int(s, D_DEADLINE_AT, d->deadline_at, &rc);
@@ -370,6 +373,7 @@ static md_status read_drain_locked(md_store *st, sqlite3_stmt *s, md_drain *d, m
     d->max_parallel = (int)sqlite3_column_int64(s, D_MAX_PARALLEL);
     d->strict = sqlite3_column_int64(s, D_STRICT) != 0;
     d->abort_running = sqlite3_column_int64(s, D_ABORT_RUNNING) != 0;
+    d->block_migration = sqlite3_column_int64(s, D_BLOCK_MIGRATION) != 0;
     d->created_at = sqlite3_column_int64(s, D_CREATED_AT);
     d->updated_at = sqlite3_column_int64(s, D_UPDATED_AT);
     d->deadline_at = sqlite3_column_int64(s, D_DEADLINE_AT);

@@ -692,6 +692,35 @@ static void a_guest_already_migrating_is_adopted(void **state)
     md_drain_clear(&d);
 }
 
+/* A node without shared storage: the drain's migrations copy the disks
+ * (block migration), and every guest still leaves. */
+static void a_block_migration_drain_copies_the_disks(void **state)
+{
+    fixture *f = *state;
+    md_store_filter q;
+    md_migration *v = NULL;
+    size_t n = 0;
+    md_err err;
+
+    md_test_fixture_start(f, false);
+    md_drain_request r = request(600);
+    r.block_migration = true;
+    md_drain d = create_ok(f, &r);
+    assert_true(d.block_migration);
+    assert_int_equal(drive_to_end(f, d.uuid), MD_DRAIN_COMPLETED);
+    memset(&q, 0, sizeof q);
+    md_strlcpy(q.drain_uuid, d.uuid, sizeof q.drain_uuid);
+    assert_int_equal(md_engine_list(f->eng, &q, &v, &n, &err), MD_OK);
+    assert_int_equal(n, 8);
+    for (size_t i = 0; i < n; i++)
+        assert_true(v[i].block_migration);
+    free(v);
+    md_drain g = get(f, d.uuid);
+    assert_true(g.block_migration);
+    md_drain_clear(&g);
+    md_drain_clear(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -708,6 +737,7 @@ int main(void)
         MD_TEST_FIXTURE(a_second_drain_while_one_runs_is_a_conflict, &eight),
         MD_TEST_FIXTURE(a_guest_already_migrating_is_adopted, &eight),
         MD_TEST_FIXTURE(a_failed_drain_leaves_no_adopted_guest_remaining, &eight),
+        MD_TEST_FIXTURE(a_block_migration_drain_copies_the_disks, &eight),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

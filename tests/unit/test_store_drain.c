@@ -84,6 +84,7 @@ static md_drain drain(const char *uuid, int64_t created_at, md_drain_state state
     d.max_parallel = 3;
     d.strict = true;
     d.abort_running = true;
+    d.block_migration = true;
     d.created_at = created_at;
     d.updated_at = created_at + 7;
     d.deadline_at = created_at + 1800000;
@@ -134,6 +135,7 @@ static void assert_drain_equal(const md_drain *a, const md_drain *b)
     assert_int_equal(a->max_parallel, b->max_parallel);
     assert_int_equal(a->strict, b->strict);
     assert_int_equal(a->abort_running, b->abort_running);
+    assert_int_equal(a->block_migration, b->block_migration);
     assert_int_equal(a->created_at, b->created_at);
     assert_int_equal(a->updated_at, b->updated_at);
     assert_int_equal(a->deadline_at, b->deadline_at);
