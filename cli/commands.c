@@ -4,28 +4,9 @@
  * message. */
 #include "cli/migrationctl.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Appends "key=value&" to the query q (value percent-encoded but for RFC 3986's unreserved
- * characters: a status such as "running (post-copy)" has spaces and parentheses). */
-static void add_query(char *q, size_t len, const char *key, const char *value)
-{
-    size_t n = strlen(q);
-
-    if (!value)
-        return;
-    n += (size_t)snprintf(q + n, n < len ? len - n : 0, "%s%s=", n ? "&" : "", key);
-    for (const unsigned char *p = (const unsigned char *)value; *p && n + 4 < len; p++) {
-        if (isalnum(*p) || strchr("-._~", *p))
-            q[n++] = (char)*p;
-        else
-            n += (size_t)snprintf(q + n, len - n, "%%%02X", *p);
-    }
-    q[n < len ? n : len - 1] = '\0';
-}
 
 static mc_status need_uuid(const mc_args *a, const char *cmd, mc_err *e)
 {
@@ -43,59 +24,30 @@ mc_status mc_cmd_list(mc_client *c, const mc_args *a, mc_err *e)
                                            "instance_name", "source_compute",
                                            "dest_compute",  "progress",
                                            "created_at",    NULL };
-    char base[1024] = "", path[1400], marker[40] = "", limit[32];
-    json_object *all = json_object_new_array(), *doc = NULL, *page;
-    mc_status st = MC_OK;
+    char base[1024] = "", limit[32];
+    json_object *all = NULL;
+    mc_status st;
 
-    if (a->npos) {
-        st = mc_err_set(e, MC_ERR_USAGE, "list takes options only (see: migrationctl help list)");
-        goto cleanup;
-    }
-    if (a->instance && !mc_is_uuid(a->instance)) {
-        st = mc_err_set(e, MC_ERR_USAGE,
-                        "--instance takes an instance UUID (the API filters on instance_uuid)");
-        goto cleanup;
-    }
-    add_query(base, sizeof base, "status", a->status);
-    add_query(base, sizeof base, "instance_uuid", a->instance);
-    add_query(base, sizeof base, "host", a->host);
-    add_query(base, sizeof base, "migration_type", a->type);
-    add_query(base, sizeof base, "changes-since", a->changes_since);
-    add_query(base, sizeof base, "changes-before", a->changes_before);
+    if (a->npos)
+        return mc_err_set(e, MC_ERR_USAGE, "list takes options only (see: migrationctl help list)");
+    if (a->instance && !mc_is_uuid(a->instance))
+        return mc_err_set(e, MC_ERR_USAGE,
+                          "--instance takes an instance UUID (the API filters on instance_uuid)");
+    mc_query_add(base, sizeof base, "status", a->status);
+    mc_query_add(base, sizeof base, "instance_uuid", a->instance);
+    mc_query_add(base, sizeof base, "host", a->host);
+    mc_query_add(base, sizeof base, "migration_type", a->type);
+    mc_query_add(base, sizeof base, "changes-since", a->changes_since);
+    mc_query_add(base, sizeof base, "changes-before", a->changes_before);
     if (a->limit >= 0) {
         snprintf(limit, sizeof limit, "%lld", a->limit);
-        add_query(base, sizeof base, "limit", limit);
+        mc_query_add(base, sizeof base, "limit", limit);
     }
-    if (a->marker)
-        snprintf(marker, sizeof marker, "%.36s", a->marker);
-    /* With --limit, one page, as asked. Without, every page: the API answers at most 1,000
-     * records at a time and links to the next page, which is followed with the same
-     * filters (and the page's last record as the marker) until there is none. */
-    for (;;) {
-        char q[1200];
-        snprintf(q, sizeof q, "%s", base);
-        add_query(q, sizeof q, "marker", marker[0] ? marker : NULL);
-        snprintf(path, sizeof path, "/v1/os-migrations%s%s", q[0] ? "?" : "", q);
-        if ((st = mc_client_call(c, "GET", path, NULL, NULL, &doc, e)) != MC_OK)
-            goto cleanup;
-        if (!doc || !json_object_object_get_ex(doc, "migrations", &page) ||
-            !json_object_is_type(page, json_type_array)) {
-            st = mc_err_set(e, MC_ERR_REQUEST, "GET %s: the answer has no \"migrations\" array",
-                            path);
-            goto cleanup;
-        }
-        for (size_t i = 0; i < json_object_array_length(page); i++)
-            json_object_array_add(all, json_object_get(json_object_array_get_idx(page, i)));
-        mc_next_list_marker(doc, "migrations_links", marker, sizeof marker);
-        json_object_put(doc);
-        doc = NULL;
-        if (a->limit >= 0 || !marker[0])
-            break;
-    }
-    st = mc_print_list(&a->out, all, columns, e);
-
-cleanup:
-    json_object_put(doc);
+    /* With --limit, one page, as asked. Without, every page, with the same filters. */
+    st = mc_client_list(c, "/v1/os-migrations", "migrations", base, a->marker, a->limit >= 0, &all,
+                        e);
+    if (st == MC_OK)
+        st = mc_print_list(&a->out, all, columns, e);
     json_object_put(all);
     return st;
 }

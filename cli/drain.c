@@ -150,46 +150,23 @@ static mc_status drain_list(mc_client *c, const mc_args *a, mc_err *e)
         "uuid",          "state",       "destinations",     "guests_total", "guests_done",
         "guests_failed", "deadline_at", "predicted_end_at", "created_at",   NULL
     };
-    char path[200], marker[40] = "", limit[40] = "";
-    json_object *all = json_object_new_array(), *doc = NULL, *page;
-    mc_status st = MC_OK;
+    char limit[40] = "";
+    json_object *all = NULL;
+    mc_status st;
 
-    if (a->npos != 1) {
-        st = mc_err_set(e, MC_ERR_USAGE, "drain list takes options only");
-        goto cleanup;
-    }
-    if (a->marker && !mc_is_uuid(a->marker)) {
-        st = mc_err_set(e, MC_ERR_USAGE, "--marker takes a drain UUID");
-        goto cleanup;
-    }
-    if (a->marker)
-        snprintf(marker, sizeof marker, "%s", a->marker);
+    if (a->npos != 1)
+        return mc_err_set(e, MC_ERR_USAGE, "drain list takes options only");
+    if (a->marker && !mc_is_uuid(a->marker))
+        return mc_err_set(e, MC_ERR_USAGE, "--marker takes a drain UUID");
     if (a->limit >= 0)
         snprintf(limit, sizeof limit, "limit=%lld", a->limit);
     /* As `list`: with --limit one page, without every page, following the next links. */
-    for (;;) {
-        snprintf(path, sizeof path, "/v1/drains%s%s%s%s%s", limit[0] || marker[0] ? "?" : "", limit,
-                 limit[0] && marker[0] ? "&" : "", marker[0] ? "marker=" : "", marker);
-        st = unsupported(c, mc_client_call(c, "GET", path, NULL, NULL, &doc, e), e);
-        if (st != MC_OK)
-            goto cleanup;
-        if (!doc || !json_object_object_get_ex(doc, "drains", &page) ||
-            !json_object_is_type(page, json_type_array)) {
-            st = mc_err_set(e, MC_ERR_REQUEST, "GET %s: the answer has no \"drains\" array", path);
-            goto cleanup;
-        }
-        for (size_t i = 0; i < json_object_array_length(page); i++)
-            json_object_array_add(all, json_object_get(json_object_array_get_idx(page, i)));
-        mc_next_list_marker(doc, "drains_links", marker, sizeof marker);
-        json_object_put(doc);
-        doc = NULL;
-        if (a->limit >= 0 || !marker[0])
-            break;
-    }
-    st = mc_print_list(&a->out, all, columns, e);
-
-cleanup:
-    json_object_put(doc);
+    st = unsupported(c,
+                     mc_client_list(c, "/v1/drains", "drains", limit, a->marker, a->limit >= 0,
+                                    &all, e),
+                     e);
+    if (st == MC_OK)
+        st = mc_print_list(&a->out, all, columns, e);
     json_object_put(all);
     return st;
 }

@@ -148,9 +148,17 @@ mc_status mc_client_get_record_events(mc_client *c, const char *collection, cons
                                       const char *uuid, int64_t after, json_object **out,
                                       mc_err *e);
 
-/* The marker of the "next" link in the list answer doc's links_key array ("drains_links"),
- * copied into out (a UUID), or "" when the page was the last. */
-void mc_next_list_marker(json_object *doc, const char *links_key, char *out, size_t len);
+/* GET COLLECTION?QUERY (query: "" or "key=value&...", without a marker) from the record
+ * after marker (a UUID, or NULL: from the first): the members of the answer's key array
+ * ("drains"), of this page only when one_page, else of every page, following the next links
+ * of key_links ("drains_links") to the last. *out is a new array (owned). Blocks. */
+mc_status mc_client_list(mc_client *c, const char *collection, const char *key, const char *query,
+                         const char *marker, bool one_page, json_object **out, mc_err *e);
+
+/* Appends "key=value" to the query q (of len bytes), after a '&' unless q is empty; value
+ * is percent-encoded but for RFC 3986's unreserved characters (a status such as "running
+ * (post-copy)" has spaces and parentheses). Nothing when value is NULL. */
+void mc_query_add(char *q, size_t len, const char *key, const char *value);
 
 /* Whether s looks like a UUID (8-4-4-4-12 hex digits). */
 bool mc_is_uuid(const char *s);
