@@ -189,6 +189,21 @@ mc_status mc_client_get_record(mc_client *c, const char *collection, const char 
     return MC_OK;
 }
 
+mc_status mc_client_create(mc_client *c, const char *collection, const char *key, json_object *body,
+                           json_object **doc, json_object **rec, mc_err *e)
+{
+    *rec = NULL;
+    mc_status st = mc_client_call(c, "POST", collection, body, NULL, doc, e);
+    if (st != MC_OK)
+        return st;
+    if (!*doc || !json_object_object_get_ex(*doc, key, rec) ||
+        !mc_is_uuid(mc_member_text(*rec, "uuid"))) {
+        *rec = NULL;
+        return mc_err_set(e, MC_ERR_REQUEST, "POST %s: 202 without the record", collection);
+    }
+    return MC_OK;
+}
+
 mc_status mc_client_get_migration(mc_client *c, const char *uuid, json_object **out, mc_err *e)
 {
     return mc_client_get_record(c, "/v1/os-migrations", "migration", uuid, out, e);

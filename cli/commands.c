@@ -115,12 +115,6 @@ static json_object *answer_record(json_object *doc)
     return doc && json_object_object_get_ex(doc, "migration", &m) ? m : NULL;
 }
 
-static const char *member_text(json_object *o, const char *key)
-{
-    json_object *v = NULL;
-    return o && json_object_object_get_ex(o, key, &v) ? mc_value_text(v) : "";
-}
-
 mc_status mc_cmd_start(mc_client *c, const mc_args *a, mc_err *e)
 {
     json_object *m = json_object_new_object(), *body = NULL, *doc = NULL, *rec;
@@ -146,18 +140,16 @@ mc_status mc_cmd_start(mc_client *c, const mc_args *a, mc_err *e)
     add_settings(m, a);
     body = wrap(m);
     m = NULL;
-    if ((st = mc_client_call(c, "POST", "/v1/os-migrations", body, NULL, &doc, e)) != MC_OK)
+    st = mc_client_create(c, "/v1/os-migrations", "migration", body, &doc, &rec, e);
+    if (st != MC_OK)
         goto cleanup;
-    if (!(rec = answer_record(doc)) || !mc_is_uuid(member_text(rec, "uuid"))) {
-        st = mc_err_set(e, MC_ERR_REQUEST, "POST /v1/os-migrations: 202 without the record");
-        goto cleanup;
-    }
-    snprintf(uuid, sizeof uuid, "%s", member_text(rec, "uuid"));
+    snprintf(uuid, sizeof uuid, "%s", mc_member_text(rec, "uuid"));
     if (!a->wait) {
         st = mc_print_object(&a->out, rec, e);
         goto cleanup;
     }
-    printf("migration %s: %s to %s, %s\n", uuid, a->pos[0], a->pos[1], member_text(rec, "status"));
+    printf("migration %s: %s to %s, %s\n", uuid, a->pos[0], a->pos[1],
+           mc_member_text(rec, "status"));
     fflush(stdout);
     st = mc_watch(c, a, uuid, e);
 
@@ -181,7 +173,7 @@ static mc_status put_migration(mc_client *c, const char *uuid, json_object *body
     if (st == MC_OK) {
         json_object *rec = answer_record(doc);
         printf("migration %s: %s%s%s%s\n", uuid, done, rec ? " (status " : "",
-               rec ? member_text(rec, "status") : "", rec ? ")" : "");
+               rec ? mc_member_text(rec, "status") : "", rec ? ")" : "");
     }
     json_object_put(doc);
     return st;
@@ -248,10 +240,11 @@ mc_status mc_cmd_version(mc_client *c, const mc_args *a, mc_err *e)
         st = mc_err_set(e, MC_ERR_REQUEST, "%s does not answer as migrationd does (GET /)", c->url);
         goto cleanup;
     }
-    json_object_object_add(out, "migrationd", json_object_new_string(member_text(me, "version")));
-    json_object_object_add(out, "host", json_object_new_string(member_text(me, "host")));
+    json_object_object_add(out, "migrationd",
+                           json_object_new_string(mc_member_text(me, "version")));
+    json_object_object_add(out, "host", json_object_new_string(mc_member_text(me, "host")));
     json_object_object_add(out, "hypervisor",
-                           json_object_new_string(member_text(me, "hypervisor")));
+                           json_object_new_string(mc_member_text(me, "hypervisor")));
     json_object *sim = NULL;
     json_object_object_get_ex(me, "simulated", &sim);
     json_object_object_add(out, "simulated", json_object_get(sim));
@@ -259,10 +252,10 @@ mc_status mc_cmd_version(mc_client *c, const mc_args *a, mc_err *e)
         json_object_is_type(versions, json_type_array)) {
         for (size_t i = 0; i < json_object_array_length(versions) && len < sizeof list; i++) {
             json_object *v = json_object_array_get_idx(versions, i);
-            const char *max = member_text(v, "version");
+            const char *max = mc_member_text(v, "version");
             len += (size_t)snprintf(list + len, sizeof list - len, "%s%s%s%s%s%s", i ? ", " : "",
-                                    member_text(v, "id"), max[0] ? " (" : "",
-                                    member_text(v, "min_version"), max[0] ? " to " : "", max);
+                                    mc_member_text(v, "id"), max[0] ? " (" : "",
+                                    mc_member_text(v, "min_version"), max[0] ? " to " : "", max);
             if (max[0] && len < sizeof list)
                 len += (size_t)snprintf(list + len, sizeof list - len, ")");
         }

@@ -134,6 +134,12 @@ mc_status mc_client_call(mc_client *c, const char *method, const char *path, jso
 mc_status mc_client_get_record(mc_client *c, const char *collection, const char *key,
                                const char *uuid, json_object **out, mc_err *e);
 
+/* POST COLLECTION with body (e.g. "/v1/drains"): the answer (*doc, owned, also on failure)
+ * and the new record under key in it (*rec, borrowed from *doc), which must have a UUID;
+ * MC_ERR_REQUEST ("POST COLLECTION: 202 without the record") when it has none. Blocks. */
+mc_status mc_client_create(mc_client *c, const char *collection, const char *key, json_object *body,
+                           json_object **doc, json_object **rec, mc_err *e);
+
 /* GET /v1/os-migrations/UUID: the record (*out, owned). Blocks. */
 mc_status mc_client_get_migration(mc_client *c, const char *uuid, json_object **out, mc_err *e);
 
@@ -195,6 +201,9 @@ mc_status mc_print_object(const mc_output *o, json_object *obj, mc_err *e);
 /* A member's value as text for table and value output: strings as they are, null as "",
  * others as compact JSON. The string lives as long as v. */
 const char *mc_value_text(json_object *v);
+
+/* mc_value_text of o's member key, or "" when o is NULL or has no such member. */
+const char *mc_member_text(json_object *o, const char *key);
 
 /* ---- commands.c and watch.c: the commands -------------------------------------------- */
 
