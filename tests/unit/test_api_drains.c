@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "api/api.h"
 #include "api/internal.h"
@@ -31,6 +30,10 @@
 
 typedef md_test_stack fixture;
 typedef md_test_reply reply;
+/* The shared checks of tests/support, by the short names the tests use. */
+#define expect_fault md_test_expect_fault
+#define expect_fault_call md_test_expect_fault_call
+#define is_null md_test_json_is_null
 
 static md_test_fixture_spec spec = {
     .tag = "api-drains",
@@ -48,20 +51,6 @@ static md_test_fixture_spec busy_spec = {
 
 /* ---- fixture ------------------------------------------------------------------- */
 
-static void add_peer(fixture *f, const char *name, const char *address)
-{
-    md_config_peer *p = &f->cfg->peers.list[f->cfg->peers.count++];
-
-    snprintf(p->name, sizeof p->name, "%s", name);
-    snprintf(p->address, sizeof p->address, "%s", address);
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
-}
-
 /* Starts the stack with the peers and the API, and waits (bounded) until
  * the monitor has listed the node's domains, which a drain takes its
  * guests from. */
@@ -72,8 +61,8 @@ static fixture *start(void **state, int max_body)
     size_t n = 0;
     md_err err;
 
-    add_peer(f, "node-b", "192.0.2.2");
-    add_peer(f, "node-c", "192.0.2.3");
+    md_test_stack_add_peer(f, "node-b", "192.0.2.2", "", 0);
+    md_test_stack_add_peer(f, "node-c", "192.0.2.3", "", 0);
     if (max_body)
         f->cfg->api.max_body_bytes = max_body;
     md_test_fixture_start(f, true);
@@ -82,30 +71,13 @@ static fixture *start(void **state, int max_body)
         free(v);
         if (n > 0)
             return f;
-        sleep_ms(20);
+        md_test_sleep_ms(20);
     }
     fail_msg("the monitor listed no domain within %d ms", MD_TEST_WAIT_MS);
     return f;
 }
 
 /* ---- requests ------------------------------------------------------------------ */
-
-/* Asserts an error answer and that its message contains text; consumes r. */
-static void expect_fault(reply r, int status, const char *text)
-{
-    if (r.status != status)
-        fail_msg("answered %d, want %d: %s", r.status, status, r.raw.body ? r.raw.body : "");
-    const char *msg = md_test_fault_message(r.json, status);
-    if (text && !strstr(msg, text))
-        fail_msg("fault message \"%s\" does not contain \"%s\"", msg, text);
-    md_test_reply_free(&r);
-}
-
-static void expect_fault_call(fixture *f, const char *method, const char *target, const char *body,
-                              int status, const char *text)
-{
-    expect_fault(md_test_call(f, method, target, body), status, text);
-}
 
 /* POSTs body, expects 202 with the record and a Location naming it;
  * returns its uuid. */
@@ -128,13 +100,7 @@ static void create(fixture *f, const char *body, char uuid[37])
 /* GET /v1/drains/{uuid}: the record (owned by *r). */
 static json_object *show(fixture *f, const char *uuid, reply *r)
 {
-    char path[128];
-
-    snprintf(path, sizeof path, "/v1/drains/%s", uuid);
-    *r = md_test_call(f, "GET", path, NULL);
-    if (r->status != 200)
-        fail_msg("GET %s: %d %s", path, r->status, r->raw.body ? r->raw.body : "");
-    return md_test_json_get(r->json, "drain");
+    return md_test_show(f, "/v1/drains", "drain", uuid, r);
 }
 
 /* Cancels drain uuid (abort_running=true) and waits for it to end
@@ -151,10 +117,15 @@ static void cancel(fixture *f, const char *uuid)
     assert_int_equal(md_engine_drain_wait(f->eng, uuid, MD_TEST_WAIT_MS), MD_DRAIN_CANCELLED);
 }
 
-static bool is_null(json_object *o, const char *key)
+/* Predicates for md_test_drive_drain(). */
+static bool drain_ended(const md_drain *d)
 {
-    json_object *v = NULL;
-    return json_object_object_get_ex(o, key, &v) && v == NULL;
+    return !md_drain_state_in_progress(d->state);
+}
+
+static bool one_guest_migrating(const md_drain *d)
+{
+    return d->nguests == 1 && d->guests[0].state == MD_DG_MIGRATING;
 }
 
 /* ---- the routes' role classes ---------------------------------------------------- */
@@ -299,19 +270,10 @@ static void drain_completes_and_its_migrations_name_it(void **state)
     char uuid[37], path[160];
     reply r;
     md_drain dr;
-    md_err err;
     fixture *f = start(state, 0);
 
     create(f, DRAIN(""), uuid);
-    md_drain_init(&dr);
-    for (int waited = 0; waited < MD_TEST_WAIT_MS; waited += 20) {
-        md_hv_sim_advance(f->hv, 0.5);
-        sleep_ms(20);
-        md_drain_clear(&dr);
-        assert_int_equal(md_engine_drain_get(f->eng, uuid, &dr, &err), MD_OK);
-        if (!md_drain_state_in_progress(dr.state))
-            break;
-    }
+    md_test_drive_drain(f, uuid, 0.5, drain_ended, &dr);
     md_drain_clear(&dr);
     json_object *d = show(f, uuid, &r);
     assert_string_equal(md_test_json_str(d, "state"), "completed");
@@ -359,20 +321,11 @@ static void cancel_with_abort_running_aborts_the_running_migration(void **state)
     char uuid[37];
     reply r;
     md_drain dr;
-    md_err err;
     fixture *f = start(state, 0);
 
     create(f, DRAIN(", \"instances\": [\"vm-busy\"]"), uuid);
     /* Until its migration runs. */
-    md_drain_init(&dr);
-    for (int waited = 0; waited < MD_TEST_WAIT_MS; waited += 20) {
-        md_hv_sim_advance(f->hv, 0.2);
-        sleep_ms(20);
-        md_drain_clear(&dr);
-        assert_int_equal(md_engine_drain_get(f->eng, uuid, &dr, &err), MD_OK);
-        if (dr.nguests == 1 && dr.guests[0].state == MD_DG_MIGRATING)
-            break;
-    }
+    md_test_drive_drain(f, uuid, 0.2, one_guest_migrating, &dr);
     assert_int_equal(dr.guests[0].state, MD_DG_MIGRATING);
     char mig[37];
     snprintf(mig, sizeof mig, "%s", dr.guests[0].migration_uuid);
