@@ -80,7 +80,7 @@ static json_object *guest_json(const md_drain_guest *g)
  * the counts and every guest. NULL when out of memory. */
 static json_object *drain_json(const md_api_deps *d, const md_drain *r)
 {
-    char url[320], href[512];
+    char href[512];
     md_drain_counts n;
     json_object *o = json_object_new_object(), *dests = json_object_new_array(),
                 *guests = json_object_new_array(), *links = json_object_new_array();
@@ -119,8 +119,7 @@ static json_object *drain_json(const md_api_deps *d, const md_drain *r)
     for (size_t i = 0; i < r->nguests; i++)
         json_object_array_add(guests, guest_json(&r->guests[i]));
     md_api_put(o, "guests", guests);
-    md_api_base_url(d, url);
-    snprintf(href, sizeof href, "%s/v1/drains/%s", url, r->uuid);
+    md_api_record_href(d, "/v1/drains", r->uuid, href);
     json_object_array_add(links, md_api_link("self", href));
     md_api_put(o, "links", links);
     return o;
@@ -128,15 +127,7 @@ static json_object *drain_json(const md_api_deps *d, const md_drain *r)
 
 static void reply_drain(md_api_ctx *c, int status, const md_drain *r)
 {
-    json_object *rec = drain_json(c->deps, r), *o = rec ? json_object_new_object() : NULL;
-
-    if (!o) {
-        json_object_put(rec);
-        md_api_fault(c->resp, MD_ERR_NOMEM, "out of memory");
-        return;
-    }
-    md_api_put(o, "drain", rec);
-    md_api_reply(c->resp, status, o);
+    md_api_reply_record(c, status, "drain", drain_json(c->deps, r));
 }
 
 /* ---- the request ------------------------------------------------------------ */
@@ -264,9 +255,8 @@ static void h_create(md_api_ctx *c)
         md_api_fault_err(c->resp, st, &err);
         goto cleanup;
     }
-    char url[320], loc[512];
-    md_api_base_url(c->deps, url);
-    snprintf(loc, sizeof loc, "%s/v1/drains/%s", url, r.uuid);
+    char loc[512];
+    md_api_record_href(c->deps, "/v1/drains", r.uuid, loc);
     reply_drain(c, 202, &r);
     md_api_response_header(c->resp, "Location", loc);
 
@@ -285,12 +275,9 @@ static void h_list(md_api_ctx *c)
     const char *marker;
     md_err err;
 
-    if (!md_api_check_query(c, allowed) || !md_api_query_limit(c, &limit, &none))
+    if (!md_api_check_query(c, allowed) || !md_api_query_limit(c, &limit, &none) ||
+        !md_api_query_uuid(c, "marker", &marker))
         return;
-    if ((marker = md_api_query(c, "marker")) != NULL && !md_uuid_valid(marker)) {
-        md_api_fault(c->resp, MD_ERR_INVALID, "Invalid marker '%.64s': not a UUID", marker);
-        return;
-    }
     if (!none) {
         md_status st = md_engine_drain_list(c->deps->engine, marker, limit, &v, &n, &err);
         /* A marker that names no drain is the request's mistake, as for
@@ -300,18 +287,12 @@ static void h_list(md_api_ctx *c)
             return;
         }
     }
-    json_object *o = json_object_new_object(), *arr = json_object_new_array(),
-                *links = json_object_new_array();
+    json_object *o = json_object_new_object(), *arr = json_object_new_array();
     for (size_t i = 0; i < n; i++)
         json_object_array_add(arr, drain_json(c->deps, &v[i]));
     md_api_put(o, "drains", arr);
-    if (limit && n == limit) {
-        char url[320], href[512];
-        md_api_base_url(c->deps, url);
-        snprintf(href, sizeof href, "%s/v1/drains?limit=%zu&marker=%s", url, limit, v[n - 1].uuid);
-        json_object_array_add(links, md_api_link("next", href));
-    }
-    md_api_put(o, "drains_links", links);
+    md_api_put(o, "drains_links",
+               md_api_next_links(c->deps, "/v1/drains", limit, n, n ? v[n - 1].uuid : ""));
     md_drain_free_array(v, n);
     md_api_reply(c->resp, 200, o);
 }
@@ -333,28 +314,10 @@ static void h_show(md_api_ctx *c)
     md_drain_clear(&r);
 }
 
+/* As a migration's: limit 0 still checks that the drain exists. */
 static void h_events(md_api_ctx *c)
 {
-    md_event *ev = NULL;
-    size_t n = 0, limit;
-    int64_t after;
-    char path[128];
-    md_err err;
-    const char *id = md_api_path_uuid(c, "drain");
-
-    if (!id || !md_api_events_query(c, &limit, &after))
-        return;
-    /* As a migration's: limit 0 still checks that the drain exists. */
-    md_status st =
-        md_engine_drain_events(c->deps->engine, id, after, limit ? limit : 1, &ev, &n, &err);
-    if (st != MD_OK) {
-        md_api_fault_err(c->resp, st, &err);
-        return;
-    }
-    snprintf(path, sizeof path, "/v1/drains/%s/events", id);
-    json_object *o = md_api_events_json(c->deps, path, ev, limit ? n : 0, limit);
-    free(ev);
-    md_api_reply(c->resp, o ? 200 : md_api_status_http(MD_ERR_NOMEM), o);
+    md_api_reply_events(c, "drain", "/v1/drains", md_engine_drain_events);
 }
 
 static void h_delete(md_api_ctx *c)

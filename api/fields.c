@@ -153,3 +153,16 @@ const char *md_api_path_uuid(md_api_ctx *c, const char *what)
     }
     return c->params[0];
 }
+
+bool md_api_query_uuid(md_api_ctx *c, const char *key, const char **out)
+{
+    const char *v = md_api_query(c, key);
+
+    *out = NULL;
+    if (v && !md_uuid_valid(v)) {
+        md_api_fault(c->resp, MD_ERR_INVALID, "Invalid %s '%.64s': not a UUID", key, v);
+        return false;
+    }
+    *out = v;
+    return true;
+}

@@ -149,6 +149,11 @@ bool md_api_events_query(md_api_ctx *c, size_t *limit, int64_t *after);
  * ("Invalid <what> id ...") and returns NULL. */
 const char *md_api_path_uuid(md_api_ctx *c, const char *what);
 
+/* Query parameter key when it is a UUID (*out; NULL when absent) and
+ * returns true; else answers 400 ("Invalid <key> '...': not a UUID") and
+ * returns false. */
+bool md_api_query_uuid(md_api_ctx *c, const char *key, const char **out);
+
 /* ---- JSON helpers (json.c) ---- */
 
 /* Adds v as member key of o; key must be a string literal not yet in o
@@ -165,12 +170,42 @@ void md_api_put_time_or_null(json_object *o, const char *key, int64_t ms);
 /* {"rel": rel, "href": href}. */
 json_object *md_api_link(const char *rel, const char *href);
 
+/* A page's links (the "<name>_links" array): [] or, when the page is
+ * full (limit > 0 and n == limit), the next page's, path (e.g.
+ * "/v1/drains") with limit and marker, the page's last record.
+ * For pages without filters; v1.c links migration lists itself. NULL when
+ * out of memory. */
+json_object *md_api_next_links(const md_api_deps *d, const char *path, size_t limit, size_t n,
+                               const char *marker);
+
 /* A page of events, n of ev (oldest first), as {"events": [{id, at, kind,
  * value, message}], "events_links": [...]}: a full page (n == limit > 0)
  * links to the next one, path (e.g. "/v1/drains/UUID/events") with limit
  * and the page's last event id as the marker. NULL when out of memory. */
 json_object *md_api_events_json(const md_api_deps *d, const char *path, const md_event *ev,
                                 size_t n, size_t limit);
+
+/* The engine's reader of one record's events: md_engine_events or
+ * md_engine_drain_events. */
+typedef md_status (*md_api_events_reader)(md_engine *e, const char *uuid, int64_t after_id,
+                                          size_t limit, md_event **out, size_t *n, md_err *err);
+
+/* GET <collection>/{uuid}/events[?limit=N&marker=EVENT_ID] of a record
+ * named what in messages ("migration", "drain"): checks the path and the
+ * query, reads the page through read and answers 200 with it
+ * (md_api_events_json), or the fault (404 for no such record). */
+void md_api_reply_events(md_api_ctx *c, const char *what, const char *collection,
+                         md_api_events_reader read);
+
+/* A record's URL, "http://HOST:PORT<collection>/<uuid>" (collection as
+ * "/v1/drains"): its self link and its Location when it is created. */
+void md_api_record_href(const md_api_deps *d, const char *collection, const char *uuid,
+                        char out[512]);
+
+/* Answers status with {"<name>": rec} (name a string literal, as for
+ * md_api_put; rec is consumed), or 500 when rec
+ * is NULL or the wrapper cannot be made (out of memory). */
+void md_api_reply_record(md_api_ctx *c, int status, const char *name, json_object *rec);
 
 /* Milliseconds since the epoch as Nova writes times: "2026-11-21T23:51:24.847000"
  * (a negative time as the epoch). */

@@ -151,6 +151,20 @@ json_object *md_api_link(const char *rel, const char *href)
     return l;
 }
 
+json_object *md_api_next_links(const md_api_deps *d, const char *path, size_t limit, size_t n,
+                               const char *marker)
+{
+    json_object *links = json_object_new_array();
+
+    if (links && limit && n == limit) {
+        char url[320], href[640];
+        md_api_base_url(d, url);
+        snprintf(href, sizeof href, "%s%s?limit=%zu&marker=%s", url, path, limit, marker);
+        json_object_array_add(links, md_api_link("next", href));
+    }
+    return links;
+}
+
 json_object *md_api_events_json(const md_api_deps *d, const char *path, const md_event *ev,
                                 size_t n, size_t limit)
 {
@@ -166,14 +180,55 @@ json_object *md_api_events_json(const md_api_deps *d, const char *path, const md
         json_object_array_add(arr, e);
     }
     md_api_put(o, "events", arr);
-    json_object *links = json_object_new_array();
-    if (limit && n == limit) {
-        char url[320], href[640];
-        md_api_base_url(d, url);
-        snprintf(href, sizeof href, "%s%s?limit=%zu&marker=%lld", url, path, limit,
-                 (long long)ev[n - 1].id);
-        json_object_array_add(links, md_api_link("next", href));
-    }
-    md_api_put(o, "events_links", links);
+    char marker[32];
+    snprintf(marker, sizeof marker, "%lld", n ? (long long)ev[n - 1].id : 0LL);
+    md_api_put(o, "events_links", md_api_next_links(d, path, limit, n, marker));
     return o;
+}
+
+void md_api_reply_events(md_api_ctx *c, const char *what, const char *collection,
+                         md_api_events_reader read)
+{
+    md_event *ev = NULL;
+    size_t n = 0, limit;
+    int64_t after;
+    char path[128];
+    md_err err;
+    const char *id = md_api_path_uuid(c, what);
+
+    if (!id || !md_api_events_query(c, &limit, &after))
+        return;
+    /* The store reads limit 0 as "no limit"; a client asking for zero
+     * events gets none (after the check that the record exists). */
+    md_status st = read(c->deps->engine, id, after, limit ? limit : 1, &ev, &n, &err);
+    if (st != MD_OK) {
+        md_api_fault_err(c->resp, st, &err);
+        return;
+    }
+    snprintf(path, sizeof path, "%s/%s/events", collection, id);
+    json_object *o = md_api_events_json(c->deps, path, ev, limit ? n : 0, limit);
+    free(ev);
+    md_api_reply(c->resp, o ? 200 : md_api_status_http(MD_ERR_NOMEM), o);
+}
+
+void md_api_record_href(const md_api_deps *d, const char *collection, const char *uuid,
+                        char out[512])
+{
+    char url[320];
+
+    md_api_base_url(d, url);
+    snprintf(out, 512, "%s%s/%s", url, collection, uuid);
+}
+
+void md_api_reply_record(md_api_ctx *c, int status, const char *name, json_object *rec)
+{
+    json_object *o = rec ? json_object_new_object() : NULL;
+
+    if (!o) {
+        json_object_put(rec);
+        md_api_fault(c->resp, MD_ERR_NOMEM, "out of memory");
+        return;
+    }
+    md_api_put(o, name, rec);
+    md_api_reply(c->resp, status, o);
 }

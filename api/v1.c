@@ -24,7 +24,7 @@
 
 json_object *md_api_migration_json(const md_api_deps *d, const md_migration *m)
 {
-    char url[320], href[512];
+    char href[512];
     json_object *o = json_object_new_object();
 
     if (!o)
@@ -70,8 +70,7 @@ json_object *md_api_migration_json(const md_api_deps *d, const md_migration *m)
     md_api_put(o, "recovery_attempts", json_object_new_int(m->recovery_attempts));
     md_api_put_time_or_null(o, "recovery_started_at", m->recovery_started_at);
     md_api_put_str_or_null(o, "drain_uuid", m->drain_uuid);
-    md_api_base_url(d, url);
-    snprintf(href, sizeof href, "%s/v1/os-migrations/%s", url, m->uuid);
+    md_api_record_href(d, "/v1/os-migrations", m->uuid, href);
     json_object *links = json_object_new_array();
     json_object_array_add(links, md_api_link("self", href));
     md_api_put(o, "links", links);
@@ -80,9 +79,7 @@ json_object *md_api_migration_json(const md_api_deps *d, const md_migration *m)
 
 static void reply_migration(md_api_ctx *c, int status, const md_migration *m)
 {
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "migration", md_api_migration_json(c->deps, m));
-    md_api_reply(c->resp, status, o);
+    md_api_reply_record(c, status, "migration", md_api_migration_json(c->deps, m));
 }
 
 /* ---- request fields ---------------------------------------------------------- */
@@ -222,20 +219,14 @@ bool md_api_list_filter(md_api_ctx *c, md_store_filter *f, bool lenient, bool *n
             return false;
         }
     }
-    if ((v = md_api_query(c, "instance_uuid")) != NULL) {
-        if (!md_uuid_valid(v)) {
-            md_api_fault(c->resp, MD_ERR_INVALID, "Invalid instance_uuid '%.64s': not a UUID", v);
-            return false;
-        }
+    if (!md_api_query_uuid(c, "instance_uuid", &v))
+        return false;
+    if (v)
         snprintf(f->instance_uuid, sizeof f->instance_uuid, "%s", v);
-    }
-    if ((v = md_api_query(c, "drain_uuid")) != NULL) {
-        if (!md_uuid_valid(v)) {
-            md_api_fault(c->resp, MD_ERR_INVALID, "Invalid drain_uuid '%.64s': not a UUID", v);
-            return false;
-        }
+    if (!md_api_query_uuid(c, "drain_uuid", &v))
+        return false;
+    if (v)
         snprintf(f->drain_uuid, sizeof f->drain_uuid, "%s", v);
-    }
     if ((v = md_api_query(c, "host")) != NULL) {
         if (!v[0] || strlen(v) >= sizeof f->host) {
             md_api_fault(c->resp, MD_ERR_INVALID, "Invalid host: 1 to %zu characters",
@@ -273,13 +264,10 @@ bool md_api_list_filter(md_api_ctx *c, md_store_filter *f, bool lenient, bool *n
         return false;
     if (none)
         *nothing = true;
-    if ((v = md_api_query(c, "marker")) != NULL) {
-        if (!md_uuid_valid(v)) {
-            md_api_fault(c->resp, MD_ERR_INVALID, "Invalid marker '%.64s': not a UUID", v);
-            return false;
-        }
+    if (!md_api_query_uuid(c, "marker", &v))
+        return false;
+    if (v)
         snprintf(f->marker, sizeof f->marker, "%s", v);
-    }
     return true;
 }
 
@@ -435,9 +423,8 @@ static void h_create(md_api_ctx *c)
         md_api_fault_err(c->resp, st, &err);
         return;
     }
-    char url[320], loc[512];
-    md_api_base_url(c->deps, url);
-    snprintf(loc, sizeof loc, "%s/v1/os-migrations/%s", url, m.uuid);
+    char loc[512];
+    md_api_record_href(c->deps, "/v1/os-migrations", m.uuid, loc);
     md_api_response_header(c->resp, "Location", loc);
     reply_migration(c, 202, &m);
 }
@@ -465,26 +452,7 @@ static void h_show(md_api_ctx *c)
  * marker; the next page holds the events after it. */
 static void h_events(md_api_ctx *c)
 {
-    md_event *ev = NULL;
-    size_t n = 0, limit;
-    int64_t after;
-    char path[128];
-    md_err err;
-    const char *id = md_api_path_uuid(c, "migration");
-
-    if (!id || !md_api_events_query(c, &limit, &after))
-        return;
-    /* The store reads limit 0 as "no limit"; a client asking for zero
-     * events gets none (after the check that the migration exists). */
-    md_status st = md_engine_events(c->deps->engine, id, after, limit ? limit : 1, &ev, &n, &err);
-    if (st != MD_OK) {
-        md_api_fault_err(c->resp, st, &err);
-        return;
-    }
-    snprintf(path, sizeof path, "/v1/os-migrations/%s/events", id);
-    json_object *o = md_api_events_json(c->deps, path, ev, limit ? n : 0, limit);
-    free(ev);
-    md_api_reply(c->resp, o ? 200 : md_api_status_http(MD_ERR_NOMEM), o);
+    md_api_reply_events(c, "migration", "/v1/os-migrations", md_engine_events);
 }
 
 /* Answers 202 with the record after a successful command, or the fault. */

@@ -189,19 +189,51 @@ mc_status mc_client_get_record(mc_client *c, const char *collection, const char 
     return MC_OK;
 }
 
+mc_status mc_client_create(mc_client *c, const char *collection, const char *key, json_object *body,
+                           json_object **doc, json_object **rec, mc_err *e)
+{
+    *rec = NULL;
+    mc_status st = mc_client_call(c, "POST", collection, body, NULL, doc, e);
+    if (st != MC_OK)
+        return st;
+    if (!*doc || !json_object_object_get_ex(*doc, key, rec) ||
+        !mc_is_uuid(mc_member_text(*rec, "uuid"))) {
+        *rec = NULL;
+        return mc_err_set(e, MC_ERR_REQUEST, "POST %s: 202 without the record", collection);
+    }
+    return MC_OK;
+}
+
 mc_status mc_client_get_migration(mc_client *c, const char *uuid, json_object **out, mc_err *e)
 {
     return mc_client_get_record(c, "/v1/os-migrations", "migration", uuid, out, e);
 }
 
-void mc_next_list_marker(json_object *doc, const char *links_key, char *out, size_t len)
+void mc_query_add(char *q, size_t len, const char *key, const char *value)
+{
+    size_t n = strlen(q);
+
+    if (!value)
+        return;
+    n += (size_t)snprintf(q + n, n < len ? len - n : 0, "%s%s=", n ? "&" : "", key);
+    for (const unsigned char *p = (const unsigned char *)value; *p && n + 4 < len; p++) {
+        if (isalnum(*p) || strchr("-._~", *p))
+            q[n++] = (char)*p;
+        else
+            n += (size_t)snprintf(q + n, len - n, "%%%02X", *p);
+    }
+    q[n < len ? n : len - 1] = '\0';
+}
+
+/* The href of the "next" link in the answer doc's links_key array ("drains_links") from
+ * just after its "marker=", or NULL when there is none: the page was the last. */
+static const char *next_marker(json_object *doc, const char *links_key)
 {
     json_object *links, *l, *rel, *href;
 
-    out[0] = '\0';
-    if (!json_object_object_get_ex(doc, links_key, &links) ||
+    if (!doc || !json_object_object_get_ex(doc, links_key, &links) ||
         !json_object_is_type(links, json_type_array))
-        return;
+        return NULL;
     for (size_t i = 0; i < json_object_array_length(links); i++) {
         l = json_object_array_get_idx(links, i);
         if (!json_object_object_get_ex(l, "rel", &rel) ||
@@ -209,31 +241,67 @@ void mc_next_list_marker(json_object *doc, const char *links_key, char *out, siz
             strcmp(json_object_get_string(rel), "next") != 0)
             continue;
         const char *m = strstr(json_object_get_string(href), "marker=");
-        if (m) {
-            snprintf(out, len, "%.36s", m + 7);
-            if (!mc_is_uuid(out))
-                out[0] = '\0'; /* not a marker this client understands: stop there */
-        }
-        return;
+        return m ? m + 7 : NULL;
     }
+    return NULL;
 }
 
-/* The marker of the next page from a links array ([{"rel": "next", "href": "...marker=N"}]),
- * or 0 when there is none. */
-static int64_t next_marker(json_object *links)
+/* GET path (what names the record it belongs to in 404 messages, or is NULL) and appends
+ * each member of the answer's key array to all. *doc is the answer, for its links (owned,
+ * also on failure). */
+static mc_status get_page(mc_client *c, const char *path, const char *what, const char *key,
+                          json_object *all, json_object **doc, mc_err *e)
 {
-    size_t n =
-        links && json_object_is_type(links, json_type_array) ? json_object_array_length(links) : 0;
-    for (size_t i = 0; i < n; i++) {
-        json_object *l = json_object_array_get_idx(links, i), *rel, *href;
-        if (json_object_object_get_ex(l, "rel", &rel) &&
-            json_object_object_get_ex(l, "href", &href) &&
-            strcmp(json_object_get_string(rel), "next") == 0) {
-            const char *m = strstr(json_object_get_string(href), "marker=");
-            return m ? strtoll(m + 7, NULL, 10) : 0;
-        }
+    json_object *page;
+    mc_status st = mc_client_call(c, "GET", path, NULL, what, doc, e);
+
+    if (st != MC_OK)
+        return st;
+    if (!*doc || !json_object_object_get_ex(*doc, key, &page) ||
+        !json_object_is_type(page, json_type_array))
+        return mc_err_set(e, MC_ERR_REQUEST, "GET %s: the answer has no \"%s\" array", path, key);
+    for (size_t i = 0; i < json_object_array_length(page); i++)
+        json_object_array_add(all, json_object_get(json_object_array_get_idx(page, i)));
+    return MC_OK;
+}
+
+mc_status mc_client_list(mc_client *c, const char *collection, const char *key, const char *query,
+                         const char *marker, bool one_page, json_object **out, mc_err *e)
+{
+    char path[1400], links_key[64], next[40] = "";
+    json_object *all = json_object_new_array(), *doc = NULL;
+    mc_status st = MC_OK;
+
+    *out = NULL;
+    snprintf(links_key, sizeof links_key, "%s_links", key);
+    if (marker)
+        snprintf(next, sizeof next, "%.36s", marker);
+    /* The API answers at most 1,000 records a page and links to the next one, which is
+     * followed with the same query (and the page's last record as the marker) until there
+     * is none. */
+    for (;;) {
+        char q[1200];
+        snprintf(q, sizeof q, "%s", query);
+        mc_query_add(q, sizeof q, "marker", next[0] ? next : NULL);
+        snprintf(path, sizeof path, "%s%s%s", collection, q[0] ? "?" : "", q);
+        if ((st = get_page(c, path, NULL, key, all, &doc, e)) != MC_OK)
+            goto cleanup;
+        const char *m = next_marker(doc, links_key);
+        snprintf(next, sizeof next, "%.36s", m ? m : "");
+        if (!mc_is_uuid(next))
+            next[0] = '\0'; /* not a marker this client understands: stop there */
+        json_object_put(doc);
+        doc = NULL;
+        if (one_page || !next[0])
+            break;
     }
-    return 0;
+    *out = all;
+    all = NULL;
+
+cleanup:
+    json_object_put(doc);
+    json_object_put(all);
+    return st;
 }
 
 mc_status mc_client_get_events(mc_client *c, const char *uuid, int64_t after, json_object **out,
@@ -246,7 +314,7 @@ mc_status mc_client_get_record_events(mc_client *c, const char *collection, cons
                                       const char *uuid, int64_t after, json_object **out, mc_err *e)
 {
     char path[200], what[80];
-    json_object *all = json_object_new_array(), *doc = NULL, *ev, *links;
+    json_object *all = json_object_new_array(), *doc = NULL;
     mc_status st = MC_OK;
 
     *out = NULL;
@@ -259,17 +327,10 @@ mc_status mc_client_get_record_events(mc_client *c, const char *collection, cons
                      (long long)after);
         else
             snprintf(path, sizeof path, "%s/%s/events", collection, uuid);
-        if ((st = mc_client_call(c, "GET", path, NULL, what, &doc, e)) != MC_OK)
+        if ((st = get_page(c, path, what, "events", all, &doc, e)) != MC_OK)
             goto cleanup;
-        if (!doc || !json_object_object_get_ex(doc, "events", &ev) ||
-            !json_object_is_type(ev, json_type_array)) {
-            st = mc_err_set(e, MC_ERR_REQUEST, "GET %s: the answer has no \"events\" array", path);
-            goto cleanup;
-        }
-        for (size_t i = 0; i < json_object_array_length(ev); i++)
-            json_object_array_add(all, json_object_get(json_object_array_get_idx(ev, i)));
-        int64_t next = json_object_object_get_ex(doc, "events_links", &links) ? next_marker(links)
-                                                                              : 0;
+        const char *m = next_marker(doc, "events_links");
+        int64_t next = m ? strtoll(m, NULL, 10) : 0;
         json_object_put(doc);
         doc = NULL;
         if (next <= after)

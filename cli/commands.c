@@ -4,28 +4,9 @@
  * message. */
 #include "cli/migrationctl.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Appends "key=value&" to the query q (value percent-encoded but for RFC 3986's unreserved
- * characters: a status such as "running (post-copy)" has spaces and parentheses). */
-static void add_query(char *q, size_t len, const char *key, const char *value)
-{
-    size_t n = strlen(q);
-
-    if (!value)
-        return;
-    n += (size_t)snprintf(q + n, n < len ? len - n : 0, "%s%s=", n ? "&" : "", key);
-    for (const unsigned char *p = (const unsigned char *)value; *p && n + 4 < len; p++) {
-        if (isalnum(*p) || strchr("-._~", *p))
-            q[n++] = (char)*p;
-        else
-            n += (size_t)snprintf(q + n, len - n, "%%%02X", *p);
-    }
-    q[n < len ? n : len - 1] = '\0';
-}
 
 static mc_status need_uuid(const mc_args *a, const char *cmd, mc_err *e)
 {
@@ -43,59 +24,30 @@ mc_status mc_cmd_list(mc_client *c, const mc_args *a, mc_err *e)
                                            "instance_name", "source_compute",
                                            "dest_compute",  "progress",
                                            "created_at",    NULL };
-    char base[1024] = "", path[1400], marker[40] = "", limit[32];
-    json_object *all = json_object_new_array(), *doc = NULL, *page;
-    mc_status st = MC_OK;
+    char base[1024] = "", limit[32];
+    json_object *all = NULL;
+    mc_status st;
 
-    if (a->npos) {
-        st = mc_err_set(e, MC_ERR_USAGE, "list takes options only (see: migrationctl help list)");
-        goto cleanup;
-    }
-    if (a->instance && !mc_is_uuid(a->instance)) {
-        st = mc_err_set(e, MC_ERR_USAGE,
-                        "--instance takes an instance UUID (the API filters on instance_uuid)");
-        goto cleanup;
-    }
-    add_query(base, sizeof base, "status", a->status);
-    add_query(base, sizeof base, "instance_uuid", a->instance);
-    add_query(base, sizeof base, "host", a->host);
-    add_query(base, sizeof base, "migration_type", a->type);
-    add_query(base, sizeof base, "changes-since", a->changes_since);
-    add_query(base, sizeof base, "changes-before", a->changes_before);
+    if (a->npos)
+        return mc_err_set(e, MC_ERR_USAGE, "list takes options only (see: migrationctl help list)");
+    if (a->instance && !mc_is_uuid(a->instance))
+        return mc_err_set(e, MC_ERR_USAGE,
+                          "--instance takes an instance UUID (the API filters on instance_uuid)");
+    mc_query_add(base, sizeof base, "status", a->status);
+    mc_query_add(base, sizeof base, "instance_uuid", a->instance);
+    mc_query_add(base, sizeof base, "host", a->host);
+    mc_query_add(base, sizeof base, "migration_type", a->type);
+    mc_query_add(base, sizeof base, "changes-since", a->changes_since);
+    mc_query_add(base, sizeof base, "changes-before", a->changes_before);
     if (a->limit >= 0) {
         snprintf(limit, sizeof limit, "%lld", a->limit);
-        add_query(base, sizeof base, "limit", limit);
+        mc_query_add(base, sizeof base, "limit", limit);
     }
-    if (a->marker)
-        snprintf(marker, sizeof marker, "%.36s", a->marker);
-    /* With --limit, one page, as asked. Without, every page: the API answers at most 1,000
-     * records at a time and links to the next page, which is followed with the same
-     * filters (and the page's last record as the marker) until there is none. */
-    for (;;) {
-        char q[1200];
-        snprintf(q, sizeof q, "%s", base);
-        add_query(q, sizeof q, "marker", marker[0] ? marker : NULL);
-        snprintf(path, sizeof path, "/v1/os-migrations%s%s", q[0] ? "?" : "", q);
-        if ((st = mc_client_call(c, "GET", path, NULL, NULL, &doc, e)) != MC_OK)
-            goto cleanup;
-        if (!doc || !json_object_object_get_ex(doc, "migrations", &page) ||
-            !json_object_is_type(page, json_type_array)) {
-            st = mc_err_set(e, MC_ERR_REQUEST, "GET %s: the answer has no \"migrations\" array",
-                            path);
-            goto cleanup;
-        }
-        for (size_t i = 0; i < json_object_array_length(page); i++)
-            json_object_array_add(all, json_object_get(json_object_array_get_idx(page, i)));
-        mc_next_list_marker(doc, "migrations_links", marker, sizeof marker);
-        json_object_put(doc);
-        doc = NULL;
-        if (a->limit >= 0 || !marker[0])
-            break;
-    }
-    st = mc_print_list(&a->out, all, columns, e);
-
-cleanup:
-    json_object_put(doc);
+    /* With --limit, one page, as asked. Without, every page, with the same filters. */
+    st = mc_client_list(c, "/v1/os-migrations", "migrations", base, a->marker, a->limit >= 0, &all,
+                        e);
+    if (st == MC_OK)
+        st = mc_print_list(&a->out, all, columns, e);
     json_object_put(all);
     return st;
 }
@@ -163,12 +115,6 @@ static json_object *answer_record(json_object *doc)
     return doc && json_object_object_get_ex(doc, "migration", &m) ? m : NULL;
 }
 
-static const char *member_text(json_object *o, const char *key)
-{
-    json_object *v = NULL;
-    return o && json_object_object_get_ex(o, key, &v) ? mc_value_text(v) : "";
-}
-
 mc_status mc_cmd_start(mc_client *c, const mc_args *a, mc_err *e)
 {
     json_object *m = json_object_new_object(), *body = NULL, *doc = NULL, *rec;
@@ -194,18 +140,16 @@ mc_status mc_cmd_start(mc_client *c, const mc_args *a, mc_err *e)
     add_settings(m, a);
     body = wrap(m);
     m = NULL;
-    if ((st = mc_client_call(c, "POST", "/v1/os-migrations", body, NULL, &doc, e)) != MC_OK)
+    st = mc_client_create(c, "/v1/os-migrations", "migration", body, &doc, &rec, e);
+    if (st != MC_OK)
         goto cleanup;
-    if (!(rec = answer_record(doc)) || !mc_is_uuid(member_text(rec, "uuid"))) {
-        st = mc_err_set(e, MC_ERR_REQUEST, "POST /v1/os-migrations: 202 without the record");
-        goto cleanup;
-    }
-    snprintf(uuid, sizeof uuid, "%s", member_text(rec, "uuid"));
+    snprintf(uuid, sizeof uuid, "%s", mc_member_text(rec, "uuid"));
     if (!a->wait) {
         st = mc_print_object(&a->out, rec, e);
         goto cleanup;
     }
-    printf("migration %s: %s to %s, %s\n", uuid, a->pos[0], a->pos[1], member_text(rec, "status"));
+    printf("migration %s: %s to %s, %s\n", uuid, a->pos[0], a->pos[1],
+           mc_member_text(rec, "status"));
     fflush(stdout);
     st = mc_watch(c, a, uuid, e);
 
@@ -229,7 +173,7 @@ static mc_status put_migration(mc_client *c, const char *uuid, json_object *body
     if (st == MC_OK) {
         json_object *rec = answer_record(doc);
         printf("migration %s: %s%s%s%s\n", uuid, done, rec ? " (status " : "",
-               rec ? member_text(rec, "status") : "", rec ? ")" : "");
+               rec ? mc_member_text(rec, "status") : "", rec ? ")" : "");
     }
     json_object_put(doc);
     return st;
@@ -296,10 +240,11 @@ mc_status mc_cmd_version(mc_client *c, const mc_args *a, mc_err *e)
         st = mc_err_set(e, MC_ERR_REQUEST, "%s does not answer as migrationd does (GET /)", c->url);
         goto cleanup;
     }
-    json_object_object_add(out, "migrationd", json_object_new_string(member_text(me, "version")));
-    json_object_object_add(out, "host", json_object_new_string(member_text(me, "host")));
+    json_object_object_add(out, "migrationd",
+                           json_object_new_string(mc_member_text(me, "version")));
+    json_object_object_add(out, "host", json_object_new_string(mc_member_text(me, "host")));
     json_object_object_add(out, "hypervisor",
-                           json_object_new_string(member_text(me, "hypervisor")));
+                           json_object_new_string(mc_member_text(me, "hypervisor")));
     json_object *sim = NULL;
     json_object_object_get_ex(me, "simulated", &sim);
     json_object_object_add(out, "simulated", json_object_get(sim));
@@ -307,10 +252,10 @@ mc_status mc_cmd_version(mc_client *c, const mc_args *a, mc_err *e)
         json_object_is_type(versions, json_type_array)) {
         for (size_t i = 0; i < json_object_array_length(versions) && len < sizeof list; i++) {
             json_object *v = json_object_array_get_idx(versions, i);
-            const char *max = member_text(v, "version");
+            const char *max = mc_member_text(v, "version");
             len += (size_t)snprintf(list + len, sizeof list - len, "%s%s%s%s%s%s", i ? ", " : "",
-                                    member_text(v, "id"), max[0] ? " (" : "",
-                                    member_text(v, "min_version"), max[0] ? " to " : "", max);
+                                    mc_member_text(v, "id"), max[0] ? " (" : "",
+                                    mc_member_text(v, "min_version"), max[0] ? " to " : "", max);
             if (max[0] && len < sizeof list)
                 len += (size_t)snprintf(list + len, sizeof list - len, ")");
         }

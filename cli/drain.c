@@ -36,12 +36,6 @@ static mc_status need_drain_uuid(const mc_args *a, const char *sub, mc_err *e)
     return MC_OK;
 }
 
-static const char *text_of(json_object *o, const char *key)
-{
-    json_object *v = NULL;
-    return o && json_object_object_get_ex(o, key, &v) ? mc_value_text(v) : "";
-}
-
 static json_object *names(const char *const *v, size_t n)
 {
     json_object *arr = json_object_new_array();
@@ -115,15 +109,10 @@ static mc_status drain_start(mc_client *c, const mc_args *a, mc_err *e)
         json_object_object_add(d, "abort_running", json_object_new_boolean(1));
     json_object_object_add(body, "drain", d);
     d = NULL;
-    st = unsupported(c, mc_client_call(c, "POST", "/v1/drains", body, NULL, &doc, e), e);
+    st = unsupported(c, mc_client_create(c, "/v1/drains", "drain", body, &doc, &rec, e), e);
     if (st != MC_OK)
         goto cleanup;
-    if (!doc || !json_object_object_get_ex(doc, "drain", &rec) ||
-        !mc_is_uuid(text_of(rec, "uuid"))) {
-        st = mc_err_set(e, MC_ERR_REQUEST, "POST /v1/drains: 202 without the record");
-        goto cleanup;
-    }
-    snprintf(uuid, sizeof uuid, "%s", text_of(rec, "uuid"));
+    snprintf(uuid, sizeof uuid, "%s", mc_member_text(rec, "uuid"));
     if (!a->wait) {
         st = print_drain(&a->out, rec, e);
         goto cleanup;
@@ -131,9 +120,10 @@ static mc_status drain_start(mc_client *c, const mc_args *a, mc_err *e)
     char to[1024] = "";
     for (size_t i = 0, len = 0; i < a->ndests && len < sizeof to; i++)
         len += (size_t)snprintf(to + len, sizeof to - len, "%s%s", i ? ", " : "", a->dests[i]);
-    const char *n = text_of(rec, "guests_total");
+    const char *n = mc_member_text(rec, "guests_total");
     printf("drain %s: %s guest%s to %s, deadline %s s, %s\n", uuid, n,
-           strcmp(n, "1") == 0 ? "" : "s", to, text_of(rec, "deadline_s"), text_of(rec, "state"));
+           strcmp(n, "1") == 0 ? "" : "s", to, mc_member_text(rec, "deadline_s"),
+           mc_member_text(rec, "state"));
     fflush(stdout);
     st = mc_watch_drain(c, a, uuid, e);
 
@@ -150,46 +140,23 @@ static mc_status drain_list(mc_client *c, const mc_args *a, mc_err *e)
         "uuid",          "state",       "destinations",     "guests_total", "guests_done",
         "guests_failed", "deadline_at", "predicted_end_at", "created_at",   NULL
     };
-    char path[200], marker[40] = "", limit[40] = "";
-    json_object *all = json_object_new_array(), *doc = NULL, *page;
-    mc_status st = MC_OK;
+    char limit[40] = "";
+    json_object *all = NULL;
+    mc_status st;
 
-    if (a->npos != 1) {
-        st = mc_err_set(e, MC_ERR_USAGE, "drain list takes options only");
-        goto cleanup;
-    }
-    if (a->marker && !mc_is_uuid(a->marker)) {
-        st = mc_err_set(e, MC_ERR_USAGE, "--marker takes a drain UUID");
-        goto cleanup;
-    }
-    if (a->marker)
-        snprintf(marker, sizeof marker, "%s", a->marker);
+    if (a->npos != 1)
+        return mc_err_set(e, MC_ERR_USAGE, "drain list takes options only");
+    if (a->marker && !mc_is_uuid(a->marker))
+        return mc_err_set(e, MC_ERR_USAGE, "--marker takes a drain UUID");
     if (a->limit >= 0)
         snprintf(limit, sizeof limit, "limit=%lld", a->limit);
     /* As `list`: with --limit one page, without every page, following the next links. */
-    for (;;) {
-        snprintf(path, sizeof path, "/v1/drains%s%s%s%s%s", limit[0] || marker[0] ? "?" : "", limit,
-                 limit[0] && marker[0] ? "&" : "", marker[0] ? "marker=" : "", marker);
-        st = unsupported(c, mc_client_call(c, "GET", path, NULL, NULL, &doc, e), e);
-        if (st != MC_OK)
-            goto cleanup;
-        if (!doc || !json_object_object_get_ex(doc, "drains", &page) ||
-            !json_object_is_type(page, json_type_array)) {
-            st = mc_err_set(e, MC_ERR_REQUEST, "GET %s: the answer has no \"drains\" array", path);
-            goto cleanup;
-        }
-        for (size_t i = 0; i < json_object_array_length(page); i++)
-            json_object_array_add(all, json_object_get(json_object_array_get_idx(page, i)));
-        mc_next_list_marker(doc, "drains_links", marker, sizeof marker);
-        json_object_put(doc);
-        doc = NULL;
-        if (a->limit >= 0 || !marker[0])
-            break;
-    }
-    st = mc_print_list(&a->out, all, columns, e);
-
-cleanup:
-    json_object_put(doc);
+    st = unsupported(c,
+                     mc_client_list(c, "/v1/drains", "drains", limit, a->marker, a->limit >= 0,
+                                    &all, e),
+                     e);
+    if (st == MC_OK)
+        st = mc_print_list(&a->out, all, columns, e);
     json_object_put(all);
     return st;
 }
@@ -239,7 +206,7 @@ static mc_status drain_cancel(mc_client *c, const mc_args *a, mc_err *e)
     if (st == MC_OK) {
         json_object_object_get_ex(doc, "drain", &rec);
         printf("drain %s: cancel accepted%s%s%s\n", a->pos[1], rec ? " (state " : "",
-               rec ? text_of(rec, "state") : "", rec ? ")" : "");
+               rec ? mc_member_text(rec, "state") : "", rec ? ")" : "");
     }
     json_object_put(doc);
     return st;

@@ -36,6 +36,12 @@ const char *mc_value_text(json_object *v)
                                           JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 }
 
+const char *mc_member_text(json_object *o, const char *key)
+{
+    json_object *v = NULL;
+    return o && json_object_object_get_ex(o, key, &v) ? mc_value_text(v) : "";
+}
+
 /* Characters (not bytes) of a UTF-8 string: what a terminal column counts. */
 static size_t text_width(const char *s)
 {

@@ -134,6 +134,12 @@ mc_status mc_client_call(mc_client *c, const char *method, const char *path, jso
 mc_status mc_client_get_record(mc_client *c, const char *collection, const char *key,
                                const char *uuid, json_object **out, mc_err *e);
 
+/* POST COLLECTION with body (e.g. "/v1/drains"): the answer (*doc, owned, also on failure)
+ * and the new record under key in it (*rec, borrowed from *doc), which must have a UUID;
+ * MC_ERR_REQUEST ("POST COLLECTION: 202 without the record") when it has none. Blocks. */
+mc_status mc_client_create(mc_client *c, const char *collection, const char *key, json_object *body,
+                           json_object **doc, json_object **rec, mc_err *e);
+
 /* GET /v1/os-migrations/UUID: the record (*out, owned). Blocks. */
 mc_status mc_client_get_migration(mc_client *c, const char *uuid, json_object **out, mc_err *e);
 
@@ -148,9 +154,17 @@ mc_status mc_client_get_record_events(mc_client *c, const char *collection, cons
                                       const char *uuid, int64_t after, json_object **out,
                                       mc_err *e);
 
-/* The marker of the "next" link in the list answer doc's links_key array ("drains_links"),
- * copied into out (a UUID), or "" when the page was the last. */
-void mc_next_list_marker(json_object *doc, const char *links_key, char *out, size_t len);
+/* GET COLLECTION?QUERY (query: "" or "key=value&...", without a marker) from the record
+ * after marker (a UUID, or NULL: from the first): the members of the answer's key array
+ * ("drains"), of this page only when one_page, else of every page, following the next links
+ * of key_links ("drains_links") to the last. *out is a new array (owned). Blocks. */
+mc_status mc_client_list(mc_client *c, const char *collection, const char *key, const char *query,
+                         const char *marker, bool one_page, json_object **out, mc_err *e);
+
+/* Appends "key=value" to the query q (of len bytes), after a '&' unless q is empty; value
+ * is percent-encoded but for RFC 3986's unreserved characters (a status such as "running
+ * (post-copy)" has spaces and parentheses). Nothing when value is NULL. */
+void mc_query_add(char *q, size_t len, const char *key, const char *value);
 
 /* Whether s looks like a UUID (8-4-4-4-12 hex digits). */
 bool mc_is_uuid(const char *s);
@@ -187,6 +201,9 @@ mc_status mc_print_object(const mc_output *o, json_object *obj, mc_err *e);
 /* A member's value as text for table and value output: strings as they are, null as "",
  * others as compact JSON. The string lives as long as v. */
 const char *mc_value_text(json_object *v);
+
+/* mc_value_text of o's member key, or "" when o is NULL or has no such member. */
+const char *mc_member_text(json_object *o, const char *key);
 
 /* ---- commands.c and watch.c: the commands -------------------------------------------- */
 

@@ -51,6 +51,11 @@ int64_t md_test_json_int(json_object *o, const char *key)
     return json_object_get_int64(v);
 }
 
+bool md_test_json_is_null(json_object *o, const char *key)
+{
+    return md_test_json_get(o, key) == NULL;
+}
+
 bool md_test_json_bool(json_object *o, const char *key)
 {
     json_object *v = md_test_json_get(o, key);

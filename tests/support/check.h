@@ -36,6 +36,10 @@ const char *md_test_json_str(json_object *o, const char *key);
 int64_t md_test_json_int(json_object *o, const char *key);
 bool md_test_json_bool(json_object *o, const char *key);
 
+/* Whether the value at key in o is a JSON null. Fails the test when the
+ * key is absent: a field that should be there is never taken for null. */
+bool md_test_json_is_null(json_object *o, const char *key);
+
 /* Fails the test unless body is exactly one Nova fault: an object with the
  * single key md_test_fault_name(status), holding an object whose "code" is
  * the integer status and whose "message" is a non-empty string. what names

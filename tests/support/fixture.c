@@ -213,6 +213,34 @@ void md_test_reply_free(md_test_reply *r)
     memset(r, 0, sizeof *r);
 }
 
+void md_test_expect_fault(md_test_reply r, int status, const char *text)
+{
+    if (r.status != status)
+        fail_msg("answered %d, want %d: %s", r.status, status, r.raw.body ? r.raw.body : "");
+    const char *msg = md_test_fault_message(r.json, status);
+    if (text && !strstr(msg, text))
+        fail_msg("fault message \"%s\" does not contain \"%s\"", msg, text);
+    md_test_reply_free(&r);
+}
+
+void md_test_expect_fault_call(md_test_stack *s, const char *method, const char *target,
+                               const char *body, int status, const char *text)
+{
+    md_test_expect_fault(md_test_call(s, method, target, body), status, text);
+}
+
+json_object *md_test_show(md_test_stack *s, const char *collection, const char *key,
+                          const char *uuid, md_test_reply *r)
+{
+    char path[160];
+
+    snprintf(path, sizeof path, "%s/%s", collection, uuid);
+    *r = md_test_call(s, "GET", path, NULL);
+    if (r->status != 200)
+        fail_msg("GET %s: %d %s", path, r->status, r->raw.body ? r->raw.body : "");
+    return md_test_json_get(r->json, key);
+}
+
 /* ---- waiting on the engine -------------------------------------------------------- */
 
 bool md_test_is_running(md_mig_state s)
@@ -312,6 +340,21 @@ md_migration md_test_drive_until(md_test_stack *s, const char *uuid, double step
         m = md_test_migration(s, uuid);
     }
     return m;
+}
+
+void md_test_drive_drain(md_test_stack *s, const char *uuid, double step_s,
+                         bool (*pred)(const md_drain *), md_drain *out)
+{
+    md_err err;
+
+    md_drain_init(out);
+    assert_int_equal(md_engine_drain_get(s->eng, uuid, out, &err), MD_OK);
+    for (int waited = 0; !pred(out) && waited < MD_TEST_WAIT_MS; waited += 20) {
+        md_hv_sim_advance(s->hv, step_s);
+        md_test_sleep_ms(20);
+        md_drain_clear(out);
+        assert_int_equal(md_engine_drain_get(s->eng, uuid, out, &err), MD_OK);
+    }
 }
 
 bool md_test_ended(const md_migration *m)

@@ -122,6 +122,21 @@ const char *md_test_reply_header(const md_test_reply *r, const char *name);
 /* Frees what r holds and zeroes it. Accepts a zeroed r. */
 void md_test_reply_free(md_test_reply *r);
 
+/* Asserts that r answered status (its fault's shape is checked by
+ * md_test_handle()) with a message containing text (when not NULL);
+ * consumes r. */
+void md_test_expect_fault(md_test_reply r, int status, const char *text);
+
+/* md_test_expect_fault() of METHOD target with body (or NULL). */
+void md_test_expect_fault_call(md_test_stack *s, const char *method, const char *target,
+                               const char *body, int status, const char *text);
+
+/* GET collection/uuid (collection as "/v1/drains"): fails the test unless
+ * it answers 200; returns the object under key ("drain"), owned by *r
+ * (md_test_reply_free). */
+json_object *md_test_show(md_test_stack *s, const char *collection, const char *key,
+                          const char *uuid, md_test_reply *r);
+
 /* ---- faults ------------------------------------------------------------------------ */
 
 /* Another process (the sqlite3 shell) takes the store's write lock and
@@ -169,6 +184,13 @@ md_migration md_test_migration(md_test_stack *s, const char *uuid);
  * migration as last seen; the caller checks pred again if it must hold. */
 md_migration md_test_drive_until(md_test_stack *s, const char *uuid, double step_s,
                                  bool (*pred)(const md_migration *));
+
+/* As md_test_drive_until() for drain uuid: until pred holds for the
+ * drain as the engine shows it (md_engine_drain_get) or MD_TEST_WAIT_MS
+ * have passed. *out is the drain as last read (initialised here;
+ * md_drain_clear it); fails the test when the engine cannot read it. */
+void md_test_drive_drain(md_test_stack *s, const char *uuid, double step_s,
+                         bool (*pred)(const md_drain *), md_drain *out);
 
 /* Predicates for md_test_drive_until(). */
 bool md_test_ended(const md_migration *m);

@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "api/api.h"
 #include "api/internal.h"
@@ -48,20 +47,6 @@ static md_test_fixture_spec busy_spec = {
 
 /* ---- fixture ------------------------------------------------------------------- */
 
-static void add_peer(fixture *f, const char *name, const char *address)
-{
-    md_config_peer *p = &f->cfg->peers.list[f->cfg->peers.count++];
-
-    snprintf(p->name, sizeof p->name, "%s", name);
-    snprintf(p->address, sizeof p->address, "%s", address);
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
-}
-
 /* Starts the stack with the peers and the API, and waits (bounded) until
  * the monitor has listed the node's domains, which a drain takes its
  * guests from. */
@@ -72,8 +57,8 @@ static fixture *start(void **state, int max_body)
     size_t n = 0;
     md_err err;
 
-    add_peer(f, "node-b", "192.0.2.2");
-    add_peer(f, "node-c", "192.0.2.3");
+    md_test_stack_add_peer(f, "node-b", "192.0.2.2", "", 0);
+    md_test_stack_add_peer(f, "node-c", "192.0.2.3", "", 0);
     if (max_body)
         f->cfg->api.max_body_bytes = max_body;
     md_test_fixture_start(f, true);
@@ -82,30 +67,13 @@ static fixture *start(void **state, int max_body)
         free(v);
         if (n > 0)
             return f;
-        sleep_ms(20);
+        md_test_sleep_ms(20);
     }
     fail_msg("the monitor listed no domain within %d ms", MD_TEST_WAIT_MS);
     return f;
 }
 
 /* ---- requests ------------------------------------------------------------------ */
-
-/* Asserts an error answer and that its message contains text; consumes r. */
-static void expect_fault(reply r, int status, const char *text)
-{
-    if (r.status != status)
-        fail_msg("answered %d, want %d: %s", r.status, status, r.raw.body ? r.raw.body : "");
-    const char *msg = md_test_fault_message(r.json, status);
-    if (text && !strstr(msg, text))
-        fail_msg("fault message \"%s\" does not contain \"%s\"", msg, text);
-    md_test_reply_free(&r);
-}
-
-static void expect_fault_call(fixture *f, const char *method, const char *target, const char *body,
-                              int status, const char *text)
-{
-    expect_fault(md_test_call(f, method, target, body), status, text);
-}
 
 /* POSTs body, expects 202 with the record and a Location naming it;
  * returns its uuid. */
@@ -128,13 +96,7 @@ static void create(fixture *f, const char *body, char uuid[37])
 /* GET /v1/drains/{uuid}: the record (owned by *r). */
 static json_object *show(fixture *f, const char *uuid, reply *r)
 {
-    char path[128];
-
-    snprintf(path, sizeof path, "/v1/drains/%s", uuid);
-    *r = md_test_call(f, "GET", path, NULL);
-    if (r->status != 200)
-        fail_msg("GET %s: %d %s", path, r->status, r->raw.body ? r->raw.body : "");
-    return md_test_json_get(r->json, "drain");
+    return md_test_show(f, "/v1/drains", "drain", uuid, r);
 }
 
 /* Cancels drain uuid (abort_running=true) and waits for it to end
@@ -151,10 +113,15 @@ static void cancel(fixture *f, const char *uuid)
     assert_int_equal(md_engine_drain_wait(f->eng, uuid, MD_TEST_WAIT_MS), MD_DRAIN_CANCELLED);
 }
 
-static bool is_null(json_object *o, const char *key)
+/* Predicates for md_test_drive_drain(). */
+static bool drain_ended(const md_drain *d)
 {
-    json_object *v = NULL;
-    return json_object_object_get_ex(o, key, &v) && v == NULL;
+    return !md_drain_state_in_progress(d->state);
+}
+
+static bool one_guest_migrating(const md_drain *d)
+{
+    return d->nguests == 1 && d->guests[0].state == MD_DG_MIGRATING;
 }
 
 /* ---- the routes' role classes ---------------------------------------------------- */
@@ -221,8 +188,8 @@ static void drain_is_started_shown_listed_and_cancelled(void **state)
     assert_int_equal(md_test_json_int(d, "max_parallel"), 2);
     assert_false(json_object_get_boolean(md_test_json_get(d, "strict")));
     assert_true(json_object_get_boolean(md_test_json_get(d, "abort_running")));
-    assert_true(is_null(d, "ended_at"));
-    assert_true(is_null(d, "error"));
+    assert_true(md_test_json_is_null(d, "ended_at"));
+    assert_true(md_test_json_is_null(d, "error"));
     assert_int_equal(md_test_json_int(d, "guests_total"), 2);
     assert_int_equal(md_test_json_int(d, "guests_done") + md_test_json_int(d, "guests_failed") +
                          md_test_json_int(d, "guests_remaining"),
@@ -273,16 +240,16 @@ static void drain_is_started_shown_listed_and_cancelled(void **state)
     md_test_reply_free(&r);
 
     /* One drain at a time. */
-    expect_fault_call(f, "POST", "/v1/drains", DRAIN(""), 409, NULL);
+    md_test_expect_fault_call(f, "POST", "/v1/drains", DRAIN(""), 409, NULL);
 
     /* Cancelled: the record says so, a second cancel is a conflict. */
     cancel(f, uuid);
     d = show(f, uuid, &r);
     assert_string_equal(md_test_json_str(d, "state"), "cancelled");
-    assert_false(is_null(d, "ended_at"));
+    assert_false(md_test_json_is_null(d, "ended_at"));
     md_test_reply_free(&r);
     snprintf(path, sizeof path, "/v1/drains/%s", uuid);
-    expect_fault_call(f, "DELETE", path, NULL, 409, NULL);
+    md_test_expect_fault_call(f, "DELETE", path, NULL, 409, NULL);
 
     /* With none in progress, another may start. */
     create(f, DRAIN(", \"instances\": [\"vm-a\"]"), uuid);
@@ -299,25 +266,16 @@ static void drain_completes_and_its_migrations_name_it(void **state)
     char uuid[37], path[160];
     reply r;
     md_drain dr;
-    md_err err;
     fixture *f = start(state, 0);
 
     create(f, DRAIN(""), uuid);
-    md_drain_init(&dr);
-    for (int waited = 0; waited < MD_TEST_WAIT_MS; waited += 20) {
-        md_hv_sim_advance(f->hv, 0.5);
-        sleep_ms(20);
-        md_drain_clear(&dr);
-        assert_int_equal(md_engine_drain_get(f->eng, uuid, &dr, &err), MD_OK);
-        if (!md_drain_state_in_progress(dr.state))
-            break;
-    }
+    md_test_drive_drain(f, uuid, 0.5, drain_ended, &dr);
     md_drain_clear(&dr);
     json_object *d = show(f, uuid, &r);
     assert_string_equal(md_test_json_str(d, "state"), "completed");
     assert_int_equal(md_test_json_int(d, "guests_done"), 2);
     assert_int_equal(md_test_json_int(d, "guests_remaining"), 0);
-    assert_false(is_null(d, "ended_at"));
+    assert_false(md_test_json_is_null(d, "ended_at"));
     json_object *guests = md_test_json_get(d, "guests");
     char mig[2][37];
     for (size_t i = 0; i < 2; i++) {
@@ -326,9 +284,9 @@ static void drain_completes_and_its_migrations_name_it(void **state)
         assert_string_equal(md_test_json_str(g, "dest_compute"), "node-b");
         assert_true(md_uuid_valid(md_test_json_str(g, "migration_uuid")));
         snprintf(mig[i], sizeof mig[i], "%s", md_test_json_str(g, "migration_uuid"));
-        assert_false(is_null(g, "actual_duration_s"));
-        assert_false(is_null(g, "started_at"));
-        assert_false(is_null(g, "ended_at"));
+        assert_false(md_test_json_is_null(g, "actual_duration_s"));
+        assert_false(md_test_json_is_null(g, "started_at"));
+        assert_false(md_test_json_is_null(g, "ended_at"));
         assert_true(json_object_get_double(md_test_json_get(g, "actual_duration_s")) >= 0.0);
     }
     md_test_reply_free(&r);
@@ -359,20 +317,11 @@ static void cancel_with_abort_running_aborts_the_running_migration(void **state)
     char uuid[37];
     reply r;
     md_drain dr;
-    md_err err;
     fixture *f = start(state, 0);
 
     create(f, DRAIN(", \"instances\": [\"vm-busy\"]"), uuid);
     /* Until its migration runs. */
-    md_drain_init(&dr);
-    for (int waited = 0; waited < MD_TEST_WAIT_MS; waited += 20) {
-        md_hv_sim_advance(f->hv, 0.2);
-        sleep_ms(20);
-        md_drain_clear(&dr);
-        assert_int_equal(md_engine_drain_get(f->eng, uuid, &dr, &err), MD_OK);
-        if (dr.nguests == 1 && dr.guests[0].state == MD_DG_MIGRATING)
-            break;
-    }
+    md_test_drive_drain(f, uuid, 0.2, one_guest_migrating, &dr);
     assert_int_equal(dr.guests[0].state, MD_DG_MIGRATING);
     char mig[37];
     snprintf(mig, sizeof mig, "%s", dr.guests[0].migration_uuid);
@@ -504,9 +453,10 @@ static void bad_bodies_are_400_naming_the_field(void **state)
         if (r.status != 400)
             fail_msg("case %zu %s: %d, want 400: %s", i, cases[i].body, r.status,
                      r.raw.body ? r.raw.body : "");
-        expect_fault(r, 400, cases[i].text);
+        md_test_expect_fault(r, 400, cases[i].text);
     }
-    expect_fault_call(f, "POST", "/v1/drains?strict=true", DRAIN(""), 400, "unknown parameter");
+    md_test_expect_fault_call(f, "POST", "/v1/drains?strict=true", DRAIN(""), 400,
+                              "unknown parameter");
     /* Nothing was started by any of them. */
     reply r = md_test_call(f, "GET", "/v1/drains", NULL);
     assert_int_equal(json_object_array_length(md_test_json_get(r.json, "drains")), 0);
@@ -519,13 +469,13 @@ static void requests_the_engine_refuses_are_400(void **state)
 {
     fixture *f = start(state, 0);
 
-    expect_fault_call(f, "POST", "/v1/drains",
-                      "{\"drain\": {\"destinations\": [\"node-z\"], \"deadline_s\": 600}}", 400,
-                      "node-z");
-    expect_fault_call(f, "POST", "/v1/drains", DRAIN(", \"instances\": [\"vm-nowhere\"]"), 400,
-                      "vm-nowhere");
-    expect_fault_call(f, "POST", "/v1/drains", DRAIN(", \"exclude\": [\"vm-a\", \"vm-b\"]"), 400,
-                      NULL);
+    md_test_expect_fault_call(f, "POST", "/v1/drains",
+                              "{\"drain\": {\"destinations\": [\"node-z\"], \"deadline_s\": 600}}",
+                              400, "node-z");
+    md_test_expect_fault_call(f, "POST", "/v1/drains", DRAIN(", \"instances\": [\"vm-nowhere\"]"),
+                              400, "vm-nowhere");
+    md_test_expect_fault_call(f, "POST", "/v1/drains", DRAIN(", \"exclude\": [\"vm-a\", \"vm-b\"]"),
+                              400, NULL);
     reply r = md_test_call(f, "GET", "/v1/drains", NULL);
     assert_int_equal(json_object_array_length(md_test_json_get(r.json, "drains")), 0);
     md_test_reply_free(&r);
@@ -545,8 +495,8 @@ static void a_thousand_and_one_instances_are_400(void **state)
     for (int i = 0; i < 1001; i++)
         len += (size_t)snprintf(body + len, cap - len, "%s\"vm-%d\"", i ? "," : "", i);
     snprintf(body + len, cap - len, "]}}");
-    expect_fault_call(f, "POST", "/v1/drains", body, 400,
-                      "drain.instances must list 1 to 1000 names, not 1001");
+    md_test_expect_fault_call(f, "POST", "/v1/drains", body, 400,
+                              "drain.instances must list 1 to 1000 names, not 1001");
     free(body);
 }
 
@@ -555,34 +505,37 @@ static void unknown_and_malformed_ids_and_queries_are_refused(void **state)
     fixture *f = start(state, 0);
     char uuid[37], path[160];
 
-    expect_fault_call(f, "GET", "/v1/drains/" MD_TEST_GHOST, NULL, 404, NULL);
-    expect_fault_call(f, "GET", "/v1/drains/" MD_TEST_GHOST "/events", NULL, 404, NULL);
-    expect_fault_call(f, "DELETE", "/v1/drains/" MD_TEST_GHOST, NULL, 404, NULL);
-    expect_fault_call(f, "GET", "/v1/drains/not-a-uuid", NULL, 400, "Invalid drain id not-a-uuid");
-    expect_fault_call(f, "GET", "/v1/drains/not-a-uuid/events", NULL, 400, "Invalid drain id");
-    expect_fault_call(f, "DELETE", "/v1/drains/not-a-uuid", NULL, 400, "Invalid drain id");
-    expect_fault_call(f, "GET", "/v1/drains?marker=nope", NULL, 400, "Invalid marker 'nope'");
-    expect_fault_call(f, "GET", "/v1/drains?marker=" MD_TEST_GHOST, NULL, 400,
-                      "could not be found");
-    expect_fault_call(f, "GET", "/v1/drains?limit=-1", NULL, 400, "Invalid limit '-1'");
-    expect_fault_call(f, "GET", "/v1/drains?limit=ten", NULL, 400, "Invalid limit");
-    expect_fault_call(f, "GET", "/v1/drains?status=running", NULL, 400,
-                      "unknown parameter 'status'");
-    expect_fault_call(f, "GET", "/v1/os-migrations?drain_uuid=nope", NULL, 400,
-                      "Invalid drain_uuid 'nope'");
-    expect_fault(md_test_call(f, "PUT", "/v1/drains/" MD_TEST_GHOST, DRAIN("")), 405, NULL);
+    md_test_expect_fault_call(f, "GET", "/v1/drains/" MD_TEST_GHOST, NULL, 404, NULL);
+    md_test_expect_fault_call(f, "GET", "/v1/drains/" MD_TEST_GHOST "/events", NULL, 404, NULL);
+    md_test_expect_fault_call(f, "DELETE", "/v1/drains/" MD_TEST_GHOST, NULL, 404, NULL);
+    md_test_expect_fault_call(f, "GET", "/v1/drains/not-a-uuid", NULL, 400,
+                              "Invalid drain id not-a-uuid");
+    md_test_expect_fault_call(f, "GET", "/v1/drains/not-a-uuid/events", NULL, 400,
+                              "Invalid drain id");
+    md_test_expect_fault_call(f, "DELETE", "/v1/drains/not-a-uuid", NULL, 400, "Invalid drain id");
+    md_test_expect_fault_call(f, "GET", "/v1/drains?marker=nope", NULL, 400,
+                              "Invalid marker 'nope'");
+    md_test_expect_fault_call(f, "GET", "/v1/drains?marker=" MD_TEST_GHOST, NULL, 400,
+                              "could not be found");
+    md_test_expect_fault_call(f, "GET", "/v1/drains?limit=-1", NULL, 400, "Invalid limit '-1'");
+    md_test_expect_fault_call(f, "GET", "/v1/drains?limit=ten", NULL, 400, "Invalid limit");
+    md_test_expect_fault_call(f, "GET", "/v1/drains?status=running", NULL, 400,
+                              "unknown parameter 'status'");
+    md_test_expect_fault_call(f, "GET", "/v1/os-migrations?drain_uuid=nope", NULL, 400,
+                              "Invalid drain_uuid 'nope'");
+    md_test_expect_fault(md_test_call(f, "PUT", "/v1/drains/" MD_TEST_GHOST, DRAIN("")), 405, NULL);
 
     create(f, DRAIN(""), uuid);
     snprintf(path, sizeof path, "/v1/drains/%s?verbose=1", uuid);
-    expect_fault_call(f, "GET", path, NULL, 400, "unknown parameter 'verbose'");
+    md_test_expect_fault_call(f, "GET", path, NULL, 400, "unknown parameter 'verbose'");
     snprintf(path, sizeof path, "/v1/drains/%s/events?marker=0", uuid);
-    expect_fault_call(f, "GET", path, NULL, 400, "Invalid marker '0'");
+    md_test_expect_fault_call(f, "GET", path, NULL, 400, "Invalid marker '0'");
     snprintf(path, sizeof path, "/v1/drains/%s/events?after=1", uuid);
-    expect_fault_call(f, "GET", path, NULL, 400, "unknown parameter 'after'");
+    md_test_expect_fault_call(f, "GET", path, NULL, 400, "unknown parameter 'after'");
     snprintf(path, sizeof path, "/v1/drains/%s?abort_running=yes", uuid);
-    expect_fault_call(f, "DELETE", path, NULL, 400, "Invalid abort_running 'yes'");
+    md_test_expect_fault_call(f, "DELETE", path, NULL, 400, "Invalid abort_running 'yes'");
     snprintf(path, sizeof path, "/v1/drains/%s?force=true", uuid);
-    expect_fault_call(f, "DELETE", path, NULL, 400, "unknown parameter 'force'");
+    md_test_expect_fault_call(f, "DELETE", path, NULL, 400, "unknown parameter 'force'");
     /* None of those cancelled it. */
     reply r;
     json_object *d = show(f, uuid, &r);

@@ -30,6 +30,10 @@
 
 typedef md_test_stack fixture;
 typedef md_test_reply reply;
+/* The shared checks of tests/support, by the short names the tests use. */
+#define expect_fault md_test_expect_fault
+#define expect_fault_call md_test_expect_fault_call
+#define is_null md_test_json_is_null
 
 /* ---- fixture ------------------------------------------------------------------- */
 
@@ -48,31 +52,6 @@ static reply call_ct(fixture *f, const char *method, const char *target, const c
     md_test_headers h = { .content_type = ctype };
 
     return md_test_call_h(f, method, target, &h, body);
-}
-
-/* Asserts an error answer (its shape is checked by md_test_handle()) and
- * that its message contains text (when not NULL); consumes r. */
-static void expect_fault(reply r, int status, const char *text)
-{
-    if (r.status != status)
-        fail_msg("answered %d, want %d: %s", r.status, status, r.raw.body ? r.raw.body : "");
-    const char *msg = md_test_fault_message(r.json, status);
-    if (text && !strstr(msg, text))
-        fail_msg("fault message \"%s\" does not contain \"%s\"", msg, text);
-    md_test_reply_free(&r);
-}
-
-static void expect_fault_call(fixture *f, const char *method, const char *target, const char *body,
-                              int status, const char *text)
-{
-    expect_fault(md_test_call(f, method, target, body), status, text);
-}
-
-/* ---- JSON access ------------------------------------------------------------------ */
-
-static bool is_null(json_object *o, const char *key)
-{
-    return md_test_json_get(o, key) == NULL;
 }
 
 /* ---- migrations ------------------------------------------------------------------- */
@@ -102,13 +81,7 @@ static void create(fixture *f, const char *instance, char uuid[37])
 /* GET /v1/os-migrations/{uuid}: the record (owned by *r). */
 static json_object *show(fixture *f, const char *uuid, reply *r)
 {
-    char path[128];
-
-    snprintf(path, sizeof path, "/v1/os-migrations/%s", uuid);
-    *r = md_test_call(f, "GET", path, NULL);
-    if (r->status != 200)
-        fail_msg("show %s: %d %s", uuid, r->status, r->raw.body ? r->raw.body : "");
-    return md_test_json_get(r->json, "migration");
+    return md_test_show(f, "/v1/os-migrations", "migration", uuid, r);
 }
 
 static void expect_status(fixture *f, const char *uuid, const char *want)

@@ -134,23 +134,25 @@ static int setup(void **state)
     return open_fixture(state, NULL);
 }
 
+static void add_peer(md_config *c, const char *name, const char *address, int bandwidth_mibps)
+{
+    md_config_peer *p = &c->peers.list[c->peers.count++];
+
+    memset(p, 0, sizeof *p);
+    snprintf(p->name, sizeof p->name, "%s", name);
+    snprintf(p->address, sizeof p->address, "%s", address);
+    p->bandwidth_mibps = bandwidth_mibps;
+}
+
 static void more_for_links(md_config *c)
 {
-    md_config_peer *p = &c->peers.list[0];
-
     add_domain(c, "vm-twin1", TWIN1, 1024, 0, 0);
     add_domain(c, "vm-twin2", TWIN2, 1024, 0, 0);
     add_domain(c, "vm-slow", SLOW, 1024, 1024, 100);
-    memset(p, 0, sizeof *p);
-    snprintf(p->name, sizeof p->name, "%s", PEER);
-    snprintf(p->address, sizeof p->address, "%s", PEER_ADDR);
-    p->bandwidth_mibps = 256;
+    c->peers.count = 0;
+    add_peer(c, PEER, PEER_ADDR, 256);
     /* A peer without a bandwidth: its destination gets the default link. */
-    p = &c->peers.list[1];
-    memset(p, 0, sizeof *p);
-    snprintf(p->name, sizeof p->name, "%s", OTHER);
-    snprintf(p->address, sizeof p->address, "10.0.0.13");
-    c->peers.count = 2;
+    add_peer(c, OTHER, "10.0.0.13", 0);
 }
 
 /* setup, with three more guests and the peers of more_for_links. */
@@ -1254,6 +1256,17 @@ static void test_black_holed_destination_holds_locate_until_cleared_or_released(
     md_hv_sim_set_dest_blackholed(f->hv, "10.0.0.3", false);
 }
 
+/* Asserts that a call to a black-holed destination, begun at t0 (ms of
+ * md_test_now_ms), waited for the boundary's bound and said why in err. */
+static void assert_gave_up_at_the_peer_timeout(int64_t t0, const md_err *err)
+{
+    int64_t took = md_test_now_ms() - t0;
+
+    assert_non_null(strstr(err->msg, "does not answer"));
+    assert_true(took >= MD_HV_PEER_TIMEOUT_MS - 100);
+    assert_true(took < MD_HV_PEER_TIMEOUT_MS + 10000);
+}
+
 /* Left alone, the wait ends at the boundary's bound, with its message. */
 static void test_black_holed_destination_gives_up_at_the_peer_timeout(void **state)
 {
@@ -1265,11 +1278,8 @@ static void test_black_holed_destination_gives_up_at_the_peer_timeout(void **sta
     int64_t t0 = md_test_now_ms();
     assert_int_equal(md_hv_locate(f->hv, GHOST, "qemu+tcp://10.0.0.3/system", &loc, &err),
                      MD_ERR_UNAVAILABLE);
-    int64_t took = md_test_now_ms() - t0;
+    assert_gave_up_at_the_peer_timeout(t0, &err);
     assert_int_equal(loc, MD_HV_LOC_UNKNOWN);
-    assert_non_null(strstr(err.msg, "does not answer"));
-    assert_true(took >= MD_HV_PEER_TIMEOUT_MS - 100);
-    assert_true(took < MD_HV_PEER_TIMEOUT_MS + 10000);
     md_hv_sim_set_dest_blackholed(f->hv, "10.0.0.3", false);
 }
 
@@ -1300,6 +1310,33 @@ static int64_t took_ms(fixture *f, const char *uuid)
     return ev.job.elapsed_ms;
 }
 
+/* One migration of a run_together() batch: uuid to dest, which must take
+ * lo..hi simulated ms. */
+typedef struct timed {
+    const char *uuid, *dest;
+    int64_t lo, hi;
+} timed;
+
+/* Starts the n migrations of want at once, in order, runs them to their
+ * end and asserts how long each took. */
+static void run_together(fixture *f, const timed *want, size_t n)
+{
+    migration m[MAX_MIGRATIONS];
+
+    assert_true(n <= MAX_MIGRATIONS);
+    for (size_t i = 0; i < n; i++)
+        start_migration_to(f, &m[i], want[i].uuid, want[i].dest, false, 0);
+    run_until_done(f, m, n);
+    for (size_t i = 0; i < n; i++)
+        assert_in_range(took_ms(f, want[i].uuid), want[i].lo, want[i].hi);
+}
+
+#define RUN_TOGETHER(f, ...)                                    \
+    do {                                                        \
+        const timed want_[] = { __VA_ARGS__ };                  \
+        run_together((f), want_, sizeof want_ / sizeof *want_); \
+    } while (0)
+
 /* Alone, an idle 1 GiB guest takes 1.005 s over the 1 GiB/s link (the
  * header's numbers). Two at once to one destination each get 512 MiB/s:
  * 870.4 MiB sent in 1.7 s, then the last 153.6 MiB in the 300 ms stop, plus
@@ -1309,10 +1346,7 @@ static void test_two_migrations_to_one_destination_share_its_link(void **state)
     fixture *f = *state;
     migration m[2];
 
-    start_migration(f, &m[0], TWIN1, false);
-    run_until_done(f, m, 1);
-    int64_t alone = took_ms(f, TWIN1);
-    assert_in_range(alone, 1004, 1005);
+    RUN_TOGETHER(f, { TWIN1, DEST, 1004, 1005 });
 
     start_migration(f, &m[0], TWIN2, false);
     start_migration(f, &m[1], IDLE, false);
@@ -1328,14 +1362,7 @@ static void test_two_migrations_to_one_destination_share_its_link(void **state)
 /* Links of different destinations do not meet. */
 static void test_migrations_to_two_destinations_do_not_share(void **state)
 {
-    fixture *f = *state;
-    migration m[2];
-
-    start_migration_to(f, &m[0], TWIN1, DEST, false, 0);
-    start_migration_to(f, &m[1], TWIN2, OTHER, false, 0);
-    run_until_done(f, m, 2);
-    assert_in_range(took_ms(f, TWIN1), 1004, 1005);
-    assert_in_range(took_ms(f, TWIN2), 1004, 1005);
+    RUN_TOGETHER(*state, { TWIN1, DEST, 1004, 1005 }, { TWIN2, OTHER, 1004, 1005 });
 }
 
 /* A job that ends hands its share back: the 2 GiB guest sends at 512 MiB/s
@@ -1346,14 +1373,7 @@ static void test_migrations_to_two_destinations_do_not_share(void **state)
  * "about".) */
 static void test_a_job_that_ends_gives_its_share_back(void **state)
 {
-    fixture *f = *state;
-    migration m[2];
-
-    start_migration(f, &m[0], IDLE, false);
-    start_migration(f, &m[1], SPARE, false);
-    run_until_done(f, m, 2);
-    assert_in_range(took_ms(f, IDLE), 2004, 2006);
-    assert_in_range(took_ms(f, SPARE), 2700, 3200);
+    RUN_TOGETHER(*state, { IDLE, DEST, 2004, 2006 }, { SPARE, DEST, 2700, 3200 });
 }
 
 /* A peer's bandwidth_mibps is its destination's link, whether the URI names
@@ -1363,18 +1383,14 @@ static void test_a_job_that_ends_gives_its_share_back(void **state)
 static void test_a_peers_bandwidth_is_its_destinations_link(void **state)
 {
     fixture *f = *state;
-    migration m[3];
+    migration m;
 
-    start_migration_to(f, &m[0], TWIN1, PEER_ADDR, false, 0);
+    start_migration_to(f, &m, TWIN1, PEER_ADDR, false, 0);
     assert_int_equal(job_of(f, TWIN1).transfer_rate, 256 * MIB);
-    run_until_done(f, m, 1);
+    run_until_done(f, &m, 1);
     assert_in_range(took_ms(f, TWIN1), 4004, 4006);
 
-    start_migration_to(f, &m[0], TWIN2, PEER, false, 0);
-    start_migration_to(f, &m[1], IDLE, "10.0.0.13", false, 0);
-    run_until_done(f, m, 2);
-    assert_in_range(took_ms(f, TWIN2), 4004, 4006);
-    assert_in_range(took_ms(f, IDLE), 1004, 1005);
+    RUN_TOGETHER(f, { TWIN2, PEER, 4004, 4006 }, { IDLE, "10.0.0.13", 1004, 1005 });
 }
 
 /* A post-copy job held by a fault moves nothing, so it takes no share: the
@@ -1406,6 +1422,15 @@ static md_hv_dirty_rate rate_of(fixture *f, const char *uuid)
     return r;
 }
 
+/* Asserts that uuid's dirty rate is measured, at bytes_per_s. */
+static void assert_rate(fixture *f, const char *uuid, uint64_t bytes_per_s)
+{
+    md_hv_dirty_rate r = rate_of(f, uuid);
+
+    assert_true(r.measured);
+    assert_int_equal(r.bytes_per_s, bytes_per_s);
+}
+
 /* Known once the window has passed on the simulated clock, as QEMU's page
  * sampling would see it: distinct pages, so a guest writing 4 GiB/s over
  * 1 GiB reads 1 GiB/s over 1 s and 512 MiB/s over 2 s; one writing
@@ -1424,25 +1449,17 @@ static void test_dirty_rate_is_measured_over_the_window(void **state)
     md_hv_sim_advance(f->hv, 0.5);
     assert_false(rate_of(f, BUSY).measured);
     md_hv_sim_advance(f->hv, 0.5);
-    r = rate_of(f, BUSY);
-    assert_true(r.measured);
-    assert_int_equal(r.bytes_per_s, 1 * GIB);
-    r = rate_of(f, IDLE);
-    assert_true(r.measured);
-    assert_int_equal(r.bytes_per_s, 0);
+    assert_rate(f, BUSY, 1 * GIB);
+    assert_rate(f, IDLE, 0);
     assert_false(rate_of(f, SLOW).measured);
     md_hv_sim_advance(f->hv, 1.0);
-    r = rate_of(f, SLOW);
-    assert_true(r.measured);
-    assert_int_equal(r.bytes_per_s, 100 * MIB);
+    assert_rate(f, SLOW, 100 * MIB);
 
     /* A new window replaces the result. */
     assert_int_equal(md_hv_dirty_rate_start(f->hv, BUSY, 2, &err), MD_OK);
     assert_false(rate_of(f, BUSY).measured);
     md_hv_sim_advance(f->hv, 2.0);
-    r = rate_of(f, BUSY);
-    assert_true(r.measured);
-    assert_int_equal(r.bytes_per_s, 512 * MIB);
+    assert_rate(f, BUSY, 512 * MIB);
 }
 
 /* The errors hv.h promises, and a domain that left. */
@@ -1540,11 +1557,8 @@ static void test_free_memory_of_a_black_holed_destination_is_unavailable(void **
     int64_t t0 = md_test_now_ms();
     assert_int_equal(md_hv_free_memory(f->hv, "qemu+tcp://10.0.0.3/system", &bytes, &err),
                      MD_ERR_UNAVAILABLE);
-    int64_t took = md_test_now_ms() - t0;
+    assert_gave_up_at_the_peer_timeout(t0, &err);
     assert_int_equal(bytes, 0);
-    assert_non_null(strstr(err.msg, "does not answer"));
-    assert_true(took >= MD_HV_PEER_TIMEOUT_MS - 100);
-    assert_true(took < MD_HV_PEER_TIMEOUT_MS + 10000);
     /* Others answer at once. */
     assert_int_equal(free_of(f, DEST), 1024 * GIB);
     md_hv_sim_set_dest_blackholed(f->hv, "10.0.0.3", false);

@@ -520,17 +520,13 @@ static void list_filters_by_instance_and_migration_type(void **state)
 {
     fixture *fx = *state;
     md_store *st = md_test_tmpstore_open(fx);
-    md_store_filter f;
+    md_store_filter f = { .instance_uuid = "I1" };
 
     insert_filter_set(st);
-    memset(&f, 0, sizeof f);
-    strcpy(f.instance_uuid, "I1");
     ASSERT_LIST(st, &f, "c", "a");
-    memset(&f, 0, sizeof f);
-    strcpy(f.migration_type, "evacuation");
+    f = (md_store_filter){ .migration_type = "evacuation" };
     ASSERT_LIST(st, &f, "c");
-    memset(&f, 0, sizeof f);
-    strcpy(f.instance_uuid, "nope");
+    f = (md_store_filter){ .instance_uuid = "nope" };
     assert_list(st, &f, NULL, 0);
 }
 
@@ -540,21 +536,16 @@ static void list_filters_by_drain(void **state)
 {
     fixture *fx = *state;
     md_store *st = md_test_tmpstore_open(fx);
-    md_store_filter f;
+    md_store_filter f = { .drain_uuid = "D1" };
 
     insert_filter_set(st);
-    memset(&f, 0, sizeof f);
-    strcpy(f.drain_uuid, "D1");
     ASSERT_LIST(st, &f, "c", "a");
     f.have_state = true;
     f.state = MD_MIG_RUNNING;
     ASSERT_LIST(st, &f, "a");
-    memset(&f, 0, sizeof f);
-    strcpy(f.drain_uuid, "D2");
-    f.in_progress_only = true;
+    f = (md_store_filter){ .drain_uuid = "D2", .in_progress_only = true };
     ASSERT_LIST(st, &f, "d");
-    memset(&f, 0, sizeof f);
-    strcpy(f.drain_uuid, "D3");
+    f = (md_store_filter){ .drain_uuid = "D3" };
     assert_list(st, &f, NULL, 0);
 }
 

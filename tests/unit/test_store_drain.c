@@ -149,6 +149,15 @@ static void assert_drain_equal(const md_drain *a, const md_drain *b)
         assert_guest_equal(&a->guests[i], &b->guests[i]);
 }
 
+/* Asserts that a store call returned want (a failure) and that its
+ * message, in err, contains text. */
+static void assert_fails(md_status got, md_status want, const md_err *err, const char *text)
+{
+    assert_int_equal(got, want);
+    if (!strstr(err->msg, text))
+        fail_msg("message \"%s\" does not contain \"%s\"", err->msg, text);
+}
+
 static void insert_ok(md_store *st, md_drain *d, md_event *ev)
 {
     md_err err = { "" };
@@ -267,8 +276,7 @@ static void insert_of_an_existing_uuid_is_a_conflict_and_changes_nothing(void **
     char text[64];
 
     insert_ok(st, &d, NULL);
-    assert_int_equal(md_store_drain_insert(st, &again, &ev, &err), MD_ERR_CONFLICT);
-    assert_non_null(strstr(err.msg, "dup"));
+    assert_fails(md_store_drain_insert(st, &again, &ev, &err), MD_ERR_CONFLICT, &err, "dup");
     assert_int_equal(again.id, 0);
     assert_stored(st, &d);
     events_text(st, "dup", text, sizeof text);
@@ -325,8 +333,7 @@ static void an_unknown_drain_is_not_found_and_nothing_is_written(void **state)
     size_t n = 99;
     md_err err = { "" };
 
-    assert_int_equal(md_store_drain_update(st, &d, &ev, &err), MD_ERR_NOT_FOUND);
-    assert_non_null(strstr(err.msg, "ghost"));
+    assert_fails(md_store_drain_update(st, &d, &ev, &err), MD_ERR_NOT_FOUND, &err, "ghost");
     assert_int_equal(md_store_drain_get(st, "ghost", &got, &err), MD_ERR_NOT_FOUND);
     assert_int_equal(got.nguests, 0);
     assert_null(got.guests);
@@ -422,8 +429,8 @@ static void list_pages_with_limit_and_marker_without_gaps_or_duplicates(void **s
     ASSERT_LIST(st, false, "d", 2, "c", "b");
     ASSERT_LIST(st, false, "b", 2, "a");
     assert_list(st, false, "a", 2, NULL, 0);
-    assert_int_equal(md_store_drain_list(st, false, "nope", 2, &ds, &n, &err), MD_ERR_NOT_FOUND);
-    assert_non_null(strstr(err.msg, "nope"));
+    assert_fails(md_store_drain_list(st, false, "nope", 2, &ds, &n, &err), MD_ERR_NOT_FOUND, &err,
+                 "nope");
     assert_null(ds);
     assert_int_equal(n, 0);
 }
@@ -512,15 +519,13 @@ static void an_unknown_state_or_mode_in_the_file_is_invalid_on_read(void **state
 
     insert_ok(st, &d, NULL);
     outside_run(db, "UPDATE drains SET state = 'levitating'");
-    assert_int_equal(md_store_drain_get(st, "odd", &got, &err), MD_ERR_INVALID);
-    assert_non_null(strstr(err.msg, "levitating"));
+    assert_fails(md_store_drain_get(st, "odd", &got, &err), MD_ERR_INVALID, &err, "levitating");
     assert_int_equal(md_store_drain_list(st, false, NULL, 0, &ds, &n, &err), MD_ERR_INVALID);
     assert_null(ds);
     assert_int_equal(n, 0);
     outside_run(db, "UPDATE drains SET state = 'running';"
                     "UPDATE drain_guests SET mode = 'teleport' WHERE position = 1");
-    assert_int_equal(md_store_drain_get(st, "odd", &got, &err), MD_ERR_INVALID);
-    assert_non_null(strstr(err.msg, "teleport"));
+    assert_fails(md_store_drain_get(st, "odd", &got, &err), MD_ERR_INVALID, &err, "teleport");
     assert_null(got.guests);
     sqlite3_close(db);
     md_drain_clear(&d);
@@ -543,8 +548,7 @@ static void a_failed_event_rolls_back_the_drain_and_its_guests(void **state)
     outside_run(db, "CREATE TRIGGER refuse BEFORE INSERT ON drain_events WHEN NEW.kind = 'boom'"
                     " BEGIN SELECT RAISE(ABORT, 'boom refused'); END");
     sqlite3_close(db);
-    assert_int_equal(md_store_drain_insert(st, &d, &boom, &err), MD_ERR_IO);
-    assert_non_null(strstr(err.msg, "boom refused"));
+    assert_fails(md_store_drain_insert(st, &d, &boom, &err), MD_ERR_IO, &err, "boom refused");
     assert_int_equal(d.id, 0);
     assert_int_equal(md_store_drain_get(st, "atomic", &got, &err), MD_ERR_NOT_FOUND);
     insert_ok(st, &d, &ok);
@@ -575,13 +579,10 @@ static void drain_writes_under_another_connections_lock_are_io_errors(void **sta
 
     insert_ok(st, &d, NULL);
     outside_run(db, "BEGIN IMMEDIATE; UPDATE drains SET error = error");
-    assert_int_equal(md_store_drain_insert(st, &late, &ev, &err), MD_ERR_IO);
-    assert_non_null(strstr(err.msg, "locked"));
+    assert_fails(md_store_drain_insert(st, &late, &ev, &err), MD_ERR_IO, &err, "locked");
     d.state = MD_DRAIN_COMPLETED;
-    assert_int_equal(md_store_drain_update(st, &d, &ev, &err), MD_ERR_IO);
-    assert_non_null(strstr(err.msg, "locked"));
-    assert_int_equal(md_store_drain_add_event(st, "held", &ev, &err), MD_ERR_IO);
-    assert_non_null(strstr(err.msg, "locked"));
+    assert_fails(md_store_drain_update(st, &d, &ev, &err), MD_ERR_IO, &err, "locked");
+    assert_fails(md_store_drain_add_event(st, "held", &ev, &err), MD_ERR_IO, &err, "locked");
     assert_int_equal(md_store_drain_get(st, "held", &got, &err), MD_OK);
     assert_int_equal(got.state, MD_DRAIN_RUNNING);
     md_drain_clear(&got);
