@@ -105,6 +105,7 @@ static json_object *drain_json(const md_api_deps *d, const md_drain *r)
     md_api_put(o, "max_parallel", json_object_new_int(r->max_parallel));
     md_api_put(o, "strict", json_object_new_boolean(r->strict));
     md_api_put(o, "abort_running", json_object_new_boolean(r->abort_running));
+    md_api_put(o, "block_migration", json_object_new_boolean(r->block_migration));
     md_api_put_time(o, "created_at", r->created_at);
     md_api_put_time(o, "updated_at", r->updated_at);
     md_api_put_time_or_null(o, "predicted_end_at", r->predicted_end_at);
@@ -186,13 +187,14 @@ static bool get_names(md_api_ctx *c, json_object *m, const char *key, size_t min
 static bool read_request(md_api_ctx *c, md_drain_request *q, char (**inst)[MD_NAME_LEN],
                          char (**excl)[MD_NAME_LEN])
 {
-    static const char *const allowed[] = { "destinations", "deadline_s",    "permit_post_copy",
-                                           "max_parallel", "instances",     "exclude",
-                                           "strict",       "abort_running", NULL };
+    static const char *const allowed[] = {
+        "destinations", "deadline_s", "permit_post_copy", "max_parallel",    "instances",
+        "exclude",      "strict",     "abort_running",    "block_migration", NULL
+    };
     char(*dests)[MD_NAME_LEN] = NULL;
     size_t ndests = 0;
     int64_t deadline = 0, parallel = 0;
-    int strict = 0, abort_running = 0;
+    int strict = 0, abort_running = 0, block = 0;
     bool ok = false;
 
     *inst = *excl = NULL;
@@ -208,7 +210,8 @@ static bool read_request(md_api_ctx *c, md_drain_request *q, char (**inst)[MD_NA
         !get_names(c, j, "instances", 1, MD_DRAIN_MAX_GUESTS, inst, &q->ninstances) ||
         !get_names(c, j, "exclude", 0, MD_DRAIN_MAX_GUESTS, excl, &q->nexclude) ||
         !md_api_get_bool(c, j, "drain", "strict", &strict) ||
-        !md_api_get_bool(c, j, "drain", "abort_running", &abort_running))
+        !md_api_get_bool(c, j, "drain", "abort_running", &abort_running) ||
+        !md_api_get_bool(c, j, "drain", "block_migration", &block))
         goto cleanup;
     /* Required fields are said to be missing by name, after the types of
      * those given are checked. */
@@ -229,6 +232,7 @@ static bool read_request(md_api_ctx *c, md_drain_request *q, char (**inst)[MD_NA
     q->max_parallel = (int)parallel;
     q->strict = strict == 1;
     q->abort_running = abort_running == 1;
+    q->block_migration = block == 1;
     q->instances = (const char(*)[MD_NAME_LEN]) * inst;
     q->exclude = (const char(*)[MD_NAME_LEN]) * excl;
     ok = true;

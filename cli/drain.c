@@ -107,6 +107,8 @@ static mc_status drain_start(mc_client *c, const mc_args *a, mc_err *e)
         json_object_object_add(d, "strict", json_object_new_boolean(1));
     if (a->abort_running)
         json_object_object_add(d, "abort_running", json_object_new_boolean(1));
+    if (a->block)
+        json_object_object_add(d, "block_migration", json_object_new_boolean(1));
     json_object_object_add(body, "drain", d);
     d = NULL;
     st = unsupported(c, mc_client_create(c, "/v1/drains", "drain", body, &doc, &rec, e), e);

@@ -120,7 +120,8 @@ static const struct option_def {
 /* The options of each drain subcommand (the drain command takes their union). */
 #define DRAIN_START_OPTS                                                                    \
     (BIT(O_DEST) | BIT(O_DEADLINE) | BIT(O_POST_COPY) | BIT(O_PARALLEL) | BIT(O_INSTANCE) | \
-     BIT(O_EXCLUDE) | BIT(O_STRICT) | BIT(O_ABORT_RUNNING) | BIT(O_WAIT) | WATCH_OPTS)
+     BIT(O_EXCLUDE) | BIT(O_STRICT) | BIT(O_ABORT_RUNNING) | BIT(O_BLOCK) | BIT(O_WAIT) |   \
+     WATCH_OPTS)
 static const struct drain_sub {
     const char *name;
     unsigned opts;
@@ -212,7 +213,8 @@ static const struct command {
       "by a deadline (order, parallelism, post-copy where needed), re-planning as they end.\n"
       "  drain start --dest NAME [--dest NAME ...] --deadline S [--post-copy] [--parallel N]\n"
       "              [--strict] [--instance GUEST ...] [--exclude GUEST ...] [--abort-running]\n"
-      "              [--wait]      start one (one at a time); prints the record\n"
+      "              [--block] [--wait]\n"
+      "                            start one (one at a time); prints the record\n"
       "  drain list [--limit N] [--marker UUID]      the drains, newest first\n"
       "  drain show UUID           the record: plan, counts, and a table of its guests\n"
       "  drain events UUID         its timeline: the plan, each re-plan, each guest\n"

@@ -269,8 +269,11 @@ mc 4 drain cancel 00000000-0000-4000-8000-00000000dead
 expect_err "not found:"
 ok "drain: the server's refusals exit 4 with its reason"
 # A drain of vm-3 cancelled at once, aborting its migration: watch exits 1, says cancelled.
-mc 0 drain start --dest node-b --deadline 600 --instance vm-3 --abort-running -f value -c uuid
+mc 0 drain start --dest node-b --deadline 600 --instance vm-3 --abort-running --block \
+    -f value -c uuid
 dc=$OUT
+mc 0 drain show "$dc" -f value -c block_migration
+expect_out "true"
 mc 4 drain start --dest node-b --deadline 600 --instance vm-3
 expect_err "refused:"
 mc 0 drain cancel "$dc" --abort-running

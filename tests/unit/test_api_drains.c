@@ -170,7 +170,7 @@ static void drain_is_started_shown_listed_and_cancelled(void **state)
     create(f,
            "{\"drain\": {\"destinations\": [\"node-b\", \"node-c\"], \"deadline_s\": 900, "
            "\"permit_post_copy\": true, \"max_parallel\": 2, \"strict\": false, "
-           "\"abort_running\": true}}",
+           "\"abort_running\": true, \"block_migration\": true}}",
            uuid);
     json_object *d = show(f, uuid, &r);
     assert_string_equal(md_test_json_str(d, "uuid"), uuid);
@@ -188,6 +188,7 @@ static void drain_is_started_shown_listed_and_cancelled(void **state)
     assert_int_equal(md_test_json_int(d, "max_parallel"), 2);
     assert_false(json_object_get_boolean(md_test_json_get(d, "strict")));
     assert_true(json_object_get_boolean(md_test_json_get(d, "abort_running")));
+    assert_true(json_object_get_boolean(md_test_json_get(d, "block_migration")));
     assert_true(md_test_json_is_null(d, "ended_at"));
     assert_true(md_test_json_is_null(d, "error"));
     assert_int_equal(md_test_json_int(d, "guests_total"), 2);
