@@ -175,7 +175,8 @@ if strategy == "drain":
     makespan = (first - t_request) + (max(ends) - first) * scale if ends else float("nan")
     if d.get("predicted_end_at") and d.get("created_at"):
         predicted = "%.0f" % (t(d["predicted_end_at"]) - t(d["created_at"]))
-    state = d["state"]
+    state = "%s (plan: %d at once, %s)" % (d["state"], d.get("parallel") or 0,
+                                          "feasible" if d.get("feasible") else "not feasible")
 else:
     makespan = (max(ends) - t_request) * scale if ends else float("nan")
     state = "ended" if finished == "1" else "cap"
