@@ -45,11 +45,11 @@
 # times the run's time_scale. The simulator advances every 50 ms, so a migration's end is
 # seen up to 0.05 x scale simulated seconds late (1.25 s at 25): the baselines, whose
 # makespans are thousands of seconds, run at a higher scale. The drain runs at 1 by default,
-# because its engine compares the deadline with the real clock (a drain at a higher scale
-# believes it has more time left than its simulated guests have). At another --drain-scale
-# its planning before the first migration (measuring the guests' dirty rates for 1 s of real
-# time) counts in real seconds, unscaled, as it would on a real node; "met" is always the
-# simulated makespan against D, not the record's verdict.
+# where its clock and its guests' agree. At another --drain-scale it is asked for D / scale
+# wall-clock seconds (its engine keeps deadlines on the wall clock and scales its plans by
+# time_scale), and its planning before the first migration (measuring the guests' dirty rates
+# for 1 s of real time) counts in real seconds, unscaled, as it would on a real node; "met" is
+# always the simulated makespan against D, not the record's verdict.
 #
 # Columns: guests moved (a completed migration) and failed (still on node-a); migrations
 # (records; more than moved + failed means retries); post-copy (completed in post-copy);
@@ -174,9 +174,9 @@ if strategy == "drain":
     first = min(starts) if starts else t_request
     makespan = (first - t_request) + (max(ends) - first) * scale if ends else float("nan")
     if d.get("predicted_end_at") and d.get("created_at"):
-        predicted = "%.0f" % (t(d["predicted_end_at"]) - t(d["created_at"]))
-    state = "%s (plan: %d at once, %s)" % (d["state"], d.get("parallel") or 0,
-                                          "feasible" if d.get("feasible") else "not feasible")
+        predicted = "%.0f" % ((t(d["predicted_end_at"]) - t(d["created_at"])) * scale)
+    state = "%s (last plan: %d at once, %s)" % (d["state"], d.get("parallel") or 0,
+                                               "feasible" if d.get("feasible") else "not feasible")
 else:
     makespan = (max(ends) - t_request) * scale if ends else float("nan")
     state = "ended" if finished == "1" else "cap"
@@ -219,8 +219,12 @@ run() {
     fault_start "$FAULT_DIR/m.conf"
     t_request=$(date +%s.%N)
     if [ "$strategy" = drain ]; then
+        # The engine keeps a drain's deadline on the wall clock and scales its plans by the
+        # simulator's time_scale: D simulated seconds are D / scale of its seconds.
         fault_api POST /v1/drains "{\"drain\": {\"destinations\": [\"node-b\", \"node-c\"],
-            \"deadline_s\": $deadline, \"permit_post_copy\": true, \"max_parallel\": $mcl}}"
+            \"deadline_s\": $(awk -v d="$deadline" -v s="$run_scale" \
+                'BEGIN { w = d / s; print (w == int(w)) ? w : int(w) + 1 }'),
+            \"permit_post_copy\": true, \"max_parallel\": $mcl}}"
         fault_expect_code 202 "POST /v1/drains"
         drain_uuid=$(fault_json 'j["drain"]["uuid"]')
     else
