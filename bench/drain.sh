@@ -54,7 +54,9 @@
 # Columns: guests moved (a completed migration) and failed (still on node-a); migrations
 # (records; more than moved + failed means retries); post-copy (completed in post-copy);
 # downtime (the sum of the completed migrations' downtime_ms, simulated ms); makespan and
-# whether it is within D with every guest moved; for the drain the plan's prediction.
+# whether it is within D with every guest moved; for the drain the first plan's predicted
+# makespan, its end state, the first plan's parallelism and how many guests were planned
+# post-copy in the end.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -146,16 +148,18 @@ poll_until_final() {
 
 # summarize: one row from the records (and the drain), into $bench_dir/$strategy-$n.row.
 summarize() {
-    local finished=$1 drain_json=""
+    local finished=$1 drain_json="" events_json=""
     if [ "$strategy" = drain ]; then
         fault_api GET "/v1/drains/$drain_uuid"
         drain_json=$FAULT_BODY
+        fault_api GET "/v1/drains/$drain_uuid/events?limit=1000"
+        events_json=$FAULT_BODY
     fi
     fault_api GET "/v1/os-migrations?limit=1000"
     [ "$FAULT_CODE" = 200 ] || fault_fail "list: $FAULT_CODE $FAULT_BODY"
-    BENCH_DRAIN=$drain_json BENCH_LIST=$FAULT_BODY python3 - "$strategy" "$n" "$run_scale" \
+    BENCH_DRAIN=$drain_json BENCH_EVENTS=$events_json BENCH_LIST=$FAULT_BODY python3 - "$strategy" "$n" "$run_scale" \
         "$deadline" "$finished" "$t_request" >"$bench_dir/$strategy-$n.row" <<'EOF'
-import datetime, json, os, sys
+import datetime, json, os, re, sys
 strategy, n, scale, deadline, finished, t_request = sys.argv[1:]
 n, scale, deadline, t_request = int(n), float(scale), float(deadline), float(t_request)
 def t(s):
@@ -173,10 +177,16 @@ if strategy == "drain":
     # Planning (measuring the guests) took real seconds; what follows is simulated.
     first = min(starts) if starts else t_request
     makespan = (first - t_request) + (max(ends) - first) * scale if ends else float("nan")
-    if d.get("predicted_end_at") and d.get("created_at"):
-        predicted = "%.0f" % ((t(d["predicted_end_at"]) - t(d["created_at"])) * scale)
-    state = "%s (last plan: %d at once, %s)" % (d["state"], d.get("parallel") or 0,
-                                               "feasible" if d.get("feasible") else "not feasible")
+    # The first plan's prediction (its event's value: the makespan from then, in wall ms),
+    # counted from the request as the makespan is.
+    plans = [e for e in json.loads(os.environ["BENCH_EVENTS"])["events"] if e["kind"] == "plan"]
+    state = d["state"]
+    if plans:
+        predicted = "%.0f" % (t(plans[0]["at"]) - t_request + plans[0]["value"] / 1000.0 * scale)
+        at_once = re.search(r"(\d+) at once", plans[0]["message"])
+        state += " (first plan: %s at once, %d post-copy)" % (
+            at_once.group(1) if at_once else "?",
+            sum(1 for g in d["guests"] if g["mode"] == "post-copy"))
 else:
     makespan = (max(ends) - t_request) * scale if ends else float("nan")
     state = "ended" if finished == "1" else "cap"
