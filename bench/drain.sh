@@ -157,8 +157,9 @@ summarize() {
     fi
     fault_api GET "/v1/os-migrations?limit=1000"
     [ "$FAULT_CODE" = 200 ] || fault_fail "list: $FAULT_CODE $FAULT_BODY"
-    BENCH_DRAIN=$drain_json BENCH_EVENTS=$events_json BENCH_LIST=$FAULT_BODY python3 - "$strategy" "$n" "$run_scale" \
-        "$deadline" "$finished" "$t_request" >"$bench_dir/$strategy-$n.row" <<'EOF'
+    BENCH_DRAIN=$drain_json BENCH_EVENTS=$events_json BENCH_LIST=$FAULT_BODY \
+        python3 - "$strategy" "$n" "$run_scale" "$deadline" "$finished" "$t_request" \
+        >"$bench_dir/$strategy-$n.row" <<'EOF'
 import datetime, json, os, re, sys
 strategy, n, scale, deadline, finished, t_request = sys.argv[1:]
 n, scale, deadline, t_request = int(n), float(scale), float(deadline), float(t_request)
@@ -238,6 +239,8 @@ run() {
         fault_expect_code 202 "POST /v1/drains"
         drain_uuid=$(fault_json 'j["drain"]["uuid"]')
     else
+        # One POST after the other, as novaclient's loop does; the first migration runs while
+        # the others are posted.
         for ((i = 0; i < n; i++)); do
             dest=node-b
             [ $((i % 2)) = 1 ] && dest=node-c
