@@ -68,6 +68,49 @@ fault_domains() {
 # The uuid of simulated domain vm-I.
 fault_domain_uuid() { printf '%08x-0000-4000-8000-000000000000' "$1"; }
 
+# fault_domains_mixed N SEED LINK_MIBPS prints a simulator domains list like
+# fault_domains, of guests of mixed sizes: RAM 1 to 8 GiB, a working set of
+# 1/8 to 1/2 of it, a quarter of them idle (dirty rate 0) and the others
+# dirtying 1 MiB/s to 2 x LINK_MIBPS. The same SEED gives the same guests on
+# any machine: the numbers come from an LCG in bash's own arithmetic (the
+# constants of C's example rand()), not from awk's or Python's generator,
+# whose sequences differ between implementations and versions.
+fault_domains_mixed() {
+    local n=$1 s=$2 link=$3 i ram ws dirty sep=""
+    printf '('
+    for ((i = 0; i < n; i++)); do
+        s=$(((s * 1103515245 + 12345) % 2147483648))
+        ram=$((1024 * (1 + (s >> 16) % 8)))
+        s=$(((s * 1103515245 + 12345) % 2147483648))
+        ws=$((ram * (2 + (s >> 16) % 7) / 16))
+        s=$(((s * 1103515245 + 12345) % 2147483648))
+        dirty=0
+        if (((s >> 16) % 4 != 0)); then
+            s=$(((s * 1103515245 + 12345) % 2147483648))
+            dirty=$((1 + (s >> 16) % (2 * link)))
+        fi
+        printf '%s{ name = "vm-%d"; uuid = "%08x-0000-4000-8000-000000000000"; ram_mib = %d; working_set_mib = %d; dirty_mibps = %d; }' \
+            "$sep" "$i" "$i" "$ram" "$ws" "$dirty"
+        sep=", "
+    done
+    printf ')'
+}
+
+# fault_peers N BANDWIDTH_MIBPS prints a peers section of N simulated
+# (at most 8) destinations node-b, node-c, ... at 127.0.0.2, 127.0.0.3, ..., each link
+# BANDWIDTH_MIBPS (the simulator's link to that peer, and the drain
+# planner's).
+fault_peers() {
+    local n=$1 bw=$2 i sep="" names=(b c d e f g h i)
+    printf 'peers = ('
+    for ((i = 0; i < n; i++)); do
+        printf '%s{ name = "node-%s"; address = "127.0.0.%d"; bandwidth_mibps = %d; }' \
+            "$sep" "${names[i]}" $((2 + i)) "$bw"
+        sep=", "
+    done
+    printf ');'
+}
+
 # fault_config FILE [SECTIONS...] writes a configuration: a simulator node
 # "node-a" with its database in $FAULT_DIR and an API on FAULT_PORT (set
 # it first, e.g. FAULT_PORT=$(fault_port)), plus the given sections, each a

@@ -207,14 +207,20 @@ e2e_free_port() {
 # daemon_start NAME [LIBVIRT_OPTION=VALUE...]: writes $e2e_work/NAME.conf (source host-a,
 # API on a free loopback port, database in the work dir, the given libvirt options; an
 # option written service.KEY=VALUE goes to the service section, one written
-# peer.NAME=ADDRESS adds a peer) and starts build-release/migrationd with it; sets e2e_api.
+# peer.NAME=ADDRESS adds a peer, one written peers.KEY=VALUE sets KEY in every peer, e.g.
+# peers.bandwidth_mibps=100) and starts build-release/migrationd with it; sets e2e_api.
 # Started again with the same NAME, it reuses the database (a new port). host-b is always
 # a peer, named $MD_HOST_B_NAME at $MD_HOST_B_IP, so that every migration goes the way a
 # production node's does: to a listed destination, by the address the configuration gives.
 daemon_start() {
-    local name=$1 conf=$e2e_work/$1.conf port opt peer
+    local name=$1 conf=$e2e_work/$1.conf port opt peer peer_keys=""
     shift
     port=$(e2e_free_port)
+    for opt in "$@"; do
+        case $opt in
+            peers.*) opt=${opt#peers.}; peer_keys+=" ${opt%%=*} = ${opt#*=};" ;;
+        esac
+    done
     {
         echo "# written by ${e2e_name:-e2e} for one test"
         echo "service = {"
@@ -229,12 +235,12 @@ daemon_start() {
         done
         echo "};"
         echo "peers = ("
-        echo "    { name = \"$MD_HOST_B_NAME\"; address = \"$MD_HOST_B_IP\"; }"
+        echo "    { name = \"$MD_HOST_B_NAME\"; address = \"$MD_HOST_B_IP\";$peer_keys }"
         for opt in "$@"; do
             case $opt in
                 peer.*)
                     peer=${opt#peer.}
-                    echo "    , { name = \"${peer%%=*}\"; address = \"${peer#*=}\"; }"
+                    echo "    , { name = \"${peer%%=*}\"; address = \"${peer#*=}\";$peer_keys }"
                     ;;
             esac
         done
@@ -245,7 +251,7 @@ daemon_start() {
         echo "    live_migration_scheme = \"tcp\";"
         for opt in "$@"; do
             case $opt in
-                service.* | peer.*) ;;
+                service.* | peer.* | peers.*) ;;
                 *) echo "    ${opt%%=*} = ${opt#*=};" ;;
             esac
         done

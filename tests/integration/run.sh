@@ -51,9 +51,13 @@
 #     post-copy; host-b's link down 30 s; SIGKILL of migrationd, then the reset, then a
 #     restart; the link down longer than the recovery timeout (`error` naming both hosts,
 #     then PUT action recover). Each ends `completed` with the guest on host-b, writing.
+# 12. drain (drain.sh, details at its top): three guests (idle, half the link, above it)
+#     drained to host-b by POST /v1/drains with a deadline, post-copy permitted: the drain
+#     ends completed by its deadline, every guest on host-b, the busy one in post-copy by the
+#     plan, the idle one in pre-copy.
 #
 # MD_E2E_ONLY="4 6" runs only the listed scenarios (for development); MD_E2E_ONLY="8 9 10 11"
-# the post-copy recovery ones.
+# the post-copy recovery ones, MD_E2E_ONLY=12 the drain.
 #
 # Output: a PASS or FAIL line per scenario (with its time), then
 # "integration: N passed, M failed". Exit status 0 only when all passed. Everything it
@@ -76,7 +80,7 @@ source "$(dirname "$0")/lib.sh"
 
 link_mibps=100
 e2e_guests="md-idle md-busy md-busy-nopc md-s4-pc md-s4-ab md-s5-busy md-s5-q1 md-s5-q2 md-s6 md-s7
-    md-s8 md-s9 md-s10 md-s11"
+    md-s8 md-s9 md-s10 md-s11 md-d-idle md-d-half md-d-busy"
 passed=0
 failed=0
 results=()
@@ -173,6 +177,8 @@ writes_on() {
 
 # shellcheck source=tests/integration/postcopy.sh
 source "$(dirname "$0")/postcopy.sh"
+# shellcheck source=tests/integration/drain.sh
+source "$(dirname "$0")/drain.sh"
 
 scenario_1() {
     local name=md-idle
@@ -512,6 +518,7 @@ run_scenario 8 "post-copy: the migration stream reset, recovered"
 run_scenario 9 "post-copy: host-b's link down 30 s, recovered"
 run_scenario 10 "post-copy: SIGKILL of migrationd, stream reset, restart: recovered"
 run_scenario 11 "post-copy: link down past the recovery timeout: error, then PUT recover"
+run_scenario 12 "drain: idle, half-link and busy guests to host-b by a deadline"
 
 echo
 echo "== summary ($(since "$t_all") s, guests $e2e_virt)"
