@@ -1,11 +1,18 @@
-/* hv_libvirt.c - the hypervisor boundary on libvirt: the only file that includes libvirt. */
+/* hv_libvirt.c - the hypervisor boundary on libvirt: this node's connection and its domains. */
 
 /* DESIGN
  * ------
  *
- * This file implements md_hv_ops (service/hv.h) on libvirt's C API. Every
- * operation is a short, blocking libvirt call made on the caller's thread,
- * except migrate(), which blocks in virDomainMigrateToURI3 for the whole
+ * The boundary implements md_hv_ops (service/hv.h) on libvirt's C API, in
+ * two files, the only ones that include libvirt, sharing
+ * hv_libvirt_priv.h: this one holds the connection to this node's
+ * libvirtd, its supervisor and reconnect, the event loop and domain events,
+ * and the operations on this node's domains (lookup, list, migrate, job
+ * statistics, the controls, the dirty rate); hv_libvirt_peer.c holds the
+ * questions to other hosts (the reachability probe, locate, free_memory),
+ * each on a connection of its own with bounded waits. Every operation is a
+ * short, blocking libvirt call made on the caller's thread, except
+ * migrate(), which blocks in virDomainMigrateToURI3 for the whole
  * peer-to-peer job. Three kinds of threads meet here:
  *
  *  - Callers (workers, the monitor, the API's command handler) run the ops,
@@ -75,9 +82,9 @@
  * Measuring for drains. dirty_rate_start/read are virDomainStartDirtyRateCalc
  * in page-sampling mode and the "dirtyrate" group of the domain statistics
  * (virDomainListGetStats), on this node's connection like every other
- * domain op; free_memory is virNodeGetFreeMemory on a connection to the
- * destination opened for the question, as locate() opens one
- * (lv_peer_open: the reachability probe, then keepalive).
+ * domain op; free_memory (hv_libvirt_peer.c) is virNodeGetFreeMemory on a
+ * connection to the destination opened for the question, as locate() opens
+ * one (lv_peer_open: the reachability probe, then keepalive).
  *
  * Not possible with libvirt: interrupting virDomainMigrateToURI3. There is
  * no release_waiters; a graceful stop leaves workers blocked in libvirt and
@@ -100,12 +107,8 @@
 #include <libvirt/virterror.h>
 
 #include "service/clock.h"
+#include "service/hv_libvirt_priv.h"
 #include "service/log.h"
-#include "service/net.h"
-
-/* Keepalive: a probe every 5 s, the connection is dead after 3 unanswered. */
-#define LV_KEEPALIVE_INTERVAL_S 5
-#define LV_KEEPALIVE_COUNT 3u
 
 /* Reconnect backoff, in milliseconds. */
 #define LV_BACKOFF_FIRST_MS 500
@@ -131,7 +134,7 @@ _Static_assert(MD_UUID_LEN >= VIR_UUID_STRING_BUFLEN, "MD_UUID_LEN too small for
 /* The domain events we register, in the order of md_hv_libvirt.cb_ids. */
 enum { LV_CB_ITERATION = 0, LV_CB_JOB_COMPLETED, LV_CB_LIFECYCLE, LV_NCB };
 
-typedef struct md_hv_libvirt {
+struct md_hv_libvirt {
     md_hv base;     /* must be first: md_hv * is cast to this */
     char uri[1024]; /* cfg->libvirt.uri, copied at open */
 
@@ -145,8 +148,7 @@ typedef struct md_hv_libvirt {
 
     pthread_t supervisor;
     bool supervisor_started;
-
-} md_hv_libvirt;
+};
 
 /* ---------------------------------------------------------------------------
  * Process-wide libvirt set-up and the shared event-loop thread (see DESIGN).
@@ -254,7 +256,7 @@ cleanup:
  * Small helpers.
  * ------------------------------------------------------------------------- */
 
-static md_hv_libvirt *lv_of(md_hv *base)
+md_hv_libvirt *lv_of(md_hv *base)
 {
     return (md_hv_libvirt *)base;
 }
@@ -277,7 +279,7 @@ static void lv_mark_lost(md_hv_libvirt *hv, virConnectPtr conn)
 }
 
 /* Takes a reference on the current connection for one op. */
-static md_status lv_conn_get(md_hv_libvirt *hv, virConnectPtr *out, md_err *err)
+md_status lv_conn_get(md_hv_libvirt *hv, virConnectPtr *out, md_err *err)
 {
     md_status st = MD_OK;
 
@@ -301,13 +303,13 @@ cleanup:
 }
 
 /* Drops an op's reference. virConnectClose(NULL) would raise an error. */
-static void lv_conn_put(virConnectPtr conn)
+void lv_conn_put(virConnectPtr conn)
 {
     if (conn)
         virConnectClose(conn);
 }
 
-static void lv_domain_free(virDomainPtr dom)
+void lv_domain_free(virDomainPtr dom)
 {
     if (dom)
         virDomainFree(dom);
@@ -318,7 +320,7 @@ static void lv_domain_free(virDomainPtr dom)
  * error is per thread and the next libvirt call resets it. conflict: an
  * operation refused in the domain's current state (VIR_ERR_OPERATION_INVALID)
  * is MD_ERR_CONFLICT rather than MD_ERR_HYPERVISOR. */
-static md_status lv_fail(md_hv_libvirt *hv, virConnectPtr conn, bool conflict, md_err *err)
+md_status lv_fail(md_hv_libvirt *hv, virConnectPtr conn, bool conflict, md_err *err)
 {
     virErrorPtr e = virGetLastError();
     int code = e ? e->code : VIR_ERR_INTERNAL_ERROR;
@@ -351,7 +353,7 @@ static md_status lv_fail(md_hv_libvirt *hv, virConnectPtr conn, bool conflict, m
 
 /* True for the 36-character form 8-4-4-4-12 and for 32 bare hex digits,
  * the two forms virDomainLookupByUUIDString accepts. */
-static bool lv_looks_like_uuid(const char *s)
+bool lv_looks_like_uuid(const char *s)
 {
     size_t n = strlen(s);
     size_t i;
@@ -916,20 +918,6 @@ cleanup:
     return st;
 }
 
-/* Whether the host that uri reaches answers a TCP handshake within
- * MD_HV_PEER_TIMEOUT_MS (service/hv.h): virConnectOpen has no timeout of its
- * own, and to a black-holed address it waits until the kernel gives up on
- * the handshake, minutes later. A local URI is not checked. */
-static md_status lv_probe_peer(const char *uri, md_err *err)
-{
-    char host[256];
-    int port;
-
-    if (!md_net_uri_endpoint(uri, host, sizeof host, &port))
-        return MD_OK;
-    return md_net_probe(host, port, MD_HV_PEER_TIMEOUT_MS, err);
-}
-
 static md_status lv_migrate(md_hv *base, const md_hv_migrate_args *a, md_err *err)
 {
     md_hv_libvirt *hv = lv_of(base);
@@ -1214,165 +1202,6 @@ static md_status lv_resume(md_hv *hv, const char *uuid, md_err *err)
 static md_status lv_abort_job(md_hv *hv, const char *uuid, bool post_copy, md_err *err)
 {
     return lv_control(hv, uuid, LV_ABORT, post_copy ? 1 : 0, err);
-}
-
-/* Looks the domain up by UUID only on conn: 1 active, 0 inactive or
- * unknown there, -1 another error (the libvirt error is set). */
-static int lv_active_on(virConnectPtr conn, const char *uuid, virDomainPtr *hold)
-{
-    virDomainPtr dom = virDomainLookupByUUIDString(conn, uuid);
-    virErrorPtr e;
-    int active;
-
-    if (!dom) {
-        e = virGetLastError();
-        if (e && e->code == VIR_ERR_NO_DOMAIN) {
-            virResetLastError();
-            return 0;
-        }
-        return -1;
-    }
-    active = virDomainIsActive(dom);
-    if (active >= 0) {
-        virDomainFree(dom);
-        return active;
-    }
-    /* The domain can go between the lookup and the question: a post-copy
-     * that just completed undefines it here. That is "not here", not a
-     * failure. Another failure keeps its error for the caller: freeing the
-     * domain now would reset it ("unknown libvirt error"), so the caller
-     * frees *hold once it has read the error. */
-    e = virGetLastError();
-    if (e && e->code == VIR_ERR_NO_DOMAIN) {
-        virResetLastError();
-        virDomainFree(dom);
-        return 0;
-    }
-    *hold = dom;
-    return -1;
-}
-
-/* Opens a connection to the destination at dest_uri for one question (the
- * caller closes it with lv_conn_put): the destination is probed first
- * (lv_probe_peer) and the opened connection gets libvirt's keepalive, so
- * that a destination that drops packets costs at most
- * MD_HV_PEER_TIMEOUT_MS, or the keepalive's 15 to 20 s once connected.
- * MD_ERR_UNAVAILABLE, naming dest_uri, when it cannot be reached. Used by
- * locate() and free_memory(), never per poll. */
-static md_status lv_peer_open(const char *dest_uri, virConnectPtr *out, md_err *err)
-{
-    virConnectPtr dconn;
-    md_err perr;
-    md_status st;
-
-    *out = NULL;
-    if (lv_probe_peer(dest_uri, &perr) != MD_OK)
-        return md_err_set(err, MD_ERR_UNAVAILABLE, "cannot connect to the destination %s: %s",
-                          dest_uri, perr.msg);
-    dconn = virConnectOpen(dest_uri);
-    if (!dconn) {
-        st = md_err_set(err, MD_ERR_UNAVAILABLE, "cannot connect to the destination %s: %s",
-                        dest_uri, virGetLastErrorMessage());
-        virResetLastError();
-        return st;
-    }
-    /* Without it, a question to a destination that stops answering now
-     * would wait for TCP's retransmissions to give up (about 15 minutes). */
-    if (virConnectSetKeepAlive(dconn, LV_KEEPALIVE_INTERVAL_S, LV_KEEPALIVE_COUNT) < 0)
-        virResetLastError();
-    *out = dconn;
-    return MD_OK;
-}
-
-/* Here first; then the destination on a connection of its own, opened and
- * closed for this one question (asked when a job ends, not per poll), by
- * lv_peer_open. */
-static md_status lv_locate(md_hv *base, const char *uuid, const char *dest_uri, md_hv_location *out,
-                           md_err *err)
-{
-    md_hv_libvirt *hv = lv_of(base);
-    virConnectPtr conn = NULL;
-    virConnectPtr dconn = NULL;
-    virDomainPtr hold = NULL; /* a domain whose failed question's error is still to read */
-    md_status st;
-    int active;
-
-    *out = MD_HV_LOC_UNKNOWN;
-    st = lv_conn_get(hv, &conn, err);
-    if (st != MD_OK)
-        goto cleanup;
-    if (!lv_looks_like_uuid(uuid)) {
-        st = md_err_set(err, MD_ERR_INVALID, "locate needs a domain UUID, not '%s'", uuid);
-        goto cleanup;
-    }
-    active = lv_active_on(conn, uuid, &hold);
-    if (active < 0) {
-        st = lv_fail(hv, conn, false, err);
-        goto cleanup;
-    }
-    if (active == 1) {
-        *out = MD_HV_LOC_SOURCE;
-        goto cleanup;
-    }
-    if (!dest_uri || !dest_uri[0]) {
-        st = md_err_set(err, MD_ERR_INVALID,
-                        "domain %s is not active here and no destination URI was given", uuid);
-        goto cleanup;
-    }
-
-    st = lv_peer_open(dest_uri, &dconn, err);
-    if (st != MD_OK)
-        goto cleanup;
-    active = lv_active_on(dconn, uuid, &hold);
-    if (active < 0) {
-        st = md_err_set(err, MD_ERR_HYPERVISOR, "cannot look up %s at the destination %s: %s", uuid,
-                        dest_uri, virGetLastErrorMessage());
-        virResetLastError();
-        goto cleanup;
-    }
-    *out = active == 1 ? MD_HV_LOC_DEST : MD_HV_LOC_NOWHERE;
-
-cleanup:
-    lv_domain_free(hold);
-    lv_conn_put(dconn);
-    lv_conn_put(conn);
-    return st;
-}
-
-/* virNodeGetFreeMemory on a connection to the destination opened for the
- * question (lv_peer_open): the free memory of all its NUMA cells. It
- * returns 0 both for a full host and on failure; the error tells them
- * apart. */
-static md_status lv_free_memory(md_hv *base, const char *dest_uri, uint64_t *bytes, md_err *err)
-{
-    virConnectPtr dconn = NULL;
-    virErrorPtr e;
-    unsigned long long n;
-    md_status st;
-
-    (void)base;
-    *bytes = 0;
-    if (!dest_uri || !dest_uri[0])
-        return md_err_set(err, MD_ERR_INVALID, "free memory needs a destination URI");
-    st = lv_peer_open(dest_uri, &dconn, err);
-    if (st != MD_OK)
-        goto cleanup;
-    n = virNodeGetFreeMemory(dconn);
-    e = n == 0 ? virGetLastError() : NULL;
-    if (e && e->code != VIR_ERR_OK) {
-        /* The destination went away during the question (keepalive) is
-         * "unreachable", as when the connection could not be opened. */
-        st = md_err_set(err, virConnectIsAlive(dconn) == 0 ? MD_ERR_UNAVAILABLE : MD_ERR_HYPERVISOR,
-                        "cannot read the free memory of the destination %s: %s", dest_uri,
-                        e->message ? e->message : "unknown libvirt error");
-        virResetLastError();
-        goto cleanup;
-    }
-    *bytes = n;
-
-cleanup:
-    lv_conn_put(dconn);
-    return st;
 }
 
 /* The running domain uuid on this node's connection, for the dirty-rate

@@ -6,8 +6,8 @@
  * minutes with the default net.ipv4.tcp_syn_retries of 6). The hypervisor
  * boundary therefore first asks, with this module, whether the
  * destination's libvirtd accepts a TCP connection within a bound, and only
- * then opens the connection (service/hv_libvirt.c, lv_locate and
- * lv_migrate). Pure POSIX sockets; no libvirt.
+ * then opens the connection (service/hv_libvirt_peer.c, lv_probe_peer for
+ * lv_locate, lv_free_memory and lv_migrate). Pure POSIX sockets; no libvirt.
  */
 #ifndef MD_NET_H
 #define MD_NET_H

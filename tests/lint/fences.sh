@@ -16,7 +16,13 @@
 #
 #   owner        Each system library is wrapped by one file of each program, and only that
 #                file includes its headers:
-#                          <libvirt/*>      service/hv_libvirt.c
+#                          <libvirt/*>      service/hv_libvirt.c and
+#                                           service/hv_libvirt_peer.c (the libvirt
+#                                           boundary: hv_libvirt.c's own node,
+#                                           hv_libvirt_peer.c's questions to other
+#                                           hosts, sharing hv_libvirt_priv.h, which
+#                                           declares libvirt's handles without the
+#                                           headers)
 #                          <sqlite3.h>      service/store.c and service/store_drain.c (the
 #                                           store module: store.c's records and schema,
 #                                           store_drain.c's drains, sharing store_priv.h,
@@ -30,9 +36,11 @@
 #                code, so it has its own owner of libcurl; still one file, so that every
 #                request it sends goes through one place.
 #                Several owner files of one library are one module of one program, split by
-#                size; each is listed, so a new file of the module is a deliberate change here.
+#                size or by job; each is listed, so a new file of the module is a deliberate
+#                change here.
 #                Tests: the unit test of an owner, tests/unit/test_<owner's name>.c (e.g.
-#                tests/unit/test_store.c for <sqlite3.h>), may include it too, to set up or
+#                tests/unit/test_store.c for <sqlite3.h>, tests/unit/test_hv_libvirt.c for
+#                <libvirt/*>), may include it too, to set up or
 #                inspect what that one module wraps. libcurl is also allowed anywhere under
 #                tests/, where it is the client side of the REST API and of Keystone
 #                (tests/api, tests/keystone, tests/support/http.*). No other test, and nothing
@@ -77,8 +85,8 @@ src=$(cd "$src" && pwd)
 # The library each owner wraps: pattern of the header name, owning file.
 owner_patterns=('libvirt/*' 'sqlite3.h' 'microhttpd.h' 'libconfig.h' 'curl/*')
 # Several owners (one per program, or the files of one module) are separated by spaces.
-owner_files=(service/hv_libvirt.c "service/store.c service/store_drain.c" api/http.c service/config.c
-             "api/auth.c cli/http.c")
+owner_files=("service/hv_libvirt.c service/hv_libvirt_peer.c" "service/store.c service/store_drain.c"
+             api/http.c service/config.c "api/auth.c cli/http.c")
 
 policy_headers=(float.h inttypes.h iso646.h limits.h stdalign.h stdarg.h stdbool.h stddef.h
                 stdint.h stdnoreturn.h ctype.h errno.h math.h string.h)
@@ -226,6 +234,10 @@ expect_fail "libvirt's other headers too" service/hv.c owner '#include <libvirt/
 expect_fail "sqlite3 in a test of another module" tests/unit/test_engine.c owner '#include <sqlite3.h>'
 expect_fail "sqlite3 in bench" bench/api_fill.c owner '#include <sqlite3.h>'
 expect_fail "sqlite3 in the store's private header" service/store_priv.h owner '#include <sqlite3.h>'
+expect_fail "libvirt in the boundary's private header" service/hv_libvirt_priv.h owner \
+    '#include <libvirt/libvirt.h>'
+expect_fail "libvirt in a test of another module" tests/unit/test_hv_sim.c owner \
+    '#include <libvirt/libvirt.h>'
 expect_fail "microhttpd outside api/http.c" api/api.c owner '#include <microhttpd.h>'
 expect_fail "libconfig outside service/config.c" service/store.c owner '#include <libconfig.h>'
 expect_fail "curl outside api/auth.c and tests" service/engine.c owner '#include <curl/curl.h>'
@@ -258,6 +270,8 @@ printf '#include <sqlite3.h>\n#include "service/store.h"\n' >"$work/clean/servic
 printf '#include <sqlite3.h>\n#include "service/store_priv.h"\n' >"$work/clean/service/store_drain.c"
 printf '#include <sqlite3.h>\n' >"$work/clean/tests/unit/test_store_drain.c"
 printf '#include <libvirt/libvirt.h>\n#include <libvirt/virterror.h>\n' >"$work/clean/service/hv_libvirt.c"
+printf '#include <libvirt/libvirt.h>\n#include "service/hv_libvirt_priv.h"\n' \
+    >"$work/clean/service/hv_libvirt_peer.c"
 printf '#include <libconfig.h>\n#include "policy/p.h"\n' >"$work/clean/service/config.c"
 printf '#include <microhttpd.h>\n#include "service/config.h"\n' >"$work/clean/api/http.c"
 printf '#include <curl/curl.h>\n#include "service/engine.h"\n' >"$work/clean/api/auth.c"

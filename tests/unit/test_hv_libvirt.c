@@ -1,4 +1,4 @@
-/* test_hv_libvirt.c - unit tests of service/hv_libvirt.c against libvirt's test driver.
+/* test_hv_libvirt.c - unit tests of service/hv_libvirt*.c against libvirt's test driver.
  *
  * libvirt's "test:///default" driver runs inside this process (no libvirtd)
  * and offers one running domain named "test". It supports looking domains
