@@ -108,7 +108,7 @@ static md_status lv_peer_open(const char *dest_uri, virConnectPtr *out, md_err *
  * closed for this one question (asked when a job ends, not per poll), by
  * lv_peer_open. */
 md_status lv_locate(md_hv *base, const char *uuid, const char *dest_uri, md_hv_location *out,
-                           md_err *err)
+                    md_err *err)
 {
     md_hv_libvirt *hv = lv_of(base);
     virConnectPtr conn = NULL;
