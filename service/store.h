@@ -1,7 +1,9 @@
 /* store.h - durable migration records and their events, and drains, in SQLite.
  *
- * The only module that includes <sqlite3.h> (service/store.c and
- * service/store_drain.c). One database file in WAL mode holds migrations,
+ * The only module that includes <sqlite3.h>: service/store.c (the file,
+ * its schema and upgrades), service/store_migrations.c (migration records,
+ * their events and commands) and service/store_drain.c (drains), sharing
+ * service/store_priv.h. One database file in WAL mode holds migrations,
  * their events and the commands given to them (until carried out), and
  * drains with their guests and events, plus a schema version
  * (PRAGMA user_version) that md_store_open() upgrades step by step. A file
@@ -151,7 +153,7 @@ md_status md_store_list(md_store *st, const md_store_filter *f, md_migration **o
  * there may be more, fewer means there are none left now. Never deleted:
  * a record in progress; one in error, which waits for an operator (who may
  * still ask for a recover from it); one with a command accepted but not
- * carried out; the newest record (see store.c). The test and the delete
+ * carried out; the newest record (see store_migrations.c). The test and the delete
  * are one statement, so a command added at the same time either keeps the
  * record or finds it gone (then it is MD_ERR_NOT_FOUND to its caller).
  * Drains are never purged: there is at most one at a time and a handful a

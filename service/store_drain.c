@@ -10,7 +10,7 @@
  * trust than a diff. Each write is one transaction, so a reader never sees
  * a drain with half of its guests.
  *
- * As in store.c, the column order of each table is an enum below: the
+ * As in store_migrations.c, the column order of each table is an enum below: the
  * same index is the bind parameter ?N of the INSERT and UPDATE and the
  * result column N of the SELECT, so the three can not drift apart. Enums
  * are stored by name, and a name this build does not know is

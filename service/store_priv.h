@@ -4,9 +4,11 @@
  * <sqlite3.h> (tests/lint/fences.sh). The store is one job split by what
  * it keeps:
  *
- *   store.c        the connection, the schema and its upgrades, migration
- *                  records, their events and commands, and the purge;
- *   store_drain.c  drains, their guests and their events.
+ *   store.c             the connection: open, the schema and its upgrades,
+ *                       probe, close, and the helpers declared below;
+ *   store_migrations.c  migration records, their events and commands, the
+ *                       list and the purge;
+ *   store_drain.c       drains, their guests and their events.
  *
  * Locking: st->lock is held for the whole of every public call (store.c's
  * DESIGN essay says why). A function below that says "under the lock"
@@ -34,7 +36,8 @@ struct md_store {
     sqlite3 *db;
     char *path; /* for messages */
     sqlite3_stmt *begin, *commit, *rollback;
-    sqlite3_stmt *insert;          /* ?1..?N as store.c's enum mig_col */
+    /* store_migrations.c's. */
+    sqlite3_stmt *insert;          /* ?1..?N as store_migrations.c's enum mig_col */
     sqlite3_stmt *update;          /* the same, WHERE uuid = ?1 */
     sqlite3_stmt *get;             /* ?1 uuid */
     sqlite3_stmt *lookup;          /* ?1 uuid -> id, created_at */
@@ -56,6 +59,13 @@ typedef struct store_stmt_def {
     size_t offset;
     const char *sql;
 } store_stmt_def;
+
+/* store_migrations.c's statements (the migration records', their events'
+ * and commands'), prepared with store.c's own: store_migrations_nprepared
+ * entries. Constant data, defined once; read by md_store_open() and
+ * md_store_close() only, from any thread. */
+extern const store_stmt_def store_migrations_prepared[];
+extern const size_t store_migrations_nprepared;
 
 /* store_drain.c's statements, prepared with store.c's own. */
 extern const store_stmt_def store_drain_prepared[];

@@ -23,11 +23,13 @@
 #                                           hosts, sharing hv_libvirt_priv.h, which
 #                                           declares libvirt's handles without the
 #                                           headers)
-#                          <sqlite3.h>      service/store.c and service/store_drain.c (the
-#                                           store module: store.c's records and schema,
-#                                           store_drain.c's drains, sharing store_priv.h,
-#                                           which declares SQLite's handles without the
-#                                           header)
+#                          <sqlite3.h>      service/store.c, service/store_migrations.c
+#                                           and service/store_drain.c (the store
+#                                           module: store.c's file, schema and shared
+#                                           helpers, store_migrations.c's migration
+#                                           records, store_drain.c's drains, sharing
+#                                           store_priv.h, which declares SQLite's
+#                                           handles without the header)
 #                          <microhttpd.h>   api/http.c
 #                          <libconfig.h>    service/config.c
 #                          <curl/*>         api/auth.c (the daemon's Keystone client) and
@@ -85,7 +87,8 @@ src=$(cd "$src" && pwd)
 # The library each owner wraps: pattern of the header name, owning file.
 owner_patterns=('libvirt/*' 'sqlite3.h' 'microhttpd.h' 'libconfig.h' 'curl/*')
 # Several owners (one per program, or the files of one module) are separated by spaces.
-owner_files=("service/hv_libvirt.c service/hv_libvirt_peer.c" "service/store.c service/store_drain.c"
+owner_files=("service/hv_libvirt.c service/hv_libvirt_peer.c"
+             "service/store.c service/store_drain.c service/store_migrations.c"
              api/http.c service/config.c "api/auth.c cli/http.c")
 
 policy_headers=(float.h inttypes.h iso646.h limits.h stdalign.h stdarg.h stdbool.h stddef.h
@@ -268,6 +271,7 @@ printf '#include "policy/p.h"\n#include <math.h>\n#include <stdio.h>\n%s\n' \
 printf '#include <stdbool.h>\n#include <stdint.h>\n' >"$work/clean/policy/p.h"
 printf '#include <sqlite3.h>\n#include "service/store.h"\n' >"$work/clean/service/store.c"
 printf '#include <sqlite3.h>\n#include "service/store_priv.h"\n' >"$work/clean/service/store_drain.c"
+printf '#include <sqlite3.h>\n#include "service/store_priv.h"\n' >"$work/clean/service/store_migrations.c"
 printf '#include <sqlite3.h>\n' >"$work/clean/tests/unit/test_store_drain.c"
 printf '#include <libvirt/libvirt.h>\n#include <libvirt/virterror.h>\n' >"$work/clean/service/hv_libvirt.c"
 printf '#include <libvirt/libvirt.h>\n#include "service/hv_libvirt_priv.h"\n' \
