@@ -3,8 +3,9 @@
  * The engine (service/engine.c) talks to the hypervisor only through this
  * interface. Two implementations exist:
  *
- *  - hv_libvirt.c and hv_libvirt_peer.c (its questions to other hosts):
- *    the real one, and the only files of the project that include
+ *  - hv_libvirt.c (the connection), hv_libvirt_domain.c (the operations
+ *    on this node's domains) and hv_libvirt_peer.c (its questions to other
+ *    hosts): the real one, and the only files of the project that include
  *    <libvirt/libvirt.h>. Peer-to-peer migrations with
  *    virDomainMigrateToURI3, job statistics, and libvirt's events delivered
  *    from its own event-loop thread; reconnects with backoff when libvirtd

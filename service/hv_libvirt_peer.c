@@ -1,14 +1,15 @@
 /* hv_libvirt_peer.c - the libvirt boundary's questions to other hosts: locate, free memory.
  *
- * Why a file of its own: everything in hv_libvirt.c talks to this node's
- * libvirtd on the one supervised connection; everything here talks to
- * ANOTHER host, on a connection opened for one question and closed after
- * it, so it has its own failure modes and its own rule for waiting.
- * libvirt's remote driver has no connect timeout, so each question first
- * checks that the host answers a TCP handshake within
- * MD_HV_PEER_TIMEOUT_MS (lv_probe_peer, which migrate() in hv_libvirt.c
- * uses too) and then gives its connection libvirt's keepalive: a host that
- * drops packets costs at most that bound, or 15 to 20 s once connected.
+ * Why a file of its own: everything in hv_libvirt.c and hv_libvirt_domain.c
+ * talks to this node's libvirtd, on the one supervised connection (migrate()
+ * on one of its own); everything here talks to ANOTHER host, on a
+ * connection opened for one question and closed after it, so it has its
+ * own failure modes and its own rule for waiting. libvirt's remote driver
+ * has no connect timeout, so each question first checks that the host
+ * answers a TCP handshake within MD_HV_PEER_TIMEOUT_MS (lv_probe_peer,
+ * which migrate() in hv_libvirt_domain.c uses too) and then gives its
+ * connection libvirt's keepalive: a host that drops packets costs at most
+ * that bound, or 15 to 20 s once connected.
  * The rule that follows is service/hv.h's: nothing here is called per poll
  * or by the monitor. These connections have no supervisor, no events and
  * no reconnect: a failure is the answer to the one question.

@@ -1,21 +1,26 @@
-/* hv_libvirt_priv.h - what the libvirt boundary's files share: connection and error helpers.
+/* hv_libvirt_priv.h - what the libvirt boundary's files share: its struct, connection helpers.
  *
  * Private to service/hv_libvirt*.c, the libvirt boundary, which alone
  * includes libvirt's headers (tests/lint/fences.sh). The boundary is one job
- * split by whom it talks to:
+ * split by whom it talks to, and for this node into the connection and the
+ * operations made on it:
  *
- *   hv_libvirt.c       this node's connection, its supervisor and reconnect,
- *                      the event loop and domain events, and the operations
- *                      on this node's domains (lookup, list, migrate, job
- *                      statistics, the controls, the dirty rate);
- *   hv_libvirt_peer.c  the questions to OTHER hosts, each on a connection of
- *                      its own with bounded waits: the reachability probe,
- *                      locate() and free_memory().
+ *   hv_libvirt.c         this node's connection: open and close, the shared
+ *                        event loop, the supervisor and its reconnect with
+ *                        backoff, the domain events turned into md_hv
+ *                        events, the error helper, and the md_hv_ops table;
+ *   hv_libvirt_domain.c  the operations on this node's domains on that
+ *                        connection (lookup, list, migrate, job statistics,
+ *                        the controls, the dirty rate) and the domain-handle
+ *                        and job-statistics helpers;
+ *   hv_libvirt_peer.c    the questions to OTHER hosts, each on a connection
+ *                        of its own with bounded waits: the reachability
+ *                        probe, locate() and free_memory().
  *
- * The boundary's struct stays inside hv_libvirt.c: hv_libvirt_peer.c only
- * passes it along to the helpers below, so the fields and the locking
- * rules of hv->mu are read in one file. hv_libvirt.c's DESIGN essay says
- * how the connection, its reference counting and the threads work.
+ * The boundary's struct is declared here because lv_migrate() reads its
+ * URI; only hv_libvirt.c reads or writes the other fields (the rules are
+ * at the struct). hv_libvirt.c's DESIGN essay says how the connection, its
+ * reference counting and the threads work.
  *
  * Errors: libvirt keeps its last error per thread; a function below that
  * says "the libvirt error is set" leaves it for the caller to read on the
@@ -24,13 +29,14 @@
 #ifndef MD_HV_LIBVIRT_PRIV_H
 #define MD_HV_LIBVIRT_PRIV_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "service/hv.h"
 
-/* libvirt's handles, declared as <libvirt/libvirt-host.h> and
- * <libvirt/libvirt-domain.h> declare them (a repeated typedef of the same
+/* libvirt's handles, declared as <libvirt/libvirt-host.h>,
+ * <libvirt/libvirt-domain.h> and <libvirt/libvirt-common.h> declare them (a repeated typedef of the same
  * type is allowed in C11): this header is included by the boundary's .c
  * files, which include libvirt themselves, and the fence
  * (tests/lint/fences.sh) names those files as its only owners. */
@@ -38,17 +44,46 @@ typedef struct _virConnect virConnect;
 typedef virConnect *virConnectPtr;
 typedef struct _virDomain virDomain;
 typedef virDomain *virDomainPtr;
+typedef struct _virTypedParameter virTypedParameter;
+typedef virTypedParameter *virTypedParameterPtr;
 
 /* Keepalive on every connection the boundary opens: a probe every 5 s, the
  * connection is dead after 3 unanswered (so 15 to 20 s). */
 #define LV_KEEPALIVE_INTERVAL_S 5
 #define LV_KEEPALIVE_COUNT 3u
 
-/* The libvirt boundary (hv_libvirt.c); md_hv is its first member. */
-typedef struct md_hv_libvirt md_hv_libvirt;
+/* The domain events we register, in the order of md_hv_libvirt.cb_ids. */
+enum { LV_CB_ITERATION = 0, LV_CB_JOB_COMPLETED, LV_CB_LIFECYCLE, LV_NCB };
+
+/* The libvirt boundary; md_hv is its first member.
+ *
+ * Who touches what. uri is written once by md_hv_libvirt_open() before
+ * the boundary is published and never again, so any file reads it without
+ * a lock. Every other field belongs to hv_libvirt.c: mu guards conn,
+ * cb_ids, lost, closing and live_regs, and cond signals their changes;
+ * supervisor and supervisor_started are written by open() before it
+ * returns the boundary, and read by close(). The operations in
+ * hv_libvirt_domain.c and hv_libvirt_peer.c reach the connection only
+ * through lv_conn_get()/lv_conn_put() and report its loss only through
+ * lv_fail(), never by these fields. */
+typedef struct md_hv_libvirt {
+    md_hv base;     /* must be first: md_hv * is cast to this */
+    char uri[1024]; /* cfg->libvirt.uri, copied at open */
+
+    pthread_mutex_t mu;  /* guards every field below */
+    pthread_cond_t cond; /* loss, closing, live_regs changes */
+    virConnectPtr conn;  /* the current connection; NULL = disconnected */
+    int cb_ids[LV_NCB];  /* event registrations on conn; -1 = none */
+    bool lost;           /* conn was found dead; the supervisor acts */
+    bool closing;        /* close() has begun */
+    unsigned live_regs;  /* registrations whose free callback is pending */
+
+    pthread_t supervisor;
+    bool supervisor_started;
+} md_hv_libvirt;
 
 /* ---------------------------------------------------------------------------
- * hv_libvirt.c's helpers, for the operations of both files.
+ * hv_libvirt.c: the connection, for the operations of every file.
  * ------------------------------------------------------------------------- */
 
 /* The boundary behind an md_hv that md_hv_libvirt_open() returned. Never
@@ -68,9 +103,6 @@ md_status lv_conn_get(md_hv_libvirt *hv, virConnectPtr *out, md_err *err);
  * that the connection's keepalive bounds when it has one. */
 void lv_conn_put(virConnectPtr conn);
 
-/* Frees a domain handle; NULL is accepted and does nothing. Any thread. */
-void lv_domain_free(virDomainPtr dom);
-
 /* Turns the calling thread's last libvirt error, raised by a call on conn
  * (NULL when none), into a status and writes libvirt's message into err;
  * returns that status and resets the error. A dead connection is
@@ -83,9 +115,49 @@ void lv_domain_free(virDomainPtr dom);
  * whether it is alive, which does not block. */
 md_status lv_fail(md_hv_libvirt *hv, virConnectPtr conn, bool conflict, md_err *err);
 
+/* ---------------------------------------------------------------------------
+ * hv_libvirt_domain.c: this node's domains.
+ * ------------------------------------------------------------------------- */
+
+/* Frees a domain handle; NULL is accepted and does nothing. Any thread. */
+void lv_domain_free(virDomainPtr dom);
+
 /* True when s has one of the two forms virDomainLookupByUUIDString accepts:
  * 36 characters 8-4-4-4-12, or 32 bare hex digits. Pure. */
 bool lv_looks_like_uuid(const char *s);
+
+/* Reads the ULLONG typed parameter name of p[0..n): true and *out set when
+ * it is there, false and *out untouched when it is absent. Pure. */
+bool lv_param_ull(virTypedParameterPtr p, int n, const char *name, unsigned long long *out);
+
+/* Fills the fields of *job that libvirt's job statistics carry (from
+ * virDomainGetJobStats or the JOB_COMPLETED event), leaving the others;
+ * the dirty rate, in pages per second there, becomes bytes per second.
+ * Pure. */
+void lv_job_from_params(virTypedParameterPtr p, int n, md_hv_job *job);
+
+/* True when job statistics describe an outgoing migration (an incoming
+ * one too with incoming_too), or do not say what they describe (older
+ * daemons). Pure. */
+bool lv_params_migration(virTypedParameterPtr p, int n, bool incoming_too);
+
+/* The md_hv_ops of this node's domains, as service/hv.h documents them:
+ * each borrows the current connection (lv_conn_get), so each returns
+ * MD_ERR_UNAVAILABLE at once while disconnected. Any thread; each is one
+ * short round trip to libvirtd, except migrate(), which BLOCKS for the
+ * whole migration on a connection of its own. */
+md_status lv_lookup(md_hv *base, const char *id, md_hv_domain *out, md_err *err);
+md_status lv_list(md_hv *base, md_hv_domain **out, size_t *n, md_err *err);
+md_status lv_migrate(md_hv *base, const md_hv_migrate_args *a, md_err *err);
+md_status lv_job(md_hv *base, const char *uuid, md_hv_job *out, md_err *err);
+md_status lv_set_max_downtime(md_hv *hv, const char *uuid, uint32_t ms, md_err *err);
+md_status lv_set_max_speed(md_hv *hv, const char *uuid, uint32_t mibps, md_err *err);
+md_status lv_start_post_copy(md_hv *hv, const char *uuid, md_err *err);
+md_status lv_suspend(md_hv *hv, const char *uuid, md_err *err);
+md_status lv_resume(md_hv *hv, const char *uuid, md_err *err);
+md_status lv_abort_job(md_hv *hv, const char *uuid, bool post_copy, md_err *err);
+md_status lv_dirty_rate_start(md_hv *base, const char *uuid, int seconds, md_err *err);
+md_status lv_dirty_rate_read(md_hv *base, const char *uuid, md_hv_dirty_rate *out, md_err *err);
 
 /* ---------------------------------------------------------------------------
  * hv_libvirt_peer.c: other hosts.

@@ -16,9 +16,12 @@
 #
 #   owner        Each system library is wrapped by one file of each program, and only that
 #                file includes its headers:
-#                          <libvirt/*>      service/hv_libvirt.c and
+#                          <libvirt/*>      service/hv_libvirt.c,
+#                                           service/hv_libvirt_domain.c and
 #                                           service/hv_libvirt_peer.c (the libvirt
-#                                           boundary: hv_libvirt.c's own node,
+#                                           boundary: hv_libvirt.c's connection to
+#                                           its own node, hv_libvirt_domain.c's
+#                                           operations on that node's domains,
 #                                           hv_libvirt_peer.c's questions to other
 #                                           hosts, sharing hv_libvirt_priv.h, which
 #                                           declares libvirt's handles without the
@@ -87,7 +90,7 @@ src=$(cd "$src" && pwd)
 # The library each owner wraps: pattern of the header name, owning file.
 owner_patterns=('libvirt/*' 'sqlite3.h' 'microhttpd.h' 'libconfig.h' 'curl/*')
 # Several owners (one per program, or the files of one module) are separated by spaces.
-owner_files=("service/hv_libvirt.c service/hv_libvirt_peer.c"
+owner_files=("service/hv_libvirt.c service/hv_libvirt_domain.c service/hv_libvirt_peer.c"
              "service/store.c service/store_drain.c service/store_migrations.c"
              api/http.c service/config.c "api/auth.c cli/http.c")
 
@@ -276,6 +279,8 @@ printf '#include <sqlite3.h>\n' >"$work/clean/tests/unit/test_store_drain.c"
 printf '#include <libvirt/libvirt.h>\n#include <libvirt/virterror.h>\n' >"$work/clean/service/hv_libvirt.c"
 printf '#include <libvirt/libvirt.h>\n#include "service/hv_libvirt_priv.h"\n' \
     >"$work/clean/service/hv_libvirt_peer.c"
+printf '#include <libvirt/libvirt.h>\n#include "service/hv_libvirt_priv.h"\n' \
+    >"$work/clean/service/hv_libvirt_domain.c"
 printf '#include <libconfig.h>\n#include "policy/p.h"\n' >"$work/clean/service/config.c"
 printf '#include <microhttpd.h>\n#include "service/config.h"\n' >"$work/clean/api/http.c"
 printf '#include <curl/curl.h>\n#include "service/engine.h"\n' >"$work/clean/api/auth.c"
