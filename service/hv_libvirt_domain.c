@@ -708,8 +708,7 @@ cleanup:
     return st;
 }
 
-md_status lv_dirty_rate_read(md_hv *base, const char *uuid, md_hv_dirty_rate *out,
-                                    md_err *err)
+md_status lv_dirty_rate_read(md_hv *base, const char *uuid, md_hv_dirty_rate *out, md_err *err)
 {
     md_hv_libvirt *hv = lv_of(base);
     virConnectPtr conn = NULL;
