@@ -392,6 +392,64 @@ static void render_counters(md_metrics_buf *b, const md_engine_counters *c)
     md_metrics_histogram(b, "migrationd_migration_downtime_seconds", NULL, &c->downtime);
 }
 
+static const md_drain_state drain_final_states[] = { MD_DRAIN_COMPLETED, MD_DRAIN_PARTIAL,
+                                                     MD_DRAIN_CANCELLED, MD_DRAIN_FAILED };
+
+/* The drain in progress (at most one) and the drains' ends. Its series
+ * carry its uuid, so that a second drain after it is a new series rather
+ * than a jump in the first one's; they go when it ends, as a migration's
+ * do, and the ends are counted. The predicted end is absent until the
+ * first plan makes one: 0 would read as a prediction long past. */
+static void render_drains(md_metrics_buf *b, const md_engine_snapshot *s)
+{
+    const md_engine_drain_metrics *d = &s->drain;
+    const char *lv[5] = { "uuid", d->uuid, NULL, NULL, NULL };
+    const struct {
+        const char *name;
+        size_t n;
+    } by[] = { { "done", d->counts.done },
+               { "failed", d->counts.failed },
+               { "remaining", d->counts.remaining } };
+
+    md_metrics_family(b, "migrationd_drain_info", "gauge",
+                      "1 for the drain in progress, with its state (planning: measuring and "
+                      "making its first plan; running: migrating by the plan).");
+    lv[2] = "state";
+    lv[3] = md_drain_state_str(d->state);
+    if (s->draining)
+        md_metrics_sample(b, "migrationd_drain_info", lv, 1);
+
+    md_metrics_family(b, "migrationd_drain_guests", "gauge",
+                      "The guests of the drain in progress by where they are: done (moved), "
+                      "failed (staying here), remaining (waiting or migrating).");
+    for (size_t i = 0; s->draining && i < sizeof by / sizeof by[0]; i++) {
+        lv[3] = by[i].name;
+        md_metrics_sample(b, "migrationd_drain_guests", lv, (double)by[i].n);
+    }
+
+    lv[2] = NULL;
+    md_metrics_family(b, "migrationd_drain_deadline_timestamp_seconds", "gauge",
+                      "When the drain in progress should have moved every guest (Unix time).");
+    if (s->draining)
+        md_metrics_sample(b, "migrationd_drain_deadline_timestamp_seconds", lv,
+                          (double)d->deadline_at / 1000.0);
+    md_metrics_family(b, "migrationd_drain_predicted_end_timestamp_seconds", "gauge",
+                      "When the last plan of the drain in progress predicts its last guest ends "
+                      "(Unix time); absent until its first plan.");
+    if (s->draining && d->predicted_end_at > 0)
+        md_metrics_sample(b, "migrationd_drain_predicted_end_timestamp_seconds", lv,
+                          (double)d->predicted_end_at / 1000.0);
+
+    md_metrics_family(b, "migrationd_drains_ended_total", "counter",
+                      "Drains that ended since the daemon started, by their final state.");
+    lv[0] = "state";
+    for (size_t i = 0; i < sizeof drain_final_states / sizeof drain_final_states[0]; i++) {
+        lv[1] = md_drain_state_str(drain_final_states[i]);
+        md_metrics_sample(b, "migrationd_drains_ended_total", lv,
+                          (double)s->counters.drains_ended[drain_final_states[i]]);
+    }
+}
+
 char *md_metrics_render(const md_engine_snapshot *s, const char *version)
 {
     md_metrics_buf b = { 0 };
@@ -399,6 +457,7 @@ char *md_metrics_render(const md_engine_snapshot *s, const char *version)
 
     render_node(&b, s, version);
     render_counters(&b, &s->counters);
+    render_drains(&b, s);
     for (size_t g = 0; g < sizeof gauges / sizeof gauges[0]; g++) {
         md_metrics_family(&b, gauges[g].name, "gauge", gauges[g].help);
         for (size_t i = 0; i < s->nmigrations; i++) {

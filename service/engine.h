@@ -347,22 +347,38 @@ typedef struct md_engine_counters {
     /* The guest's real downtime, seconds, of each completed migration for
      * which the hypervisor reported one. */
     md_engine_histogram downtime;
+    /* Drains that ended, by their final state (indexed by md_drain_state;
+     * planning and running stay 0), counted where the state is set. */
+    uint64_t drains_ended[MD_DRAIN_NSTATES];
 } md_engine_counters;
 
-/* A snapshot for a metrics page: the counters, the queue, the health and
- * every migration in progress with its live progress. */
+/* The drain in progress as a metrics page shows it: a copy of the few
+ * numbers, not of the guests. */
+typedef struct md_engine_drain_metrics {
+    char uuid[MD_UUID_LEN];
+    md_drain_state state;     /* planning or running */
+    md_drain_counts counts;   /* its guests by state, as md_drain_count() */
+    int64_t deadline_at;      /* wall ms since the epoch */
+    int64_t predicted_end_at; /* wall ms; 0 until the first plan */
+} md_engine_drain_metrics;
+
+/* A snapshot for a metrics page: the counters, the queue, the health,
+ * every migration in progress with its live progress, and the drain in
+ * progress (at most one). */
 typedef struct md_engine_snapshot {
     md_engine_counters counters;
     size_t queued, running; /* as md_engine_counts() */
     md_engine_health health;
     md_migration *migrations; /* in progress (malloc), in no particular order */
     size_t nmigrations;
+    bool draining;                 /* a drain is planning or running: drain is it */
+    md_engine_drain_metrics drain; /* zero when not draining */
 } md_engine_snapshot;
 
 /* Fills *out (which the caller releases with md_engine_snapshot_clear()).
  * All of it is in memory: it never reads the store or calls the
  * hypervisor, so it answers while the store is degraded. The counters,
- * counts and migrations are one consistent view (taken under the lock,
+ * counts, migrations and drain are one consistent view (taken under the lock,
  * held only to copy them); the health is read just before. MD_ERR_NOMEM
  * when the copy of the migrations cannot be allocated. Any thread. */
 md_status md_engine_metrics(md_engine *e, md_engine_snapshot *out, md_err *err);

@@ -100,6 +100,21 @@ eng_drain *eng_drain_current(md_engine *e, const char *uuid)
     return dr && strcasecmp(dr->d.uuid, uuid) == 0 ? dr : NULL;
 }
 
+bool eng_drain_metrics(md_engine *e, md_engine_drain_metrics *out)
+{
+    const eng_drain *dr = e->drain;
+
+    memset(out, 0, sizeof *out);
+    if (!dr || !md_drain_state_in_progress(dr->d.state))
+        return false;
+    md_strlcpy(out->uuid, dr->d.uuid, sizeof out->uuid);
+    out->state = dr->d.state;
+    md_drain_count(&dr->d, &out->counts);
+    out->deadline_at = dr->d.deadline_at;
+    out->predicted_end_at = dr->d.predicted_end_at;
+    return true;
+}
+
 static void drain_free_one(eng_drain *dr)
 {
     if (dr) {
@@ -485,6 +500,7 @@ static void finish_if_done(md_engine *e, eng_drain *dr)
                  dr->d.source_compute, first_failed ? first_failed->instance_name : "?",
                  first_failed ? first_failed->error : "");
     }
+    eng_metrics_drain_ended(e, dr->d.state);
     eng_drain_event(e, dr, "state", 0,
                     "%s: %zu of %zu guests moved, %zu failed, %zu skipped, in %.1f s (deadline "
                     "%lld s, %s)",

@@ -525,6 +525,7 @@ static void fail_drain(md_engine *e, eng_drain *dr, const char *fmt, ...)
     }
     dr->d.state = MD_DRAIN_FAILED;
     dr->d.ended_at = eng_wall_ms();
+    eng_metrics_drain_ended(e, MD_DRAIN_FAILED);
     eng_drain_event(e, dr, "state", 0, "failed: %s", dr->d.error);
 }
 

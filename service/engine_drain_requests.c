@@ -355,6 +355,8 @@ md_status md_engine_drain_cancel(md_engine *e, const char *uuid, bool abort_runn
     dr->d = next;
     dr->cancel = true;
     dr->abort_running = abort;
+    if (!md_drain_state_in_progress(dr->d.state))
+        eng_metrics_drain_ended(e, dr->d.state);
     for (size_t i = 0; abort && i < dr->d.nguests; i++) {
         md_err aerr;
         active *a = dr->d.guests[i].state == MD_DG_MIGRATING

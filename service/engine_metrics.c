@@ -7,7 +7,8 @@
  * one place a state changes, calls eng_metrics_transition() for the ends of
  * migrations and of post-copy recoveries; the monitor counts the policy's
  * actions once the hypervisor has carried them out; the request functions
- * count the commands they accept. So a counter can never disagree with the
+ * count the commands they accept; the drain files count each drain's end
+ * where they set its final state. So a counter can never disagree with the
  * state changes the store records, and reading them is a copy under the
  * lock (md_engine_metrics), never a query of the store.
  *
@@ -129,6 +130,12 @@ void eng_metrics_transition(md_engine *e, const active *a, md_mig_state from)
         histogram_observe(&c->downtime, (double)r->downtime_ms / 1000.0);
 }
 
+void eng_metrics_drain_ended(md_engine *e, md_drain_state to)
+{
+    if ((unsigned)to < MD_DRAIN_NSTATES && !md_drain_state_in_progress(to))
+        e->counters.drains_ended[to]++;
+}
+
 md_status md_engine_metrics(md_engine *e, md_engine_snapshot *out, md_err *err)
 {
     memset(out, 0, sizeof *out);
@@ -150,6 +157,7 @@ md_status md_engine_metrics(md_engine *e, md_engine_snapshot *out, md_err *err)
     out->counters = e->counters;
     out->queued = e->queue.n;
     out->running = e->nact - e->queue.n;
+    out->draining = eng_drain_metrics(e, &out->drain);
     pthread_mutex_unlock(&e->lock);
     return MD_OK;
 }

@@ -238,6 +238,11 @@ md_status eng_abort_active(md_engine *e, active *a, md_err *err);
 md_status eng_drain_load(md_engine *e, md_err *err);
 /* The drain thread (engine_drain.c's DESIGN). */
 void *eng_drain_main(void *arg);
+/* Fills *out with the drain in progress (planning or running) and returns
+ * true, or zeroes it and returns false when there is none - also while an
+ * ended one waits to be written or freed. Under the lock; copies no
+ * guest. */
+bool eng_drain_metrics(md_engine *e, md_engine_drain_metrics *out);
 /* Frees e->drain. eng_free only. */
 void eng_drain_free(md_engine *e);
 
@@ -386,6 +391,9 @@ void eng_metrics_init(md_engine *e);
  * of a post-copy recovery. vtransition() calls it once the move is made.
  * Under the lock. */
 void eng_metrics_transition(md_engine *e, const active *a, md_mig_state from);
+/* Counts a drain's end in state `to` (a final one). Called once per drain,
+ * where its state becomes final (engine_drain*.c). Under the lock. */
+void eng_metrics_drain_ended(md_engine *e, md_drain_state to);
 
 /* ---- threads and start (each file's entry points) ---- */
 

@@ -16,7 +16,8 @@
 # progress. It also locks the database to check that /metrics answers,
 # and says degraded, while the store cannot be written, and checks with a
 # second daemon (Keystone authentication) that the page needs no token
-# from loopback and one from another address.
+# from loopback and one from another address. Last, a drain of two guests:
+# its series while it runs (promtool reads that page too), and its end.
 #
 # Installs the packages group "metrics" (tests/support/packages.sh) when
 # missing. Uses tests/faults/lib.sh for the daemons; everything it starts
@@ -80,7 +81,9 @@ fi
 MD_PORT=$(fault_port)
 FAULT_PORT=$MD_PORT
 db=$FAULT_DIR/m.db
-# One worker, so that a second migration waits in the queue. vm-0 and vm-4
+# One worker, so that a second migration waits in the queue. The peers:
+# node-b on the simulator's link, node-c on a 512 MiB/s one, slow enough
+# for the drain at the end to be scraped while it runs. vm-0 and vm-4
 # are idle (about 1 and 2 s on the 1 GiB/s link); vm-1 and vm-3 dirty
 # memory faster than the link copies it and never converge (the Nova
 # policy without timeouts takes no action that would end them), so they
@@ -96,7 +99,8 @@ doms+=", { name = \"vm-4\"; uuid = \"$(fault_domain_uuid 4)\"; ram_mib = 2048; w
 fault_config "$FAULT_DIR/m.conf" \
     "service: { hypervisor = \"simulator\"; host = \"node-a\"; database = \"$db\"; max_concurrent_live_migrations = 1; };" \
     "simulator: { time_scale = 1.0; link_mibps = 1024; domains = $doms; };" \
-    'libvirt: { live_migration_policy = "nova"; live_migration_completion_timeout = 0; live_migration_progress_timeout = 0; };'
+    'libvirt: { live_migration_policy = "nova"; live_migration_completion_timeout = 0; live_migration_progress_timeout = 0; };' \
+    'peers = ( { name = "node-b"; address = "127.0.0.2"; }, { name = "node-c"; address = "127.0.0.3"; bandwidth_mibps = 512; } );'
 fault_start "$FAULT_DIR/m.conf"
 
 # ---- Prometheus, with the sample configuration -------------------------------------
@@ -304,5 +308,39 @@ prom_wait 'migrationd_store_degraded{job="migrationd"}' 0
 prom_wait 'migrationd_store_pending_writes{job="migrationd"}' 0
 prom_wait 'migrationd_migrations_ended_total{job="migrationd", state="completed"}' 1
 fault_log "while the database was locked /metrics answered and said degraded; caught up after"
+
+# ---- a drain: its series while it runs, its end counted ---------------------------
+
+# vm-0 and vm-2 (idle, 1 GiB each; back on node-a since the restart) to
+# node-c, one at a time at 512 MiB/s: about 2 s each after a 1 s
+# measurement, so Prometheus scrapes it planning and running. The range
+# queries look back over the drain once it has ended.
+fault_api POST /v1/drains '{"drain": {"destinations": ["node-c"], "deadline_s": 600, "instances": ["vm-0", "vm-2"]}}'
+fault_expect_code 202 "POST /v1/drains"
+dr=$(fault_json 'j["drain"]["uuid"]')
+q="{job=\"migrationd\", uuid=\"$dr\"}"
+prom_wait "count(migrationd_drain_info$q)" 1
+# promtool reads the page with a drain in progress.
+curl -s --max-time 10 "http://127.0.0.1:$MD_PORT/metrics" >"$FAULT_DIR/page.txt"
+grep -q "^migrationd_drain_guests{uuid=\"$dr\",state=\"remaining\"} " "$FAULT_DIR/page.txt" ||
+    fault_fail "the page lacks the drain in progress"
+promtool check metrics <"$FAULT_DIR/page.txt" >"$FAULT_DIR/lint.txt" 2>&1 ||
+    fault_fail "promtool check metrics with a drain: $(cat "$FAULT_DIR/lint.txt")"
+prom_wait 'migrationd_drains_ended_total{job="migrationd", state="completed"}' 1
+fault_api GET "/v1/drains/$dr"
+fault_expect_eq "the drain's state" completed "$(fault_json 'j["drain"]["state"]')"
+prom_wait "max_over_time(migrationd_drain_guests{job=\"migrationd\", uuid=\"$dr\", state=\"remaining\"}[1m])" 2
+prom_wait "max_over_time(migrationd_drain_guests{job=\"migrationd\", uuid=\"$dr\", state=\"failed\"}[1m])" 0
+prom_wait "max_over_time(migrationd_drain_guests{job=\"migrationd\", uuid=\"$dr\", state=\"done\"}[1m]) >= bool 1" 1
+prom_wait "count(max_over_time(migrationd_drain_info{job=\"migrationd\", uuid=\"$dr\", state=\"running\"}[1m]))" 1
+# The deadline is 600 s after the request; the plan predicted an end
+# before it (two idle guests, minutes to spare).
+prom_wait "max_over_time(migrationd_drain_deadline_timestamp_seconds${q}[1m]) - time() > bool 500" 1
+prom_wait "max_over_time(migrationd_drain_predicted_end_timestamp_seconds${q}[1m]) < bool max_over_time(migrationd_drain_deadline_timestamp_seconds${q}[1m])" 1
+# Ended: its series are gone, and the other final states were there at 0.
+prom_wait "count(migrationd_drain_info{job=\"migrationd\"}) or vector(0)" 0
+prom_wait 'migrationd_drains_ended_total{job="migrationd", state="failed"}' 0
+prom_wait 'migrationd_drains_ended_total{job="migrationd", state="partial"}' 0
+fault_log "a drain's guests, deadline and prediction scraped while it ran; its end counted"
 
 fault_log "passed"

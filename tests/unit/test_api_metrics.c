@@ -202,6 +202,83 @@ static void page_has_each_family_once_and_every_migration_in_each_gauge(void **s
     free(page);
 }
 
+static void a_drain_in_progress_has_its_guests_deadline_and_prediction(void **state)
+{
+    md_engine_snapshot s;
+    const char *uuid = "dddddddd-0000-4000-8000-000000000000";
+
+    (void)state;
+    memset(&s, 0, sizeof s);
+    s.draining = true;
+    snprintf(s.drain.uuid, sizeof s.drain.uuid, "%s", uuid);
+    s.drain.state = MD_DRAIN_RUNNING;
+    s.drain.counts = (md_drain_counts){ .total = 7, .done = 3, .failed = 1, .remaining = 2 };
+    s.drain.deadline_at = 1700000600000;
+    s.drain.predicted_end_at = 1700000700500;
+    s.counters.drains_ended[MD_DRAIN_PARTIAL] = 2;
+
+    char *page = md_metrics_render(&s, "1");
+    assert_non_null(page);
+    assert_non_null(strstr(page, "migrationd_drain_info{uuid=\"dddddddd-0000-4000-8000-"
+                                 "000000000000\",state=\"running\"} 1\n"));
+    assert_non_null(strstr(page, "migrationd_drain_guests{uuid=\"dddddddd-0000-4000-8000-"
+                                 "000000000000\",state=\"done\"} 3\n"));
+    assert_non_null(strstr(page, "migrationd_drain_guests{uuid=\"dddddddd-0000-4000-8000-"
+                                 "000000000000\",state=\"failed\"} 1\n"));
+    assert_non_null(strstr(page, "migrationd_drain_guests{uuid=\"dddddddd-0000-4000-8000-"
+                                 "000000000000\",state=\"remaining\"} 2\n"));
+    assert_int_equal(occurrences(page, "migrationd_drain_guests{"), 3);
+    assert_non_null(strstr(page, "migrationd_drain_deadline_timestamp_seconds{uuid=\"dddddddd-"
+                                 "0000-4000-8000-000000000000\"} 1700000600\n"));
+    assert_non_null(strstr(page, "migrationd_drain_predicted_end_timestamp_seconds{uuid=\""
+                                 "dddddddd-0000-4000-8000-000000000000\"} 1700000700.5\n"));
+    /* Every final state from the start, for rate() and increase(). */
+    assert_non_null(strstr(page, "migrationd_drains_ended_total{state=\"partial\"} 2\n"));
+    assert_non_null(strstr(page, "migrationd_drains_ended_total{state=\"completed\"} 0\n"));
+    assert_non_null(strstr(page, "migrationd_drains_ended_total{state=\"cancelled\"} 0\n"));
+    assert_non_null(strstr(page, "migrationd_drains_ended_total{state=\"failed\"} 0\n"));
+    assert_int_equal(occurrences(page, "migrationd_drains_ended_total{"), 4);
+    free(page);
+
+    /* Planning: no prediction yet, so no sample rather than a 0 (1970). */
+    s.drain.state = MD_DRAIN_PLANNING;
+    s.drain.predicted_end_at = 0;
+    page = md_metrics_render(&s, "1");
+    assert_non_null(page);
+    assert_non_null(strstr(page, "state=\"planning\"} 1\n"));
+    assert_non_null(strstr(page, "# TYPE migrationd_drain_predicted_end_timestamp_seconds "
+                                 "gauge\n"));
+    assert_null(strstr(page, "migrationd_drain_predicted_end_timestamp_seconds{"));
+    assert_int_equal(occurrences(page, "migrationd_drain_deadline_timestamp_seconds{"), 1);
+    free(page);
+}
+
+static void without_a_drain_its_families_are_described_with_no_sample(void **state)
+{
+    md_engine_snapshot s;
+    static const char *const families[] = {
+        "migrationd_drain_info",
+        "migrationd_drain_guests",
+        "migrationd_drain_deadline_timestamp_seconds",
+        "migrationd_drain_predicted_end_timestamp_seconds",
+    };
+    char line[160];
+
+    (void)state;
+    memset(&s, 0, sizeof s);
+    char *page = md_metrics_render(&s, "1");
+    assert_non_null(page);
+    for (size_t i = 0; i < sizeof families / sizeof families[0]; i++) {
+        snprintf(line, sizeof line, "# TYPE %s gauge\n", families[i]);
+        assert_int_equal(occurrences(page, line), 1);
+        snprintf(line, sizeof line, "\n%s{", families[i]);
+        assert_null(strstr(page, line));
+    }
+    assert_int_equal(occurrences(page, "# TYPE migrationd_drains_ended_total counter\n"), 1);
+    assert_non_null(strstr(page, "migrationd_drains_ended_total{state=\"completed\"} 0\n"));
+    free(page);
+}
+
 /* ---- the route ------------------------------------------------------------------- */
 
 /* A handler like the daemon's with Keystone authentication on, its
@@ -343,6 +420,8 @@ int main(void)
         cmocka_unit_test(values_are_written_as_prometheus_reads_them),
         cmocka_unit_test(histogram_buckets_are_cumulative_with_sum_and_count),
         cmocka_unit_test(page_has_each_family_once_and_every_migration_in_each_gauge),
+        cmocka_unit_test(a_drain_in_progress_has_its_guests_deadline_and_prediction),
+        cmocka_unit_test(without_a_drain_its_families_are_described_with_no_sample),
         T(metrics_answer_text_with_the_live_migrations),
         T(loopback_open_lets_loopback_in_and_wants_a_token_elsewhere),
         T(always_wants_a_token_even_from_loopback),

@@ -326,6 +326,145 @@ static void a_restart_starts_the_counters_again_from_zero(void **state)
     md_engine_snapshot_clear(&s);
 }
 
+/* ---- drains ---------------------------------------------------------------------- */
+
+/* Two idle guests of 1 GiB, and one that writes 4 GiB/s over all of its
+ * 2 GiB with post-copy not permitted, which no plan can move; node-b and
+ * node-c with 1 GiB/s links. */
+static void prepare_drain(md_test_stack *s)
+{
+    md_test_stack_add_domain(s, "g-0", "dddddddd-0000-4000-8000-000000000000", 1024, 64, 0);
+    md_test_stack_add_domain(s, "g-1", "dddddddd-0000-4000-8000-000000000001", 1024, 64, 0);
+    md_test_stack_add_domain(s, "g-hot", "dddddddd-0000-4000-8000-000000000002", 2048, 2048, 4096);
+    md_test_stack_add_peer(s, "node-b", "10.0.0.2", "", 1024);
+    md_test_stack_add_peer(s, "node-c", "10.0.0.3", "", 1024);
+    s->cfg->service.max_concurrent_live_migrations = 4;
+    s->cfg->libvirt.live_migration_permit_post_copy = false;
+}
+
+static md_test_fixture_spec drain_spec = { .tag = "metrics-drain", .prepare = prepare_drain };
+
+static const char idle_guests[2][MD_NAME_LEN] = { "g-0", "g-1" };
+static const char hot_guest[1][MD_NAME_LEN] = { "g-hot" };
+
+static md_drain start_drain(fixture *f, const char (*guests)[MD_NAME_LEN], size_t n, bool strict)
+{
+    md_drain_request r;
+    md_drain d;
+    md_err err;
+
+    memset(&r, 0, sizeof r);
+    r.ndests = 2;
+    md_strlcpy(r.dests[0], "node-b", sizeof r.dests[0]);
+    md_strlcpy(r.dests[1], "node-c", sizeof r.dests[1]);
+    r.deadline_s = 600;
+    r.permit_post_copy = -1;
+    r.strict = strict;
+    r.instances = guests;
+    r.ninstances = n;
+    if (md_engine_drain_create(f->eng, &r, &d, &err) != MD_OK)
+        fail_msg("drain create: %s", err.msg);
+    return d;
+}
+
+/* Moves the simulator's clock until the snapshot shows drain uuid running
+ * with a prediction; fails the test after MD_TEST_WAIT_MS. */
+static md_engine_snapshot until_planned(fixture *f, const char *uuid)
+{
+    int64_t give_up = md_test_now_ms() + MD_TEST_WAIT_MS;
+
+    for (;;) {
+        md_engine_snapshot s = snapshot(f);
+        if (s.draining && strcmp(s.drain.uuid, uuid) == 0 && s.drain.state == MD_DRAIN_RUNNING &&
+            s.drain.predicted_end_at > 0)
+            return s;
+        md_engine_snapshot_clear(&s);
+        if (md_test_now_ms() > give_up)
+            fail_msg("drain %s was never running with a prediction", uuid);
+        md_hv_sim_advance(f->hv, 0.1);
+        md_test_sleep_ms(5);
+    }
+}
+
+/* Moves the clock until drain uuid ends; its state then. */
+static md_drain_state drain_to_end(fixture *f, const char *uuid)
+{
+    int64_t give_up = md_test_now_ms() + MD_TEST_WAIT_MS;
+    md_drain_state st;
+
+    while ((st = md_engine_drain_wait(f->eng, uuid, 5)) == MD_DRAIN_PLANNING ||
+           st == MD_DRAIN_RUNNING) {
+        if (md_test_now_ms() > give_up)
+            fail_msg("drain %s never ended", uuid);
+        md_hv_sim_advance(f->hv, 0.1);
+    }
+    return st;
+}
+
+static void the_drain_in_progress_is_in_the_snapshot_and_its_end_is_counted(void **state)
+{
+    fixture *f = *state;
+    md_err err;
+
+    md_test_fixture_start(f, false);
+    md_engine_snapshot s = snapshot(f);
+    assert_false(s.draining);
+    for (int k = 0; k < MD_DRAIN_NSTATES; k++)
+        assert_int_equal(s.counters.drains_ended[k], 0);
+    md_engine_snapshot_clear(&s);
+
+    /* Planning (the clock stands still, so its measurement does not end):
+     * the drain's numbers, no prediction yet. A cancel with nothing
+     * migrating ends it at once, and it is counted cancelled. */
+    md_drain a = start_drain(f, idle_guests, 2, false);
+    s = snapshot(f);
+    assert_true(s.draining);
+    assert_string_equal(s.drain.uuid, a.uuid);
+    assert_int_equal(s.drain.state, MD_DRAIN_PLANNING);
+    assert_int_equal(s.drain.deadline_at, a.deadline_at);
+    assert_int_equal(s.drain.predicted_end_at, 0);
+    assert_int_equal(s.drain.counts.total, 2);
+    assert_int_equal(s.drain.counts.remaining, 2);
+    md_engine_snapshot_clear(&s);
+    assert_int_equal(md_engine_drain_cancel(f->eng, a.uuid, false, &err), MD_OK);
+    s = snapshot(f);
+    assert_false(s.draining);
+    assert_int_equal(s.counters.drains_ended[MD_DRAIN_CANCELLED], 1);
+    md_engine_snapshot_clear(&s);
+    md_drain_clear(&a);
+
+    /* Strict, and the plan cannot move the hot guest: failed. */
+    md_drain b = start_drain(f, hot_guest, 1, true);
+    assert_int_equal(drain_to_end(f, b.uuid), MD_DRAIN_FAILED);
+    s = snapshot(f);
+    assert_false(s.draining);
+    assert_int_equal(s.counters.drains_ended[MD_DRAIN_FAILED], 1);
+    md_engine_snapshot_clear(&s);
+    md_drain_clear(&b);
+
+    /* Running: the plan's prediction, by the deadline; then completed. */
+    md_drain c = start_drain(f, idle_guests, 2, false);
+    s = until_planned(f, c.uuid);
+    assert_int_equal(s.drain.deadline_at, c.deadline_at);
+    assert_true(s.drain.predicted_end_at >= c.created_at &&
+                s.drain.predicted_end_at <= c.deadline_at);
+    assert_int_equal(s.drain.counts.total, 2);
+    assert_int_equal(s.drain.counts.done + s.drain.counts.remaining, 2);
+    assert_int_equal(s.drain.counts.failed, 0);
+    md_engine_snapshot_clear(&s);
+    assert_int_equal(drain_to_end(f, c.uuid), MD_DRAIN_COMPLETED);
+    s = snapshot(f);
+    assert_false(s.draining);
+    assert_int_equal(s.counters.drains_ended[MD_DRAIN_COMPLETED], 1);
+    assert_int_equal(s.counters.drains_ended[MD_DRAIN_CANCELLED], 1);
+    assert_int_equal(s.counters.drains_ended[MD_DRAIN_FAILED], 1);
+    assert_int_equal(s.counters.drains_ended[MD_DRAIN_PARTIAL], 0);
+    /* The drain's migrations are migrations like any other. */
+    assert_int_equal(s.counters.ended[MD_MIG_COMPLETED], 2);
+    md_engine_snapshot_clear(&s);
+    md_drain_clear(&c);
+}
+
 #define T(fn) MD_TEST_FIXTURE(fn, &spec)
 
 int main(void)
@@ -339,6 +478,8 @@ int main(void)
         T(broken_post_copy_counts_one_recovery_started_and_its_outcome),
         T(recovery_out_of_time_is_an_error_outcome_and_recover_starts_another),
         T(a_restart_starts_the_counters_again_from_zero),
+        MD_TEST_FIXTURE(the_drain_in_progress_is_in_the_snapshot_and_its_end_is_counted,
+                        &drain_spec),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
