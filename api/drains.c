@@ -36,11 +36,6 @@
 
 #include "service/limits.h"
 
-/* The longest deadline a drain may ask for: a week. Far beyond any
- * maintenance window, so a slipped digit (seconds for milliseconds) is
- * still caught. */
-#define MD_API_DRAIN_MAX_DEADLINE_S 604800
-
 /* ---- representation --------------------------------------------------------- */
 
 /* ms as seconds (a JSON number with a fraction), or null for 0. */
@@ -204,7 +199,7 @@ static bool read_request(md_api_ctx *c, md_drain_request *q, char (**inst)[MD_NA
     if (!j)
         return false;
     if (!get_names(c, j, "destinations", 1, MD_DRAIN_MAX_DESTS, &dests, &ndests) ||
-        !md_api_get_int(c, j, "drain", "deadline_s", 1, MD_API_DRAIN_MAX_DEADLINE_S, &deadline) ||
+        !md_api_get_int(c, j, "drain", "deadline_s", 1, MD_DRAIN_MAX_DEADLINE_S, &deadline) ||
         !md_api_get_bool(c, j, "drain", "permit_post_copy", &q->permit_post_copy) ||
         !md_api_get_int(c, j, "drain", "max_parallel", 1, PLAN_MAX_PARALLEL, &parallel) ||
         !get_names(c, j, "instances", 1, MD_DRAIN_MAX_GUESTS, inst, &q->ninstances) ||

@@ -30,9 +30,11 @@
 /* The most free memory a simulated destination may have (MiB): 1 PiB. */
 #define MD_SIM_MAX_FREE_MIB 1073741824
 
-/* The longest deadline a drain may have (seconds): a week, as the API's
- * limit. The engine checks it too, since deadline_at is deadline_s * 1000
- * milliseconds after now and must not overflow for any caller. */
+/* The longest deadline a drain may have (seconds): a week. Far beyond any
+ * maintenance window, so a slipped digit (seconds for milliseconds) is
+ * still caught. The API refuses more, and the engine checks it too, since
+ * deadline_at is deadline_s * 1000 milliseconds after now and must not
+ * overflow for any caller. */
 #define MD_DRAIN_MAX_DEADLINE_S 604800
 
 #endif /* MD_LIMITS_H */
