@@ -306,9 +306,10 @@ static bool one_migrating(const md_drain *d)
     return d->state == MD_DRAIN_RUNNING && count_guests(d, MD_DG_MIGRATING) == 1;
 }
 
-static void cancel_skips_the_waiting_guests_and_ends_cancelled(void **state)
+/* Starts a drain that migrates one guest at a time and cancels it (running
+ * ones finish) once one migrates. */
+static md_drain cancelled_while_one_migrates(fixture *f)
 {
-    fixture *f = *state;
     md_err err;
 
     md_test_fixture_start(f, false);
@@ -317,6 +318,15 @@ static void cancel_skips_the_waiting_guests_and_ends_cancelled(void **state)
     md_drain d = create_ok(f, &r);
     until(f, d.uuid, one_migrating, true);
     assert_int_equal(md_engine_drain_cancel(f->eng, d.uuid, false, &err), MD_OK);
+    return d;
+}
+
+static void cancel_skips_the_waiting_guests_and_ends_cancelled(void **state)
+{
+    fixture *f = *state;
+    md_err err;
+
+    md_drain d = cancelled_while_one_migrates(f);
     md_drain c = get(f, d.uuid);
     assert_int_equal(c.state, MD_DRAIN_RUNNING); /* one still migrates: it finishes */
     assert_int_equal(count_guests(&c, MD_DG_WAITING), 0);
@@ -362,12 +372,7 @@ static void a_cancel_survives_a_restart_and_nothing_is_retried_after_it(void **s
     fixture *f = *state;
     md_err err;
 
-    md_test_fixture_start(f, false);
-    md_drain_request r = request(600);
-    r.max_parallel = 1;
-    md_drain d = create_ok(f, &r);
-    until(f, d.uuid, one_migrating, true);
-    assert_int_equal(md_engine_drain_cancel(f->eng, d.uuid, false, &err), MD_OK);
+    md_drain d = cancelled_while_one_migrates(f);
     assert_true(md_test_stack_stop(f));
     md_test_fixture_start(f, false);
     md_drain c = get(f, d.uuid);
