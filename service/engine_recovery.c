@@ -1,13 +1,14 @@
 /* engine_recovery.c - reconciling the records an earlier run left in progress.
  *
- * At start, before any thread: a queued record is queued again; for one that
- * was preparing, running or in post-copy, a job that still runs is
- * re-attached to the monitor (libvirt's P2P jobs outlive us), and a job that
- * has ended is handed to the settler thread, which settles it from where the
- * domain runs now once the engine runs: finding that out may mean asking
- * the destination, and a destination that does not answer must not hold up
- * the start (service/hv.h, "Other hosts"). Only this node's libvirtd is
- * called here.
+ * At start, before any thread: a queued record is queued again, and so is
+ * one left preparing whose guest runs here without a job (the stop came
+ * before its migrate call). For one that was preparing, running or in
+ * post-copy otherwise, a job that still runs is re-attached to the monitor
+ * (libvirt's P2P jobs outlive us), and a job that has ended is handed to
+ * the settler thread, which settles it from where the domain runs now once
+ * the engine runs: finding that out may mean asking the destination, and a
+ * destination that does not answer must not hold up the start
+ * (service/hv.h, "Other hosts"). Only this node's libvirtd is called here.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -93,6 +94,22 @@ static void recover_one(md_engine *e, const md_migration *rec, const md_command 
                        "interrupted by a restart before its migration started; the guest stays "
                        "on the source, where a migration job that migrationd did not start is "
                        "running now (left alone)");
+        return;
+    }
+    if (rec->state == MD_MIG_PREPARING && st == MD_OK && !job.active && dom.active) {
+        /* No job, and the guest runs here: the stop came before the
+         * migrate call. Nothing happened to the guest, so the request
+         * is not lost to the restart: it is queued again in its order. */
+        if (a->abort_requested) {
+            eng_transition(e, a, MD_MIG_CANCELLED,
+                           "aborted before the migration started (the abort was accepted "
+                           "before a restart)");
+            return;
+        }
+        if (eng_transition(e, a, MD_MIG_QUEUED,
+                           "queued again after a restart: the stop came before its migrate "
+                           "call, and the guest runs here") == MD_OK)
+            eng_queue_push(&e->queue, a);
         return;
     }
     if (st == MD_OK && job.active) {

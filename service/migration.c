@@ -68,11 +68,14 @@ int md_command_kind_parse(const char *name, md_command_kind *out)
  * of a job libvirt still holds paused leads back. Running -> recovering is
  * a break seen before the record saw the switch to post-copy (both within
  * one monitor interval). A job can finish before the first sample shows it
- * running, hence preparing -> completed. */
+ * running, hence preparing -> completed. Preparing -> queued is recovery's
+ * only: a stop that came between a worker taking the migration and its
+ * migrate call leaves a record that never started, whose guest still runs
+ * here; it waits its turn again rather than fail for the restart. */
 static const bool allowed[MD_MIG_NSTATES][MD_MIG_NSTATES] = {
     /*                           Q  P  R  PC RC C  X  F  E */
     [MD_MIG_QUEUED] = { 0, 1, 0, 0, 0, 0, 1, 1, 1 },
-    [MD_MIG_PREPARING] = { 0, 0, 1, 0, 0, 1, 1, 1, 1 },
+    [MD_MIG_PREPARING] = { 1, 0, 1, 0, 0, 1, 1, 1, 1 },
     [MD_MIG_RUNNING] = { 0, 0, 0, 1, 1, 1, 1, 1, 1 },
     [MD_MIG_POSTCOPY] = { 0, 0, 0, 0, 1, 1, 0, 0, 1 },
     [MD_MIG_POSTCOPY_RECOVERING] = { 0, 0, 0, 1, 0, 1, 0, 0, 1 },

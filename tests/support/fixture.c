@@ -329,6 +329,16 @@ md_migration md_test_migration(md_test_stack *s, const char *uuid)
     return m;
 }
 
+md_hv_domain md_test_domain(md_test_stack *s, const char *uuid)
+{
+    md_hv_domain d;
+    md_err err;
+
+    if (md_hv_lookup(s->hv, uuid, &d, &err) != MD_OK)
+        fail_msg("lookup %s: %s", uuid, err.msg);
+    return d;
+}
+
 md_migration md_test_drive_until(md_test_stack *s, const char *uuid, double step_s,
                                  bool (*pred)(const md_migration *))
 {

@@ -178,6 +178,9 @@ void md_test_expect_event(md_test_stack *s, const char *uuid, const char *kind, 
 /* The engine's view of migration uuid; fails the test when it has none. */
 md_migration md_test_migration(md_test_stack *s, const char *uuid);
 
+/* The hypervisor's view of domain uuid; fails the test when it has none. */
+md_hv_domain md_test_domain(md_test_stack *s, const char *uuid);
+
 /* Moves simulated time step_s seconds at a time (0: none), giving the
  * monitor 20 ms to sample after each step, until pred holds for the
  * migration or MD_TEST_WAIT_MS of real time have passed. Returns the

@@ -541,7 +541,6 @@ static void recovery_settles_ended_jobs_from_where_the_domain_runs(void **state)
 {
     fixture *f = *state;
 
-    recovery_case(f, MD_MIG_PREPARING, AT_SOURCE, MD_MIG_FAILED);
     recovery_case(f, MD_MIG_PREPARING, AT_DEST, MD_MIG_COMPLETED);
     recovery_case(f, MD_MIG_PREPARING, NOWHERE, MD_MIG_ERROR);
     recovery_case(f, MD_MIG_RUNNING, AT_SOURCE, MD_MIG_FAILED);
@@ -550,6 +549,36 @@ static void recovery_settles_ended_jobs_from_where_the_domain_runs(void **state)
     recovery_case(f, MD_MIG_POSTCOPY, AT_SOURCE, MD_MIG_ERROR);
     recovery_case(f, MD_MIG_POSTCOPY, AT_DEST, MD_MIG_COMPLETED);
     recovery_case(f, MD_MIG_POSTCOPY, NOWHERE, MD_MIG_ERROR);
+}
+
+/* A stop between a worker taking a migration and its migrate call leaves
+ * the record preparing, with no job and the guest here: it is queued again
+ * and migrates, rather than fail for the restart; an abort accepted before
+ * the restart cancels it instead. */
+static void recovery_queues_again_a_record_stopped_before_its_migrate_call(void **state)
+{
+    fixture *f = *state;
+    md_command c = { .kind = MD_CMD_ABORT };
+    md_event ev = { .kind = "abort_requested" };
+
+    md_migration m = left_behind(f, MD_TEST_BUSY, MD_MIG_PREPARING);
+    md_test_fixture_start(f, false);
+    md_test_drive_until(f, m.uuid, 0.5, md_test_ended);
+    md_test_expect_state(f, m.uuid, md_test_is_final, MD_MIG_COMPLETED);
+    assert_true(md_test_has_event(f, m.uuid, "state", "queued again after a restart"));
+    md_hv_domain d;
+    assert_int_equal(md_hv_lookup(f->hv, MD_TEST_BUSY, &d, NULL), MD_ERR_NOT_FOUND); /* moved */
+    md_test_stack_stop(f);
+    md_hv_sim_set_here(f->hv, MD_TEST_BUSY, true);
+
+    m = left_behind(f, MD_TEST_BUSY, MD_MIG_PREPARING);
+    snprintf(c.uuid, sizeof c.uuid, "%s", m.uuid);
+    snprintf(ev.message, sizeof ev.message, "abort requested while preparing");
+    assert_int_equal(md_store_add_command(f->store, &c, &ev, NULL, NULL), MD_OK);
+    md_test_fixture_start(f, false);
+    md_test_expect_state(f, m.uuid, md_test_is_final, MD_MIG_CANCELLED);
+    assert_true(md_test_domain(f, MD_TEST_BUSY).active); /* never left */
+    assert_false(md_test_has_event(f, m.uuid, "state", "queued again"));
 }
 
 static void recovery_never_attaches_a_preparing_record_to_a_job_it_did_not_start(void **state)
@@ -805,6 +834,7 @@ int main(void)
         T(recovery_reattaches_a_running_job_and_sees_it_finish),
         T(recovery_requeues_queued_migrations_in_order),
         T(recovery_settles_ended_jobs_from_where_the_domain_runs),
+        T(recovery_queues_again_a_record_stopped_before_its_migrate_call),
         T(recovery_never_attaches_a_preparing_record_to_a_job_it_did_not_start),
         T(recovery_keeps_a_post_copy_job_in_post_copy),
         T(with_peers_an_unlisted_destination_is_refused_naming_the_list),

@@ -48,13 +48,6 @@ static md_migration hot_guest_in_post_copy(fixture *f)
     return a;
 }
 
-static md_hv_domain domain(fixture *f, const char *uuid)
-{
-    md_hv_domain d;
-    assert_int_equal(md_hv_lookup(f->hv, uuid, &d, NULL), MD_OK);
-    return d;
-}
-
 static md_hv_job job(fixture *f, const char *uuid)
 {
     md_hv_job j;
@@ -131,7 +124,7 @@ static void unreachable_destination_is_retried_with_backoff_until_it_answers(voi
     assert_true(md_test_has_event(f, a.uuid, "recovery_failed", "next in 2 s"));
     assert_int_equal(md_test_migration(f, a.uuid).state, MD_MIG_POSTCOPY_RECOVERING);
     /* Both halves stay: the domain still here, its job broken, not gone. */
-    assert_true(domain(f, MD_TEST_HOT).active);
+    assert_true(md_test_domain(f, MD_TEST_HOT).active);
     assert_true(job(f, MD_TEST_HOT).post_copy_failed);
 
     md_hv_sim_set_dest_reachable(f->hv, true);
@@ -181,7 +174,7 @@ static void recovery_out_of_time_ends_in_error_with_both_halves_then_recover_com
     assert_non_null(strstr(m.error, "node-b"));                  /* where the vCPUs are */
     assert_non_null(strstr(m.error, "node-a"));                  /* where the rest is */
     assert_non_null(strstr(m.error, "\"action\": \"recover\"")); /* what to do */
-    assert_true(domain(f, MD_TEST_HOT).active);
+    assert_true(md_test_domain(f, MD_TEST_HOT).active);
     assert_true(job(f, MD_TEST_HOT).post_copy_failed);
 
     /* The link is back: the operator's recover resumes it from error. */
@@ -365,7 +358,7 @@ static void abort_accepted_before_a_crash_is_carried_out_after_the_restart(void 
 
     md_test_fixture_start(f, false);
     md_test_expect_state(f, a.uuid, md_test_is_final, MD_MIG_CANCELLED);
-    assert_true(domain(f, MD_TEST_BUSY).active); /* back on the source */
+    assert_true(md_test_domain(f, MD_TEST_BUSY).active); /* back on the source */
     assert_true(md_test_has_event(f, a.uuid, "recovered", "abort command"));
     md_command *left = NULL;
     size_t n = 9;
@@ -414,7 +407,7 @@ static void paused_guest_is_written_at_once_and_resumed_after_a_restart(void **s
     /* In the store as soon as the event is, not at the end of a pass. */
     assert_int_equal(md_store_get(f->store, a.uuid, &r, NULL), MD_OK);
     assert_true(r.paused);
-    assert_true(domain(f, MD_TEST_BUSY).paused);
+    assert_true(md_test_domain(f, MD_TEST_BUSY).paused);
 
     /* Killed; meanwhile the migration fails (here: its job is aborted). */
     md_test_stack_stop(f);
@@ -424,7 +417,7 @@ static void paused_guest_is_written_at_once_and_resumed_after_a_restart(void **s
     md_migration m = md_test_drive_until(f, a.uuid, 0.0, md_test_ended);
     assert_true(m.state == MD_MIG_FAILED || m.state == MD_MIG_CANCELLED);
     assert_false(m.paused);
-    assert_false(domain(f, MD_TEST_BUSY).paused); /* resumed, on the source */
+    assert_false(md_test_domain(f, MD_TEST_BUSY).paused); /* resumed, on the source */
     assert_true(md_test_has_event(f, a.uuid, "resume", NULL));
 }
 

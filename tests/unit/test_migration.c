@@ -97,6 +97,7 @@ static void legal_transitions_are_allowed(void **state)
     assert_true(md_mig_transition_allowed(MD_MIG_QUEUED, MD_MIG_CANCELLED));
     assert_true(md_mig_transition_allowed(MD_MIG_PREPARING, MD_MIG_RUNNING));
     assert_true(md_mig_transition_allowed(MD_MIG_PREPARING, MD_MIG_FAILED));
+    assert_true(md_mig_transition_allowed(MD_MIG_PREPARING, MD_MIG_QUEUED)); /* recovery only */
     assert_true(md_mig_transition_allowed(MD_MIG_RUNNING, MD_MIG_POSTCOPY));
     assert_true(md_mig_transition_allowed(MD_MIG_RUNNING, MD_MIG_COMPLETED));
     assert_true(md_mig_transition_allowed(MD_MIG_RUNNING, MD_MIG_CANCELLED));
