@@ -4,7 +4,7 @@
 #
 # Usage (as root on Debian 12):   bash bench/real-matrix.sh [--cap S] [--quick]
 #   --cap S     wall-clock cap of each migration (default 60 s; aborted at the cap)
-#   --quick     drop post-copy=yes for the idle workload (15 runs instead of 18)
+#   --quick     drop post-copy=yes for the idle workload (22 runs instead of 27)
 # Environment: MD_NO_APT=1 skips the package step; MD_VIRT_TYPE=kvm|qemu (default here:
 # qemu = TCG, because a guest boots in 0.5 s under TCG against 9-19 s under nested KVM and
 # every run boots a fresh guest); MD_BENCH_MIBPS (link cap, default 100).
@@ -18,6 +18,13 @@
 #             [--postcopy]` (post-copy permitted but never started: no actions at all),
 #             aborted with `virsh domjobabort` at the cap; stats: `virsh domjobinfo` on the
 #             source every 0.5 s and `domjobinfo --completed` on the destination at the end;
+#   pcap      the same with `--postcopy --postcopy-after-precopy`: libvirt switches to
+#             post-copy once the first pass has ended (post-copy=yes only; with no, it is none);
+#   kubevirt  KubeVirt's way, with virsh: QEMU's default downtime (no ramp), a completion
+#             timeout of 150 s per GiB of the guest's RAM (KubeVirt's completionTimeoutPerGiB;
+#             38 s for 256 MiB, no 2 GiB floor as in Nova), at which it switches to post-copy
+#             when permitted (`--timeout 38 --timeout-postcopy`) or aborts; its 150 s progress
+#             timeout never comes within the cap;
 #   nova      migrationd (policy "nova", its defaults otherwise), POST /v1/os-migrations
 #   adaptive  migrationd (policy "adaptive"), the same; both polled to a final state and
 #             aborted through the API (DELETE) at the cap.
@@ -48,6 +55,12 @@ while [ $# -gt 0 ]; do
 done
 [[ $cap =~ ^[0-9]+$ ]] || die "--cap needs whole seconds"
 mibps=${MD_BENCH_MIBPS:-100}
+
+# The peers run by virsh alone, then migrationd's two policies.
+policies=(none pcap kubevirt nova adaptive)
+is_daemon() { [ "$1" = nova ] || [ "$1" = adaptive ]; }
+# tests/guest's RAM (lib.sh's guest_boot), for KubeVirt's per-GiB timeout.
+guest_ram_mib=256
 
 # workload: ws_mib rate_mibps report_mib
 declare -A wl=([idle]="4 1 1" [half]="192 50 32" [above]="192 150 64")
@@ -85,10 +98,26 @@ boot_guest() {
     guest_boot "$1" "${w[0]}" "${w[1]}" "${w[2]}" 60 2
 }
 
-# run_none NAME PC: plain virsh migration; prints "ok total_s downtime_ms sent_mib pc_s".
-run_none() {
-    local name=$1 pc=$2 t0 pid last="" info ok=no total dt sent extra=()
+# kubevirt_timeout: KubeVirt's completion timeout for the guest, whole seconds (150 s/GiB).
+kubevirt_timeout() { awk -v m="$guest_ram_mib" 'BEGIN { printf "%.0f\n", 150 * m / 1024 }'; }
+
+# run_virsh NAME PC MODE: a migration by virsh alone (MODE none, pcap or kubevirt, above);
+# prints "ok total_s downtime_ms sent_mib pc_s".
+run_virsh() {
+    local name=$1 pc=$2 mode=$3 t0 pid last="" info ok=no total dt sent extra=() limit=$cap
+    local pc_at="" state
     [ "$pc" = yes ] && extra=(--postcopy)
+    case $mode in
+        pcap) extra+=(--postcopy-after-precopy) ;;
+        kubevirt)
+            limit=$(kubevirt_timeout)
+            # Permitted: libvirt switches at the timeout. Not: aborted there (below).
+            if [ "$pc" = yes ]; then
+                extra+=(--timeout "$limit" --timeout-postcopy)
+                limit=$cap
+            fi
+            ;;
+    esac
     t0=$(now_s)
     virsh -q -c "$MD_HOST_A_URI" migrate --live --p2p --persistent --undefinesource \
         "${extra[@]}" "$name" "$MD_HOST_B_URI" "tcp://$MD_HOST_B_IP" \
@@ -99,7 +128,13 @@ run_none() {
            grep -q '^Job type: *Unbounded' <<<"$info"; then
             last=$info
         fi
-        if awk -v a="$t0" -v b="$(now_s)" -v l="$cap" 'BEGIN { exit !(b - a > l) }'; then
+        # The source's state says when post-copy began (to 0.5 s).
+        if [ -z "$pc_at" ] && [ "$pc" = yes ] &&
+           state=$(virsh -c "$MD_HOST_A_URI" domstate --reason "$name" 2>/dev/null) &&
+           grep -q 'post-copy' <<<"$state"; then
+            pc_at=$(now_s)
+        fi
+        if awk -v a="$t0" -v b="$(now_s)" -v l="$limit" 'BEGIN { exit !(b - a > l) }'; then
             virsh -q -c "$MD_HOST_A_URI" domjobabort "$name" >/dev/null 2>&1 || true
             break
         fi
@@ -107,6 +142,8 @@ run_none() {
     done
     wait "$pid" 2>/dev/null && ok=yes || true
     total=$(since "$t0")
+    local pcs=-
+    [ -n "$pc_at" ] && pcs=$(awk -v a="$pc_at" -v b="$(now_s)" 'BEGIN { printf "%.1f", b - a }')
     if [ "$ok" = yes ]; then
         info=$(virsh -c "$MD_HOST_B_URI" domjobinfo "$name" --completed 2>/dev/null || true)
         [ -n "$info" ] || info=$last
@@ -118,7 +155,7 @@ run_none() {
     local el
     el=$(jobinfo_field "$info" 'Time elapsed')
     [ -n "$el" ] && [ "$ok" = yes ] && total=$(awk -v x="$el" 'BEGIN { printf "%.1f", x / 1000 }')
-    echo "$ok $total ${dt:--} ${sent:--} -"
+    echo "$ok $total ${dt:--} ${sent:--} $pcs"
 }
 
 # run_daemon NAME PC: through the API; prints "ok total_s downtime_ms sent_mib pc_s".
@@ -167,20 +204,21 @@ EOF
 printf '%-6s %-8s %-3s | %-14s %7s %8s %8s %6s | %9s %9s\n' workld policy pc ok total_s \
     downtime sent_MiB pc_s gib_before gib_during | tee "$rows"
 runs=0
-for policy in none nova adaptive; do
-    if [ "$policy" != none ]; then
+for policy in "${policies[@]}"; do
+    if is_daemon "$policy"; then
         daemon_start "$policy" "live_migration_policy=\"$policy\"" \
             'live_migration_monitor_interval_ms=500' >/dev/null
     fi
     for w in idle half above; do
         for pc in no yes; do
             if [ "$quick" = 1 ] && [ "$w" = idle ] && [ "$pc" = yes ]; then continue; fi
+            if [ "$policy" = pcap ] && [ "$pc" = no ]; then continue; fi
             name=mb-$w-$policy-$pc
             boot_guest "$name" "$w"
             n0=$(serial_count "$name")
             before=$(gib_before "$name" "$n0")
-            if [ "$policy" = none ]; then
-                res=$(run_none "$name" "$pc")
+            if ! is_daemon "$policy"; then
+                res=$(run_virsh "$name" "$pc" "$policy")
                 acts="-"
             else
                 res=$(run_daemon "$name" "$pc" 2>"$e2e_work/acts")
@@ -189,7 +227,7 @@ for policy in none nova adaptive; do
             sleep 2
             during=$(gib_during "$name" "$n0")
             read -r ok total dt sent pcs <<<"$res"
-            if [ "$sent" != - ] && [ "$policy" = none ]; then
+            if [ "$sent" != - ] && ! is_daemon "$policy"; then
                 sent=$(awk -v x="$sent" 'BEGIN { printf "%.0f", x }')
             fi
             printf '%-6s %-8s %-3s | %-14s %7s %8s %8s %6s | %9s %9s\n' "$w" "$policy" "$pc" \
@@ -199,13 +237,13 @@ for policy in none nova adaptive; do
             runs=$((runs + 1))
         done
     done
-    [ "$policy" = none ] || daemon_stop
+    ! is_daemon "$policy" || daemon_stop
 done
 
 echo
 say "summary: $runs runs, $(grep -c '| yes ' "$rows" || true) completed;" \
     "link $mibps MiB/s, guests $e2e_virt, cap $cap s, $(since "$t_all") s in all"
-for policy in none nova adaptive; do
+for policy in "${policies[@]}"; do
     say "  $policy: $(awk -v p="$policy" '$2 == p && $5 == "yes" { c++ } END { print c + 0 }' \
         "$rows") completed"
 done
