@@ -217,6 +217,7 @@ static void run_one(row_kind kind, const sim_params *p, int mode, sim_action_cb 
     policy_settings ps;
     policy_settings_default(&ps, pk[kind], policy_data_gib((uint64_t)p->ram_bytes, NULL, 0));
     ps.permit_post_copy = p->permit_post_copy;
+    ps.permit_auto_converge = p->auto_converge;
     sim_run(p, &ps, 0.5, cap, cb, NULL, &out->r);
 }
 
@@ -302,7 +303,7 @@ static void goal_checks(run runs[NROW][NSCEN], const bool *conv)
 {
     enum { SHOW = 6 };
     size_t nconv = 0, dt_ok = 0, t_ok = 0, npc = 0, pc_ok = 0, ndec = 0, dec_early = 0;
-    size_t shown_dt = 0, shown_t = 0, shown_pc = 0;
+    size_t shown_dt = 0, shown_t = 0, shown_pc = 0, t_conflict = 0;
     char what[96];
     static char fail_dt[SHOW][256], fail_t[SHOW][256], fail_pc[SHOW][256];
 
@@ -326,6 +327,10 @@ static void goal_checks(run runs[NROW][NSCEN], const bool *conv)
             bool ok_t = a->completed && a->total_s <= TIME_SLACK * fastest;
             dt_ok += ok_dt;
             t_ok += ok_t;
+            /* The goals conflict where nova's own downtime needs more than
+             * 1.1x the fastest time: then no policy meets both. */
+            if (!ok_t && nv->completed && nv->total_s > TIME_SLACK * fastest)
+                t_conflict++;
             if (!ok_dt && shown_dt < SHOW)
                 snprintf(fail_dt[shown_dt++], 256, "%s adaptive %s %.0f ms, nova %.0f ms", what,
                          a->completed ? "" : "(not completed)", a->downtime_ms, nv->downtime_ms);
@@ -359,6 +364,9 @@ static void goal_checks(run runs[NROW][NSCEN], const bool *conv)
         printf("    fails: %s\n", fail_dt[i]);
     printf("  converging: adaptive's total <= %.1fx the fastest policy's: %zu/%zu\n", TIME_SLACK,
            t_ok, nconv);
+    printf("    of the %zu that miss it, %zu are where nova itself takes more than %.1fx: no "
+           "downtime as low\n    as nova's finishes in time there\n",
+           nconv - t_ok, t_conflict, TIME_SLACK);
     for (size_t i = 0; i < shown_t; i++)
         printf("    fails: %s\n", fail_t[i]);
     printf("  not converging, post-copy permitted: adaptive's total <= %.1fx "
