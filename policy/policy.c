@@ -75,7 +75,8 @@
  *     Else, with auto-converge permitted, the maximum, and QEMU's throttle
  *     does the rest (bench/policy-matrix shows what that costs the guest);
  *     else the maximum when the passes at it end inside the completion
- *     timeout; else, when two boundaries in a row say pre-copy cannot
+ *     timeout, or when there is no completion timeout (0: time alone ends
+ *     nothing); else, when two boundaries in a row say pre-copy cannot
  *     finish inside the completion timeout, the timeout action at once: an
  *     abort naming those numbers, or with force_complete a pause.
  *
@@ -431,8 +432,11 @@ static policy_action adaptive_at_boundary(policy *p, const policy_sample *s)
     double timeout_left_s = p->completion_timeout_s > 0 ? p->completion_timeout_s - s->elapsed_s
                                                         : INFINITY;
     /* Pre-copy is all there is: the only question is whether it finishes
-     * inside the completion timeout (never, when f >= 1). */
-    bool never = alone && (!isfinite(to_max_s) || to_max_s > timeout_left_s);
+     * inside the completion timeout (never, when f >= 1). Without one the
+     * operator has said that time alone ends nothing, so adaptive does not
+     * either. */
+    bool never = alone && p->completion_timeout_s > 0 &&
+                 (!isfinite(to_max_s) || to_max_s > timeout_left_s);
     if (to_max_s <= left_s && !never) {
         p->cannot_finish = 0;
         return action_none();
@@ -463,10 +467,14 @@ static policy_action adaptive_at_boundary(policy *p, const policy_sample *s)
     }
     if (!never) {
         p->cannot_finish = 0;
-        adaptive_raise(p, max_ms,
-                       "%s; at the maximum the passes end in about %.0f s, inside the "
-                       "completion timeout",
-                       why, to_max_s);
+        if (isfinite(to_max_s))
+            adaptive_raise(p, max_ms,
+                           "%s; at the maximum the passes end in about %.0f s, inside the "
+                           "completion timeout",
+                           why, to_max_s);
+        else
+            adaptive_raise(p, max_ms,
+                           "%s; the maximum downtime, with no completion timeout to end it", why);
         return action_none();
     }
     char why2[240];

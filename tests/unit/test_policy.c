@@ -632,6 +632,7 @@ static void adaptive_force_complete_pauses_at_the_boundary_with_least_to_send(vo
     policy_action a;
 
     s.timeout_action = POLICY_TIMEOUT_FORCE_COMPLETE;
+    s.completion_timeout_s = 800;
     policy_init(&p, &s);
     feed_not_converging(&p, 0.5, 1, 1500, &a);
     feed_not_converging(&p, 20.0, 2, 250, &a);
@@ -657,6 +658,7 @@ static void adaptive_force_complete_waits_at_most_three_boundaries_to_pause(void
     policy_action a;
 
     s.timeout_action = POLICY_TIMEOUT_FORCE_COMPLETE;
+    s.completion_timeout_s = 800;
     policy_init(&p, &s);
     feed_not_converging(&p, 0.5, 1, 1500, &a);
     feed_not_converging(&p, 20.0, 2, 250, &a);
@@ -666,6 +668,27 @@ static void adaptive_force_complete_waits_at_most_three_boundaries_to_pause(void
     }
     feed_not_converging(&p, 38.0, 6, 300, &a);
     assert_int_equal(a.kind, POLICY_ACT_PAUSE);
+}
+
+static void adaptive_without_a_completion_timeout_never_gives_up_early(void **state)
+{
+    (void)state;
+    policy_settings s = settings(POLICY_ADAPTIVE, 2.0); /* timeouts off */
+    policy p;
+    policy_action a;
+
+    policy_init(&p, &s);
+    feed_not_converging(&p, 0.5, 1, 1500, &a);
+    /* f = 1.5, but with no completion timeout time alone ends nothing:
+     * the maximum, once, and then no abort however long it runs. */
+    feed_not_converging(&p, 20.0, 2, 250, &a);
+    assert_int_equal(a.kind, POLICY_ACT_SET_DOWNTIME);
+    assert_int_equal(a.downtime_ms, 500);
+    assert_non_null(strstr(a.reason, "no completion timeout to end it"));
+    for (uint32_t i = 3; i < 100; i++) {
+        feed_not_converging(&p, 20.0 + 3 * i, i, 250, &a);
+        assert_int_equal(a.kind, POLICY_ACT_NONE);
+    }
 }
 
 static void adaptive_lets_auto_converge_throttle_at_the_maximum(void **state)
@@ -954,6 +977,7 @@ int main(void)
         cmocka_unit_test(adaptive_aborts_when_the_passes_outlast_the_completion_timeout),
         cmocka_unit_test(adaptive_force_complete_pauses_at_the_boundary_with_least_to_send),
         cmocka_unit_test(adaptive_force_complete_waits_at_most_three_boundaries_to_pause),
+        cmocka_unit_test(adaptive_without_a_completion_timeout_never_gives_up_early),
         cmocka_unit_test(adaptive_lets_auto_converge_throttle_at_the_maximum),
         cmocka_unit_test(adaptive_target_above_the_maximum_is_cut_to_it),
         cmocka_unit_test(adaptive_target_0_means_the_default),
