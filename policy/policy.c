@@ -442,7 +442,9 @@ static policy_action adaptive_at_boundary(policy *p, const policy_sample *s)
         return action_none();
     }
     char why[240], shrink[64];
-    if (f_seen || dirty > 0)
+    if (p->set.permit_post_copy && !f_seen)
+        snprintf(shrink, sizeof shrink, "one pass cannot show that passes shrink it");
+    else if (f_seen || dirty > 0)
         snprintf(shrink, sizeof shrink, "each pass leaves %.2f of the last", f);
     else
         snprintf(shrink, sizeof shrink, "no dirty rate is known yet");
