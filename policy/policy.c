@@ -25,14 +25,78 @@
  *      completion_timeout * data_gib) or progress timeout (no new low of
  *      memory + disk remaining at a boundary for progress_timeout seconds).
  *   4. adaptive only, at boundaries from iteration 2 on (after one full
- *      pass): start post-copy when pre-copy cannot converge and post-copy is
- *      permitted, or raise the downtime floor to what the next pass needs.
- *   5. The downtime: the Nova ramp's current step, or adaptive's floor when
- *      that is higher, whenever it differs from what was last set.
+ *      pass): weigh the passes to come (below) and either do nothing, raise
+ *      its downtime, start post-copy, abort, or pause the guest.
+ *   5. The downtime: for nova the Nova ramp's current step; for adaptive its
+ *      target, or the downtime it raised to; set whenever it differs from
+ *      what was last set.
  *
  * The ramp is computed step by step, exactly as Nova's downtime_steps(): the delay
  * per step is truncated to whole seconds after scaling by the data size, and
  * a step applies when elapsed is strictly greater than its start.
+ *
+ * ADAPTIVE
+ * --------
+ * What a guest suffers most is the stop at the end, then the time the
+ * operator waits; so adaptive asks for the smallest downtime that still
+ * finishes in good time, and decides within a few passes what to do with a
+ * guest that pre-copy cannot finish.
+ *
+ * How pre-copy ends (QEMU, and policy/sim.c): a pass runs until what is left
+ * of it fits in rate x limit; then QEMU syncs the dirty bitmap and stops the
+ * guest if everything pending fits. A guest that dirties pages during the
+ * pass almost never fits at that sync, so the passes shrink towards the
+ * limit: with P the pending at a boundary and f the share of a pass that the
+ * guest dirties again, each pass leaves about limit + f x (P - limit) (in
+ * time units, bytes / rate), and the stop, when it comes, lasts about the
+ * limit. So the limit is the downtime, and the time still to go at a limit
+ * L is the sum of the passes, (P - L) / (1 - f) when f < 1. Raising the
+ * limit to P itself stops the guest at once for P.
+ *
+ * At each boundary from iteration 2 adaptive computes P (pending / rate, in
+ * ms) and f (the reported dirty rate over the transfer rate; from pass 3 no
+ * less than what the last pass really left, (P - L) / (P_prev - L): passes
+ * shorten as they shrink and see fewer rewrites of a page, so f grows), and:
+ *
+ *   - P fits in the limit already set: nothing; QEMU stops the guest.
+ *   - P fits in the maximum: if each pass still leaves at most
+ *     ADAPTIVE_USEFUL_SHRINK of the last and the passes to the target,
+ *     (P - L) / (1 - f), end by the time bound, nothing: the passes still
+ *     pay. Otherwise they stop paying, and adaptive switches over now: it
+ *     sets the downtime to P x ADAPTIVE_STOP_MARGIN, what this guest needs
+ *     to stop at once. (Raising to a level between L and P looks cheaper
+ *     on paper, but f grows as passes shorten, so such a raise bought
+ *     neither time nor downtime in bench/policy-matrix.)
+ *   - P does not fit in the maximum, and the passes at the maximum would
+ *     not end by the bound (f >= 1: never): pre-copy cannot finish in good
+ *     time. With post-copy permitted, post-copy; at pass 2 already whenever
+ *     P does not fit, since pass 2 cannot show f (it is shorter than pass 1,
+ *     so it dirties no more than pass 1 did, and that is all one knows).
+ *     Else, with auto-converge permitted, the maximum, and QEMU's throttle
+ *     does the rest (bench/policy-matrix shows what that costs the guest);
+ *     else the maximum when the passes at it end inside the completion
+ *     timeout, or when there is no completion timeout (0: time alone ends
+ *     nothing); else, when two boundaries in a row say pre-copy cannot
+ *     finish inside the completion timeout, the timeout action at once: an
+ *     abort naming those numbers, or with force_complete a pause.
+ *
+ * The time bound is (1 + ADAPTIVE_TIME_SLACK) x the fastest finish the
+ * maximum allows, estimated at pass 2 (elapsed + P when P fits in the
+ * maximum, else elapsed + (P - max) / (1 - f) + max) and once more at the
+ * first boundary with an observed f. A policy that stops the guest sooner
+ * needs a downtime above the maximum.
+ *
+ * A paused guest dirties nothing, so the pause lasts as long as sending what
+ * is pending when it starts. For a guest that dirties faster than the link
+ * (the only kind adaptive pauses) pending is least at a boundary: inside a
+ * pass the remainder falls at the link rate while the newly dirty pages grow
+ * faster. So adaptive pauses at a boundary whose pending is within
+ * ADAPTIVE_PAUSE_TOLERANCE of the least seen at any boundary from pass 2,
+ * waiting at most ADAPTIVE_PAUSE_PASSES boundaries for one.
+ *
+ * Samples can be hostile (a rate that is 0, negative, NaN or infinite):
+ * such a rate is replaced by what the pass itself moved, and a boundary with
+ * no usable rate makes no decision; the timeouts still apply.
  */
 #include "policy/policy.h"
 
@@ -44,17 +108,28 @@
 #define MIB (1024.0 * 1024.0)
 
 /* adaptive's tuning. Each is a judgement, checked by bench/policy-matrix. */
-/* Pre-copy is deemed not to converge when each pass leaves at least this
- * fraction of the previous pass's data to send again: at 0.8 pre-copy would
- * need five times as long as post-copy needs to move the same data. */
-#define ADAPTIVE_NONCONVERGE_RATIO 0.8
-/* QEMU sends device state on top of the memory it allows for downtime, so
- * the real pause exceeds the limit it was given; adaptive keeps this share of
- * the configured maximum and leaves the rest as headroom. */
-#define ADAPTIVE_DOWNTIME_HEADROOM 0.9
-/* The downtime adaptive asks for is what the estimate says the next pass
- * needs times this margin, since estimates of dirty rate are noisy. */
-#define ADAPTIVE_DOWNTIME_MARGIN 1.5
+/* The share of the fastest finish adaptive may spend on passes that lower
+ * the downtime (the DESIGN above): the issue's 10 %. bench/policy-matrix
+ * measured 0.05 too: it met the time goal on no more converging guests
+ * (134 of 168 either way) and lost the downtime goal on 13 more. */
+#define ADAPTIVE_TIME_SLACK 0.1
+/* A pass that leaves more than this share of the last no longer pays even
+ * inside the bound: at 0.8 a pass takes five times as long as the data it
+ * removes would take to send in the stop. */
+#define ADAPTIVE_USEFUL_SHRINK 0.8
+/* Stopping the guest at once needs the pending data plus what the guest
+ * dirties before QEMU sees the new limit. */
+#define ADAPTIVE_STOP_MARGIN 1.1
+/* Boundaries in a row that must say "cannot finish inside the completion
+ * timeout" before adaptive aborts or pauses: one pass can be a fluke. */
+#define ADAPTIVE_CANNOT_FINISH_PASSES 2
+/* A boundary within this share of the least pending seen is as good a
+ * moment to pause as any; and adaptive waits at most this many boundaries
+ * for one. */
+#define ADAPTIVE_PAUSE_TOLERANCE 0.05
+#define ADAPTIVE_PAUSE_PASSES 3
+/* f above this is treated as unusable (a rate that is nearly 0). */
+#define ADAPTIVE_MAX_F 100.0
 
 double policy_data_gib(uint64_t ram_bytes, const uint64_t *disk_bytes, size_t ndisks)
 {
@@ -77,6 +152,7 @@ void policy_settings_default(policy_settings *out, policy_kind kind, double data
     out->progress_timeout_s = 150;
     out->timeout_action = POLICY_TIMEOUT_ABORT;
     out->permit_post_copy = false;
+    out->downtime_target_ms = POLICY_DEFAULT_DOWNTIME_TARGET_MS;
     out->data_gib = data_gib;
 }
 
@@ -101,6 +177,12 @@ size_t policy_downtime_steps(const policy_settings *s, policy_step *steps, size_
     return n;
 }
 
+/* adaptive's target: as configured, but never above the maximum. */
+static uint32_t target_within(const policy_settings *s)
+{
+    return s->downtime_target_ms < s->downtime_ms ? s->downtime_target_ms : s->downtime_ms;
+}
+
 void policy_init(policy *p, const policy_settings *s)
 {
     memset(p, 0, sizeof *p);
@@ -117,8 +199,13 @@ void policy_init(policy *p, const policy_settings *s)
         p->set.downtime_delay_s = POLICY_MIN_DOWNTIME_DELAY_S;
     if (!(p->set.data_gib >= POLICY_MIN_DATA_GIB))
         p->set.data_gib = POLICY_MIN_DATA_GIB;
+    /* adaptive weighs pass 1 against the migration's start. */
+    p->have_boundary = p->set.kind == POLICY_ADAPTIVE;
     /* Nova: completion_timeout = int(completion_timeout * data_gb). */
     p->completion_timeout_s = trunc((double)p->set.completion_timeout_s * p->set.data_gib);
+    if (p->set.downtime_target_ms == 0)
+        p->set.downtime_target_ms = POLICY_DEFAULT_DOWNTIME_TARGET_MS;
+    p->target_ms = target_within(&p->set);
 }
 
 void policy_update(policy *p, uint32_t max_downtime_ms, bool permit_post_copy)
@@ -126,10 +213,10 @@ void policy_update(policy *p, uint32_t max_downtime_ms, bool permit_post_copy)
     if (max_downtime_ms != 0) {
         p->set.downtime_ms = max_downtime_ms < POLICY_MIN_DOWNTIME_MS ? POLICY_MIN_DOWNTIME_MS
                                                                       : max_downtime_ms;
-        /* A lower maximum also lowers adaptive's floor. */
-        uint32_t cap = (uint32_t)(p->set.downtime_ms * ADAPTIVE_DOWNTIME_HEADROOM);
-        if (p->adaptive_floor_ms > cap)
-            p->adaptive_floor_ms = cap;
+        /* A lower maximum also lowers adaptive's target and floor. */
+        if (p->adaptive_floor_ms > p->set.downtime_ms)
+            p->adaptive_floor_ms = p->set.downtime_ms;
+        p->target_ms = target_within(&p->set);
     }
     p->set.permit_post_copy = permit_post_copy;
 }
@@ -204,71 +291,208 @@ static uint64_t sample_processed(const policy_sample *s)
     return s->mem_processed + s->disk_processed;
 }
 
-/* adaptive's look at one boundary (iteration >= 2). Uses the previous
- * boundary still stored in p, so call it before that is overwritten.
- * Returns POST_COPY, or NONE after possibly raising p->adaptive_floor_ms. */
+/* Raises adaptive's downtime to want_ms (no higher than the maximum) with
+ * the reason why; never lowers it. */
+static void adaptive_raise(policy *p, double want_ms, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void adaptive_raise(policy *p, double want_ms, const char *fmt, ...)
+{
+    va_list ap;
+    /* Whole ms, rounding up what is not a float's error away from whole. */
+    double want = fmin(ceil(want_ms - 1e-6), (double)p->set.downtime_ms);
+
+    if (!(want > p->adaptive_floor_ms))
+        return;
+    p->adaptive_floor_ms = (uint32_t)want;
+    va_start(ap, fmt);
+    vsnprintf(p->adaptive_note, sizeof p->adaptive_note, fmt, ap);
+    va_end(ap);
+}
+
+/* Pre-copy cannot finish inside the completion timeout: the timeout action
+ * now, once ADAPTIVE_CANNOT_FINISH_PASSES boundaries in a row said so; a
+ * pause waits for a boundary with little pending (the DESIGN above). */
+static policy_action adaptive_cannot_finish(policy *p, const policy_sample *s, double pending,
+                                            double rate, const char *why)
+{
+    if (++p->cannot_finish < ADAPTIVE_CANNOT_FINISH_PASSES)
+        return action_none();
+    if (p->set.timeout_action == POLICY_TIMEOUT_ABORT) {
+        p->timeout_fired = true;
+        p->aborted = true;
+        return action_make(POLICY_ACT_ABORT, 0, "%s: aborting", why);
+    }
+    if (pending > p->pause_low * (1 + ADAPTIVE_PAUSE_TOLERANCE) &&
+        p->pause_waited++ < ADAPTIVE_PAUSE_PASSES)
+        return action_none();
+    p->timeout_fired = true;
+    p->paused = true;
+    return action_make(POLICY_ACT_PAUSE, 0,
+                       "%s: pausing the guest at iteration %u with %.0f MiB to send (least at a "
+                       "boundary: %.0f MiB), a pause of about %.1f s",
+                       why, s->iteration, pending / MIB, p->pause_low / MIB, pending / rate);
+}
+
+/* adaptive's look at one boundary (iteration >= 2): the DESIGN above. Uses
+ * the previous boundary still stored in p, so call it before that is
+ * overwritten. Returns POST_COPY, ABORT, PAUSE, or NONE after possibly
+ * raising p->adaptive_floor_ms. */
 static policy_action adaptive_at_boundary(policy *p, const policy_sample *s)
 {
     double pass_s = s->elapsed_s - p->boundary_at_s;
-    double remaining = (double)sample_remaining(s);
+    double pending = (double)sample_remaining(s);
+    double prev = p->prev_pending;
     double rate = s->transfer_rate;
     double dirty = s->dirty_rate;
 
-    if (!(pass_s > 0))
+    p->prev_pending = pending;
+    if (!(pass_s > 0) || !isfinite(pass_s))
         return action_none();
     /* Estimates from the pass just ended when the job statistics lack them:
      * everything sent in the pass over its length, and everything the guest
      * dirtied in it (what is left to send now) over its length. */
-    if (!(rate > 0)) {
+    if (!(rate > 0) || !isfinite(rate)) {
         uint64_t done = sample_processed(s);
         rate = done > p->boundary_processed ? (double)(done - p->boundary_processed) / pass_s : 0;
     }
-    if (!(dirty > 0))
-        dirty = remaining / pass_s;
-    if (!(rate > 0))
+    if (!(dirty > 0) || !isfinite(dirty))
+        dirty = 0;
+    if (!(rate > 0) || !isfinite(rate))
         return action_none();
 
-    /* The next pass sends what remains now, taking remaining / rate seconds,
-     * while the guest keeps dirtying: what it dirties then is what QEMU next
-     * compares with rate * max downtime. Expect the dirty rate to hold; but a
-     * guest's distinct dirty pages grow no faster than linearly in time, so
-     * a pass no longer than the last cannot dirty more than the last did
-     * (the pages remaining now), whatever rate the statistics report. */
-    double ratio = dirty / rate;
-    double next = remaining * ratio;
-    if (remaining / rate <= pass_s)
-        next = fmin(next, remaining);
-    /* Pending data at a boundary is exactly what QEMU's switch-over test
-     * weighs, so the lowest value seen is proof of what a downtime of
-     * low / rate would have finished on; trust it over the estimate. */
-    if (p->have_low && (double)p->low_remaining < next)
-        next = (double)p->low_remaining;
-    double needed_ms = next / rate * 1000.0;
-    double cap_ms = floor(p->set.downtime_ms * ADAPTIVE_DOWNTIME_HEADROOM);
+    /* Times in ms: P to stop now, L the limit the last pass ran under. */
+    double now_ms = pending / rate * 1000.0;
+    double limit_ms = p->current_downtime_ms;
+    double max_ms = p->set.downtime_ms;
+    double target_ms = fmax(p->target_ms, limit_ms);
+    /* f: what the last pass really left, once there was a pass after pass
+     * 1; for pass 2 only the reported dirty rate, which pass 1 understates
+     * (a long pass sees the guest rewrite the same pages, so its distinct
+     * pages per second are fewer than a short pass's). */
+    double f = dirty / rate;
+    bool f_seen = false;
+    if (s->iteration >= 3 && prev > 0) {
+        double lim_bytes = rate * limit_ms / 1000.0;
+        if (prev > lim_bytes) {
+            /* Passes shorten as they shrink, and a short pass sees fewer
+             * rewrites of the same page, so f only grows: never below the
+             * reported rate. */
+            f = fmax(f, (pending - lim_bytes) / (prev - lim_bytes));
+            f_seen = true;
+        }
+    }
+    if (!(f >= 0))
+        f = 0;
+    if (!(f <= ADAPTIVE_MAX_F))
+        return action_none();
+    /* Without a reported dirty rate pass 2 has no f at all: wait for one. */
+    if (!f_seen && !(dirty > 0) && !p->set.permit_post_copy)
+        return action_none();
+    /* The bound: the fastest finish that the maximum allows from here, the
+     * first time with the estimate and once more with the first f seen. */
+    if (p->finish_by_s == 0 || (f_seen && !p->finish_by_seen)) {
+        double fastest_s = now_ms <= max_ms ? now_ms / 1000.0
+                           : f < 1          ? ((now_ms - max_ms) / (1 - f) + max_ms) / 1000.0
+                                            : now_ms / 1000.0;
+        p->finish_by_s = (s->elapsed_s + fastest_s) * (1 + ADAPTIVE_TIME_SLACK);
+        p->finish_by_seen = f_seen;
+    }
+    if (!(pending > p->pause_low) || p->pause_low == 0)
+        p->pause_low = pending;
+    double left_s = fmax(0, p->finish_by_s - s->elapsed_s);
 
-    /* If pre-copy can finish at the next pass, allow that downtime (with a
-     * margin, within the cap) at once rather than wait for the ramp. */
-    if (needed_ms <= cap_ms) {
-        double want = fmin(cap_ms, ceil(needed_ms * ADAPTIVE_DOWNTIME_MARGIN));
-        if (want > p->adaptive_floor_ms) {
-            p->adaptive_floor_ms = (uint32_t)want;
-            snprintf(p->adaptive_note, sizeof p->adaptive_note,
-                     "pre-copy can finish at iteration %u: %.0f MiB remaining, dirtying "
-                     "%.0f MiB/s over %.0f MiB/s needs about %.0f ms",
-                     s->iteration + 1, remaining / MIB, dirty / MIB, rate / MIB, needed_ms);
+    if (now_ms <= limit_ms) {
+        p->cannot_finish = 0;
+        return action_none();
+    }
+    if (now_ms <= max_ms) {
+        p->cannot_finish = 0;
+        double to_target_s = f < 1 ? (now_ms - target_ms) / 1000.0 / (1 - f) : INFINITY;
+        if (to_target_s <= left_s && f <= ADAPTIVE_USEFUL_SHRINK)
+            return action_none();
+        adaptive_raise(p, now_ms * ADAPTIVE_STOP_MARGIN,
+                       "passes stop paying at iteration %u: %.0f MiB pending is %.0f ms at "
+                       "%.0f MiB/s, each pass leaves %.2f of the last; %u ms would take %.1f s "
+                       "more, %.1f s allowed",
+                       s->iteration, pending / MIB, now_ms, rate / MIB, f, p->target_ms,
+                       to_target_s, left_s);
+        return action_none();
+    }
+
+    /* Pending does not fit in the maximum: can the passes get there? With
+     * post-copy permitted, pass 2 cannot show it: pass 2 is shorter than
+     * pass 1, so it dirties no more than pass 1 did, and that is all one
+     * can say (f <= 1). Post-copy now costs the guest less time than a pass
+     * that may not help, and is what virsh --postcopy-after-precopy does. */
+    double to_max_s = f < 1 ? (now_ms - max_ms) / 1000.0 / (1 - f) : INFINITY;
+    if (p->set.permit_post_copy && !f_seen)
+        to_max_s = INFINITY;
+    bool alone = !p->set.permit_post_copy && !p->set.permit_auto_converge;
+    double timeout_left_s = p->completion_timeout_s > 0 ? p->completion_timeout_s - s->elapsed_s
+                                                        : INFINITY;
+    /* Pre-copy is all there is: the only question is whether it finishes
+     * inside the completion timeout (never, when f >= 1). Without one the
+     * operator has said that time alone ends nothing, so adaptive does not
+     * either. */
+    bool never = alone && p->completion_timeout_s > 0 &&
+                 (!isfinite(to_max_s) || to_max_s > timeout_left_s);
+    if (to_max_s <= left_s && !never) {
+        p->cannot_finish = 0;
+        return action_none();
+    }
+    char why[240], shrink[64];
+    if (p->set.permit_post_copy && !f_seen)
+        snprintf(shrink, sizeof shrink, "one pass cannot show that passes shrink it");
+    else if (f_seen || dirty > 0)
+        snprintf(shrink, sizeof shrink, "each pass leaves %.2f of the last", f);
+    else
+        snprintf(shrink, sizeof shrink, "no dirty rate is known yet");
+    snprintf(why, sizeof why,
+             "pre-copy cannot finish in good time: at iteration %u %.0f MiB pending needs "
+             "%.0f ms at %.0f MiB/s (maximum %u ms) and %s",
+             s->iteration, pending / MIB, now_ms, rate / MIB, p->set.downtime_ms, shrink);
+    if (p->set.permit_post_copy) {
+        p->post_copy_requested = true;
+        return action_make(POLICY_ACT_POST_COPY, 0, "%s; switching to post-copy", why);
+    }
+    if (p->set.permit_auto_converge) {
+        p->cannot_finish = 0;
+        if (!p->throttling) {
+            p->throttling = true;
+            adaptive_raise(p, max_ms,
+                           "%s; the maximum downtime, and QEMU's auto-converge throttles the "
+                           "guest",
+                           why);
         }
         return action_none();
     }
-    if (ratio >= ADAPTIVE_NONCONVERGE_RATIO && p->set.permit_post_copy) {
-        p->post_copy_requested = true;
-        return action_make(POLICY_ACT_POST_COPY, 0,
-                           "pre-copy will not converge: at iteration %u the guest dirties "
-                           "%.0f MiB/s against %.0f MiB/s sent, leaving about %.0f MiB per "
-                           "pass where %u ms allows %.0f MiB; switching to post-copy",
-                           s->iteration, dirty / MIB, rate / MIB, next / MIB, p->set.downtime_ms,
-                           rate * p->set.downtime_ms / 1000.0 / MIB);
+    if (!never) {
+        p->cannot_finish = 0;
+        if (isfinite(to_max_s))
+            adaptive_raise(p, max_ms,
+                           "%s; at the maximum the passes end in about %.0f s, inside the "
+                           "completion timeout",
+                           why, to_max_s);
+        else
+            adaptive_raise(p, max_ms,
+                           "%s; the maximum downtime, with no completion timeout to end it", why);
+        return action_none();
     }
-    return action_none();
+    char why2[240];
+    if (isfinite(to_max_s))
+        snprintf(why2, sizeof why2,
+                 "pre-copy cannot finish inside the completion timeout (%.0f s left): at "
+                 "iteration %u %.0f MiB pending is %.0f ms at %.0f MiB/s and passes at %u ms "
+                 "need %.0f s more",
+                 timeout_left_s, s->iteration, pending / MIB, now_ms, rate / MIB,
+                 p->set.downtime_ms, to_max_s);
+    else
+        snprintf(why2, sizeof why2,
+                 "pre-copy cannot finish: at iteration %u %.0f MiB pending is %.0f ms at "
+                 "%.0f MiB/s (maximum %u ms) and each pass leaves %.2f of the last",
+                 s->iteration, pending / MIB, now_ms, rate / MIB, p->set.downtime_ms, f);
+    return adaptive_cannot_finish(p, s, pending, rate, why2);
 }
 
 /* Records a boundary; returns the progress-timeout action if it is due. */
@@ -360,15 +584,27 @@ policy_action policy_step_sample(policy *p, const policy_sample *s)
             return act;
     }
 
+    if (p->set.kind == POLICY_ADAPTIVE) {
+        /* From the first sample, as Nova's step 0 (strictly after 0 s). */
+        if (!(s->elapsed_s > 0))
+            return act;
+        bool raised = p->adaptive_floor_ms > p->target_ms;
+        uint32_t want = raised ? p->adaptive_floor_ms : p->target_ms;
+        if (want == p->current_downtime_ms)
+            return act;
+        p->current_downtime_ms = want;
+        if (raised)
+            return action_make(POLICY_ACT_SET_DOWNTIME, want, "%s", p->adaptive_note);
+        return action_make(POLICY_ACT_SET_DOWNTIME, want,
+                           "downtime target %u ms (maximum %u ms): the guest stops once what "
+                           "is left fits in it",
+                           p->target_ms, p->set.downtime_ms);
+    }
+
     size_t step = 0;
     uint32_t want = ramp_downtime(p, s->elapsed_s, &step);
-    bool from_adaptive = p->adaptive_floor_ms > want;
-    if (from_adaptive)
-        want = p->adaptive_floor_ms;
     if (want != 0 && want != p->current_downtime_ms) {
         p->current_downtime_ms = want;
-        if (from_adaptive)
-            return action_make(POLICY_ACT_SET_DOWNTIME, want, "%s", p->adaptive_note);
         return action_make(POLICY_ACT_SET_DOWNTIME, want,
                            "downtime step %zu of %u after %.0f s elapsed", step,
                            p->set.downtime_steps, s->elapsed_s);

@@ -18,11 +18,17 @@
  *    base + offset * i ms), a completion timeout of
  *    completion_timeout * data_gib seconds, and a timeout action (abort, or
  *    force-complete = post-copy if permitted, else pause) fired once.
- *  - POLICY_ADAPTIVE runs the same ramp and timeouts as a floor, and at each
- *    iteration boundary after the first full pass estimates whether pre-copy
- *    can finish: if the downtime needed fits the configured maximum it sets
- *    it at once; if pre-copy will not converge and post-copy is permitted it
- *    starts post-copy at once.
+ *  - POLICY_ADAPTIVE keeps Nova's timeouts as a backstop but not its ramp:
+ *    from the first sample it sets the downtime target (downtime_target_ms,
+ *    at most the maximum), and at each iteration boundary after the first
+ *    full pass it weighs the passes still to come (policy.c's DESIGN). It
+ *    raises the downtime, never beyond the maximum, only to what finishes
+ *    in the time it allows itself; when pre-copy cannot finish at the
+ *    maximum in that time it starts post-copy when permitted, else lets
+ *    QEMU's auto-converge throttle when permitted, else aborts (or, with
+ *    force_complete, pauses the guest at a boundary with the least to send)
+ *    once two passes in a row show pre-copy cannot finish inside the
+ *    completion timeout.
  *  - POLICY_NONE takes no action at all (the benchmark's baseline).
  *
  * Both real policies also apply the progress timeout: data remaining
@@ -56,16 +62,31 @@ typedef enum policy_timeout_action {
 #define POLICY_MIN_DATA_GIB 2.0
 /* The largest allowed step count. */
 #define POLICY_MAX_STEPS 1000
+/* adaptive's downtime target when the settings give none (0): Nova's first
+ * ramp step at its default 500 ms / 10 steps, so that adaptive never stops
+ * a guest that converges there for longer than nova would
+ * (etc/migrationd.conf, live_migration_downtime_target, says why). */
+#define POLICY_DEFAULT_DOWNTIME_TARGET_MS 50
+/* The lowest target the config accepts: below it the target is noise next
+ * to the hand-over itself (device state, a few ms) and only adds passes. */
+#define POLICY_MIN_DOWNTIME_TARGET_MS 10
 
 typedef struct policy_settings {
     policy_kind kind;
-    uint32_t downtime_ms;          /* live_migration_downtime: the maximum */
+    uint32_t downtime_ms; /* live_migration_downtime: the maximum */
+    /* live_migration_downtime_target (adaptive only): the downtime adaptive
+     * aims for; 0 = POLICY_DEFAULT_DOWNTIME_TARGET_MS; above downtime_ms it
+     * is clamped to downtime_ms (also after policy_update()). */
+    uint32_t downtime_target_ms;
     uint32_t downtime_steps;       /* live_migration_downtime_steps */
     uint32_t downtime_delay_s;     /* live_migration_downtime_delay, per GiB */
     uint32_t completion_timeout_s; /* per GiB of data; 0 = off */
     uint32_t progress_timeout_s;   /* seconds without a new low; 0 = off */
     policy_timeout_action timeout_action;
     bool permit_post_copy; /* the job was started with POSTCOPY */
+    /* The job was started with AUTO_CONVERGE (adaptive then lets QEMU
+     * throttle a guest that pre-copy cannot finish, instead of aborting). */
+    bool permit_auto_converge;
     /* A drain's plan (plan.h): start post-copy at the first iteration
      * boundary after the first full pass (iteration >= 2), whatever the
      * estimates say. Needs permit_post_copy. */
@@ -94,7 +115,9 @@ typedef enum policy_action_kind {
 typedef struct policy_action {
     policy_action_kind kind;
     uint32_t downtime_ms; /* for POLICY_ACT_SET_DOWNTIME */
-    char reason[200];     /* one English sentence, no trailing period */
+    /* One English sentence, no trailing period. Room for adaptive's
+     * reasons, which name every number behind a decision. */
+    char reason[320];
 } policy_action;
 
 /* One downtime step of the Nova ramp: at more than after_s seconds elapsed
@@ -116,7 +139,15 @@ typedef struct policy {
     bool post_copy;               /* a sample showed post-copy running */
     bool aborted;                 /* the engine aborted the job */
     uint32_t adaptive_floor_ms;   /* adaptive's downtime, 0 = none */
-    char adaptive_note[200];      /* why adaptive chose that floor */
+    char adaptive_note[320];      /* why adaptive chose that floor */
+    uint32_t target_ms;           /* adaptive's target, clamped to the maximum */
+    double finish_by_s;           /* adaptive's time bound, 0 = not yet known */
+    bool finish_by_seen;          /* the bound uses a pass's observed shrink */
+    double prev_pending;          /* pending at the previous boundary (bytes) */
+    double pause_low;             /* least pending at a boundary from pass 2 on */
+    uint32_t cannot_finish;       /* boundaries in a row that said so */
+    uint32_t pause_waited;        /* boundaries waited for a low one to pause at */
+    bool throttling;              /* adaptive left the guest to auto-converge */
     /* Iteration-boundary bookkeeping (progress timeout and estimates). */
     uint32_t last_iteration;
     bool have_low;
@@ -132,7 +163,9 @@ typedef struct policy {
 double policy_data_gib(uint64_t ram_bytes, const uint64_t *disk_bytes, size_t ndisks);
 
 /* Fills *out with Nova's default settings (500 ms, 10 steps, 75 s/GiB,
- * 800 s/GiB, 150 s, abort, no post-copy) for the given kind and data size. */
+ * 800 s/GiB, 150 s, abort, no post-copy, no auto-converge) and adaptive's
+ * default target (POLICY_DEFAULT_DOWNTIME_TARGET_MS) for the given kind and
+ * data size. */
 void policy_settings_default(policy_settings *out, policy_kind kind, double data_gib);
 
 /* Computes Nova's downtime ramp for s into steps[0..max) and returns the
@@ -155,7 +188,9 @@ policy_action policy_force_complete(policy *p);
 
 /* Changes settings of a running migration (an operator's PUT): the maximum
  * downtime (0 = keep) and whether post-copy is permitted. The ramp is
- * recomputed; elapsed time and the timeout latch are kept. */
+ * recomputed; elapsed time and the timeout latch are kept. A maximum below
+ * adaptive's target (or its raised downtime) lowers them to the maximum:
+ * the operator's limit wins, and the next sample sets it. */
 void policy_update(policy *p, uint32_t max_downtime_ms, bool permit_post_copy);
 
 /* Static names: "none", "nova", "adaptive"; "abort", "force_complete";

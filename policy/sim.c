@@ -351,20 +351,19 @@ void sim_result_get(const sim *s, sim_result *r)
     if (s->state == SIM_POSTCOPY || (r->completed && s->postcopy_start > 0))
         r->postcopy_s = r->total_s - s->postcopy_start;
     r->guest_stall_s = s->guest_stall_s;
+    r->guest_impact_s = s->guest_stall_s + r->downtime_ms / 1000.0;
     r->iterations = s->iteration;
     r->max_throttle = s->throttle;
 }
 
-void sim_run(const sim_params *p, const policy_settings *ps, double interval_s, double max_s,
-             sim_action_cb cb, void *ctx, sim_result *r)
+void sim_drive(const sim_params *p, double interval_s, double max_s, sim_decide_fn decide,
+               void *dctx, sim_action_cb cb, void *ctx, sim_result *r)
 {
     sim s;
-    policy pol;
     double next_tick = interval_s;
     uint32_t seen_iteration;
 
     sim_init(&s, p);
-    policy_init(&pol, ps);
     seen_iteration = s.iteration;
     while (sim_active(&s) && s.now < max_s) {
         sim_advance(&s, fmin(next_tick, max_s) - s.now);
@@ -381,7 +380,7 @@ void sim_run(const sim_params *p, const policy_settings *ps, double interval_s, 
 
         policy_sample sample;
         sim_sample(&s, &sample);
-        policy_action a = policy_step_sample(&pol, &sample);
+        policy_action a = decide(dctx, &sample);
         if (a.kind != POLICY_ACT_NONE) {
             sim_apply(&s, &a);
             if (cb)
@@ -391,4 +390,18 @@ void sim_run(const sim_params *p, const policy_settings *ps, double interval_s, 
     if (sim_active(&s) && s.state != SIM_POSTCOPY)
         sim_abort(&s);
     sim_result_get(&s, r);
+}
+
+static policy_action sim_policy_decide(void *dctx, const policy_sample *s)
+{
+    return policy_step_sample(dctx, s);
+}
+
+void sim_run(const sim_params *p, const policy_settings *ps, double interval_s, double max_s,
+             sim_action_cb cb, void *ctx, sim_result *r)
+{
+    policy pol;
+
+    policy_init(&pol, ps);
+    sim_drive(p, interval_s, max_s, sim_policy_decide, &pol, cb, ctx, r);
 }

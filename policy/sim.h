@@ -86,8 +86,13 @@ typedef struct sim_result {
     double total_s;     /* until completed, cancelled, or the time cap */
     double downtime_ms; /* guest-visible: final stop + time paused */
     double bytes_sent;
-    double postcopy_s; /* time in post-copy, 0 if never */
-    double guest_stall_s;
+    double postcopy_s;    /* time in post-copy, 0 if never */
+    double guest_stall_s; /* throttle share x time + missing working-set share x time */
+    /* The guest's loss in seconds of its own time, slowdown x depth
+     * integrated: guest_stall_s plus downtime_ms / 1000 (a paused or stopped
+     * guest loses all of its time). 1 s means the guest did 1 s less work
+     * than it would have done without the migration. */
+    double guest_impact_s;
     uint32_t iterations;
     double max_throttle;
 } sim_result;
@@ -133,10 +138,18 @@ void sim_result_get(const sim *s, sim_result *r);
 /* Called for every action the policy takes in sim_run(). */
 typedef void (*sim_action_cb)(void *ctx, const sim *s, const policy_action *a);
 
-/* Runs one migration under a policy: samples every interval_s seconds and at
- * every iteration boundary, as the daemon's monitor does, applies each action,
- * and stops at the end or at max_s virtual seconds (then aborts the job, as a
- * caller with a wall-clock cap would). cb may be NULL. */
+/* Decides what to do on one sample: the daemon's policy, or a benchmark's
+ * model of another tool (bench/policy-matrix's peers). dctx is the caller's. */
+typedef policy_action (*sim_decide_fn)(void *dctx, const policy_sample *s);
+
+/* Runs one migration: samples every interval_s seconds and at every
+ * iteration boundary, as the daemon's monitor does, asks decide, applies each
+ * action, and stops at the end or at max_s virtual seconds (then aborts the
+ * job, as a caller with a wall-clock cap would). cb may be NULL. */
+void sim_drive(const sim_params *p, double interval_s, double max_s, sim_decide_fn decide,
+               void *dctx, sim_action_cb cb, void *ctx, sim_result *r);
+
+/* sim_drive() under a policy with settings ps. */
 void sim_run(const sim_params *p, const policy_settings *ps, double interval_s, double max_s,
              sim_action_cb cb, void *ctx, sim_result *r);
 

@@ -175,6 +175,10 @@ static const config_key config_keys[] = {
     STRING_KEY(libvirt, live_migration_scheme, "tcp", 1, check_scheme),
     INT_KEY(libvirt, live_migration_downtime, 500, POLICY_MIN_DOWNTIME_MS, MD_MAX_DOWNTIME_MS,
             "ms"),
+    /* etc/migrationd.conf says why this default; check_cross() keeps it at
+     * most live_migration_downtime. */
+    INT_KEY(libvirt, live_migration_downtime_target, POLICY_DEFAULT_DOWNTIME_TARGET_MS,
+            POLICY_MIN_DOWNTIME_TARGET_MS, MD_MAX_DOWNTIME_MS, "ms"),
     INT_KEY(libvirt, live_migration_downtime_steps, 10, POLICY_MIN_DOWNTIME_STEPS, POLICY_MAX_STEPS,
             NULL),
     INT_KEY(libvirt, live_migration_downtime_delay, 75, POLICY_MIN_DOWNTIME_DELAY_S, 86400,
@@ -1033,6 +1037,16 @@ static void check_cross(load_ctx *lc, const md_config *c, const config_t *cf)
             add_error(lc, s, "api.auth_strategy",
                       "keystone needs keystone.username and keystone.password to be set");
     }
+    /* adaptive aims for the target and may go up to the maximum: a target
+     * above the maximum would be cut to it anyway, so it is a slip. */
+    if (c->libvirt.live_migration_downtime_target > c->libvirt.live_migration_downtime) {
+        const config_setting_t *s = config_lookup(cf, "libvirt.live_migration_downtime_target");
+        char why[160];
+        snprintf(why, sizeof why, "%d must not exceed live_migration_downtime (%d ms)",
+                 c->libvirt.live_migration_downtime_target, c->libvirt.live_migration_downtime);
+        if (s)
+            add_error(lc, s, "libvirt.live_migration_downtime_target", why);
+    }
     /* A node cannot migrate to itself: a peer named as this node is a
      * copied list that was not edited for this node. */
     const md_config_peer *self = md_peers_find(c, c->service.host);
@@ -1170,12 +1184,14 @@ void md_config_policy_settings(const md_config *c, double data_gib, policy_setti
     *out = (policy_settings){
         .kind = c->libvirt.live_migration_policy,
         .downtime_ms = (uint32_t)c->libvirt.live_migration_downtime,
+        .downtime_target_ms = (uint32_t)c->libvirt.live_migration_downtime_target,
         .downtime_steps = (uint32_t)c->libvirt.live_migration_downtime_steps,
         .downtime_delay_s = (uint32_t)c->libvirt.live_migration_downtime_delay,
         .completion_timeout_s = (uint32_t)c->libvirt.live_migration_completion_timeout,
         .progress_timeout_s = (uint32_t)c->libvirt.live_migration_progress_timeout,
         .timeout_action = c->libvirt.live_migration_timeout_action,
         .permit_post_copy = c->libvirt.live_migration_permit_post_copy,
+        .permit_auto_converge = c->libvirt.live_migration_permit_auto_converge,
         .data_gib = data_gib,
     };
 }

@@ -138,7 +138,8 @@ typedef struct md_config {
     struct {
         char uri[1024];
         char live_migration_scheme[32];
-        int live_migration_downtime; /* ms */
+        int live_migration_downtime;        /* ms */
+        int live_migration_downtime_target; /* ms, adaptive's aim; <= the above */
         int live_migration_downtime_steps;
         int live_migration_downtime_delay;     /* s per GiB */
         int live_migration_completion_timeout; /* s per GiB; 0 = off */
@@ -219,8 +220,9 @@ void md_config_errors_print(const md_config_errors *errs, FILE *f);
 void md_config_errors_free(md_config_errors *errs);
 
 /* Fills every field of *out from c's libvirt section: the policy kind,
- * downtime, steps, delay, completion and progress timeouts, timeout action
- * and whether post-copy is permitted, with data_gib (from policy_data_gib())
+ * downtime, downtime target, steps, delay, completion and progress
+ * timeouts, timeout action and whether post-copy and auto-converge are
+ * permitted, with data_gib (from policy_data_gib())
  * as given. c is borrowed. Pure; any thread. */
 void md_config_policy_settings(const md_config *c, double data_gib, policy_settings *out);
 

@@ -209,7 +209,7 @@ scenario_2() {
     check "record is completed" eq "$(field status)" completed
     check "completed in post-copy (post_copy true)" eq "$(field post_copy)" true
     check "a post_copy event from the policy, with its reason" \
-        has_event ' post_copy +policy: pre-copy will not converge'
+        has_event ' post_copy +policy: pre-copy cannot finish in good time'
     # The monitor samples at every iteration event, so the switch comes at the end of the
     # first pass: 256 MiB at 95 MiB/s is at most 2.7 s. (When the monitor's libvirt calls
     # stalled behind the migrate call, it came 4 to 29 s after the start.)

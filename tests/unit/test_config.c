@@ -201,6 +201,7 @@ static void assert_defaults_except_host(const md_config *c)
     assert_string_equal(c->libvirt.uri, "qemu:///system");
     assert_string_equal(c->libvirt.live_migration_scheme, "tcp");
     assert_int_equal(c->libvirt.live_migration_downtime, 500);
+    assert_int_equal(c->libvirt.live_migration_downtime_target, 50);
     assert_int_equal(c->libvirt.live_migration_downtime_steps, 10);
     assert_int_equal(c->libvirt.live_migration_downtime_delay, 75);
     assert_int_equal(c->libvirt.live_migration_completion_timeout, 800);
@@ -515,6 +516,60 @@ static void test_downtime_delay_3_is_accepted(void **state)
     md_config *c = load_valid(*state, "libvirt = { live_migration_downtime_delay = 3; };\n");
 
     assert_int_equal(c->libvirt.live_migration_downtime_delay, 3);
+    md_config_free(c);
+}
+
+static void test_downtime_target_9_is_below_minimum(void **state)
+{
+    expect_invalid(*state, "libvirt = { live_migration_downtime_target = 9; };\n", 1,
+                   "libvirt.live_migration_downtime_target", "9 is below the minimum 10 (ms)");
+}
+
+static void test_downtime_target_10_and_the_maximum_are_accepted(void **state)
+{
+    md_config *c = load_valid(*state, "libvirt = { live_migration_downtime_target = 10; };\n");
+
+    assert_int_equal(c->libvirt.live_migration_downtime_target, 10);
+    md_config_free(c);
+    c = load_valid(*state, "libvirt = { live_migration_downtime_target = 500; };\n");
+    assert_int_equal(c->libvirt.live_migration_downtime_target, 500);
+    md_config_free(c);
+}
+
+static void test_downtime_target_above_the_downtime_is_rejected_naming_both(void **state)
+{
+    expect_invalid(*state,
+                   "libvirt = {\n  live_migration_downtime = 300;\n"
+                   "  live_migration_downtime_target = 301;\n};\n",
+                   3, "libvirt.live_migration_downtime_target",
+                   "301 must not exceed live_migration_downtime (300 ms)");
+}
+
+static void test_downtime_target_may_rise_with_the_downtime(void **state)
+{
+    md_config *c = load_valid(*state, "libvirt = { live_migration_downtime = 600000; "
+                                      "live_migration_downtime_target = 600000; };\n");
+
+    assert_int_equal(c->libvirt.live_migration_downtime_target, 600000);
+    md_config_free(c);
+    expect_invalid(*state,
+                   "libvirt = { live_migration_downtime = 600000; "
+                   "live_migration_downtime_target = 600001; };\n",
+                   1, "libvirt.live_migration_downtime_target",
+                   "600001 is above the maximum 600000 (ms)");
+}
+
+static void test_policy_settings_carry_the_target_and_auto_converge(void **state)
+{
+    md_config *c = load_valid(*state, "libvirt = { live_migration_downtime_target = 80; "
+                                      "live_migration_permit_auto_converge = true; };\n");
+    policy_settings ps;
+
+    md_config_policy_settings(c, 3.0, &ps);
+    assert_int_equal(ps.downtime_ms, 500);
+    assert_int_equal(ps.downtime_target_ms, 80);
+    assert_true(ps.permit_auto_converge);
+    assert_false(ps.permit_post_copy);
     md_config_free(c);
 }
 
@@ -1866,6 +1921,11 @@ int main(void)
         cmocka_unit_test(test_downtime_steps_above_policy_max_is_rejected),
         cmocka_unit_test(test_downtime_delay_2_is_below_minimum),
         cmocka_unit_test(test_downtime_delay_3_is_accepted),
+        cmocka_unit_test(test_downtime_target_9_is_below_minimum),
+        cmocka_unit_test(test_downtime_target_10_and_the_maximum_are_accepted),
+        cmocka_unit_test(test_downtime_target_above_the_downtime_is_rejected_naming_both),
+        cmocka_unit_test(test_downtime_target_may_rise_with_the_downtime),
+        cmocka_unit_test(test_policy_settings_carry_the_target_and_auto_converge),
         cmocka_unit_test(test_completion_and_progress_timeout_0_mean_off_and_are_accepted),
         cmocka_unit_test(test_negative_completion_timeout_is_rejected),
         cmocka_unit_test(test_postcopy_stall_timeout_0_means_off_and_both_timeouts_are_read),

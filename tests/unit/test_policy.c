@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <string.h>
 
 #include "policy/policy.h"
@@ -435,71 +436,52 @@ static void adaptive_starts_post_copy_at_second_iteration_when_not_converging(vo
     s.permit_post_copy = true;
     policy_init(&p, &s);
     x = busy(0.5, 1, 206 * MiB, 50 * MiB);
-    assert_int_equal(policy_step_sample(&p, &x).kind, POLICY_ACT_SET_DOWNTIME); /* 50 ms */
+    policy_action a = policy_step_sample(&p, &x);
+    assert_int_equal(a.kind, POLICY_ACT_SET_DOWNTIME);
+    assert_int_equal(a.downtime_ms, 50); /* the target */
     x = busy(1.0, 1, 156 * MiB, 100 * MiB);
     assert_int_equal(policy_step_sample(&p, &x).kind, POLICY_ACT_NONE);
-    /* Pass 1 ends: 190 MiB dirty again. By hand: next pass lasts 1.9 s and
-     * leaves 190 * 0.95 = 180.5 MiB, needing 1805 ms > 450 ms (90 % of
-     * 500), and 0.95 >= 0.8 means it will not converge: post-copy. */
+    /* Pass 1 ends: 190 MiB pending at 100 MiB/s is 1900 ms, more than the
+     * 500 ms maximum, and pass 2 cannot show that it would shrink: post-copy
+     * after the first pass. */
     x = busy(2.56, 2, 190 * MiB, 256 * MiB);
-    policy_action a = policy_step_sample(&p, &x);
+    a = policy_step_sample(&p, &x);
     assert_int_equal(a.kind, POLICY_ACT_POST_COPY);
-    assert_non_null(strstr(a.reason, "will not converge"));
+    assert_non_null(strstr(a.reason, "cannot finish in good time"));
+    assert_non_null(strstr(a.reason, "190 MiB pending needs 1900 ms at 100 MiB/s (maximum 500 "
+                                     "ms) and one pass cannot show that passes shrink it"));
     x = busy(3.0, 2, 150 * MiB, 300 * MiB);
     assert_int_equal(policy_step_sample(&p, &x).kind, POLICY_ACT_NONE);
 }
 
-static void adaptive_without_post_copy_falls_back_to_the_ramp(void **state)
+/* A boundary sample at 100 MiB/s with the given pending and dirty rate. */
+static policy_sample bnd(double t, uint32_t iteration, uint64_t pending_mib, double dirty_mibps)
 {
-    (void)state;
-    policy_settings s = settings(POLICY_ADAPTIVE, 2.0);
-    policy p;
-    policy_sample x;
-
-    policy_init(&p, &s);
-    x = busy(0.5, 1, 206 * MiB, 50 * MiB);
-    policy_step_sample(&p, &x);
-    x = busy(2.56, 2, 190 * MiB, 256 * MiB);
-    assert_int_equal(policy_step_sample(&p, &x).kind, POLICY_ACT_NONE);
-    /* Nova's second step, at > 150 s. */
-    x = busy(150.5, 80, 190 * MiB, 15000 * MiB);
-    policy_action a = policy_step_sample(&p, &x);
-    assert_int_equal(a.kind, POLICY_ACT_SET_DOWNTIME);
-    assert_int_equal(a.downtime_ms, 95);
-}
-
-static policy_sample converging(double t, uint32_t iteration, uint64_t remaining, double dirty)
-{
-    policy_sample x = at(t, iteration, remaining);
-    x.transfer_rate = 1000.0 * MiB;
-    x.dirty_rate = dirty * MiB;
+    policy_sample x = at(t, iteration, pending_mib * MiB);
+    x.transfer_rate = 100.0 * MiB;
+    x.dirty_rate = dirty_mibps * MiB;
     return x;
 }
 
-static void adaptive_sets_needed_downtime_at_once_when_converging(void **state)
+static void adaptive_sets_the_target_from_the_first_sample(void **state)
 {
     (void)state;
     policy_settings s = settings(POLICY_ADAPTIVE, 2.0);
     policy p;
-    policy_sample x;
 
+    s.downtime_target_ms = 30;
     policy_init(&p, &s);
-    x = converging(0.5, 1, 1548 * MiB, 0);
-    assert_int_equal(policy_step_sample(&p, &x).downtime_ms, 50);
-    /* 400 MiB left, dirtying 500 of 1000 MiB/s: the next pass (0.4 s)
-     * leaves 200 MiB = 200 ms; with the 1.5 margin, 300 ms now, where Nova
-     * would wait 150 s for 95 ms. */
-    x = converging(2.1, 2, 400 * MiB, 500);
+    policy_sample x = bnd(0.5, 1, 1500, 0);
     policy_action a = policy_step_sample(&p, &x);
     assert_int_equal(a.kind, POLICY_ACT_SET_DOWNTIME);
-    assert_int_equal(a.downtime_ms, 300);
-    assert_non_null(strstr(a.reason, "can finish"));
-    /* The ramp's later, lower steps do not undo it. */
-    x = converging(151.0, 3, 300 * MiB, 500);
+    assert_int_equal(a.downtime_ms, 30);
+    assert_non_null(strstr(a.reason, "downtime target 30 ms (maximum 500 ms)"));
+    /* No ramp: Nova's step 1 (95 ms after 150 s) never comes. */
+    x = bnd(151.0, 1, 100, 0);
     assert_int_equal(policy_step_sample(&p, &x).kind, POLICY_ACT_NONE);
 }
 
-static void adaptive_caps_its_downtime_below_the_maximum(void **state)
+static void adaptive_keeps_the_target_while_passes_pay(void **state)
 {
     (void)state;
     policy_settings s = settings(POLICY_ADAPTIVE, 2.0);
@@ -507,14 +489,296 @@ static void adaptive_caps_its_downtime_below_the_maximum(void **state)
     policy_sample x;
 
     policy_init(&p, &s);
-    x = converging(0.5, 1, 1548 * MiB, 0);
+    x = bnd(0.5, 1, 1500, 0);
+    assert_int_equal(policy_step_sample(&p, &x).downtime_ms, 50);
+    /* Pass 2: 200 MiB = 2000 ms > 500, f = 20/100 = 0.2. The passes at the
+     * maximum take (2000 - 500) / 0.8 = 1.875 s; the bound is (10 + 1.875 +
+     * 0.5) x 1.1 = 13.61 s, so 3.61 s are left: wait. */
+    x = bnd(10.0, 2, 200, 20);
+    assert_int_equal(policy_step_sample(&p, &x).kind, POLICY_ACT_NONE);
+    /* Pass 3: 40 MiB = 400 ms fits the maximum; f seen = (40 - 5) / (200 -
+     * 5) = 0.18, so 0.2 stands; the passes to 50 ms take 0.35 / 0.8 =
+     * 0.44 s, within the new bound ((11.5 + 0.4) x 1.1 - 11.5 = 1.59 s). */
+    x = bnd(11.5, 3, 40, 20);
+    assert_int_equal(policy_step_sample(&p, &x).kind, POLICY_ACT_NONE);
+    x = bnd(11.85, 4, 12, 20);
+    assert_int_equal(policy_step_sample(&p, &x).kind, POLICY_ACT_NONE);
+}
+
+static void adaptive_switches_over_when_a_pass_stops_shrinking_what_is_left(void **state)
+{
+    (void)state;
+    policy_settings s = settings(POLICY_ADAPTIVE, 2.0);
+    policy p;
+    policy_sample x;
+
+    policy_init(&p, &s);
+    x = bnd(0.5, 1, 1500, 0);
     policy_step_sample(&p, &x);
-    /* 800 MiB at 500/1000 leaves 400 MiB = 400 ms; x1.5 = 600, capped at
-     * 90 % of 500 = 450. */
-    x = converging(2.1, 2, 800 * MiB, 500);
+    /* 40 MiB = 400 ms, f = 0.2: (400 - 50) / 0.8 = 0.44 s within the bound
+     * ((10 + 0.4) x 1.1 - 10 = 1.44 s): wait. */
+    x = bnd(10.0, 2, 40, 20);
+    assert_int_equal(policy_step_sample(&p, &x).kind, POLICY_ACT_NONE);
+    /* The pass left 36 MiB: (36 - 5) / (40 - 5) = 0.89 of the last, more
+     * than 0.8: stop now, with what 36 MiB needs: 360 ms x 1.1 = 396 ms. */
+    x = bnd(10.35, 3, 36, 20);
     policy_action a = policy_step_sample(&p, &x);
     assert_int_equal(a.kind, POLICY_ACT_SET_DOWNTIME);
-    assert_int_equal(a.downtime_ms, 450);
+    assert_int_equal(a.downtime_ms, 396);
+    assert_non_null(strstr(a.reason, "passes stop paying at iteration 3"));
+    assert_non_null(strstr(a.reason, "36 MiB pending is 360 ms at 100 MiB/s"));
+    assert_non_null(strstr(a.reason, "leaves 0.89 of the last"));
+}
+
+static void adaptive_switches_over_when_the_target_would_take_too_long(void **state)
+{
+    (void)state;
+    policy_settings s = settings(POLICY_ADAPTIVE, 2.0);
+    policy p;
+    policy_sample x;
+
+    policy_init(&p, &s);
+    x = bnd(0.5, 1, 1500, 0);
+    policy_step_sample(&p, &x);
+    /* A fast migration: 40 MiB = 400 ms at 1 s, f = 0.6. Reaching 50 ms
+     * takes (400 - 50) / 0.4 = 0.875 s; the bound allows (1 + 0.4) x 1.1 -
+     * 1 = 0.54 s. Stop now at 400 x 1.1 = 440 ms. */
+    x = bnd(1.0, 2, 40, 60);
+    policy_action a = policy_step_sample(&p, &x);
+    assert_int_equal(a.kind, POLICY_ACT_SET_DOWNTIME);
+    assert_int_equal(a.downtime_ms, 440);
+    assert_non_null(strstr(a.reason, "50 ms would take 0.9 s more, 0.5 s allowed"));
+}
+
+static void adaptive_caps_its_downtime_at_the_maximum(void **state)
+{
+    (void)state;
+    policy_settings s = settings(POLICY_ADAPTIVE, 2.0);
+    policy p;
+    policy_sample x;
+
+    policy_init(&p, &s);
+    x = bnd(0.5, 1, 1500, 0);
+    policy_step_sample(&p, &x);
+    /* 47 MiB = 470 ms fits 500; x 1.1 = 517 is cut to the maximum. */
+    x = bnd(1.0, 2, 47, 60);
+    policy_action a = policy_step_sample(&p, &x);
+    assert_int_equal(a.kind, POLICY_ACT_SET_DOWNTIME);
+    assert_int_equal(a.downtime_ms, 500);
+}
+
+/* A guest that dirties 150 MiB/s over 100 MiB/s: each pass leaves 1.5 of
+ * the last by the reported rate, so pre-copy never finishes. */
+static void feed_not_converging(policy *p, double t, uint32_t iteration, uint64_t pending_mib,
+                                policy_action *out)
+{
+    policy_sample x = bnd(t, iteration, pending_mib, 150);
+    *out = policy_step_sample(p, &x);
+}
+
+static void adaptive_aborts_two_passes_after_pre_copy_shows_it_cannot_finish(void **state)
+{
+    (void)state;
+    policy_settings s = settings(POLICY_ADAPTIVE, 2.0);
+    policy p;
+    policy_action a;
+
+    s.completion_timeout_s = 800; /* 1600 s for 2 GiB */
+    policy_init(&p, &s);
+    feed_not_converging(&p, 0.5, 1, 1500, &a);
+    /* 250 MiB = 2500 ms > 500 and f = 1.5: cannot finish, once. */
+    feed_not_converging(&p, 20.0, 2, 250, &a);
+    assert_int_equal(a.kind, POLICY_ACT_NONE);
+    /* Twice in a row: abort now, at 22.5 s rather than 1600 s. */
+    feed_not_converging(&p, 22.5, 3, 250, &a);
+    assert_int_equal(a.kind, POLICY_ACT_ABORT);
+    assert_non_null(strstr(a.reason, "pre-copy cannot finish: at iteration 3 250 MiB pending "
+                                     "is 2500 ms at 100 MiB/s (maximum 500 ms) and each pass "
+                                     "leaves 1.50 of the last: aborting"));
+    feed_not_converging(&p, 25.0, 4, 250, &a);
+    assert_int_equal(a.kind, POLICY_ACT_NONE);
+}
+
+static void adaptive_aborts_when_the_passes_outlast_the_completion_timeout(void **state)
+{
+    (void)state;
+    policy_settings s = settings(POLICY_ADAPTIVE, 2.0);
+    policy p;
+    policy_sample x;
+
+    s.completion_timeout_s = 10; /* 20 s for 2 GiB */
+    policy_init(&p, &s);
+    x = bnd(0.5, 1, 1500, 0);
+    policy_step_sample(&p, &x);
+    /* 300 MiB = 3000 ms, f = 0.9: the passes at 500 ms take (3000 - 500) /
+     * 0.1 = 25 s, beyond the 5 s left of 20 s: cannot finish, once. */
+    x = bnd(15.0, 2, 300, 90);
+    assert_int_equal(policy_step_sample(&p, &x).kind, POLICY_ACT_NONE);
+    /* The pass left (256 - 5) / (300 - 5) = 0.85 of the last, below the
+     * reported 0.9, so f stays 0.9: 256 MiB = 2560 ms needs (2560 - 500) /
+     * 0.1 = 20.6 s, beyond the 2 s left. Twice in a row: abort. */
+    x = bnd(18.0, 3, 256, 90);
+    policy_action a = policy_step_sample(&p, &x);
+    assert_int_equal(a.kind, POLICY_ACT_ABORT);
+    assert_non_null(strstr(a.reason, "inside the completion timeout (2 s left)"));
+    assert_non_null(strstr(a.reason, "256 MiB pending is 2560 ms at 100 MiB/s"));
+    assert_non_null(strstr(a.reason, "passes at 500 ms need 21 s more"));
+}
+
+static void adaptive_force_complete_pauses_at_the_boundary_with_least_to_send(void **state)
+{
+    (void)state;
+    policy_settings s = settings(POLICY_ADAPTIVE, 2.0);
+    policy p;
+    policy_action a;
+
+    s.timeout_action = POLICY_TIMEOUT_FORCE_COMPLETE;
+    s.completion_timeout_s = 800;
+    policy_init(&p, &s);
+    feed_not_converging(&p, 0.5, 1, 1500, &a);
+    feed_not_converging(&p, 20.0, 2, 250, &a);
+    assert_int_equal(a.kind, POLICY_ACT_NONE);
+    /* Decided, but 280 MiB is more than 5 % above the least seen (250):
+     * wait for a better boundary. */
+    feed_not_converging(&p, 22.5, 3, 280, &a);
+    assert_int_equal(a.kind, POLICY_ACT_NONE);
+    /* 251 MiB is within 5 % of 250: pause here, for 251 / 100 = 2.5 s. */
+    feed_not_converging(&p, 25.3, 4, 251, &a);
+    assert_int_equal(a.kind, POLICY_ACT_PAUSE);
+    assert_non_null(strstr(a.reason, "pausing the guest at iteration 4 with 251 MiB to send "
+                                     "(least at a boundary: 250 MiB), a pause of about 2.5 s"));
+    feed_not_converging(&p, 28.0, 5, 100, &a);
+    assert_int_equal(a.kind, POLICY_ACT_NONE);
+}
+
+static void adaptive_force_complete_waits_at_most_three_boundaries_to_pause(void **state)
+{
+    (void)state;
+    policy_settings s = settings(POLICY_ADAPTIVE, 2.0);
+    policy p;
+    policy_action a;
+
+    s.timeout_action = POLICY_TIMEOUT_FORCE_COMPLETE;
+    s.completion_timeout_s = 800;
+    policy_init(&p, &s);
+    feed_not_converging(&p, 0.5, 1, 1500, &a);
+    feed_not_converging(&p, 20.0, 2, 250, &a);
+    for (uint32_t i = 3; i <= 5; i++) {
+        feed_not_converging(&p, 20.0 + 3 * i, i, 300, &a);
+        assert_int_equal(a.kind, POLICY_ACT_NONE);
+    }
+    feed_not_converging(&p, 38.0, 6, 300, &a);
+    assert_int_equal(a.kind, POLICY_ACT_PAUSE);
+}
+
+static void adaptive_without_a_completion_timeout_never_gives_up_early(void **state)
+{
+    (void)state;
+    policy_settings s = settings(POLICY_ADAPTIVE, 2.0); /* timeouts off */
+    policy p;
+    policy_action a;
+
+    policy_init(&p, &s);
+    feed_not_converging(&p, 0.5, 1, 1500, &a);
+    /* f = 1.5, but with no completion timeout time alone ends nothing:
+     * the maximum, once, and then no abort however long it runs. */
+    feed_not_converging(&p, 20.0, 2, 250, &a);
+    assert_int_equal(a.kind, POLICY_ACT_SET_DOWNTIME);
+    assert_int_equal(a.downtime_ms, 500);
+    assert_non_null(strstr(a.reason, "no completion timeout to end it"));
+    for (uint32_t i = 3; i < 100; i++) {
+        feed_not_converging(&p, 20.0 + 3 * i, i, 250, &a);
+        assert_int_equal(a.kind, POLICY_ACT_NONE);
+    }
+}
+
+static void adaptive_lets_auto_converge_throttle_at_the_maximum(void **state)
+{
+    (void)state;
+    policy_settings s = settings(POLICY_ADAPTIVE, 2.0);
+    policy p;
+    policy_action a;
+
+    s.permit_auto_converge = true;
+    s.completion_timeout_s = 800;
+    policy_init(&p, &s);
+    feed_not_converging(&p, 0.5, 1, 1500, &a);
+    feed_not_converging(&p, 20.0, 2, 250, &a);
+    assert_int_equal(a.kind, POLICY_ACT_SET_DOWNTIME);
+    assert_int_equal(a.downtime_ms, 500);
+    assert_non_null(strstr(a.reason, "auto-converge throttles the guest"));
+    for (uint32_t i = 3; i < 10; i++) {
+        feed_not_converging(&p, 20.0 + 3 * i, i, 250, &a);
+        assert_int_equal(a.kind, POLICY_ACT_NONE);
+    }
+}
+
+static void adaptive_target_above_the_maximum_is_cut_to_it(void **state)
+{
+    (void)state;
+    policy_settings s = settings(POLICY_ADAPTIVE, 2.0);
+    policy p;
+
+    s.downtime_ms = 200;
+    s.downtime_target_ms = 300;
+    policy_init(&p, &s);
+    assert_int_equal(feed(&p, 0.5, 1, GiB).downtime_ms, 200);
+}
+
+static void adaptive_target_0_means_the_default(void **state)
+{
+    (void)state;
+    policy_settings s = settings(POLICY_ADAPTIVE, 2.0);
+    policy p;
+
+    s.downtime_target_ms = 0;
+    policy_init(&p, &s);
+    assert_int_equal(feed(&p, 0.5, 1, GiB).downtime_ms, POLICY_DEFAULT_DOWNTIME_TARGET_MS);
+}
+
+static void adaptive_operator_maximum_below_the_target_lowers_it(void **state)
+{
+    (void)state;
+    policy_settings s = settings(POLICY_ADAPTIVE, 2.0);
+    policy p;
+
+    s.downtime_ms = 1000;
+    s.downtime_target_ms = 400;
+    policy_init(&p, &s);
+    assert_int_equal(feed(&p, 0.5, 1, GiB).downtime_ms, 400);
+    /* max_downtime_ms 150 from an operator's PUT: the next sample sets it. */
+    policy_update(&p, 150, false);
+    policy_action a = feed(&p, 1.0, 1, GiB);
+    assert_int_equal(a.kind, POLICY_ACT_SET_DOWNTIME);
+    assert_int_equal(a.downtime_ms, 150);
+    /* A later raise of the maximum restores the target, not more. */
+    policy_update(&p, 1000, false);
+    assert_int_equal(feed(&p, 1.5, 1, GiB).downtime_ms, 400);
+}
+
+static void adaptive_makes_no_decision_on_unusable_rates(void **state)
+{
+    (void)state;
+    policy_settings s = settings(POLICY_ADAPTIVE, 2.0);
+    policy p;
+    policy_sample x;
+
+    s.permit_post_copy = true;
+    policy_init(&p, &s);
+    x = bnd(0.5, 1, 1500, 0);
+    policy_step_sample(&p, &x);
+    /* NaN and infinite rates, and no bytes processed to estimate from:
+     * nothing to decide on, whatever the pending data. */
+    const double bad[] = { NAN, INFINITY, -INFINITY, -5.0, 0.0 };
+    for (uint32_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        x = bnd(10.0 + i, 2 + i, 400, 0);
+        x.transfer_rate = bad[i];
+        x.dirty_rate = bad[(i + 1) % 5];
+        assert_int_equal(policy_step_sample(&p, &x).kind, POLICY_ACT_NONE);
+    }
+    /* A NaN elapsed time is no boundary to weigh either. */
+    x = bnd(NAN, 20, 400, 150);
+    assert_int_equal(policy_step_sample(&p, &x).kind, POLICY_ACT_NONE);
 }
 
 static void adaptive_does_not_act_on_the_first_pass(void **state)
@@ -550,7 +814,7 @@ static void nova_ignores_what_adaptive_would_act_on(void **state)
     policy_step_sample(&p, &x);
     x = busy(2.56, 2, 190 * MiB, 256 * MiB);
     assert_int_equal(policy_step_sample(&p, &x).kind, POLICY_ACT_NONE);
-    x = converging(3.0, 3, 400 * MiB, 500);
+    x = bnd(3.0, 3, 400, 500);
     assert_int_equal(policy_step_sample(&p, &x).kind, POLICY_ACT_NONE);
 }
 
@@ -705,9 +969,21 @@ int main(void)
         cmocka_unit_test(no_action_once_post_copy_runs),
         cmocka_unit_test(none_policy_never_acts),
         cmocka_unit_test(adaptive_starts_post_copy_at_second_iteration_when_not_converging),
-        cmocka_unit_test(adaptive_without_post_copy_falls_back_to_the_ramp),
-        cmocka_unit_test(adaptive_sets_needed_downtime_at_once_when_converging),
-        cmocka_unit_test(adaptive_caps_its_downtime_below_the_maximum),
+        cmocka_unit_test(adaptive_sets_the_target_from_the_first_sample),
+        cmocka_unit_test(adaptive_keeps_the_target_while_passes_pay),
+        cmocka_unit_test(adaptive_switches_over_when_a_pass_stops_shrinking_what_is_left),
+        cmocka_unit_test(adaptive_switches_over_when_the_target_would_take_too_long),
+        cmocka_unit_test(adaptive_caps_its_downtime_at_the_maximum),
+        cmocka_unit_test(adaptive_aborts_two_passes_after_pre_copy_shows_it_cannot_finish),
+        cmocka_unit_test(adaptive_aborts_when_the_passes_outlast_the_completion_timeout),
+        cmocka_unit_test(adaptive_force_complete_pauses_at_the_boundary_with_least_to_send),
+        cmocka_unit_test(adaptive_force_complete_waits_at_most_three_boundaries_to_pause),
+        cmocka_unit_test(adaptive_without_a_completion_timeout_never_gives_up_early),
+        cmocka_unit_test(adaptive_lets_auto_converge_throttle_at_the_maximum),
+        cmocka_unit_test(adaptive_target_above_the_maximum_is_cut_to_it),
+        cmocka_unit_test(adaptive_target_0_means_the_default),
+        cmocka_unit_test(adaptive_operator_maximum_below_the_target_lowers_it),
+        cmocka_unit_test(adaptive_makes_no_decision_on_unusable_rates),
         cmocka_unit_test(adaptive_does_not_act_on_the_first_pass),
         cmocka_unit_test(nova_ignores_what_adaptive_would_act_on),
         cmocka_unit_test(nova_follows_the_plans_post_copy_after_the_first_pass),

@@ -301,6 +301,86 @@ static void run_with_adaptive_finishes_a_busy_guest_in_post_copy(void **state)
     assert_true(r.total_s > 1.0 && r.total_s < 5.0);
 }
 
+static void guest_impact_of_a_pre_copy_finish_is_its_downtime(void **state)
+{
+    (void)state;
+    sim_params p = idle_guest();
+    sim s;
+    sim_result r;
+
+    sim_init(&s, &p);
+    sim_advance(&s, 10.0);
+    sim_result_get(&s, &r);
+    /* The 305 ms stop, at full depth; nothing else slowed the guest. */
+    assert_near(r.guest_stall_s, 0.0, 1e-12);
+    assert_near(r.guest_impact_s, 0.305, 1e-9);
+}
+
+static void guest_impact_integrates_the_throttle_share_over_time(void **state)
+{
+    (void)state;
+    sim_params p = busy_guest();
+    sim s;
+    sim_result r;
+
+    sim_init(&s, &p);
+    s.throttle = 0.5; /* as if auto-converge had reached 50 % */
+    /* Pass 1 sends 1 GiB at 1 GiB/s: 0.3 s stay inside it. */
+    sim_advance(&s, 0.3);
+    sim_result_get(&s, &r);
+    assert_true(sim_active(&s));
+    assert_near(r.guest_impact_s, 0.5 * 0.3, 1e-9);
+}
+
+static void guest_impact_of_post_copy_is_the_missing_working_set_over_time(void **state)
+{
+    (void)state;
+    sim_params p = busy_guest();
+    sim s;
+    sim_result r;
+
+    p.permit_post_copy = true;
+    sim_init(&s, &p);
+    sim_advance(&s, 10.0); /* to the end of pass 1 */
+    assert_int_equal(sim_start_post_copy(&s), 0);
+    double m0 = s.ws_missing, hand_over_ms = s.downtime_ms_real;
+    sim_advance(&s, 100.0);
+    sim_result_get(&s, &r);
+    assert_true(r.completed);
+    /* The missing share falls linearly from m0 / W to 0 in m0 / rate
+     * seconds: its integral is m0 / W x m0 / rate / 2. */
+    double w = p.working_set_bytes, rate = p.link_rate;
+    assert_true(m0 > 0);
+    assert_near(r.guest_stall_s, m0 / w * (m0 / rate) / 2.0, 1e-9);
+    assert_near(r.guest_impact_s, r.guest_stall_s + hand_over_ms / 1000.0, 1e-9);
+}
+
+static policy_action abort_at_once(void *dctx, const policy_sample *x)
+{
+    policy_action a;
+    int *calls = dctx;
+
+    (*calls)++;
+    memset(&a, 0, sizeof a);
+    a.kind = POLICY_ACT_ABORT;
+    assert_true(x->elapsed_s > 0);
+    return a;
+}
+
+static void drive_applies_what_the_decision_function_returns(void **state)
+{
+    (void)state;
+    sim_params p = busy_guest();
+    sim_result r;
+    int calls = 0;
+
+    /* The first sample is the 0.5 s tick, inside pass 1 (1 s). */
+    sim_drive(&p, 0.5, 100.0, abort_at_once, &calls, NULL, NULL, &r);
+    assert_int_equal(calls, 1);
+    assert_true(r.cancelled);
+    assert_near(r.total_s, 0.5, 1e-9);
+}
+
 static void runs_are_deterministic(void **state)
 {
     (void)state;
@@ -331,6 +411,10 @@ int main(void)
         cmocka_unit_test(block_migration_copies_disks_before_memory),
         cmocka_unit_test(run_with_nova_aborts_a_guest_that_cannot_converge),
         cmocka_unit_test(run_with_adaptive_finishes_a_busy_guest_in_post_copy),
+        cmocka_unit_test(guest_impact_of_a_pre_copy_finish_is_its_downtime),
+        cmocka_unit_test(guest_impact_integrates_the_throttle_share_over_time),
+        cmocka_unit_test(guest_impact_of_post_copy_is_the_missing_working_set_over_time),
+        cmocka_unit_test(drive_applies_what_the_decision_function_returns),
         cmocka_unit_test(runs_are_deterministic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
