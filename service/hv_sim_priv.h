@@ -20,6 +20,7 @@
 #include "policy/sim.h"
 #include "service/config.h"
 #include "service/hv.h"
+#include "service/hv_sim.h"
 #include "service/status.h"
 
 #define MIB (1024.0 * 1024.0)
@@ -71,6 +72,12 @@ typedef struct sim_dest {
     unsigned moving;         /* jobs moving data to it now (hvs_share_links' count) */
 } sim_dest;
 
+/* Events gathered under the lock, delivered after it. */
+typedef struct event_buf {
+    md_hv_event *ev;
+    size_t n, cap;
+} event_buf;
+
 typedef struct hv_sim {
     md_hv base;
     pthread_mutex_t lock;
@@ -83,6 +90,10 @@ typedef struct hv_sim {
     bool dest_unaware;     /* md_hv_sim_set_dest_aware(false) */
     bool disconnected;     /* md_hv_sim_set_connected(false) */
     bool hold_calls;       /* md_hv_sim_hold_calls(true) */
+    /* md_hv_sim_set_completed_events: what becomes of JOB_COMPLETED events,
+     * and those held meanwhile, oldest first. */
+    md_hv_sim_completed completed_events;
+    event_buf held_completed;
     /* md_hv_sim_set_dest_blackholed: the hosts (of destination URIs) that
      * drop packets, and a count of release_waiters() calls, which end the
      * waits for them. */
@@ -101,12 +112,6 @@ typedef struct hv_sim {
     size_t npeers; /* the peers with a bandwidth_mibps, copied at open */
     md_config_peer *peers;
 } hv_sim;
-
-/* Events gathered under the lock, delivered after it. */
-typedef struct event_buf {
-    md_hv_event *ev;
-    size_t n, cap;
-} event_buf;
 
 static inline hv_sim *to_sim(md_hv *hv)
 {
