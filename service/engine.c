@@ -386,11 +386,18 @@ void eng_policy_start(md_engine *e, active *a, const md_hv_domain *dom)
  * loc where the domain runs now. Under e->lock. */
 void eng_settle(md_engine *e, active *a, md_status st, const char *msg, md_hv_location loc)
 {
+    /* The JOB_COMPLETED event's statistics when they are here already;
+     * otherwise the end is recorded now and they are added when they come
+     * (eng_await_final, below). */
     if (a->have_final)
         eng_apply_stats(a, &a->final);
-    if (st == MD_OK) {
+    if (st == MD_OK && a->rec.downtime_ms >= 0) {
         eng_transition(e, a, MD_MIG_COMPLETED, "migration completed (downtime %lld ms)",
                        (long long)a->rec.downtime_ms);
+    } else if (st == MD_OK) {
+        eng_transition(e, a, MD_MIG_COMPLETED,
+                       "migration completed (downtime not known yet: it comes with the "
+                       "hypervisor's final statistics)");
     } else if (loc == MD_HV_LOC_DEST) {
         /* Nova learned this one the hard way: the call can fail after the
          * guest has already moved. Where it runs is the truth. */
@@ -412,6 +419,7 @@ void eng_settle(md_engine *e, active *a, md_status st, const char *msg, md_hv_lo
     } else {
         eng_transition(e, a, MD_MIG_ERROR, "cannot tell where the domain runs (%s)", msg);
     }
+    eng_await_final(e, a);
 }
 
 /* Finds where a's domain is and, if it was paused by force-complete and is
@@ -576,6 +584,9 @@ void eng_free(md_engine *e)
     for (size_t i = 0; i < e->nact; i++)
         eng_active_put(e->act[i]);
     free(e->act);
+    for (size_t i = 0; i < e->nfinals; i++)
+        eng_active_put(e->finals[i]);
+    free(e->finals);
     eng_drain_free(e);
     free(e->workers);
     free(e->domains);
@@ -739,6 +750,7 @@ bool md_engine_stop(md_engine *e)
      * next start recovers are as fresh as they can be. */
     pthread_mutex_lock(&e->lock);
     eng_flush_progress(e);
+    eng_finals_tick(e, true); /* what came is written; what did not stays unknown */
     pthread_mutex_unlock(&e->lock);
     md_hv_release_waiters(e->hv);
     md_hv_set_event_handler(e->hv, NULL, NULL);

@@ -398,6 +398,7 @@ void *eng_monitor_main(void *arg)
             monitor_one(e, snap[i]);
         pthread_mutex_lock(&e->lock);
         eng_flush_progress(e);
+        eng_finals_tick(e, false);
         for (size_t i = 0; i < n; i++)
             eng_active_put(snap[i]);
     }
@@ -471,6 +472,10 @@ void eng_on_hv_event(void *ctx, const md_hv_event *ev)
         eng_wake_monitor(e);
     } else {
         active *a = eng_table_find_domain(e, ev->uuid);
+        /* A migration recorded completed before its event came waits for
+         * it beside the table (engine_worker.c, "The end's statistics"). */
+        if (!a && ev->kind == MD_HV_EV_JOB_COMPLETED)
+            a = eng_finals_find_domain(e, ev->uuid);
         if (a) {
             if (ev->kind == MD_HV_EV_JOB_COMPLETED) {
                 a->have_final = true;

@@ -250,7 +250,7 @@ void eng_postcopy_recover(md_engine *e, active *a)
         pthread_mutex_unlock(&e->lock);
 
         if (st == MD_OK) {
-            eng_wait_final_stats(e, a);
+            /* Recorded at once; the downtime may come later (engine_worker.c). */
             pthread_mutex_lock(&e->lock);
             if (!e->stopping && !a->done) {
                 eng_add_event(e, a, "recovered", a->rec.recovery_attempts,

@@ -61,6 +61,9 @@ typedef struct active {
     bool note_postcopy_failed; /* an event to record (set by the event thread) */
     bool have_final;           /* JOB_COMPLETED statistics arrived */
     md_hv_job final;
+    /* Completed before its JOB_COMPLETED event came: the record waits in
+     * e->finals, until this monotonic ms, for the downtime (0 = not). */
+    int64_t final_deadline;
     bool dirty; /* live fields not yet flushed to the store */
     bool done;  /* reached a final state and left the table */
     /* Post-copy recovery (engine_postcopy.c). */
@@ -98,9 +101,13 @@ struct md_engine {
     bool monitor_wake;
     active **act;
     size_t nact, cap;
-    eng_queue queue;       /* queued migrations, in creation order */
-    eng_queue resumes;     /* broken post-copy migrations waiting for a worker to resume them */
-    eng_queue settles;     /* ended jobs with no worker, waiting for the settler */
+    eng_queue queue;   /* queued migrations, in creation order */
+    eng_queue resumes; /* broken post-copy migrations waiting for a worker to resume them */
+    eng_queue settles; /* ended jobs with no worker, waiting for the settler */
+    /* Completed migrations whose JOB_COMPLETED event has not come yet, each
+     * with a reference (engine_worker.c, "The end's statistics"). */
+    active **finals;
+    size_t nfinals, capfinals;
     pthread_cond_t settle; /* the settler: e->settles is not empty, or stop */
     pthread_t settler;
     bool settler_started;
@@ -271,9 +278,20 @@ typedef struct eng_migrate_call {
 /* Fills c for a's migration; resume: the same call plus
  * VIR_MIGRATE_POSTCOPY_RESUME. Under the lock. */
 void eng_migrate_call_init(md_engine *e, const active *a, bool resume, eng_migrate_call *c);
-/* After a migrate call returned MD_OK: waits a moment for the JOB_COMPLETED
- * event that carries the real downtime. Without the lock. */
-void eng_wait_final_stats(md_engine *e, active *a);
+/* a has just been recorded completed without its JOB_COMPLETED event:
+ * keeps it (a reference) in e->finals for a while, so that the downtime
+ * the event carries is added to the record when it comes. Nothing when
+ * out of memory (the downtime then stays unknown). Under the lock. */
+void eng_await_final(md_engine *e, active *a);
+/* The ended active in e->finals whose domain is domain, or NULL. Under
+ * the lock. */
+active *eng_finals_find_domain(md_engine *e, const char *domain);
+/* Writes the final statistics of each active in e->finals whose event has
+ * come (record and event in one transaction; the downtime histogram), and
+ * lets go of those whose wait is over, or of all when all is true (a
+ * stop). The monitor after each pass, and md_engine_stop; under the
+ * lock. */
+void eng_finals_tick(md_engine *e, bool all);
 /* Writes an operator's command on a to the store, with its event
  * (event_kind, NULL for none), before the request is answered: one accepted
  * before a crash is carried out after the restart. Remembers its id in
@@ -391,6 +409,11 @@ void eng_metrics_init(md_engine *e);
  * of a post-copy recovery. vtransition() calls it once the move is made.
  * Under the lock. */
 void eng_metrics_transition(md_engine *e, const active *a, md_mig_state from);
+/* Counts the downtime of a completed migration that became known after its
+ * end (its record said -1 when eng_metrics_transition counted the end):
+ * once per migration, where the late statistics are applied. Under the
+ * lock. */
+void eng_metrics_late_downtime(md_engine *e, const active *a);
 /* Counts a drain's end in state `to` (a final one). Called once per drain,
  * where its state becomes final (engine_drain*.c). Under the lock. */
 void eng_metrics_drain_ended(md_engine *e, md_drain_state to);

@@ -66,8 +66,8 @@ static md_migration complete_with_events(fixture *f, md_hv_sim_completed mode)
     return md_test_migration(f, a.uuid);
 }
 
-static void the_end_is_recorded_before_a_late_final_event_and_the_downtime_added_when_it_comes(
-    void **state)
+static void
+the_end_is_recorded_before_a_late_final_event_and_the_downtime_added_when_it_comes(void **state)
 {
     fixture *f = *state;
 
@@ -111,8 +111,8 @@ static void an_event_in_time_gives_the_end_its_downtime_counted_once(void **stat
     assert_int_equal(c.downtime.count, 1);
 }
 
-static void a_final_event_that_never_comes_leaves_the_record_completed_with_downtime_unknown(
-    void **state)
+static void
+a_final_event_that_never_comes_leaves_the_record_completed_with_downtime_unknown(void **state)
 {
     fixture *f = *state;
 
