@@ -700,6 +700,7 @@ static void sim_close(md_hv *hv)
     pthread_mutex_destroy(&h->lock);
     md_hv_base_fini(&h->base);
     hvs_dests_free(h);
+    hvs_index_free(h);
     free(h->held_completed.ev);
     free(h->doms);
     free(h);
@@ -739,17 +740,20 @@ md_status md_hv_sim_open(const md_config *cfg, md_hv **out, md_err *err)
     md_strlcpy(h->host, cfg->service.host, sizeof h->host);
     h->ndoms = cfg->simulator.ndomains;
     h->doms = calloc(h->ndoms ? h->ndoms : 1, sizeof *h->doms);
-    if (!h->doms || hvs_dests_init(h, cfg, err) != MD_OK) {
+    if (h->doms) {
+        for (size_t i = 0; i < h->ndoms; i++) {
+            h->doms[i].cfg = cfg->simulator.domains[i];
+            h->doms[i].here = true;
+            h->doms[i].dest = -1;
+        }
+    }
+    if (!h->doms || hvs_dests_init(h, cfg, err) != MD_OK || hvs_index_build(h, err) != MD_OK) {
+        hvs_index_free(h);
         hvs_dests_free(h);
         md_hv_base_fini(&h->base);
         free(h->doms);
         free(h);
         return md_err_set(err, MD_ERR_NOMEM, "simulator: out of memory");
-    }
-    for (size_t i = 0; i < h->ndoms; i++) {
-        h->doms[i].cfg = cfg->simulator.domains[i];
-        h->doms[i].here = true;
-        h->doms[i].dest = -1;
     }
     pthread_mutex_init(&h->lock, NULL);
     md_cond_init_monotonic(&h->job_done);

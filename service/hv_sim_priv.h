@@ -107,6 +107,8 @@ typedef struct hv_sim {
     char host[SIM_HOST_LEN];
     size_t ndoms;
     sim_domain *doms;
+    uint32_t *index; /* hv_sim_index.c: the domains by UUID and name */
+    size_t index_cap;
     size_t ndests, capdests;
     sim_dest *dests;
     size_t npeers; /* the peers with a bandwidth_mibps, copied at open */
@@ -118,14 +120,21 @@ static inline hv_sim *to_sim(md_hv *hv)
     return (hv_sim *)hv;
 }
 
+/* ---- hv_sim_index.c ---- */
+
+/* Builds the index of h->doms (fixed from now on) by UUID and by name.
+ * MD_ERR_NOMEM. At open, before the ticker starts. hvs_index_free()
+ * releases it (accepts one never built). */
+md_status hvs_index_build(hv_sim *h, md_err *err);
+void hvs_index_free(hv_sim *h);
+/* The domain whose UUID (any case) or name is id, the first in the
+ * configuration's order if several; NULL if none. Constant time. */
+sim_domain *hvs_find(hv_sim *h, const char *id);
+
 /* Finds a domain by UUID (any case) or name; NULL if none. */
 static inline sim_domain *find(hv_sim *h, const char *id)
 {
-    for (size_t i = 0; i < h->ndoms; i++) {
-        if (strcasecmp(h->doms[i].cfg.uuid, id) == 0 || strcmp(h->doms[i].cfg.name, id) == 0)
-            return &h->doms[i];
-    }
-    return NULL;
+    return hvs_find(h, id);
 }
 
 /* A domain this node has, or a NOT_FOUND error worded as libvirt's. */
