@@ -301,7 +301,8 @@ static md_status vtransition(md_engine *e, active *a, md_mig_state to, bool may_
             md_mig_state_str(to), ev.message);
     md_mig_state from = a->rec.state;
     a->rec = next;
-    a->dirty = false;
+    a->dirty = a->dirty_counters = false;
+    a->written_at = eng_mono_ms();
     eng_metrics_transition(e, a, from);
     if (!md_mig_state_in_progress(to)) {
         /* What is still pending (an abort until now) has had its effect. */
@@ -342,6 +343,11 @@ md_status eng_transition_err(md_engine *e, active *a, md_mig_state to, md_err *e
 void eng_apply_stats(active *a, const md_hv_job *j)
 {
     md_migration *r = &a->rec;
+    /* A new pass, the sizes once known and a real downtime are written at
+     * the pass's end; the rest is counters (engine_monitor.c). */
+    bool marks = r->memory_iteration != j->iteration || r->memory_total_bytes != j->mem_total ||
+                 r->disk_total_bytes != j->disk_total ||
+                 (j->downtime_ms >= 0 && r->downtime_ms != j->downtime_ms);
 
     r->memory_total_bytes = j->mem_total;
     r->memory_processed_bytes = j->mem_processed;
@@ -357,7 +363,10 @@ void eng_apply_stats(active *a, const md_hv_job *j)
         r->downtime_ms = j->downtime_ms;
     r->progress = md_migration_progress(r);
     r->updated_at = eng_wall_ms();
-    a->dirty = true;
+    if (marks)
+        a->dirty = true;
+    else
+        a->dirty_counters = true;
 }
 
 /* ---- policy ----------------------------------------------------------------- */
@@ -517,6 +526,7 @@ md_status md_engine_list(md_engine *e, const md_store_filter *f, md_migration **
         eng_overlay_from(*out, *n, snap, nsnap);
         pthread_mutex_lock(&e->lock);
         eng_overlay_pending(e, *out, *n);
+        eng_overlay_active(e, *out, *n); /* live progress, as md_engine_get shows it */
         pthread_mutex_unlock(&e->lock);
         /* A newer state may no longer match what was asked for. */
         *n = keep_matching(f, *out, *n);
@@ -749,7 +759,7 @@ bool md_engine_stop(md_engine *e)
     /* The last progress seen goes to the store, so that the records the
      * next start recovers are as fresh as they can be. */
     pthread_mutex_lock(&e->lock);
-    eng_flush_progress(e);
+    eng_flush_progress(e, true);
     eng_finals_tick(e, true); /* what came is written; what did not stays unknown */
     pthread_mutex_unlock(&e->lock);
     md_hv_release_waiters(e->hv);

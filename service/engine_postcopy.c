@@ -238,7 +238,7 @@ void eng_postcopy_recover(md_engine *e, active *a)
                       "post-copy recovery: attempt %d, resuming the migration to %s%s",
                       a->rec.recovery_attempts, a->rec.dest_compute,
                       asked ? " (asked by an operator)" : "");
-        eng_flush_progress(e); /* the attempt count is durable before the call */
+        eng_flush_progress(e, false); /* the attempt count is durable before the call */
         eng_migrate_call_init(e, a, true, &call);
         a->in_resume_call = true;
         pthread_mutex_unlock(&e->lock);

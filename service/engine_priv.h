@@ -64,8 +64,14 @@ typedef struct active {
     /* Completed before its JOB_COMPLETED event came: the record waits in
      * e->finals, until this monotonic ms, for the downtime (0 = not). */
     int64_t final_deadline;
-    bool dirty; /* live fields not yet flushed to the store */
-    bool done;  /* reached a final state and left the table */
+    /* What the store has not seen yet (engine_monitor.c, "Progress in the
+     * store"): dirty, a change written at the pass's end; dirty_counters,
+     * byte counters and rates only, written at most every
+     * MD_ENGINE_PROGRESS_WRITE_MS; written_at, the last write (monotonic ms). */
+    bool dirty;
+    bool dirty_counters;
+    int64_t written_at;
+    bool done; /* reached a final state and left the table */
     /* Post-copy recovery (engine_postcopy.c). */
     bool resume_queued;        /* in e->resumes, waiting for a worker */
     bool recovering_run;       /* a worker runs its recovery now */
@@ -434,9 +440,16 @@ void eng_settle_later(md_engine *e, active *a, bool after_restart);
  * where its domain runs. Without the lock. engine_recovery.c */
 void eng_settle_recovered(md_engine *e, active *a);
 void eng_on_hv_event(void *ctx, const md_hv_event *ev); /* engine_monitor.c */
-/* Writes the live fields of every changed active in one transaction. Under
- * the lock. engine_monitor.c */
-void eng_flush_progress(md_engine *e);
+/* Writes the live fields of the actives that changed in one transaction:
+ * those with a change that is written at once (dirty), and those whose
+ * counters alone moved when their last write is MD_ENGINE_PROGRESS_WRITE_MS old, or
+ * all of them when all is true (a stop). Under the lock.
+ * engine_monitor.c */
+void eng_flush_progress(md_engine *e, bool all);
+/* Lays the in-memory record of each migration in progress over its copy
+ * in v[0..n) (read from the store, whose counters may be a few seconds
+ * old). Under the lock. engine_monitor.c */
+void eng_overlay_active(md_engine *e, md_migration *v, size_t n);
 /* Recovers every record left in progress; before any thread starts.
  * engine_recovery.c */
 md_status eng_recover(md_engine *e, md_err *err);
