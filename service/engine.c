@@ -18,12 +18,15 @@
  *    block in md_hv_migrate(). When it returns they settle the end state
  *    from the call's result AND where the domain now runs: a failed call
  *    whose domain is active on the destination is a completed migration.
+ *    The end is recorded at once; a downtime that comes after it is added
+ *    to the ended record (engine_worker.c).
  *  - The monitor wakes every live_migration_monitor_interval_ms, or at once
  *    when an event flags a migration (iteration end, post-copy, completion)
  *    or a command arrives. For each flagged or due active it carries out
  *    pending commands, reads the job's statistics, feeds the policy engine
- *    and applies its action, recording each action as an event. Progress is
- *    flushed to the store in one transaction per pass.
+ *    and applies its action, recording each action as an event. What
+ *    changed is flushed to the store in one transaction per pass, the byte
+ *    counters alone at most every few seconds (engine_monitor.c).
  *  - The settler settles, one at a time, the jobs that ended with no worker
  *    waiting for them (engine_monitor.c): finding where the domain runs may
  *    mean asking the destination, which neither the monitor nor the start
