@@ -31,7 +31,10 @@
  * metrics then, once. A store that cannot take the write queues it like any
  * of the engine's own (engine_store.c). A daemon stopped or killed before
  * the event leaves the record completed with downtime -1, "unknown": the
- * event is not sent again, and a restart does not look for it.
+ * event is not sent again, and a restart does not look for it. A drain
+ * that reads the end before the statistics come (engine_drain.c) takes the
+ * bytes of the last sample for its link estimate, at most one monitor
+ * interval behind the final count.
  */
 #include <errno.h>
 #include <pthread.h>
