@@ -177,11 +177,17 @@ EOF
     local wall
     wall=$(since "$t0")
     e2e_py - "$e2e_api" "$uuid" "$wall" <<'EOF'
-import json, sys, urllib.request, datetime
+import json, sys, time, urllib.request, datetime
 o = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 def get(p):
     return json.loads(o.open(sys.argv[1] + p, timeout=10).read())
 m = get("/v1/os-migrations/" + sys.argv[2])["migration"]
+# The downtime comes with libvirt's final statistics, a moment after the end.
+for _ in range(30):
+    if m["status"] != "completed" or m.get("downtime_ms") is not None:
+        break
+    time.sleep(0.2)
+    m = get("/v1/os-migrations/" + sys.argv[2])["migration"]
 ev = get("/v1/os-migrations/%s/events" % sys.argv[2])["events"]
 t = lambda s: datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%f")
 pc = "-"

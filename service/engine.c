@@ -18,12 +18,15 @@
  *    block in md_hv_migrate(). When it returns they settle the end state
  *    from the call's result AND where the domain now runs: a failed call
  *    whose domain is active on the destination is a completed migration.
+ *    The end is recorded at once; a downtime that comes after it is added
+ *    to the ended record (engine_worker.c).
  *  - The monitor wakes every live_migration_monitor_interval_ms, or at once
  *    when an event flags a migration (iteration end, post-copy, completion)
  *    or a command arrives. For each flagged or due active it carries out
  *    pending commands, reads the job's statistics, feeds the policy engine
- *    and applies its action, recording each action as an event. Progress is
- *    flushed to the store in one transaction per pass.
+ *    and applies its action, recording each action as an event. What
+ *    changed is flushed to the store in one transaction per pass, the byte
+ *    counters alone at most every few seconds (engine_monitor.c).
  *  - The settler settles, one at a time, the jobs that ended with no worker
  *    waiting for them (engine_monitor.c): finding where the domain runs may
  *    mean asking the destination, which neither the monitor nor the start
@@ -301,7 +304,8 @@ static md_status vtransition(md_engine *e, active *a, md_mig_state to, bool may_
             md_mig_state_str(to), ev.message);
     md_mig_state from = a->rec.state;
     a->rec = next;
-    a->dirty = false;
+    a->dirty = a->dirty_counters = false;
+    a->written_at = eng_mono_ms();
     eng_metrics_transition(e, a, from);
     if (!md_mig_state_in_progress(to)) {
         /* What is still pending (an abort until now) has had its effect. */
@@ -342,6 +346,11 @@ md_status eng_transition_err(md_engine *e, active *a, md_mig_state to, md_err *e
 void eng_apply_stats(active *a, const md_hv_job *j)
 {
     md_migration *r = &a->rec;
+    /* A new pass, the sizes once known and a real downtime are written at
+     * the pass's end; the rest is counters (engine_monitor.c). */
+    bool marks = r->memory_iteration != j->iteration || r->memory_total_bytes != j->mem_total ||
+                 r->disk_total_bytes != j->disk_total ||
+                 (j->downtime_ms >= 0 && r->downtime_ms != j->downtime_ms);
 
     r->memory_total_bytes = j->mem_total;
     r->memory_processed_bytes = j->mem_processed;
@@ -357,7 +366,10 @@ void eng_apply_stats(active *a, const md_hv_job *j)
         r->downtime_ms = j->downtime_ms;
     r->progress = md_migration_progress(r);
     r->updated_at = eng_wall_ms();
-    a->dirty = true;
+    if (marks)
+        a->dirty = true;
+    else
+        a->dirty_counters = true;
 }
 
 /* ---- policy ----------------------------------------------------------------- */
@@ -386,11 +398,18 @@ void eng_policy_start(md_engine *e, active *a, const md_hv_domain *dom)
  * loc where the domain runs now. Under e->lock. */
 void eng_settle(md_engine *e, active *a, md_status st, const char *msg, md_hv_location loc)
 {
+    /* The JOB_COMPLETED event's statistics when they are here already;
+     * otherwise the end is recorded now and they are added when they come
+     * (eng_await_final, below). */
     if (a->have_final)
         eng_apply_stats(a, &a->final);
-    if (st == MD_OK) {
+    if (st == MD_OK && a->rec.downtime_ms >= 0) {
         eng_transition(e, a, MD_MIG_COMPLETED, "migration completed (downtime %lld ms)",
                        (long long)a->rec.downtime_ms);
+    } else if (st == MD_OK) {
+        eng_transition(e, a, MD_MIG_COMPLETED,
+                       "migration completed (downtime not known yet: it comes with the "
+                       "hypervisor's final statistics)");
     } else if (loc == MD_HV_LOC_DEST) {
         /* Nova learned this one the hard way: the call can fail after the
          * guest has already moved. Where it runs is the truth. */
@@ -412,6 +431,7 @@ void eng_settle(md_engine *e, active *a, md_status st, const char *msg, md_hv_lo
     } else {
         eng_transition(e, a, MD_MIG_ERROR, "cannot tell where the domain runs (%s)", msg);
     }
+    eng_await_final(e, a);
 }
 
 /* Finds where a's domain is and, if it was paused by force-complete and is
@@ -509,6 +529,7 @@ md_status md_engine_list(md_engine *e, const md_store_filter *f, md_migration **
         eng_overlay_from(*out, *n, snap, nsnap);
         pthread_mutex_lock(&e->lock);
         eng_overlay_pending(e, *out, *n);
+        eng_overlay_active(e, *out, *n); /* live progress, as md_engine_get shows it */
         pthread_mutex_unlock(&e->lock);
         /* A newer state may no longer match what was asked for. */
         *n = keep_matching(f, *out, *n);
@@ -576,6 +597,9 @@ void eng_free(md_engine *e)
     for (size_t i = 0; i < e->nact; i++)
         eng_active_put(e->act[i]);
     free(e->act);
+    for (size_t i = 0; i < e->nfinals; i++)
+        eng_active_put(e->finals[i]);
+    free(e->finals);
     eng_drain_free(e);
     free(e->workers);
     free(e->domains);
@@ -738,7 +762,8 @@ bool md_engine_stop(md_engine *e)
     /* The last progress seen goes to the store, so that the records the
      * next start recovers are as fresh as they can be. */
     pthread_mutex_lock(&e->lock);
-    eng_flush_progress(e);
+    eng_flush_progress(e, true);
+    eng_finals_tick(e, true); /* what came is written; what did not stays unknown */
     pthread_mutex_unlock(&e->lock);
     md_hv_release_waiters(e->hv);
     md_hv_set_event_handler(e->hv, NULL, NULL);

@@ -47,6 +47,14 @@
 
 typedef struct md_engine md_engine;
 
+/* How old, at most, the byte counters, rates and progress of a migration
+ * in progress are in the store (ms): the monitor writes a pass, a state or
+ * an action at once, and counters alone at most this often. md_engine_get()
+ * and md_engine_list() show the in-memory record of a migration in
+ * progress, so they are never this old; a daemon killed loses at most this
+ * much of them (service/engine_monitor.c, "Progress in the store"). */
+#define MD_ENGINE_PROGRESS_WRITE_MS 5000
+
 /* A request to migrate (POST os-migrations). Optional fields use -1 (or
  * 0 / "") for "the configuration's default". */
 typedef struct md_engine_request {

@@ -126,8 +126,16 @@ void eng_metrics_transition(md_engine *e, const active *a, md_mig_state from)
     /* Wall time, as the record keeps it: a migration that an earlier run
      * started and this one ended is measured from its real creation. */
     histogram_observe(&c->duration[to], (double)(r->updated_at - r->created_at) / 1000.0);
+    /* A downtime not known at the end is counted when it comes
+     * (eng_metrics_late_downtime), so that each migration counts once. */
     if (to == MD_MIG_COMPLETED && r->downtime_ms >= 0)
         histogram_observe(&c->downtime, (double)r->downtime_ms / 1000.0);
+}
+
+void eng_metrics_late_downtime(md_engine *e, const active *a)
+{
+    if (a->rec.state == MD_MIG_COMPLETED && a->rec.downtime_ms >= 0)
+        histogram_observe(&e->counters.downtime, (double)a->rec.downtime_ms / 1000.0);
 }
 
 void eng_metrics_drain_ended(md_engine *e, md_drain_state to)

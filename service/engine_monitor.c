@@ -7,6 +7,25 @@
  * an event, and flushes progress to the store in one transaction per pass.
  * The hypervisor's event thread only sets flags and wakes it.
  *
+ * Progress in the store. A pass writes only the records that changed, and
+ * not every change at once. What a restart or an operator must know is
+ * written at the pass's end (dirty): a new pre-copy pass (iteration), the
+ * sizes once the job knows them, a real downtime, and whatever a policy
+ * or a command did (max downtime, paused, post-copy, recovery attempts);
+ * a state change is written before anyone can see it (eng_transition).
+ * The byte counters, rates, elapsed time and progress, which move at every
+ * sample, are written with those, or on their own at most every
+ * MD_ENGINE_PROGRESS_WRITE_MS (5 s; dirty_counters). Rewriting every
+ * active record at every pass was two thirds of the monitor's CPU with 1000 migrations
+ * (README, "Benchmark: monitor load"), for counters that nobody reads from
+ * the store while the daemon runs: md_engine_get() and md_engine_list()
+ * lay the in-memory record of a migration in progress over the store's, so
+ * the API shows each sample as it is taken, and the metrics read memory.
+ * A daemon killed loses at most that much of the counters, never a state,
+ * a pass or an action; its recovery re-reads them from the job. What a
+ * list filters on is the store's, so a changes-since filter may find a
+ * record up to that long after a sample moved it.
+ *
  * The monitor calls only this node's libvirtd. A job that has ended with
  * no worker waiting for it (re-attached after a restart, or whose call was
  * lost) is settled from where the domain runs, which may mean asking the
@@ -261,40 +280,69 @@ static void monitor_one(md_engine *e, active *a)
         eng_postcopy_watch(e, a, &job);
 }
 
-/* Writes the live fields of every changed active in one transaction. */
-void eng_flush_progress(md_engine *e)
+/* ---- progress in the store ------------------------------------------------------ */
+
+/* Whether a's record is to be written now (see "Progress in the store"). */
+static bool write_due(const active *a, int64_t now, bool all)
+{
+    return a->dirty ||
+           (a->dirty_counters && (all || now - a->written_at >= MD_ENGINE_PROGRESS_WRITE_MS));
+}
+
+void eng_flush_progress(md_engine *e, bool all)
 {
     const md_migration **v = NULL;
+    active **who = NULL;
+    int64_t now = eng_mono_ms();
     size_t n = 0;
     md_err err;
 
-    /* Progress is written again at every pass: while the store cannot
+    /* Progress is written again at a later pass: while the store cannot
      * take writes it waits (the records stay dirty) rather than queue
      * behind the pending state changes or hold the lock in a busy wait. */
     if (e->wq_head || e->degraded)
         return;
     for (size_t i = 0; i < e->nact; i++)
-        n += e->act[i]->dirty;
+        n += write_due(e->act[i], now, all);
     if (n == 0)
         return;
     v = malloc(n * sizeof *v);
-    if (!v)
-        return; /* the next pass tries again */
+    who = malloc(n * sizeof *who);
+    if (!v || !who)
+        goto cleanup; /* the next pass tries again */
     n = 0;
     for (size_t i = 0; i < e->nact; i++) {
-        if (e->act[i]->dirty)
-            v[n++] = &e->act[i]->rec;
+        active *a = e->act[i];
+        if (write_due(a, now, all)) {
+            who[n] = a;
+            v[n++] = &a->rec;
+        }
     }
     md_status st = md_store_update_many(e->store, v, n, &err);
     if (st == MD_OK) {
-        for (size_t i = 0; i < e->nact; i++)
-            e->act[i]->dirty = false;
+        for (size_t i = 0; i < n; i++) {
+            who[i]->dirty = who[i]->dirty_counters = false;
+            who[i]->written_at = now;
+        }
     } else if (st == MD_ERR_IO) {
         eng_store_failed(e, &err);
     } else {
         md_error("cannot record progress: %s", err.msg);
     }
+cleanup:
     free(v);
+    free(who);
+}
+
+void eng_overlay_active(md_engine *e, md_migration *v, size_t n)
+{
+    for (size_t i = 0; i < n && e->nact; i++) {
+        if (!md_mig_state_in_progress(v[i].state))
+            continue; /* an ended record is the store's: it has left the table */
+        active *a = eng_table_find(e, v[i].uuid);
+        if (a)
+            v[i] = a->rec;
+    }
 }
 
 /* Lists the node's domains for the API, which must not call the
@@ -397,7 +445,8 @@ void *eng_monitor_main(void *arg)
         for (size_t i = 0; i < n; i++)
             monitor_one(e, snap[i]);
         pthread_mutex_lock(&e->lock);
-        eng_flush_progress(e);
+        eng_flush_progress(e, false);
+        eng_finals_tick(e, false);
         for (size_t i = 0; i < n; i++)
             eng_active_put(snap[i]);
     }
@@ -471,6 +520,10 @@ void eng_on_hv_event(void *ctx, const md_hv_event *ev)
         eng_wake_monitor(e);
     } else {
         active *a = eng_table_find_domain(e, ev->uuid);
+        /* A migration recorded completed before its event came waits for
+         * it beside the table (engine_worker.c, "The end's statistics"). */
+        if (!a && ev->kind == MD_HV_EV_JOB_COMPLETED)
+            a = eng_finals_find_domain(e, ev->uuid);
         if (a) {
             if (ev->kind == MD_HV_EV_JOB_COMPLETED) {
                 a->have_final = true;

@@ -238,7 +238,7 @@ void eng_postcopy_recover(md_engine *e, active *a)
                       "post-copy recovery: attempt %d, resuming the migration to %s%s",
                       a->rec.recovery_attempts, a->rec.dest_compute,
                       asked ? " (asked by an operator)" : "");
-        eng_flush_progress(e); /* the attempt count is durable before the call */
+        eng_flush_progress(e, false); /* the attempt count is durable before the call */
         eng_migrate_call_init(e, a, true, &call);
         a->in_resume_call = true;
         pthread_mutex_unlock(&e->lock);
@@ -250,7 +250,7 @@ void eng_postcopy_recover(md_engine *e, active *a)
         pthread_mutex_unlock(&e->lock);
 
         if (st == MD_OK) {
-            eng_wait_final_stats(e, a);
+            /* Recorded at once; the downtime may come later (engine_worker.c). */
             pthread_mutex_lock(&e->lock);
             if (!e->stopping && !a->done) {
                 eng_add_event(e, a, "recovered", a->rec.recovery_attempts,

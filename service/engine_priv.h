@@ -61,8 +61,17 @@ typedef struct active {
     bool note_postcopy_failed; /* an event to record (set by the event thread) */
     bool have_final;           /* JOB_COMPLETED statistics arrived */
     md_hv_job final;
-    bool dirty; /* live fields not yet flushed to the store */
-    bool done;  /* reached a final state and left the table */
+    /* Completed before its JOB_COMPLETED event came: the record waits in
+     * e->finals, until this monotonic ms, for the downtime (0 = not). */
+    int64_t final_deadline;
+    /* What the store has not seen yet (engine_monitor.c, "Progress in the
+     * store"): dirty, a change written at the pass's end; dirty_counters,
+     * byte counters and rates only, written at most every
+     * MD_ENGINE_PROGRESS_WRITE_MS; written_at, the last write (monotonic ms). */
+    bool dirty;
+    bool dirty_counters;
+    int64_t written_at;
+    bool done; /* reached a final state and left the table */
     /* Post-copy recovery (engine_postcopy.c). */
     bool resume_queued;        /* in e->resumes, waiting for a worker */
     bool recovering_run;       /* a worker runs its recovery now */
@@ -98,9 +107,13 @@ struct md_engine {
     bool monitor_wake;
     active **act;
     size_t nact, cap;
-    eng_queue queue;       /* queued migrations, in creation order */
-    eng_queue resumes;     /* broken post-copy migrations waiting for a worker to resume them */
-    eng_queue settles;     /* ended jobs with no worker, waiting for the settler */
+    eng_queue queue;   /* queued migrations, in creation order */
+    eng_queue resumes; /* broken post-copy migrations waiting for a worker to resume them */
+    eng_queue settles; /* ended jobs with no worker, waiting for the settler */
+    /* Completed migrations whose JOB_COMPLETED event has not come yet, each
+     * with a reference (engine_worker.c, "The end's statistics"). */
+    active **finals;
+    size_t nfinals, capfinals;
     pthread_cond_t settle; /* the settler: e->settles is not empty, or stop */
     pthread_t settler;
     bool settler_started;
@@ -271,9 +284,20 @@ typedef struct eng_migrate_call {
 /* Fills c for a's migration; resume: the same call plus
  * VIR_MIGRATE_POSTCOPY_RESUME. Under the lock. */
 void eng_migrate_call_init(md_engine *e, const active *a, bool resume, eng_migrate_call *c);
-/* After a migrate call returned MD_OK: waits a moment for the JOB_COMPLETED
- * event that carries the real downtime. Without the lock. */
-void eng_wait_final_stats(md_engine *e, active *a);
+/* a has just been recorded completed without its JOB_COMPLETED event:
+ * keeps it (a reference) in e->finals for a while, so that the downtime
+ * the event carries is added to the record when it comes. Nothing when
+ * out of memory (the downtime then stays unknown). Under the lock. */
+void eng_await_final(md_engine *e, active *a);
+/* The ended active in e->finals whose domain is domain, or NULL. Under
+ * the lock. */
+active *eng_finals_find_domain(md_engine *e, const char *domain);
+/* Writes the final statistics of each active in e->finals whose event has
+ * come (record and event in one transaction; the downtime histogram), and
+ * lets go of those whose wait is over, or of all when all is true (a
+ * stop). The monitor after each pass, and md_engine_stop; under the
+ * lock. */
+void eng_finals_tick(md_engine *e, bool all);
 /* Writes an operator's command on a to the store, with its event
  * (event_kind, NULL for none), before the request is answered: one accepted
  * before a crash is carried out after the restart. Remembers its id in
@@ -391,6 +415,11 @@ void eng_metrics_init(md_engine *e);
  * of a post-copy recovery. vtransition() calls it once the move is made.
  * Under the lock. */
 void eng_metrics_transition(md_engine *e, const active *a, md_mig_state from);
+/* Counts the downtime of a completed migration that became known after its
+ * end (its record said -1 when eng_metrics_transition counted the end):
+ * once per migration, where the late statistics are applied. Under the
+ * lock. */
+void eng_metrics_late_downtime(md_engine *e, const active *a);
 /* Counts a drain's end in state `to` (a final one). Called once per drain,
  * where its state becomes final (engine_drain*.c). Under the lock. */
 void eng_metrics_drain_ended(md_engine *e, md_drain_state to);
@@ -411,9 +440,16 @@ void eng_settle_later(md_engine *e, active *a, bool after_restart);
  * where its domain runs. Without the lock. engine_recovery.c */
 void eng_settle_recovered(md_engine *e, active *a);
 void eng_on_hv_event(void *ctx, const md_hv_event *ev); /* engine_monitor.c */
-/* Writes the live fields of every changed active in one transaction. Under
- * the lock. engine_monitor.c */
-void eng_flush_progress(md_engine *e);
+/* Writes the live fields of the actives that changed in one transaction:
+ * those with a change that is written at once (dirty), and those whose
+ * counters alone moved when their last write is MD_ENGINE_PROGRESS_WRITE_MS old, or
+ * all of them when all is true (a stop). Under the lock.
+ * engine_monitor.c */
+void eng_flush_progress(md_engine *e, bool all);
+/* Lays the in-memory record of each migration in progress over its copy
+ * in v[0..n) (read from the store, whose counters may be a few seconds
+ * old). Under the lock. engine_monitor.c */
+void eng_overlay_active(md_engine *e, md_migration *v, size_t n);
 /* Recovers every record left in progress; before any thread starts.
  * engine_recovery.c */
 md_status eng_recover(md_engine *e, md_err *err);

@@ -13,6 +13,28 @@
  * on; an abort meanwhile cancels it. The wait polls the boundary's flag
  * (md_hv_connected, which never blocks) on the engine's condition
  * variable, so an abort or a stop is seen within POLL_MS as well.
+ *
+ * The end's statistics. The real downtime (and the final byte counts) of a
+ * migration come only with libvirt's JOB_COMPLETED event: with
+ * VIR_MIGRATE_UNDEFINE_SOURCE the source forgets the domain at the end, so
+ * virDomainGetJobStats(VIR_DOMAIN_JOB_STATS_COMPLETED) has nothing to ask
+ * there (FACTS.md), and the destination's copy would cost a question to
+ * another host. The event may come before the migrate call returns, or
+ * after it, or (a daemon that reconnected meanwhile) never. The end is
+ * what controllers and drains wait for, so it is recorded as soon as the
+ * call returns, with the event's statistics when they are already here.
+ * When they are not, the completed migration waits in e->finals, for up
+ * to FINAL_STATS_WAIT_MS, holding a reference: the event handler finds it
+ * there, and the monitor's next pass writes the statistics into the ended
+ * record (once more, with a "final_stats" event in the same transaction;
+ * updated_at stays the end's), and counts the downtime in the
+ * metrics then, once. A store that cannot take the write queues it like any
+ * of the engine's own (engine_store.c). A daemon stopped or killed before
+ * the event leaves the record completed with downtime -1, "unknown": the
+ * event is not sent again, and a restart does not look for it. A drain
+ * that reads the end before the statistics come (engine_drain.c) takes the
+ * bytes of the last sample for its link estimate, at most one monitor
+ * interval behind the final count.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -27,9 +49,11 @@
 #include "service/limits.h"
 #include "service/log.h"
 
-/* How long a worker waits, after a successful migrate call, for the
- * JOB_COMPLETED event that carries the real downtime. */
-#define FINAL_STATS_WAIT_MS 1000
+/* How long a completed migration waits for the JOB_COMPLETED event that
+ * carries the real downtime (see the top of the file). libvirt sends it
+ * as the job ends, so it is late by milliseconds when it comes at all;
+ * keeping a few ended actives this long costs only their memory. */
+#define FINAL_STATS_WAIT_MS 5000
 
 /* How often a worker waiting for the hypervisor looks at the connection,
  * an abort and a stop: short beside the wait, long beside the look. */
@@ -57,16 +81,85 @@ void eng_migrate_call_init(md_engine *e, const active *a, bool resume, eng_migra
     c->args.resume = resume;
 }
 
-void eng_wait_final_stats(md_engine *e, active *a)
-{
-    /* The real downtime comes with the JOB_COMPLETED event. */
-    struct timespec until = md_deadline_in(CLOCK_MONOTONIC, FINAL_STATS_WAIT_MS);
+/* ---- the end's statistics ------------------------------------------------------- */
 
-    pthread_mutex_lock(&e->lock);
-    while (!a->have_final && !e->stopping &&
-           pthread_cond_timedwait(&e->changed, &e->lock, &until) != ETIMEDOUT)
-        ;
-    pthread_mutex_unlock(&e->lock);
+void eng_await_final(md_engine *e, active *a)
+{
+    if (a->have_final || a->final_deadline || a->rec.state != MD_MIG_COMPLETED)
+        return;
+    if (e->nfinals == e->capfinals) {
+        size_t cap = e->capfinals ? e->capfinals * 2 : 8;
+        active **v = realloc(e->finals, cap * sizeof *v);
+        if (!v) {
+            md_warn("migration %s: out of memory to wait for its final statistics; its "
+                    "downtime stays unknown",
+                    a->rec.uuid);
+            return;
+        }
+        e->finals = v;
+        e->capfinals = cap;
+    }
+    a->final_deadline = eng_mono_ms() + FINAL_STATS_WAIT_MS;
+    a->refs++;
+    e->finals[e->nfinals++] = a;
+}
+
+active *eng_finals_find_domain(md_engine *e, const char *domain)
+{
+    for (size_t i = 0; i < e->nfinals; i++) {
+        if (strcasecmp(e->finals[i]->domain, domain) == 0)
+            return e->finals[i];
+    }
+    return NULL;
+}
+
+/* Adds a's final statistics to its ended record, durably. */
+static void write_final(md_engine *e, active *a)
+{
+    md_migration *r = &a->rec;
+    md_event ev = { .at = eng_wall_ms(), .kind = "final_stats" };
+    int64_t ended_at = r->updated_at;
+
+    /* The record keeps its end's time: updated_at is when a migration
+     * ended, for its duration (the metrics, a drain's link estimate). */
+    eng_apply_stats(a, &a->final);
+    r->updated_at = ended_at;
+    ev.value = r->downtime_ms;
+    if (r->downtime_ms >= 0)
+        snprintf(ev.message, sizeof ev.message,
+                 "the hypervisor's final statistics: downtime %lld ms, %llu MiB of memory sent",
+                 (long long)r->downtime_ms,
+                 (unsigned long long)(r->memory_processed_bytes / (1024 * 1024)));
+    else
+        snprintf(ev.message, sizeof ev.message,
+                 "the hypervisor's final statistics, without a downtime: %llu MiB of memory sent",
+                 (unsigned long long)(r->memory_processed_bytes / (1024 * 1024)));
+    md_info("migration %s: final_stats: %s", r->uuid, ev.message);
+    eng_write_record(e, r, &ev, true, NULL);
+    eng_metrics_late_downtime(e, a);
+    pthread_cond_broadcast(&e->changed);
+}
+
+void eng_finals_tick(md_engine *e, bool all)
+{
+    int64_t now = eng_mono_ms();
+    size_t k = 0;
+
+    for (size_t i = 0; i < e->nfinals; i++) {
+        active *a = e->finals[i];
+        if (a->have_final && !e->store_off) {
+            write_final(e, a);
+        } else if (!all && now < a->final_deadline) {
+            e->finals[k++] = a;
+            continue;
+        } else {
+            md_info("migration %s: no final statistics from the hypervisor; its downtime stays "
+                    "unknown",
+                    a->rec.uuid);
+        }
+        eng_active_put(a);
+    }
+    e->nfinals = k;
 }
 
 /* Waits until the hypervisor is connected (see the top of the file); *since
@@ -194,8 +287,7 @@ static void run_migration(md_engine *e, active *a)
 
     md_hv_location loc = MD_HV_LOC_UNKNOWN;
     if (st == MD_OK) {
-        eng_wait_final_stats(e, a);
-        msg[0] = '\0';
+        msg[0] = '\0'; /* recorded at once; the downtime may come later */
     } else if (st == MD_ERR_UNAVAILABLE) {
         /* Released by a stop, or the connection went away: the job may well
          * go on. Leave it to the monitor (or to recovery after a restart). */

@@ -12,6 +12,13 @@
 
 #include "service/hv.h"
 
+/* md_hv_sim_set_completed_events()'s modes. */
+typedef enum md_hv_sim_completed {
+    MD_HV_SIM_COMPLETED_DELIVER,
+    MD_HV_SIM_COMPLETED_HOLD,
+    MD_HV_SIM_COMPLETED_DROP,
+} md_hv_sim_completed;
+
 /* Stops (manual = true) or restarts the real-time clock. hv must have been
  * opened by md_hv_sim_open(). Any thread. */
 void md_hv_sim_set_manual_clock(md_hv *hv, bool manual);
@@ -96,6 +103,16 @@ void md_hv_sim_set_connected(md_hv *hv, bool connected);
  * when their job ends (complete, abort, break) or the simulator closes.
  * For the tests of a stop that must leave a worker behind. Any thread. */
 void md_hv_sim_hold_calls(md_hv *hv, bool hold);
+
+/* What the simulator does with the JOB_COMPLETED events that carry a job's
+ * final statistics (its real downtime): deliver them as the job ends (the
+ * default), hold them, or drop them, as when libvirt's event comes late or
+ * never reaches the daemon (a connection lost at the end). The job itself
+ * ends as ever: its migrate() returns and the domain moves. Setting
+ * DELIVER again delivers the held ones, oldest first, on the calling
+ * thread; DROP drops them too. For the tests of a record completed before
+ * its downtime is known. Any thread except the event handler's. */
+void md_hv_sim_set_completed_events(md_hv *hv, md_hv_sim_completed mode);
 
 /* A destination that drops packets: while host (the host of destination
  * URIs, compared ignoring case; at most 8 hosts at once) is black-holed, a

@@ -20,6 +20,7 @@
 #include "policy/sim.h"
 #include "service/config.h"
 #include "service/hv.h"
+#include "service/hv_sim.h"
 #include "service/status.h"
 
 #define MIB (1024.0 * 1024.0)
@@ -71,6 +72,12 @@ typedef struct sim_dest {
     unsigned moving;         /* jobs moving data to it now (hvs_share_links' count) */
 } sim_dest;
 
+/* Events gathered under the lock, delivered after it. */
+typedef struct event_buf {
+    md_hv_event *ev;
+    size_t n, cap;
+} event_buf;
+
 typedef struct hv_sim {
     md_hv base;
     pthread_mutex_t lock;
@@ -83,6 +90,10 @@ typedef struct hv_sim {
     bool dest_unaware;     /* md_hv_sim_set_dest_aware(false) */
     bool disconnected;     /* md_hv_sim_set_connected(false) */
     bool hold_calls;       /* md_hv_sim_hold_calls(true) */
+    /* md_hv_sim_set_completed_events: what becomes of JOB_COMPLETED events,
+     * and those held meanwhile, oldest first. */
+    md_hv_sim_completed completed_events;
+    event_buf held_completed;
     /* md_hv_sim_set_dest_blackholed: the hosts (of destination URIs) that
      * drop packets, and a count of release_waiters() calls, which end the
      * waits for them. */
@@ -96,31 +107,34 @@ typedef struct hv_sim {
     char host[SIM_HOST_LEN];
     size_t ndoms;
     sim_domain *doms;
+    uint32_t *index; /* hv_sim_index.c: the domains by UUID and name */
+    size_t index_cap;
     size_t ndests, capdests;
     sim_dest *dests;
     size_t npeers; /* the peers with a bandwidth_mibps, copied at open */
     md_config_peer *peers;
 } hv_sim;
 
-/* Events gathered under the lock, delivered after it. */
-typedef struct event_buf {
-    md_hv_event *ev;
-    size_t n, cap;
-} event_buf;
-
 static inline hv_sim *to_sim(md_hv *hv)
 {
     return (hv_sim *)hv;
 }
 
+/* ---- hv_sim_index.c ---- */
+
+/* Builds the index of h->doms (fixed from now on) by UUID and by name.
+ * MD_ERR_NOMEM. At open, before the ticker starts. hvs_index_free()
+ * releases it (accepts one never built). */
+md_status hvs_index_build(hv_sim *h, md_err *err);
+void hvs_index_free(hv_sim *h);
+/* The domain whose UUID (any case) or name is id, the first in the
+ * configuration's order if several; NULL if none. Constant time. */
+sim_domain *hvs_find(hv_sim *h, const char *id);
+
 /* Finds a domain by UUID (any case) or name; NULL if none. */
 static inline sim_domain *find(hv_sim *h, const char *id)
 {
-    for (size_t i = 0; i < h->ndoms; i++) {
-        if (strcasecmp(h->doms[i].cfg.uuid, id) == 0 || strcmp(h->doms[i].cfg.name, id) == 0)
-            return &h->doms[i];
-    }
-    return NULL;
+    return hvs_find(h, id);
 }
 
 /* A domain this node has, or a NOT_FOUND error worded as libvirt's. */

@@ -53,7 +53,9 @@ typedef struct md_migration {
     policy_timeout_action timeout_action;
     policy_kind policy;
     int64_t created_at; /* ms since the Unix epoch */
-    int64_t updated_at; /* ms since the Unix epoch, every change */
+    /* ms since the Unix epoch, every change; an ended record's is when it
+     * ended (its final statistics, added a moment later, keep it). */
+    int64_t updated_at;
     uint64_t memory_total_bytes, memory_processed_bytes, memory_remaining_bytes;
     uint64_t disk_total_bytes, disk_processed_bytes, disk_remaining_bytes;
     int progress; /* 0..100, never goes down */

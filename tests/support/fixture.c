@@ -377,6 +377,11 @@ bool md_test_downtime_set(const md_migration *m)
     return m->current_downtime_ms != 0;
 }
 
+bool md_test_downtime_known(const md_migration *m)
+{
+    return m->state == MD_MIG_COMPLETED && m->downtime_ms >= 0;
+}
+
 bool md_test_paused_or_ended(const md_migration *m)
 {
     return m->paused || md_test_ended(m);

@@ -199,5 +199,9 @@ void md_test_drive_drain(md_test_stack *s, const char *uuid, double step_s,
 bool md_test_ended(const md_migration *m);
 bool md_test_downtime_set(const md_migration *m); /* the monitor has set a downtime */
 bool md_test_paused_or_ended(const md_migration *m);
+/* Completed, with the real downtime known: a record is completed as the
+ * job ends and gets its downtime when the hypervisor's final statistics
+ * come, a moment later (service/engine_worker.c). */
+bool md_test_downtime_known(const md_migration *m);
 
 #endif /* MD_TEST_FIXTURE_H */

@@ -802,6 +802,7 @@ static void events_list_the_state_changes_oldest_first(void **state)
     md_test_expect_state(f, uuid, md_test_is_running, MD_MIG_RUNNING);
     md_test_drive_until(f, uuid, 0.5, md_test_ended);
     md_test_expect_state(f, uuid, md_test_is_final, MD_MIG_COMPLETED);
+    md_test_drive_until(f, uuid, 0, md_test_downtime_known); /* a moment after the end */
     json_object *m = show(f, uuid, &r);
     assert_string_equal(md_test_json_str(m, "status"), "completed");
     assert_int_equal(md_test_json_int(m, "progress"), 100);

@@ -92,6 +92,7 @@ static void completed_and_cancelled_migrations_are_counted_by_final_state(void *
     md_test_expect_state(f, a.uuid, md_test_is_running, MD_MIG_RUNNING);
     md_test_drive_until(f, a.uuid, 0.5, md_test_ended);
     md_test_expect_state(f, a.uuid, md_test_is_final, MD_MIG_COMPLETED);
+    md_test_drive_until(f, a.uuid, 0, md_test_downtime_known); /* a moment after the end */
     md_migration b = md_test_create(f, MD_TEST_BUSY, MD_OK);
     md_migration c = md_test_create(f, MD_TEST_BUSY2, MD_OK);
     md_test_expect_state(f, b.uuid, md_test_is_running, MD_MIG_RUNNING);

@@ -492,6 +492,33 @@ static void test_idle_migration_completes_as_the_clock_moves(void **state)
     assert_int_equal(count_events(f, MD_HV_EV_JOB_COMPLETED, IDLE, NULL), 1);
 }
 
+static void test_job_completed_events_can_be_held_and_dropped_while_jobs_end_as_ever(void **state)
+{
+    fixture *f = *state;
+    migration m, n;
+    md_hv_event ev;
+
+    /* Held: the job ends and its call returns, the event waits. */
+    md_hv_sim_set_completed_events(f->hv, MD_HV_SIM_COMPLETED_HOLD);
+    start_migration(f, &m, IDLE, false);
+    md_hv_sim_advance(f->hv, 5.0);
+    assert_int_equal(finish_migration(&m), MD_OK);
+    assert_int_equal(locate(f, IDLE), MD_HV_LOC_DEST);
+    assert_int_equal(count_events(f, MD_HV_EV_JOB_COMPLETED, IDLE, NULL), 0);
+    /* Delivered as it was, downtime included, once delivery is back. */
+    md_hv_sim_set_completed_events(f->hv, MD_HV_SIM_COMPLETED_DELIVER);
+    assert_int_equal(count_events(f, MD_HV_EV_JOB_COMPLETED, IDLE, &ev), 1);
+    assert_int_equal(ev.job.downtime_ms, 305);
+
+    /* Dropped: never delivered, not even once delivery is back. */
+    md_hv_sim_set_completed_events(f->hv, MD_HV_SIM_COMPLETED_DROP);
+    start_migration(f, &n, SPARE, false);
+    md_hv_sim_advance(f->hv, 5.0);
+    assert_int_equal(finish_migration(&n), MD_OK);
+    md_hv_sim_set_completed_events(f->hv, MD_HV_SIM_COMPLETED_DELIVER);
+    assert_int_equal(count_events(f, MD_HV_EV_JOB_COMPLETED, SPARE, NULL), 0);
+}
+
 static void test_events_arrive_on_the_thread_that_moves_the_clock(void **state)
 {
     fixture *f = *state;
@@ -1579,6 +1606,9 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_returns_the_domains_on_this_node_in_order, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            test_job_completed_events_can_be_held_and_dropped_while_jobs_end_as_ever, setup,
+            teardown),
         cmocka_unit_test_setup_teardown(test_idle_migration_completes_as_the_clock_moves, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_events_arrive_on_the_thread_that_moves_the_clock,
