@@ -117,7 +117,13 @@ fi
 
 banner "result"
 pc=$(mc show "$uuid" -f value -c post_copy)
-dt=$(mc show "$uuid" -f value -c downtime_ms)
+# The downtime comes with libvirt's final statistics, which the daemon adds to the record a
+# moment after it records the end (service/engine_worker.c): wait up to 6 s for it.
+for _ in $(seq 1 30); do
+    dt=$(mc show "$uuid" -f value -c downtime_ms)
+    [ "$dt" != null ] && break
+    sleep 0.2
+done
 el=$(mc show "$uuid" -f value -c elapsed_ms)
 if [ "$ok" = 1 ]; then
     say "PASS: $domain migrated host-a -> host-b: $status, post-copy $pc, job $el ms," \
