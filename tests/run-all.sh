@@ -55,7 +55,7 @@ bash tests/metrics/run.sh build
 echo "== ThreadSanitizer build of the engine tests"
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DMIGRATIOND_TSAN=ON -DMIGRATIOND_TESTS=ON >/dev/null
 cmake --build build-tsan -j "$jobs" --target test_engine test_engine_postcopy test_engine_bounds \
-    test_engine_metrics test_engine_drain
+    test_engine_metrics test_engine_drain test_engine_end test_engine_progress
 TSAN_OPTIONS="halt_on_error=1" ctest --test-dir build-tsan --output-on-failure -R unit_engine
 
 # api/auth.c against a real Keystone on 127.0.0.1 (plain and ASan builds of
