@@ -13,9 +13,11 @@
  * The statements used on every request are prepared once at open and kept;
  * after each use they are reset (ending their read transaction, so the WAL
  * can be checkpointed) and their bindings cleared. Each file of the store
- * lists its own (store_migrations_prepared, store_drain_prepared); only
- * the lists and the purge prepare per call, because their WHERE clauses
- * depend on which filters are set.
+ * lists its own (store_migrations_prepared, store_drain_prepared). The
+ * list's statement depends on which filters are set, so store_list.c
+ * prepares each shape at its first use and keeps it; the purge, which
+ * runs once an hour (or once a monitor pass while it works through a
+ * backlog), prepares its own per call.
  *
  * Open checks the file before writing anything to it (not even the WAL
  * switch, which rewrites the header): a file that is not a database, is
@@ -632,6 +634,7 @@ void md_store_close(md_store *st)
     finalize_all(st, prepared, sizeof prepared / sizeof prepared[0]);
     finalize_all(st, store_migrations_prepared, store_migrations_nprepared);
     finalize_all(st, store_drain_prepared, store_drain_nprepared);
+    store_list_finalize(st);
     /* The last connection to close checkpoints the WAL into the file. With
      * every statement finalized, close can not fail for being busy. */
     sqlite3_close(st->db);

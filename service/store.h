@@ -2,8 +2,8 @@
  *
  * The only module that includes <sqlite3.h>: service/store.c (the file,
  * its schema and upgrades), service/store_migrations.c (migration records,
- * their events and commands) and service/store_drain.c (drains), sharing
- * service/store_priv.h. One database file in WAL mode holds migrations,
+ * their events and commands), service/store_list.c (the list of records)
+ * and service/store_drain.c (drains), sharing service/store_priv.h. One database file in WAL mode holds migrations,
  * their events and the commands given to them (until carried out), and
  * drains with their guests and events, plus a schema version
  * (PRAGMA user_version) that md_store_open() upgrades step by step. A file

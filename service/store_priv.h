@@ -8,7 +8,8 @@
  *                       probe, close, and the helpers declared below;
  *   store_migrations.c  migration records, their events and commands, the
  *                       list and the purge;
- *   store_drain.c       drains, their guests and their events.
+ *   store_drain.c       drains, their guests and their events;
+ *   store_list.c        the list of migration records and its statements.
  *
  * Locking: st->lock is held for the whole of every public call (store.c's
  * DESIGN essay says why). A function below that says "under the lock"
@@ -31,6 +32,11 @@
 typedef struct sqlite3 sqlite3;
 typedef struct sqlite3_stmt sqlite3_stmt;
 
+/* The shapes of md_store_list()'s statement: one bit per filter that adds
+ * a term to it (store_list.c's enum list_term), so 2^STORE_LIST_TERMS. */
+#define STORE_LIST_TERMS 10
+#define STORE_LIST_SHAPES (1u << STORE_LIST_TERMS)
+
 struct md_store {
     pthread_mutex_t lock; /* held for the whole of every call */
     sqlite3 *db;
@@ -51,6 +57,10 @@ struct md_store {
     sqlite3_stmt *drain_insert, *drain_update, *drain_get, *drain_lookup;
     sqlite3_stmt *drain_guests, *drain_guest_insert, *drain_guests_delete;
     sqlite3_stmt *drain_add_event, *drain_events;
+    /* store_list.c's: the list's statement of each shape, prepared at its
+     * first use and kept (NULL until then); nlist of them are. */
+    sqlite3_stmt *list[STORE_LIST_SHAPES];
+    size_t nlist;
 };
 
 /* A statement that md_store_open() prepares and md_store_close()
@@ -70,6 +80,18 @@ extern const size_t store_migrations_nprepared;
 /* store_drain.c's statements, prepared with store.c's own. */
 extern const store_stmt_def store_drain_prepared[];
 extern const size_t store_drain_nprepared;
+
+/* "SELECT id, <every column of migrations> FROM migrations" (store_migrations.c),
+ * whose rows store_read_migration() reads. */
+extern const char store_sql_select_migration[];
+
+/* Reads the current row of a store_sql_select_migration statement into
+ * *m: MD_OK, or MD_ERR_INVALID for a state, policy or timeout action this
+ * build does not know (store_migrations.c). Under the lock. */
+md_status store_read_migration(md_store *st, sqlite3_stmt *s, md_migration *m, md_err *err);
+
+/* Finalizes the list statements store_list.c kept in st (md_store_close()). */
+void store_list_finalize(md_store *st);
 
 /* Formats "store PATH: WHAT: sqlite's message" into err and returns the
  * status for the sqlite result code rc (an extended code): MD_ERR_CONFLICT
