@@ -355,7 +355,7 @@ typedef struct lister {
     md_store *st;
     unsigned index;
     int failures;
-    char last[1024];
+    char last[800];
 } lister;
 
 /* cmocka's assertions must not run outside the main thread, so a thread
@@ -374,8 +374,8 @@ static void *list_every_shape(void *arg)
         expected(&f, want, sizeof want);
         if (listed(w->st, &f, got, sizeof got, &err) != MD_OK || strcmp(got, want) != 0) {
             w->failures++;
-            snprintf(w->last, sizeof w->last, "shape %u: want \"%s\", got \"%s\" %s", shape, want,
-                     got, err.msg);
+            snprintf(w->last, sizeof w->last, "shape %u: want \"%.200s\", got \"%.200s\" %.300s",
+                     shape, want, got, err.msg);
         }
     }
     return NULL;

@@ -1,0 +1,166 @@
+/* record_cache.c - the v1 text of migration records, rendered once and kept for the lists.
+ *
+ * DESIGN
+ * ------
+ * A list of 50 records spent two thirds of its CPU on json-c building 50
+ * objects of 40 members each, writing them out and freeing them again
+ * (README, "Benchmark: API load"), although most records on a page have
+ * ended and read the same at every request. So a record's text is kept:
+ * json-c renders it once (md_api_migration_json(), written out with
+ * MD_API_JSON_FLAGS, as md_api_reply() writes a body), and a list's array
+ * holds, for each record, an object whose serializer is json-c's own
+ * json_object_userdata_to_json_string, which copies the kept text into the
+ * body as it is. json-c still writes every byte of JSON; nothing here
+ * escapes or formats a value.
+ *
+ * What is kept is keyed by the whole record: a slot holds a copy of the
+ * md_migration its text was rendered from, and the text is used only when
+ * the record given now is byte for byte that copy. Any change to any field
+ * (a monitor pass's progress, a downtime added after the end, an operator's
+ * settings) makes it a miss, which renders and replaces the text; it can
+ * never serve a stale one. A difference that is not a change (bytes after a
+ * string's NUL in a record from the engine's memory) only costs a render.
+ *
+ * The cache has CACHE_SLOTS slots, chosen by a hash of the record's uuid;
+ * a record whose slot holds another simply replaces it. Its memory is hence
+ * bounded (a copy of the record and its text, about 3.5 KiB, per slot)
+ * whatever the number of records.
+ *
+ * Threads: the API's threads share one cache. Its mutex guards the slots
+ * for a lookup or a replacement, never for a render. A kept text is
+ * reference counted (C11 atomics): a list holds a reference from its
+ * lookup until json-c deletes the array's object, so a text replaced in
+ * the meantime is freed by whichever lets go of it last.
+ */
+#include "api/internal.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Twice the largest page (MD_MAX_LIST_LIMIT, 1000): at most about 7 MiB. */
+#define CACHE_SLOTS 2048
+
+/* A rendered record: the record as it was (the key) and its text. */
+typedef struct kept {
+    atomic_size_t refs; /* the slot's reference and one per object that shows it */
+    md_migration rec;
+    size_t len;
+    char text[]; /* len bytes and a NUL */
+} kept;
+
+struct md_api_record_cache {
+    pthread_mutex_t lock;
+    kept *slot[CACHE_SLOTS];
+};
+
+static void kept_unref(kept *k)
+{
+    if (k && atomic_fetch_sub(&k->refs, 1) == 1)
+        free(k);
+}
+
+md_api_record_cache *md_api_record_cache_new(void)
+{
+    md_api_record_cache *c = calloc(1, sizeof *c);
+
+    if (c && pthread_mutex_init(&c->lock, NULL) != 0) {
+        free(c);
+        c = NULL;
+    }
+    return c;
+}
+
+void md_api_record_cache_free(md_api_record_cache *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < CACHE_SLOTS; i++)
+        kept_unref(c->slot[i]);
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+}
+
+/* The slot of a uuid: FNV-1a over its text (uuids are random, but the
+ * bench's and the tests' are not always). */
+static size_t slot_of(const char *uuid)
+{
+    uint32_t h = 2166136261u;
+
+    for (size_t i = 0; i < MD_UUID_LEN && uuid[i]; i++)
+        h = (h ^ (unsigned char)uuid[i]) * 16777619u;
+    return h % CACHE_SLOTS;
+}
+
+/* json-c's user_delete for an object that shows a kept text: its userdata
+ * is the text. */
+static void object_gone(json_object *o, void *userdata)
+{
+    (void)o;
+    kept_unref((kept *)((char *)userdata - offsetof(kept, text)));
+}
+
+/* An object that json-c writes out as k's text, holding a reference to k
+ * (taken here); NULL when out of memory. */
+static json_object *show(kept *k)
+{
+    json_object *o = json_object_new_object();
+
+    if (!o)
+        return NULL;
+    atomic_fetch_add(&k->refs, 1);
+    json_object_set_serializer(o, json_object_userdata_to_json_string, k->text, object_gone);
+    return o;
+}
+
+/* Renders m with json-c into a new kept (one reference, the caller's), or
+ * NULL when out of memory. */
+static kept *render(const md_api_deps *d, const md_migration *m)
+{
+    json_object *o = md_api_migration_json(d, m);
+    size_t len = 0;
+    kept *k = NULL;
+
+    if (!o)
+        return NULL;
+    const char *text = json_object_to_json_string_length(o, MD_API_JSON_FLAGS, &len);
+    if (text && (k = malloc(offsetof(kept, text) + len + 1)) != NULL) {
+        atomic_init(&k->refs, 1);
+        k->rec = *m;
+        k->len = len;
+        memcpy(k->text, text, len + 1);
+    }
+    json_object_put(o);
+    return k;
+}
+
+json_object *md_api_record_cache_json(md_api_record_cache *c, const md_api_deps *d,
+                                      const md_migration *m)
+{
+    size_t i = slot_of(m->uuid);
+    kept *k;
+
+    pthread_mutex_lock(&c->lock);
+    k = c->slot[i];
+    if (k && memcmp(&k->rec, m, sizeof *m) == 0) {
+        json_object *o = show(k);
+        pthread_mutex_unlock(&c->lock);
+        return o;
+    }
+    pthread_mutex_unlock(&c->lock);
+
+    if (!(k = render(d, m)))
+        return NULL;
+    json_object *o = show(k);
+    /* The slot takes the caller's reference; what it held is let go (it
+     * lives on while a list still shows it). Two threads that render the
+     * same record at once both keep theirs in turn: the same text. */
+    pthread_mutex_lock(&c->lock);
+    kept *old = c->slot[i];
+    c->slot[i] = k;
+    pthread_mutex_unlock(&c->lock);
+    kept_unref(old);
+    return o;
+}
