@@ -21,10 +21,14 @@
  * never serve a stale one. A difference that is not a change (bytes after a
  * string's NUL in a record from the engine's memory) only costs a render.
  *
- * The cache has CACHE_SLOTS slots, chosen by a hash of the record's uuid;
- * a record whose slot holds another simply replaces it. Its memory is hence
- * bounded (a copy of the record and its text, about 3.5 KiB, per slot)
- * whatever the number of records.
+ * The cache has CACHE_SETS sets of CACHE_WAYS slots; a hash of the
+ * record's uuid picks the set, and a record not found in it takes the slot
+ * of its own older text, else the set's next slot in turn (the oldest
+ * text kept there). With four ways, a page of 50 records never has two
+ * that push each other out at every request, as a direct-mapped table
+ * would have at 50 in 2048 slots. Its memory is bounded (a copy of the
+ * record and its text, about 3.5 KiB, per slot) whatever the number of
+ * records.
  *
  * Threads: the API's threads share one cache. Its mutex guards the slots
  * for a lookup or a replacement, never for a render. A kept text is
@@ -40,8 +44,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Twice the largest page (MD_MAX_LIST_LIMIT, 1000): at most about 7 MiB. */
-#define CACHE_SLOTS 2048
+/* Twice the largest page (MD_MAX_LIST_LIMIT, 1000) in slots: at most
+ * about 7 MiB. */
+#define CACHE_WAYS 4
+#define CACHE_SETS 512
 
 /* A rendered record: the record as it was (the key) and its text. */
 typedef struct kept {
@@ -53,7 +59,8 @@ typedef struct kept {
 
 struct md_api_record_cache {
     pthread_mutex_t lock;
-    kept *slot[CACHE_SLOTS];
+    kept *slot[CACHE_SETS][CACHE_WAYS];
+    unsigned char next[CACHE_SETS]; /* the way each set replaces next */
 };
 
 static void kept_unref(kept *k)
@@ -77,21 +84,27 @@ void md_api_record_cache_free(md_api_record_cache *c)
 {
     if (!c)
         return;
-    for (size_t i = 0; i < CACHE_SLOTS; i++)
-        kept_unref(c->slot[i]);
+    for (size_t i = 0; i < CACHE_SETS; i++)
+        for (size_t w = 0; w < CACHE_WAYS; w++)
+            kept_unref(c->slot[i][w]);
     pthread_mutex_destroy(&c->lock);
     free(c);
 }
 
-/* The slot of a uuid: FNV-1a over its text (uuids are random, but the
- * bench's and the tests' are not always). */
-static size_t slot_of(const char *uuid)
+/* The set of a uuid: FNV-1a over its text, then MurmurHash3's finalizer,
+ * so that the low bits depend on every character. */
+static size_t set_of(const char *uuid)
 {
     uint32_t h = 2166136261u;
 
     for (size_t i = 0; i < MD_UUID_LEN && uuid[i]; i++)
         h = (h ^ (unsigned char)uuid[i]) * 16777619u;
-    return h % CACHE_SLOTS;
+    h ^= h >> 16;
+    h *= 0x85ebca6bu;
+    h ^= h >> 13;
+    h *= 0xc2b2ae35u;
+    h ^= h >> 16;
+    return h % CACHE_SETS;
 }
 
 /* json-c's user_delete for an object that shows a kept text: its userdata
@@ -139,27 +152,36 @@ static kept *render(const md_api_deps *d, const md_migration *m)
 json_object *md_api_record_cache_json(md_api_record_cache *c, const md_api_deps *d,
                                       const md_migration *m)
 {
-    size_t i = slot_of(m->uuid);
+    size_t set = set_of(m->uuid), way;
+    json_object *o;
     kept *k;
 
     pthread_mutex_lock(&c->lock);
-    k = c->slot[i];
-    if (k && memcmp(&k->rec, m, sizeof *m) == 0) {
-        json_object *o = show(k);
-        pthread_mutex_unlock(&c->lock);
-        return o;
+    for (way = 0; way < CACHE_WAYS; way++) {
+        k = c->slot[set][way];
+        if (k && memcmp(&k->rec, m, sizeof *m) == 0) {
+            o = show(k);
+            pthread_mutex_unlock(&c->lock);
+            return o;
+        }
     }
     pthread_mutex_unlock(&c->lock);
 
     if (!(k = render(d, m)))
         return NULL;
-    json_object *o = show(k);
-    /* The slot takes the caller's reference; what it held is let go (it
+    o = show(k);
+    /* The set takes the caller's reference, in place of the record's own
+     * older text or else of the set's oldest; what it held is let go (it
      * lives on while a list still shows it). Two threads that render the
      * same record at once both keep theirs in turn: the same text. */
     pthread_mutex_lock(&c->lock);
-    kept *old = c->slot[i];
-    c->slot[i] = k;
+    for (way = 0; way < CACHE_WAYS; way++)
+        if (c->slot[set][way] && strcmp(c->slot[set][way]->rec.uuid, m->uuid) == 0)
+            break;
+    if (way == CACHE_WAYS)
+        way = c->next[set]++ % CACHE_WAYS;
+    kept *old = c->slot[set][way];
+    c->slot[set][way] = k;
     pthread_mutex_unlock(&c->lock);
     kept_unref(old);
     return o;

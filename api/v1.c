@@ -358,9 +358,12 @@ static void h_list(md_api_ctx *c)
 
     if (!md_api_list_filter(c, &f, false, &nothing) || !md_api_list_records(c, &f, nothing, &v, &n))
         return;
-    json_object *o = json_object_new_object(), *arr = json_object_new_array();
+    json_object *o = json_object_new_object(), *arr = json_object_new_array_ext(n ? (int)n : 1);
+    /* Each record as rendered before when it has not changed since
+     * (record_cache.c): most of a page has ended and reads the same at
+     * every request. */
     for (size_t i = 0; i < n; i++)
-        json_object_array_add(arr, md_api_migration_json(c->deps, &v[i]));
+        json_object_array_add(arr, md_api_record_cache_json(c->records, c->deps, &v[i]));
     json_object_object_add(o, "migrations", arr);
     add_next_link(c, o, "/v1/os-migrations", &f, n, n ? &v[n - 1] : NULL);
     free(v);
