@@ -109,9 +109,8 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
 
 /* Queues out on conn. The body is handed to MHD as it is, which frees it
  * with the response (out->body is then NULL), rather than copied: a list's
- * body is 50 KiB, and a copy of it made and freed per request was a tenth
- * of a list's CPU, mostly glibc giving the memory back and faulting it in
- * again. */
+ * body is 50 KiB, which a copy would allocate, write and free again at
+ * every request. */
 static enum MHD_Result send_response(struct MHD_Connection *conn, md_api_response *out)
 {
     bool has_body = out->body != NULL;
