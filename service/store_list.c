@@ -1,30 +1,47 @@
-/* store_list.c - the list of migration records: md_store_list() and its statements.
+/* store_list.c - the list of migration records: md_store_list(), its connections and statements.
  *
- * DESIGN: the list's WHERE clause depends on which filters are set, so its
+ * DESIGN: lists are read through connections of their own. A list of 50
+ * records is the API's most frequent request and spends most of its time
+ * stepping through rows; on the store's one connection it held st->lock
+ * for all of that, so the API's threads queued behind each other (over
+ * half of their waits under load, in perf) and behind the engine's
+ * writes, and a thread preempted while holding the lock held them all. In
+ * WAL mode readers neither block nor are blocked by the writer, so the
+ * store opens STORE_READERS read-only connections, each with its own
+ * mutex; a list takes the first that is free (from a rotating start),
+ * or waits for one, and runs on it alone. A reader sees what was committed
+ * when its statement started, as a read on the one connection did: every
+ * write of the store commits before its call returns, so a list after a
+ * write sees it, and it never sees half of a transaction.
+ *
+ * The list's WHERE clause depends on which filters are set, so its
  * statement has one shape per set of filters (enum list_term, one bit
  * each). Preparing it costs as much as reading a page of 50 records
- * (SQLite parses and plans the 40-column SELECT), and a list is the API's
- * most frequent query, so each shape is prepared at its first use and kept
- * in the md_store, as store.c keeps the statements it prepares at open. A
- * kept statement is used as those are: under st->lock only (one call at a
- * time, so no two threads ever bind or step it at once), and reset with
- * its bindings cleared at the end of every call, which also ends its read
- * transaction so that the WAL can be checkpointed. A schema change by
- * another connection is SQLite's to handle: a statement of
- * sqlite3_prepare_v3() is prepared again by its next step.
+ * (SQLite parses and plans the 40-column SELECT), so each reader prepares
+ * each shape at its first use and keeps it, as store.c keeps the
+ * statements it prepares at open. A kept statement is only used under its
+ * reader's lock (one call at a time, so no two threads ever bind or step
+ * it at once), and is reset with its bindings cleared at the end of every
+ * call, which also ends its read transaction so that the WAL can be
+ * checkpointed. A schema change by another connection is SQLite's to
+ * handle: a statement of sqlite3_prepare_v3() is prepared again by its
+ * next step.
  *
- * At most LIST_KEPT_MAX shapes are kept. The 1024 possible ones are only
- * reached by a client that tries every combination of filters; past the
- * bound a statement is prepared for the call and finalized after it, as
- * every list was before, so the memory kept stays bounded whatever the
- * queries. The statement text is assembled from fixed fragments and every
- * value is bound.
+ * At most LIST_KEPT_MAX shapes are kept per reader. The 1024 possible ones
+ * are only reached by a client that tries every combination of filters;
+ * past the bound a statement is prepared for the call and finalized after
+ * it, as every list was before, so the memory kept stays bounded whatever
+ * the queries. The statement text is assembled from fixed fragments and
+ * every value is bound.
  */
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,6 +52,25 @@
  * (the API's plain list, with a marker, by status, by host, the engine's
  * in-progress read at start), each a few KiB of SQLite's memory. */
 #define LIST_KEPT_MAX 32
+
+/* The marker's place in the order. */
+#define SQL_LOOKUP "SELECT id, created_at FROM migrations WHERE uuid = ?1"
+
+/* store_fail() for a reader's connection: "store PATH: WHAT: sqlite's
+ * message", MD_ERR_NOMEM for SQLite's out of memory, else MD_ERR_IO. */
+__attribute__((format(printf, 5, 6))) static md_status
+reader_fail(md_store *st, sqlite3 *db, md_err *err, int rc, const char *what, ...)
+{
+    char buf[256];
+    va_list ap;
+
+    va_start(ap, what);
+    vsnprintf(buf, sizeof buf, what, ap);
+    va_end(ap);
+    return md_err_set(err, (rc & 0xff) == SQLITE_NOMEM ? MD_ERR_NOMEM : MD_ERR_IO,
+                      "store %s: %s: %s", st->path, buf,
+                      db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+}
 
 /* The filters that add a term to the statement, as bits of its shape, in
  * the order their terms (and their bound values) come. */
@@ -65,10 +101,10 @@ static unsigned list_shape(const md_store_filter *f)
            (unsigned)(f->marker[0] != '\0') << T_MARKER | (unsigned)(f->limit != 0) << T_LIMIT;
 }
 
-/* Prepares the statement of shape into *out: persistent when it is to be
- * kept. Under the lock. */
-static md_status list_prepare(md_store *st, unsigned shape, bool keep, sqlite3_stmt **out,
-                              md_err *err)
+/* Prepares the statement of shape on r into *out: persistent when it is
+ * to be kept. Under r's lock. */
+static md_status list_prepare(md_store *st, store_reader *r, unsigned shape, bool keep,
+                              sqlite3_stmt **out, md_err *err)
 {
     char sql[1024];
     size_t len = 0;
@@ -116,10 +152,10 @@ static md_status list_prepare(md_store *st, unsigned shape, bool keep, sqlite3_s
     if (!ok)
         return md_err_set(err, MD_ERR_INTERNAL, "store %s: list migrations: query too long",
                           st->path);
-    rc = sqlite3_prepare_v3(st->db, sql, (int)len + 1, keep ? SQLITE_PREPARE_PERSISTENT : 0, out,
+    rc = sqlite3_prepare_v3(r->db, sql, (int)len + 1, keep ? SQLITE_PREPARE_PERSISTENT : 0, out,
                             NULL);
     if (rc != SQLITE_OK)
-        return store_fail(st, err, rc, "list migrations: prepare");
+        return reader_fail(st, r->db, err, rc, "list migrations: prepare");
     return MD_OK;
 }
 
@@ -163,19 +199,19 @@ static int list_bind(sqlite3_stmt *s, const md_store_filter *f, int64_t marker_i
 }
 
 /* The marker's place in the order: MD_OK with its id and created_at, or
- * MD_ERR_NOT_FOUND when it names no record. Under the lock. */
-static md_status list_marker(md_store *st, const char *marker, int64_t *id, int64_t *created,
-                             md_err *err)
+ * MD_ERR_NOT_FOUND when it names no record. Under r's lock. */
+static md_status list_marker(md_store *st, store_reader *r, const char *marker, int64_t *id,
+                             int64_t *created, md_err *err)
 {
     md_status status = MD_OK;
     int rc = SQLITE_OK;
 
-    store_bind_str(st->lookup, 1, marker, MD_UUID_LEN, &rc);
+    store_bind_str(r->lookup, 1, marker, MD_UUID_LEN, &rc);
     if (rc == SQLITE_OK)
-        rc = sqlite3_step(st->lookup);
+        rc = sqlite3_step(r->lookup);
     if (rc == SQLITE_ROW) {
-        *id = sqlite3_column_int64(st->lookup, 0);
-        *created = sqlite3_column_int64(st->lookup, 1);
+        *id = sqlite3_column_int64(r->lookup, 0);
+        *created = sqlite3_column_int64(r->lookup, 1);
     } else if (rc == SQLITE_DONE) {
         /* An empty page would read as "no more records": a marker that
          * names no record is the caller's error. */
@@ -183,10 +219,27 @@ static md_status list_marker(md_store *st, const char *marker, int64_t *id, int6
                             "store %s: list migrations: marker %.36s names no migration", st->path,
                             marker);
     } else {
-        status = store_fail(st, err, rc, "list migrations: look up marker %.36s", marker);
+        status = reader_fail(st, r->db, err, rc, "list migrations: look up marker %.36s", marker);
     }
-    store_stmt_done(st->lookup);
+    store_stmt_done(r->lookup);
     return status;
+}
+
+/* A reader for one list, its lock taken: the first free one from a
+ * rotating start, so that the threads spread over them, else (all busy)
+ * the start's, waiting for it. */
+static store_reader *reader_take(md_store *st)
+{
+    unsigned start = atomic_fetch_add(&st->next_reader, 1u);
+
+    for (unsigned i = 0; i < STORE_READERS; i++) {
+        store_reader *r = &st->readers[(start + i) % STORE_READERS];
+        if (pthread_mutex_trylock(&r->lock) == 0)
+            return r;
+    }
+    store_reader *r = &st->readers[start % STORE_READERS];
+    pthread_mutex_lock(&r->lock);
+    return r;
 }
 
 md_status md_store_list(md_store *st, const md_store_filter *f, md_migration **out, size_t *n,
@@ -217,19 +270,19 @@ md_status md_store_list(md_store *st, const md_store_filter *f, md_migration **o
         cap = f->limit;
     }
 
-    pthread_mutex_lock(&st->lock);
+    store_reader *r = reader_take(st);
     if (f->marker[0] &&
-        (status = list_marker(st, f->marker, &marker_id, &marker_created, err)) != MD_OK)
+        (status = list_marker(st, r, f->marker, &marker_id, &marker_created, err)) != MD_OK)
         goto cleanup;
-    s = st->list[shape];
+    s = r->list[shape];
     kept = s != NULL;
     if (!s) {
-        bool keep = st->nlist < LIST_KEPT_MAX;
-        if ((status = list_prepare(st, shape, keep, &s, err)) != MD_OK)
+        bool keep = r->nlist < LIST_KEPT_MAX;
+        if ((status = list_prepare(st, r, shape, keep, &s, err)) != MD_OK)
             goto cleanup;
         if (keep) {
-            st->list[shape] = s;
-            st->nlist++;
+            r->list[shape] = s;
+            r->nlist++;
             kept = true;
         }
     }
@@ -253,7 +306,7 @@ md_status md_store_list(md_store *st, const md_store_filter *f, md_migration **o
         count++;
     }
     if (rc != SQLITE_DONE) {
-        status = store_fail(st, err, rc, "list migrations");
+        status = reader_fail(st, r->db, err, rc, "list migrations");
         goto cleanup;
     }
     if (count == 0) {
@@ -270,16 +323,52 @@ cleanup:
         store_stmt_done(s);
     else
         sqlite3_finalize(s);
-    pthread_mutex_unlock(&st->lock);
+    pthread_mutex_unlock(&r->lock);
     free(ms);
     return status;
 }
 
-void store_list_finalize(md_store *st)
+md_status store_list_open(md_store *st, int busy_ms, md_err *err)
 {
-    for (size_t i = 0; i < STORE_LIST_SHAPES; i++) {
-        sqlite3_finalize(st->list[i]);
-        st->list[i] = NULL;
+    for (size_t i = 0; i < STORE_READERS; i++) {
+        store_reader *r = &st->readers[i];
+        int rc;
+
+        if (pthread_mutex_init(&r->lock, NULL) != 0)
+            return md_err_set(err, MD_ERR_NOMEM, "store %s: cannot create a mutex", st->path);
+        r->lock_made = true;
+        /* Read-only: a bug here can not write to the records. NOMUTEX as
+         * the store's own connection: r->lock serialises its use. */
+        rc = sqlite3_open_v2(st->path, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+        if (rc != SQLITE_OK)
+            return reader_fail(st, r->db, err, rc, "open a connection for lists");
+        sqlite3_extended_result_codes(r->db, 1);
+        sqlite3_busy_timeout(r->db, busy_ms);
+        rc = sqlite3_prepare_v3(r->db, SQL_LOOKUP, -1, SQLITE_PREPARE_PERSISTENT, &r->lookup, NULL);
+        if (rc != SQLITE_OK)
+            return reader_fail(st, r->db, err, rc, "prepare \"%.40s\"", SQL_LOOKUP);
     }
-    st->nlist = 0;
+    return MD_OK;
+}
+
+void store_list_close(md_store *st)
+{
+    for (size_t i = 0; i < STORE_READERS; i++) {
+        store_reader *r = &st->readers[i];
+
+        for (size_t k = 0; k < STORE_LIST_SHAPES; k++) {
+            sqlite3_finalize(r->list[k]);
+            r->list[k] = NULL;
+        }
+        r->nlist = 0;
+        sqlite3_finalize(r->lookup);
+        r->lookup = NULL;
+        /* With its statements finalized, close can not fail for being
+         * busy; a NULL connection (never opened) is accepted. */
+        sqlite3_close(r->db);
+        r->db = NULL;
+        if (r->lock_made)
+            pthread_mutex_destroy(&r->lock);
+        r->lock_made = false;
+    }
 }

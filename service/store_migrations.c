@@ -99,7 +99,6 @@ const store_stmt_def store_migrations_prepared[] = {
     { offsetof(md_store, update),
       "UPDATE migrations SET (" MIG_COLUMNS ") = (" MIG_PARAMS ") WHERE uuid = ?1" },
     { offsetof(md_store, get), SQL_SELECT_MIGRATION " WHERE uuid = ?1" },
-    { offsetof(md_store, lookup), "SELECT id, created_at FROM migrations WHERE uuid = ?1" },
     /* Taking migration_id from the SELECT makes "no such record" a plain
      * zero-row insert, with no window between a lookup and the insert. */
     { offsetof(md_store, add_event), "INSERT INTO events (migration_id, at, kind, value, message)"

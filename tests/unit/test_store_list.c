@@ -1,13 +1,14 @@
-/* test_store_list.c - md_store_list() and the statements it keeps (service/store_list.c).
+/* test_store_list.c - md_store_list(), its connections and kept statements (service/store_list.c).
  *
- * The list keeps one prepared statement per set of filters. What that must
- * not change: every set of filters selects what it says (each shape is
- * checked against a plain C filter over the same records, on its first use
- * and on its kept statement, also past the number of shapes kept); a kept
- * statement binds each call's own values, sees what other connections
- * commit after it, survives their schema changes and a failed call, and is
- * never used by two threads at once.
- */
+ * The list reads through read-only connections of its own and keeps one
+ * prepared statement per set of filters on each. What that must not
+ * change: a list sees every write the store returned from; every set of
+ * filters selects what it says (each shape is checked against a plain C
+ * filter over the same records, on its first use and on its kept
+ * statement, also past the number of shapes kept); a kept statement binds
+ * each call's own values, sees what other connections commit after it,
+ * survives their schema changes and a failed call, and is never used by
+ * two threads at once. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -347,6 +348,35 @@ static void a_list_that_fails_half_way_leaves_its_statement_ready(void **state)
     assert_lists(st, &f, "r7 r5 r4 r6 r3 r2 r1");
 }
 
+/* The lists read through connections of their own: each sees every write
+ * the store has returned from, on whichever of them it runs. */
+static void a_list_sees_every_write_the_store_returned_from(void **state)
+{
+    fixture *fx = *state;
+    md_store *st = md_test_tmpstore_open(fx);
+    md_store_filter f;
+    md_err err = { "" };
+    char want[32];
+
+    memset(&f, 0, sizeof f);
+    f.limit = 1;
+    for (int i = 0; i < 40; i++) {
+        md_migration m = row_record(&rows[0]);
+        snprintf(m.uuid, sizeof m.uuid, "w%d", i);
+        m.created_at = 1000 + i;
+        if (md_store_insert(st, &m, &err) != MD_OK)
+            fail_msg("md_store_insert: %s", err.msg);
+        assert_lists(st, &f, m.uuid);
+        m.state = MD_MIG_FAILED;
+        assert_int_equal(md_store_update(st, &m, &err), MD_OK);
+        f.have_state = true;
+        f.state = MD_MIG_FAILED;
+        snprintf(want, sizeof want, "w%d", i);
+        assert_lists(st, &f, want);
+        f.have_state = false;
+    }
+}
+
 /* ---- threads ------------------------------------------------------------ */
 
 #define THREADS 4
@@ -421,6 +451,7 @@ int main(void)
         T(a_kept_statement_sees_what_another_connection_commits),
         T(kept_statements_survive_a_schema_change_and_a_reopen),
         T(a_list_that_fails_half_way_leaves_its_statement_ready),
+        T(a_list_sees_every_write_the_store_returned_from),
         T(lists_from_four_threads_at_once_each_get_their_own_answer),
     };
 
