@@ -239,13 +239,19 @@ json_object *md_api_migration_json(const md_api_deps *d, const md_migration *m);
 md_api_record_cache *md_api_record_cache_new(void);
 void md_api_record_cache_free(md_api_record_cache *c);
 
-/* A json_object that json-c writes out (with MD_API_JSON_FLAGS) exactly as
- * it would md_api_migration_json(d, m): the text kept from an earlier call
- * when m is byte for byte the record rendered then, else rendered now and
- * kept. For an array's member only: the object has no members of its own,
- * only its text. The caller owns it (put it, or let its parent do so);
- * NULL when out of memory. Any thread; blocks only on the cache's mutex,
- * which is never held while rendering. */
+/* Appends to the array arr, for each of the n records of v, a member that
+ * json-c writes out (with MD_API_JSON_FLAGS) exactly as it would
+ * md_api_migration_json(d, &v[i]): the text kept from an earlier call when
+ * v[i] is byte for byte the record rendered then, else rendered now and
+ * kept. Such a member is for writing out only: it has no members of its
+ * own, only its text. false when out of memory (a member may then be
+ * null). Any thread; blocks only on the cache's mutex, which is never held
+ * while rendering. */
+bool md_api_record_cache_add(md_api_record_cache *c, const md_api_deps *d, const md_migration *v,
+                             size_t n, json_object *arr);
+
+/* One such member for m, owned by the caller (put it, or let its parent do
+ * so); NULL when out of memory. */
 json_object *md_api_record_cache_json(md_api_record_cache *c, const md_api_deps *d,
                                       const md_migration *m);
 

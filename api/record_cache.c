@@ -30,8 +30,9 @@
  * record, 1.8 KiB, and its text, about 1 KiB, per slot) whatever the
  * number of records.
  *
- * Threads: the API's threads share one cache. Its mutex guards the slots
- * for a lookup or a replacement, never for a render. A kept text is
+ * Threads: the API's threads share one cache. Its mutex guards the slots,
+ * taken once for the lookups of a whole page and once more for what it
+ * rendered, never during a render. A kept text is
  * reference counted (C11 atomics): a list holds a reference from its
  * lookup until json-c deletes the array's object, so a text replaced in
  * the meantime is freed by whichever lets go of it last.
@@ -114,19 +115,6 @@ static void object_gone(json_object *o, void *userdata)
     kept_unref((kept *)((char *)userdata - offsetof(kept, text)));
 }
 
-/* An object that json-c writes out as k's text, holding a reference to k
- * (taken here); NULL when out of memory. */
-static json_object *show(kept *k)
-{
-    json_object *o = json_object_new_object();
-
-    if (!o)
-        return NULL;
-    atomic_fetch_add(&k->refs, 1);
-    json_object_set_serializer(o, json_object_userdata_to_json_string, k->text, object_gone);
-    return o;
-}
-
 /* Renders m with json-c into a new kept (one reference, the caller's), or
  * NULL when out of memory. */
 static kept *render(const md_api_deps *d, const md_migration *m)
@@ -147,40 +135,116 @@ static kept *render(const md_api_deps *d, const md_migration *m)
     return k;
 }
 
-json_object *md_api_record_cache_json(md_api_record_cache *c, const md_api_deps *d,
-                                      const md_migration *m)
+/* The kept text of m in its set, or NULL. Under the lock. */
+static kept *find(md_api_record_cache *c, size_t set, const md_migration *m)
 {
-    size_t set = set_of(m->uuid), way;
-    json_object *o;
-    kept *k;
-
-    pthread_mutex_lock(&c->lock);
-    for (way = 0; way < CACHE_WAYS; way++) {
-        k = c->slot[set][way];
-        if (k && memcmp(&k->rec, m, sizeof *m) == 0) {
-            o = show(k);
-            pthread_mutex_unlock(&c->lock);
-            return o;
-        }
+    for (size_t way = 0; way < CACHE_WAYS; way++) {
+        kept *k = c->slot[set][way];
+        if (k && memcmp(&k->rec, m, sizeof *m) == 0)
+            return k;
     }
-    pthread_mutex_unlock(&c->lock);
+    return NULL;
+}
 
-    if (!(k = render(d, m)))
-        return NULL;
-    o = show(k);
-    /* The set takes the caller's reference, in place of the record's own
-     * older text or else of the set's oldest; what it held is let go (it
-     * lives on while a list still shows it). Two threads that render the
-     * same record at once both keep theirs in turn: the same text. */
-    pthread_mutex_lock(&c->lock);
+/* Puts k (rendered for k->rec) into set, taking a reference for the slot,
+ * in place of the record's own older text or else of the set's oldest;
+ * returns what the slot held (with the slot's reference), or NULL. Under
+ * the lock. */
+static kept *keep(md_api_record_cache *c, size_t set, kept *k)
+{
+    size_t way;
+
     for (way = 0; way < CACHE_WAYS; way++)
-        if (c->slot[set][way] && strcmp(c->slot[set][way]->rec.uuid, m->uuid) == 0)
+        if (c->slot[set][way] && strcmp(c->slot[set][way]->rec.uuid, k->rec.uuid) == 0)
             break;
     if (way == CACHE_WAYS)
         way = c->next[set]++ % CACHE_WAYS;
     kept *old = c->slot[set][way];
+    atomic_fetch_add(&k->refs, 1);
     c->slot[set][way] = k;
+    return old;
+}
+
+/* Sets ks[i] to a kept text of v[i], with a reference for the caller, for
+ * each of the n records (NULL where out of memory). The lock is taken
+ * twice for the whole page, not per record (the API's threads list at
+ * once), and never held while rendering. */
+static void texts_of(md_api_record_cache *c, const md_api_deps *d, const md_migration *v, size_t n,
+                     kept **ks)
+{
+    bool missed = false;
+
+    pthread_mutex_lock(&c->lock);
+    for (size_t i = 0; i < n; i++) {
+        if ((ks[i] = find(c, set_of(v[i].uuid), &v[i])) != NULL)
+            atomic_fetch_add(&ks[i]->refs, 1);
+        else
+            missed = true;
+    }
     pthread_mutex_unlock(&c->lock);
-    kept_unref(old);
+    if (!missed)
+        return;
+
+    /* Rendered apart from the lock; a record that two threads render at
+     * once is kept by both in turn: the same text. */
+    bool *fresh = calloc(n, sizeof *fresh);
+    for (size_t i = 0; i < n; i++)
+        if (!ks[i] && (ks[i] = render(d, &v[i])) != NULL && fresh)
+            fresh[i] = true;
+    if (!fresh)
+        return; /* out of memory: shown, not kept */
+    pthread_mutex_lock(&c->lock);
+    /* What a slot held is let go: freed now, or by the last list that
+     * still shows it. */
+    for (size_t i = 0; i < n; i++)
+        if (fresh[i])
+            kept_unref(keep(c, set_of(v[i].uuid), ks[i]));
+    pthread_mutex_unlock(&c->lock);
+    free(fresh);
+}
+
+/* An object that json-c writes out as k's text, taking over the caller's
+ * reference to k; NULL (the reference let go) when out of memory. */
+static json_object *show(kept *k)
+{
+    json_object *o = k ? json_object_new_object() : NULL;
+
+    if (!o) {
+        kept_unref(k);
+        return NULL;
+    }
+    json_object_set_serializer(o, json_object_userdata_to_json_string, k->text, object_gone);
     return o;
+}
+
+bool md_api_record_cache_add(md_api_record_cache *c, const md_api_deps *d, const md_migration *v,
+                             size_t n, json_object *arr)
+{
+    kept **ks = n ? malloc(n * sizeof *ks) : NULL;
+    bool ok = ks || n == 0;
+
+    if (!ks) {
+        /* Out of memory for the page's list: each record as json-c builds
+         * it, as the list was written before there was a cache. */
+        for (size_t i = 0; i < n; i++)
+            json_object_array_add(arr, md_api_migration_json(d, &v[i]));
+        return ok;
+    }
+    texts_of(c, d, v, n, ks);
+    for (size_t i = 0; i < n; i++) {
+        json_object *o = show(ks[i]);
+        ok = ok && o;
+        json_object_array_add(arr, o);
+    }
+    free(ks);
+    return ok;
+}
+
+json_object *md_api_record_cache_json(md_api_record_cache *c, const md_api_deps *d,
+                                      const md_migration *m)
+{
+    kept *k;
+
+    texts_of(c, d, m, 1, &k);
+    return show(k);
 }

@@ -362,8 +362,13 @@ static void h_list(md_api_ctx *c)
     /* Each record as rendered before when it has not changed since
      * (record_cache.c): most of a page has ended and reads the same at
      * every request. */
-    for (size_t i = 0; i < n; i++)
-        json_object_array_add(arr, md_api_record_cache_json(c->records, c->deps, &v[i]));
+    if (!o || !arr || !md_api_record_cache_add(c->records, c->deps, v, n, arr)) {
+        json_object_put(o);
+        json_object_put(arr);
+        free(v);
+        md_api_fault(c->resp, MD_ERR_NOMEM, "Out of memory");
+        return;
+    }
     json_object_object_add(o, "migrations", arr);
     add_next_link(c, o, "/v1/os-migrations", &f, n, n ? &v[n - 1] : NULL);
     free(v);
