@@ -43,6 +43,7 @@
 
 struct md_api {
     md_api_deps deps;
+    md_api_record_cache *records;
 };
 
 md_status md_api_new(const md_api_deps *deps, md_api **out, md_err *err)
@@ -50,8 +51,10 @@ md_status md_api_new(const md_api_deps *deps, md_api **out, md_err *err)
     md_api *api = calloc(1, sizeof *api);
 
     *out = NULL;
-    if (!api)
+    if (!api || !(api->records = md_api_record_cache_new())) {
+        free(api);
         return md_err_set(err, MD_ERR_NOMEM, "out of memory");
+    }
     api->deps = *deps;
     *out = api;
     return MD_OK;
@@ -59,6 +62,9 @@ md_status md_api_new(const md_api_deps *deps, md_api **out, md_err *err)
 
 void md_api_free(md_api *api)
 {
+    if (!api)
+        return;
+    md_api_record_cache_free(api->records);
     free(api);
 }
 
@@ -410,6 +416,7 @@ bool md_api_precheck(md_api *api, const md_api_request *req, long long content_l
         return false;
     }
     c->deps = &api->deps;
+    c->records = api->records;
     c->req = req;
     c->resp = resp;
 
@@ -448,6 +455,7 @@ void md_api_handle(md_api *api, const md_api_request *req, md_api_response *resp
         return;
     }
     c->deps = &api->deps;
+    c->records = api->records;
     c->req = req;
     c->resp = resp;
 

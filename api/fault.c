@@ -59,9 +59,7 @@ void md_api_reply(md_api_response *resp, int status, json_object *obj)
     free(resp->body);
     resp->body = NULL;
     if (obj) {
-        /* URLs read as URLs: "\/" is valid JSON but noise to a person. */
-        const char *text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
-                                                                   JSON_C_TO_STRING_NOSLASHESCAPE);
+        const char *text = json_object_to_json_string_ext(obj, MD_API_JSON_FLAGS);
         resp->body = text ? strdup(text) : NULL;
         json_object_put(obj);
         if (!resp->body)

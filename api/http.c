@@ -107,16 +107,23 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
     return MHD_YES;
 }
 
+/* Queues out on conn. The body is handed to MHD as it is, which frees it
+ * with the response (out->body is then NULL), rather than copied: a list's
+ * body is 50 KiB, which a copy would allocate, write and free again at
+ * every request. */
 static enum MHD_Result send_response(struct MHD_Connection *conn, md_api_response *out)
 {
-    const char *body = out->body ? out->body : "";
+    bool has_body = out->body != NULL;
     struct MHD_Response *resp =
-        MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+        has_body
+            ? MHD_create_response_from_buffer(strlen(out->body), out->body, MHD_RESPMEM_MUST_FREE)
+            : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
     enum MHD_Result rc;
 
     if (!resp)
         return MHD_NO;
-    if (out->body)
+    out->body = NULL;
+    if (has_body)
         MHD_add_response_header(resp, "Content-Type",
                                 out->content_type ? out->content_type : "application/json");
     for (size_t i = 0; i < out->nheaders; i++)

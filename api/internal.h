@@ -41,8 +41,12 @@ typedef enum md_api_role {
 #define MD_API_NOVA_MIN_VERSION "2." MD_API_STR(MD_API_NOVA_MIN_MINOR)
 #define MD_API_NOVA_MAX_VERSION "2." MD_API_STR(MD_API_NOVA_MAX_MINOR)
 
+/* The text of records rendered before, for the lists (record_cache.c). */
+typedef struct md_api_record_cache md_api_record_cache;
+
 typedef struct md_api_ctx {
     const md_api_deps *deps;
+    md_api_record_cache *records; /* the md_api's, shared by its threads */
     const md_api_request *req;
     md_api_response *resp;
     const char *params[MD_API_MAX_PARAMS]; /* path segments matched by "{}" */
@@ -110,7 +114,13 @@ void md_api_fault_err(md_api_response *resp, md_status st, const md_err *err);
  * code points past U+10FFFF) with '?', in place. */
 void md_api_utf8_sanitize(char *s);
 
-/* Sets status and a JSON body from obj (which is consumed: put). */
+/* How every body is written out: compact, and "/" as itself ("\/" is
+ * valid JSON but noise to a person reading a URL). record_cache.c's texts
+ * are written the same way, so that they fit into any body. */
+#define MD_API_JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+/* Sets status and a JSON body from obj (which is consumed: put), written
+ * out with MD_API_JSON_FLAGS. */
 void md_api_reply(md_api_response *resp, int status, json_object *obj);
 
 /* GET /metrics: the engine's metrics in Prometheus's text format
@@ -221,6 +231,29 @@ bool md_api_time_parse(const char *s, int64_t *ms);
  * being recovered broke, null when none is) and drain_uuid (the drain that
  * started it, null when none did); NULL when out of memory. */
 json_object *md_api_migration_json(const md_api_deps *d, const md_migration *m);
+
+/* A new, empty cache of rendered records (record_cache.c), or NULL when out
+ * of memory. Freed with md_api_record_cache_free(), which accepts NULL,
+ * once no thread uses it; a text still shown by an object lives on until
+ * json-c deletes that object. */
+md_api_record_cache *md_api_record_cache_new(void);
+void md_api_record_cache_free(md_api_record_cache *c);
+
+/* Appends to the array arr, for each of the n records of v, a member that
+ * json-c writes out (with MD_API_JSON_FLAGS) exactly as it would
+ * md_api_migration_json(d, &v[i]): the text kept from an earlier call when
+ * v[i] is byte for byte the record rendered then, else rendered now and
+ * kept. Such a member is for writing out only: it has no members of its
+ * own, only its text. false when out of memory (a member may then be
+ * null). Any thread; blocks only on the cache's mutex, which is never held
+ * while rendering. */
+bool md_api_record_cache_add(md_api_record_cache *c, const md_api_deps *d, const md_migration *v,
+                             size_t n, json_object *arr);
+
+/* One such member for m, owned by the caller (put it, or let its parent do
+ * so); NULL when out of memory. */
+json_object *md_api_record_cache_json(md_api_record_cache *c, const md_api_deps *d,
+                                      const md_migration *m);
 
 /* The list filters of a request's query (v1.c), shared with the Nova
  * routes: status, instance_uuid, host, migration_type, drain_uuid,

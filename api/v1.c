@@ -358,9 +358,17 @@ static void h_list(md_api_ctx *c)
 
     if (!md_api_list_filter(c, &f, false, &nothing) || !md_api_list_records(c, &f, nothing, &v, &n))
         return;
-    json_object *o = json_object_new_object(), *arr = json_object_new_array();
-    for (size_t i = 0; i < n; i++)
-        json_object_array_add(arr, md_api_migration_json(c->deps, &v[i]));
+    json_object *o = json_object_new_object(), *arr = json_object_new_array_ext(n ? (int)n : 1);
+    /* Each record as rendered before when it has not changed since
+     * (record_cache.c): most of a page has ended and reads the same at
+     * every request. */
+    if (!o || !arr || !md_api_record_cache_add(c->records, c->deps, v, n, arr)) {
+        json_object_put(o);
+        json_object_put(arr);
+        free(v);
+        md_api_fault(c->resp, MD_ERR_NOMEM, "Out of memory");
+        return;
+    }
     json_object_object_add(o, "migrations", arr);
     add_next_link(c, o, "/v1/os-migrations", &f, n, n ? &v[n - 1] : NULL);
     free(v);

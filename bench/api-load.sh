@@ -199,11 +199,18 @@ else
         if [ -z "$token" ]; then
             skip_reason="could not get a token from Keystone"
         else
+            # alice is an admin of the demo project, which this daemon takes
+            # for its admin project (roles.admin_project_name): with the
+            # default ("admin") her token would be answered 403.
             start_daemon keystone "keystone = {
     auth_url = \"$KS_URL\";
     username = \"$KS_SERVICE_USER\";
     password = \"$KS_SERVICE_PASSWORD\";
     project_name = \"$KS_SERVICE_PROJECT\";
+};
+roles = {
+    admin_project_name = \"$KS_PROJECT\";
+    admin_project_domain_name = \"Default\";
 };"
             code=$(curl -s -o /dev/null -w '%{http_code}' "$base/v1/os-migrations?limit=50")
             [ "$code" = 401 ] ||

@@ -13,9 +13,14 @@
  * The statements used on every request are prepared once at open and kept;
  * after each use they are reset (ending their read transaction, so the WAL
  * can be checkpointed) and their bindings cleared. Each file of the store
- * lists its own (store_migrations_prepared, store_drain_prepared); only
- * the lists and the purge prepare per call, because their WHERE clauses
- * depend on which filters are set.
+ * lists its own (store_migrations_prepared, store_drain_prepared); the
+ * purge, which runs once an hour (or once a monitor pass while it works
+ * through a backlog), prepares its own per call.
+ *
+ * The list of records, the API's most frequent request, is the exception
+ * to the one connection: store_list.c reads it through read-only
+ * connections of its own (its DESIGN says why), opened last at open and
+ * closed first at close.
  *
  * Open checks the file before writing anything to it (not even the WAL
  * switch, which rewrites the header): a file that is not a database, is
@@ -592,7 +597,8 @@ md_status md_store_open(const char *path, md_store **out, md_err *err)
     if ((status = prepare_all(st, prepared, sizeof prepared / sizeof prepared[0], err)) != MD_OK ||
         (status = prepare_all(st, store_migrations_prepared, store_migrations_nprepared, err)) !=
             MD_OK ||
-        (status = prepare_all(st, store_drain_prepared, store_drain_nprepared, err)) != MD_OK)
+        (status = prepare_all(st, store_drain_prepared, store_drain_nprepared, err)) != MD_OK ||
+        (status = store_list_open(st, MD_STORE_BUSY_MS, err)) != MD_OK)
         goto cleanup;
     sqlite3_busy_timeout(st->db, MD_STORE_BUSY_MS);
     *out = st;
@@ -632,6 +638,7 @@ void md_store_close(md_store *st)
     finalize_all(st, prepared, sizeof prepared / sizeof prepared[0]);
     finalize_all(st, store_migrations_prepared, store_migrations_nprepared);
     finalize_all(st, store_drain_prepared, store_drain_nprepared);
+    store_list_close(st);
     /* The last connection to close checkpoints the WAL into the file. With
      * every statement finalized, close can not fail for being busy. */
     sqlite3_close(st->db);

@@ -2,8 +2,8 @@
  *
  * The only module that includes <sqlite3.h>: service/store.c (the file,
  * its schema and upgrades), service/store_migrations.c (migration records,
- * their events and commands) and service/store_drain.c (drains), sharing
- * service/store_priv.h. One database file in WAL mode holds migrations,
+ * their events and commands), service/store_list.c (the list of records)
+ * and service/store_drain.c (drains), sharing service/store_priv.h. One database file in WAL mode holds migrations,
  * their events and the commands given to them (until carried out), and
  * drains with their guests and events, plus a schema version
  * (PRAGMA user_version) that md_store_open() upgrades step by step. A file
@@ -16,9 +16,12 @@
  * change and its "state" event are written in the same transaction.
  *
  * Thread safety: an md_store may be used from any number of threads at
- * once; calls are serialised inside. Every call blocks on file I/O, and
- * waits at most 200 ms for a lock that another connection holds (5 s in
- * md_store_open()), then fails with MD_ERR_IO ("database is locked").
+ * once; calls are serialised inside, but for md_store_list(), which reads
+ * through connections of its own (store_list.c) and so runs beside the
+ * other calls and up to four lists at once. Every call blocks on file
+ * I/O, and waits at most 200 ms for a lock that another connection holds
+ * (5 s in md_store_open()), then fails with MD_ERR_IO ("database is
+ * locked").
  */
 #ifndef MD_STORE_H
 #define MD_STORE_H

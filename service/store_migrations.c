@@ -13,10 +13,10 @@
  * result column N of the SELECT, so the three can not drift apart.
  *
  * Every public call takes st->lock for its whole length (store.c's DESIGN
- * says why). md_store_list() and md_store_purge_finished() prepare their
- * statement per call, because its WHERE clause depends on the filters set
- * (or on the states this build knows); it is assembled from fixed
- * fragments and every value is still bound.
+ * says why). md_store_purge_finished() prepares its statement per call,
+ * because its WHERE clause depends on the states this build knows; it is
+ * assembled from fixed fragments and every value is still bound. The list
+ * is store_list.c's.
  */
 #include <pthread.h>
 #include <sqlite3.h>
@@ -88,6 +88,8 @@ _Static_assert(C_POST_COPY_AFTER_FIRST_PASS == 37, "MIG_COLUMNS and MIG_PARAMS l
 
 #define SQL_SELECT_MIGRATION "SELECT id, " MIG_COLUMNS " FROM migrations"
 
+const char store_sql_select_migration[] = SQL_SELECT_MIGRATION;
+
 /* The statements of migration records, prepared at open with store.c's own. */
 const store_stmt_def store_migrations_prepared[] = {
     { offsetof(md_store, insert),
@@ -97,7 +99,6 @@ const store_stmt_def store_migrations_prepared[] = {
     { offsetof(md_store, update),
       "UPDATE migrations SET (" MIG_COLUMNS ") = (" MIG_PARAMS ") WHERE uuid = ?1" },
     { offsetof(md_store, get), SQL_SELECT_MIGRATION " WHERE uuid = ?1" },
-    { offsetof(md_store, lookup), "SELECT id, created_at FROM migrations WHERE uuid = ?1" },
     /* Taking migration_id from the SELECT makes "no such record" a plain
      * zero-row insert, with no window between a lookup and the insert. */
     { offsetof(md_store, add_event), "INSERT INTO events (migration_id, at, kind, value, message)"
@@ -189,11 +190,10 @@ static md_status check_migration(md_store *st, const md_migration *m, const char
     return MD_OK;
 }
 
-/* Reads the current row of a SQL_SELECT_MIGRATION statement into *m. A
- * name this build does not know (a newer daemon's state, a hand-edited
+/* A name this build does not know (a newer daemon's state, a hand-edited
  * row) is MD_ERR_INVALID: guessing a state would steer a live migration
  * on a guess. */
-static md_status read_migration(md_store *st, sqlite3_stmt *s, md_migration *m, md_err *err)
+md_status store_read_migration(md_store *st, sqlite3_stmt *s, md_migration *m, md_err *err)
 {
     const char *state = (const char *)sqlite3_column_text(s, C_STATE);
     const char *action = (const char *)sqlite3_column_text(s, C_TIMEOUT_ACTION);
@@ -546,7 +546,7 @@ md_status md_store_get(md_store *st, const char *uuid, md_migration *out, md_err
         status = store_fail(st, err, rc, "read migration %.36s", uuid);
         goto cleanup;
     }
-    status = read_migration(st, st->get, out, err);
+    status = store_read_migration(st, st->get, out, err);
 
 cleanup:
     store_stmt_done(st->get);
@@ -568,158 +568,6 @@ md_status md_store_events_page(md_store *st, const char *uuid, int64_t after_id,
     status =
         store_events_page_locked(st, st->events, "migration", uuid, after_id, limit, out, n, err);
     pthread_mutex_unlock(&st->lock);
-    return status;
-}
-
-md_status md_store_list(md_store *st, const md_store_filter *f, md_migration **out, size_t *n,
-                        md_err *err)
-{
-    static const md_store_filter none;
-    md_status status = MD_OK;
-    sqlite3_stmt *s = NULL;
-    md_migration *ms = NULL;
-    size_t count = 0, cap = 0, len = 0;
-    int64_t marker_id = 0, marker_created = 0;
-    char sql[sizeof SQL_SELECT_MIGRATION + 512];
-    bool ok;
-    int rc = SQLITE_OK, i = 1;
-
-    *out = NULL;
-    *n = 0;
-    if (!f)
-        f = &none;
-    pthread_mutex_lock(&st->lock);
-
-    /* The marker's place in the order. A marker that names no record is
-     * the caller's error, not an empty page: an empty page would read as
-     * "no more records". */
-    if (f->marker[0]) {
-        store_bind_str(st->lookup, 1, f->marker, sizeof f->marker, &rc);
-        if (rc == SQLITE_OK)
-            rc = sqlite3_step(st->lookup);
-        if (rc == SQLITE_ROW) {
-            marker_id = sqlite3_column_int64(st->lookup, 0);
-            marker_created = sqlite3_column_int64(st->lookup, 1);
-        } else if (rc == SQLITE_DONE) {
-            status = md_err_set(err, MD_ERR_NOT_FOUND,
-                                "store %s: list migrations: marker %.36s names no migration",
-                                st->path, f->marker);
-        } else {
-            status = store_fail(st, err, rc, "list migrations: look up marker %.36s", f->marker);
-        }
-        store_stmt_done(st->lookup);
-        if (status != MD_OK)
-            goto cleanup;
-        rc = SQLITE_OK;
-    }
-
-    /* The WHERE clause from fixed fragments, in the order they are bound
-     * below. */
-    ok = store_sql_append(sql, sizeof sql, &len, SQL_SELECT_MIGRATION " WHERE 1");
-    if (f->in_progress_only) {
-        /* One placeholder per state in progress, bound below from the same
-         * definition. */
-        const char *sep = " AND state IN (";
-        for (int k = 0; k < MD_MIG_NSTATES; k++) {
-            if (md_mig_state_in_progress((md_mig_state)k)) {
-                ok = ok && store_sql_append(sql, sizeof sql, &len, sep) &&
-                     store_sql_append(sql, sizeof sql, &len, "?");
-                sep = ", ";
-            }
-        }
-        ok = ok && store_sql_append(sql, sizeof sql, &len, ")");
-    }
-    if (f->have_state)
-        ok = ok && store_sql_append(sql, sizeof sql, &len, " AND state = ?");
-    if (f->instance_uuid[0])
-        ok = ok && store_sql_append(sql, sizeof sql, &len, " AND instance_uuid = ?");
-    if (f->host[0])
-        ok = ok && store_sql_append(sql, sizeof sql, &len,
-                                    " AND (source_compute = ? OR dest_compute = ?)");
-    if (f->migration_type[0])
-        ok = ok && store_sql_append(sql, sizeof sql, &len, " AND migration_type = ?");
-    if (f->drain_uuid[0])
-        ok = ok && store_sql_append(sql, sizeof sql, &len, " AND drain_uuid = ?");
-    if (f->changes_since)
-        ok = ok && store_sql_append(sql, sizeof sql, &len, " AND updated_at >= ?");
-    if (f->changes_before)
-        ok = ok && store_sql_append(sql, sizeof sql, &len, " AND updated_at <= ?");
-    if (f->marker[0])
-        ok = ok && store_sql_append(sql, sizeof sql, &len,
-                                    " AND (created_at < ? OR (created_at = ? AND id < ?))");
-    ok = ok && store_sql_append(sql, sizeof sql, &len, " ORDER BY created_at DESC, id DESC");
-    if (f->limit)
-        ok = ok && store_sql_append(sql, sizeof sql, &len, " LIMIT ?");
-    if (!ok) {
-        status =
-            md_err_set(err, MD_ERR_INTERNAL, "store %s: list migrations: query too long", st->path);
-        goto cleanup;
-    }
-    rc = sqlite3_prepare_v2(st->db, sql, (int)len + 1, &s, NULL);
-    if (rc != SQLITE_OK) {
-        status = store_fail(st, err, rc, "list migrations: prepare");
-        goto cleanup;
-    }
-
-    if (f->in_progress_only) {
-        /* The states are named from the one definition of "in progress". */
-        for (int k = 0; k < MD_MIG_NSTATES; k++)
-            if (md_mig_state_in_progress((md_mig_state)k))
-                BIND_NAME(s, i++, md_mig_state_str((md_mig_state)k), &rc);
-    }
-    if (f->have_state)
-        BIND_NAME(s, i++, md_mig_state_str(f->state), &rc);
-    if (f->instance_uuid[0])
-        BIND_STR(s, i++, f->instance_uuid, &rc);
-    if (f->host[0]) {
-        BIND_STR(s, i++, f->host, &rc);
-        BIND_STR(s, i++, f->host, &rc);
-    }
-    if (f->migration_type[0])
-        BIND_STR(s, i++, f->migration_type, &rc);
-    if (f->drain_uuid[0])
-        BIND_STR(s, i++, f->drain_uuid, &rc);
-    if (f->changes_since)
-        store_bind_int(s, i++, f->changes_since, &rc);
-    if (f->changes_before)
-        store_bind_int(s, i++, f->changes_before, &rc);
-    if (f->marker[0]) {
-        store_bind_int(s, i++, marker_created, &rc);
-        store_bind_int(s, i++, marker_created, &rc);
-        store_bind_int(s, i++, marker_id, &rc);
-    }
-    if (f->limit)
-        store_bind_int(s, i++, f->limit > (size_t)INT64_MAX ? INT64_MAX : (int64_t)f->limit, &rc);
-    /* A count mismatch would be a bug in the two lists above. */
-    if (rc == SQLITE_OK && i - 1 != sqlite3_bind_parameter_count(s)) {
-        status = md_err_set(err, MD_ERR_INTERNAL,
-                            "store %s: list migrations: bound %d of %d parameters", st->path, i - 1,
-                            sqlite3_bind_parameter_count(s));
-        goto cleanup;
-    }
-
-    while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        rc = SQLITE_OK;
-        if ((status = store_grow((void **)&ms, &cap, count, sizeof *ms)) != MD_OK) {
-            md_err_set(err, status, "store %s: list migrations: out of memory", st->path);
-            goto cleanup;
-        }
-        if ((status = read_migration(st, s, &ms[count], err)) != MD_OK)
-            goto cleanup;
-        count++;
-    }
-    if (rc != SQLITE_DONE) {
-        status = store_fail(st, err, rc, "list migrations");
-        goto cleanup;
-    }
-    *out = ms;
-    *n = count;
-    ms = NULL;
-
-cleanup:
-    sqlite3_finalize(s);
-    pthread_mutex_unlock(&st->lock);
-    free(ms);
     return status;
 }
 

@@ -8,7 +8,8 @@
  *                       probe, close, and the helpers declared below;
  *   store_migrations.c  migration records, their events and commands, the
  *                       list and the purge;
- *   store_drain.c       drains, their guests and their events.
+ *   store_drain.c       drains, their guests and their events;
+ *   store_list.c        the list of migration records and its statements.
  *
  * Locking: st->lock is held for the whole of every public call (store.c's
  * DESIGN essay says why). A function below that says "under the lock"
@@ -18,6 +19,7 @@
 #define MD_STORE_PRIV_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,6 +33,26 @@
 typedef struct sqlite3 sqlite3;
 typedef struct sqlite3_stmt sqlite3_stmt;
 
+/* The shapes of md_store_list()'s statement: one bit per filter that adds
+ * a term to it (store_list.c's enum list_term), so 2^STORE_LIST_TERMS. */
+#define STORE_LIST_TERMS 10
+#define STORE_LIST_SHAPES (1u << STORE_LIST_TERMS)
+
+/* How many read-only connections md_store_list() has (store_list.c): as
+ * many as the API has threads on a machine of two CPUs. */
+#define STORE_READERS 4
+
+/* One of md_store_list()'s connections (store_list.c's DESIGN), with the
+ * statements it keeps. lock is held for the whole of a list on it. */
+typedef struct store_reader {
+    pthread_mutex_t lock;
+    bool lock_made; /* lock was initialised (a failed open may stop before) */
+    sqlite3 *db;
+    sqlite3_stmt *lookup;                  /* ?1 uuid -> id, created_at */
+    sqlite3_stmt *list[STORE_LIST_SHAPES]; /* each shape's, once used; nlist are */
+    size_t nlist;
+} store_reader;
+
 struct md_store {
     pthread_mutex_t lock; /* held for the whole of every call */
     sqlite3 *db;
@@ -40,7 +62,6 @@ struct md_store {
     sqlite3_stmt *insert;          /* ?1..?N as store_migrations.c's enum mig_col */
     sqlite3_stmt *update;          /* the same, WHERE uuid = ?1 */
     sqlite3_stmt *get;             /* ?1 uuid */
-    sqlite3_stmt *lookup;          /* ?1 uuid -> id, created_at */
     sqlite3_stmt *add_event;       /* ?1 uuid, ?2 at, ?3 kind, ?4 value, ?5 message */
     sqlite3_stmt *events;          /* ?1 uuid, ?2 after id, ?3 limit -> migration id, event */
     sqlite3_stmt *add_command;     /* ?1 uuid, ?2 kind, ?3 created_at */
@@ -51,6 +72,10 @@ struct md_store {
     sqlite3_stmt *drain_insert, *drain_update, *drain_get, *drain_lookup;
     sqlite3_stmt *drain_guests, *drain_guest_insert, *drain_guests_delete;
     sqlite3_stmt *drain_add_event, *drain_events;
+    /* store_list.c's connections, and where md_store_list() looks for a
+     * free one first (any thread; atomic). */
+    store_reader readers[STORE_READERS];
+    atomic_uint next_reader;
 };
 
 /* A statement that md_store_open() prepares and md_store_close()
@@ -70,6 +95,26 @@ extern const size_t store_migrations_nprepared;
 /* store_drain.c's statements, prepared with store.c's own. */
 extern const store_stmt_def store_drain_prepared[];
 extern const size_t store_drain_nprepared;
+
+/* "SELECT id, <every column of migrations> FROM migrations" (store_migrations.c),
+ * whose rows store_read_migration() reads. */
+extern const char store_sql_select_migration[];
+
+/* Reads the current row of a store_sql_select_migration statement into
+ * *m: MD_OK, or MD_ERR_INVALID for a state, policy or timeout action this
+ * build does not know (store_migrations.c). Under the lock. */
+md_status store_read_migration(md_store *st, sqlite3_stmt *s, md_migration *m, md_err *err);
+
+/* Opens md_store_list()'s connections to st->path, read-only, each
+ * waiting at most busy_ms for a lock: MD_OK, or MD_ERR_IO (MD_ERR_NOMEM)
+ * with the connections opened so far left for store_list_close(). Called
+ * by md_store_open() once the file is set up, before any other thread can
+ * reach st. */
+md_status store_list_open(md_store *st, int busy_ms, md_err *err);
+
+/* Closes what store_list_open() opened, even in part, with the statements
+ * kept on it (md_store_close(), before st->db). */
+void store_list_close(md_store *st);
 
 /* Formats "store PATH: WHAT: sqlite's message" into err and returns the
  * status for the sqlite result code rc (an extended code): MD_ERR_CONFLICT

@@ -26,11 +26,12 @@
 #                                           hosts, sharing hv_libvirt_priv.h, which
 #                                           declares libvirt's handles without the
 #                                           headers)
-#                          <sqlite3.h>      service/store.c, service/store_migrations.c
-#                                           and service/store_drain.c (the store
-#                                           module: store.c's file, schema and shared
-#                                           helpers, store_migrations.c's migration
-#                                           records, store_drain.c's drains, sharing
+#                          <sqlite3.h>      service/store.c, service/store_migrations.c,
+#                                           service/store_list.c and service/store_drain.c
+#                                           (the store module: store.c's file, schema and
+#                                           shared helpers, store_migrations.c's migration
+#                                           records, store_list.c's list of them,
+#                                           store_drain.c's drains, sharing
 #                                           store_priv.h, which declares SQLite's
 #                                           handles without the header)
 #                          <microhttpd.h>   api/http.c
@@ -91,7 +92,7 @@ src=$(cd "$src" && pwd)
 owner_patterns=('libvirt/*' 'sqlite3.h' 'microhttpd.h' 'libconfig.h' 'curl/*')
 # Several owners (one per program, or the files of one module) are separated by spaces.
 owner_files=("service/hv_libvirt.c service/hv_libvirt_domain.c service/hv_libvirt_peer.c"
-             "service/store.c service/store_drain.c service/store_migrations.c"
+             "service/store.c service/store_drain.c service/store_migrations.c service/store_list.c"
              api/http.c service/config.c "api/auth.c cli/http.c")
 
 policy_headers=(float.h inttypes.h iso646.h limits.h stdalign.h stdarg.h stdbool.h stddef.h

@@ -1207,6 +1207,83 @@ static void list_without_filters_returns_every_record_newest_first(void **state)
     md_test_reply_free(&r);
 }
 
+/* The show body's record, as its text: {"migration":REC} -> REC (owned by r). */
+static const char *show_text(fixture *f, const char *uuid, reply *r)
+{
+    static const char head[] = "{\"migration\":";
+
+    show(f, uuid, r);
+    char *b = r->raw.body;
+    size_t len = strlen(b);
+    if (strncmp(b, head, sizeof head - 1) != 0 || len < sizeof head || b[len - 1] != '}')
+        fail_msg("show %s: %s", uuid, b);
+    b[len - 1] = '\0';
+    return b + sizeof head - 1;
+}
+
+/* The body of a list of every seed must be, byte for byte, the records as
+ * their show bodies write them, newest first (a list keeps each record's
+ * text while it stays the same: api/record_cache.c). */
+static void expect_list_text(fixture *f)
+{
+    char uuid[37], *want = NULL;
+    size_t len = 0;
+    FILE *w = open_memstream(&want, &len);
+
+    assert_non_null(w);
+    fputs("{\"migrations\":[", w);
+    for (int i = NSEED - 1; i >= 0; i--) {
+        reply r;
+        seed_uuid(i, uuid);
+        fprintf(w, "%s%s", i == NSEED - 1 ? "" : ",", show_text(f, uuid, &r));
+        md_test_reply_free(&r);
+    }
+    fputs("],\"migrations_links\":[]}", w);
+    fclose(w);
+    reply r = md_test_call(f, "GET", "/v1/os-migrations", NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.raw.body, want);
+    md_test_reply_free(&r);
+    free(want);
+}
+
+/* A list writes each record exactly as show does, the first time and from
+ * what it kept, and any change to a record shows at the next list, also one
+ * that leaves updated_at as it was (a downtime recorded after the end, an
+ * error text put right by hand). */
+static void list_writes_each_record_as_show_does_and_every_change(void **state)
+{
+    fixture *f = *state;
+    md_migration m;
+    md_err err;
+    char uuid[37];
+
+    md_test_fixture_start(f, true);
+    seed(f);
+    expect_list_text(f);
+    expect_list_text(f);
+    seed_uuid(3, uuid);
+    assert_int_equal(md_store_get(f->store, uuid, &m, &err), MD_OK);
+    m.downtime_ms = 417;
+    assert_int_equal(md_store_update(f->store, &m, &err), MD_OK);
+    expect_list_text(f);
+    reply r = md_test_call(f, "GET", "/v1/os-migrations?limit=50", NULL);
+    json_object *rec =
+        json_object_array_get_idx(md_test_json_get(r.json, "migrations"), NSEED - 1 - 3);
+    assert_string_equal(md_test_json_str(rec, "uuid"), uuid);
+    assert_int_equal(json_object_get_int64(md_test_json_get(rec, "downtime_ms")), 417);
+    md_test_reply_free(&r);
+    /* Text that json-c must escape: quotes, a backslash, a slash, a control
+     * character and a character outside ASCII. */
+    snprintf(m.error, sizeof m.error, "%s", "\"quoted\" \\ a/b \t \xc3\xa9");
+    assert_int_equal(md_store_update(f->store, &m, &err), MD_OK);
+    expect_list_text(f);
+    r = md_test_call(f, "GET", "/v1/os-migrations", NULL);
+    rec = json_object_array_get_idx(md_test_json_get(r.json, "migrations"), NSEED - 1 - 3);
+    assert_string_equal(md_test_json_str(rec, "error"), "\"quoted\" \\ a/b \t \xc3\xa9");
+    md_test_reply_free(&r);
+}
+
 static void list_filters_by_status_including_post_copy(void **state)
 {
     fixture *f = *state;
@@ -1532,6 +1609,7 @@ int main(void)
         T(settings_change_answers_202_and_409_when_the_state_forbids),
         T(delete_cancels_queued_and_running_migrations_and_409_once_ended),
         T(list_without_filters_returns_every_record_newest_first),
+        T(list_writes_each_record_as_show_does_and_every_change),
         T(list_filters_by_status_including_post_copy),
         T(a_recovering_migration_is_shown_and_filtered_in_progress),
         T(list_filters_by_instance_host_and_type),
