@@ -329,6 +329,16 @@ md_migration md_test_migration(md_test_stack *s, const char *uuid)
     return m;
 }
 
+md_migration md_test_stored(md_test_stack *s, const char *uuid)
+{
+    md_migration m;
+    md_err err;
+
+    if (md_store_get(s->store, uuid, &m, &err) != MD_OK)
+        fail_msg("store get %s: %s", uuid, err.msg);
+    return m;
+}
+
 md_hv_domain md_test_domain(md_test_stack *s, const char *uuid)
 {
     md_hv_domain d;

@@ -178,6 +178,10 @@ void md_test_expect_event(md_test_stack *s, const char *uuid, const char *kind, 
 /* The engine's view of migration uuid; fails the test when it has none. */
 md_migration md_test_migration(md_test_stack *s, const char *uuid);
 
+/* The store's own copy of migration uuid (not the engine's view); fails
+ * the test when the store cannot read it. */
+md_migration md_test_stored(md_test_stack *s, const char *uuid);
+
 /* The hypervisor's view of domain uuid; fails the test when it has none. */
 md_hv_domain md_test_domain(md_test_stack *s, const char *uuid);
 

@@ -43,17 +43,6 @@ static md_engine_counters counters(fixture *f)
     return c;
 }
 
-/* The store's own copy of migration uuid (not the engine's view). */
-static md_migration stored(fixture *f, const char *uuid)
-{
-    md_migration m;
-    md_err err;
-
-    if (md_store_get(f->store, uuid, &m, &err) != MD_OK)
-        fail_msg("store get %s: %s", uuid, err.msg);
-    return m;
-}
-
 /* Runs vm-a's migration to its end with the JOB_COMPLETED event treated
  * as mode says; returns the record as the engine shows it at the end. */
 static md_migration complete_with_events(fixture *f, md_hv_sim_completed mode)
@@ -76,7 +65,7 @@ the_end_is_recorded_before_a_late_final_event_and_the_downtime_added_when_it_com
     /* Completed, in the engine and in the store, while the event is held. */
     assert_int_equal(end.downtime_ms, -1);
     assert_int_equal(end.progress, 100);
-    md_migration s = stored(f, end.uuid);
+    md_migration s = md_test_stored(f, end.uuid);
     assert_int_equal(s.state, MD_MIG_COMPLETED);
     assert_int_equal(s.downtime_ms, -1);
     assert_true(md_test_has_event(f, end.uuid, "state", "downtime not known yet"));
@@ -87,7 +76,7 @@ the_end_is_recorded_before_a_late_final_event_and_the_downtime_added_when_it_com
     assert_true(md_test_downtime_known(&late));
     assert_true(late.downtime_ms > 0);
     md_test_expect_event(f, end.uuid, "final_stats", "downtime");
-    s = stored(f, end.uuid);
+    s = md_test_stored(f, end.uuid);
     assert_int_equal(s.state, MD_MIG_COMPLETED);
     assert_int_equal(s.downtime_ms, late.downtime_ms);
     assert_true(s.memory_processed_bytes >= end.memory_processed_bytes);
@@ -177,11 +166,11 @@ static void a_late_downtime_waits_for_a_locked_store_and_is_written_when_it_is_f
      * locked... */
     md_migration m = md_test_drive_until(f, end.uuid, 0, md_test_downtime_known);
     assert_true(md_test_downtime_known(&m));
-    assert_int_equal(stored(f, end.uuid).downtime_ms, -1);
+    assert_int_equal(md_test_stored(f, end.uuid).downtime_ms, -1);
     /* ... and the store has it once it takes writes again. */
     md_test_unlock_db(locker);
     md_test_expect_event(f, end.uuid, "final_stats", NULL);
-    assert_int_equal(stored(f, end.uuid).downtime_ms, m.downtime_ms);
+    assert_int_equal(md_test_stored(f, end.uuid).downtime_ms, m.downtime_ms);
 }
 
 #define T(fn) MD_TEST_FIXTURE(fn, &spec)

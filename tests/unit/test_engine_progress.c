@@ -31,17 +31,6 @@ static md_test_fixture_spec spec = {
     .vms = MD_TEST_VM_BUSY,
 };
 
-/* The store's own copy of migration uuid (not the engine's view). */
-static md_migration stored(fixture *f, const char *uuid)
-{
-    md_migration m;
-    md_err err;
-
-    if (md_store_get(f->store, uuid, &m, &err) != MD_OK)
-        fail_msg("store get %s: %s", uuid, err.msg);
-    return m;
-}
-
 /* vm-busy's migration, running, with its job sampled at least once. */
 static md_migration start_busy(fixture *f)
 {
@@ -66,11 +55,11 @@ static bool second_pass(const md_migration *m)
 static md_migration stored_pass(fixture *f, const char *uuid, uint32_t iteration)
 {
     int64_t until = md_test_now_ms() + MD_TEST_WAIT_MS;
-    md_migration s = stored(f, uuid);
+    md_migration s = md_test_stored(f, uuid);
 
     while (s.memory_iteration < iteration && md_test_now_ms() < until) {
         md_test_sleep_ms(10);
-        s = stored(f, uuid);
+        s = md_test_stored(f, uuid);
     }
     return s;
 }
@@ -97,7 +86,7 @@ counters_alone_wait_for_their_period_in_the_store_while_reads_show_each_sample(v
     /* The first samples of the job are written at once: its sizes became
      * known, and the policy set its first max downtime (its next step is
      * a pass or a minute away). */
-    md_migration s0 = stored(f, a.uuid);
+    md_migration s0 = md_test_stored(f, a.uuid);
     while ((s0.memory_total_bytes == 0 || s0.current_downtime_ms == 0) &&
            md_test_now_ms() < until) {
         /* The job starts just after the record runs: until then the
@@ -105,7 +94,7 @@ counters_alone_wait_for_their_period_in_the_store_while_reads_show_each_sample(v
         if (!sampled(&s0))
             md_hv_sim_advance(f->hv, 0.01);
         md_test_sleep_ms(10);
-        s0 = stored(f, a.uuid);
+        s0 = md_test_stored(f, a.uuid);
     }
     assert_true(s0.memory_total_bytes > 0);
     assert_true(s0.current_downtime_ms > 0);
@@ -131,7 +120,7 @@ counters_alone_wait_for_their_period_in_the_store_while_reads_show_each_sample(v
     /* The store keeps the older counters until their period has passed,
      * unless a new pass began: checked only while the period has not
      * passed (a slow machine may take longer to get here). */
-    md_migration s1 = stored(f, a.uuid);
+    md_migration s1 = md_test_stored(f, a.uuid);
     if (md_clock_ms(CLOCK_MONOTONIC) - written < MD_ENGINE_PROGRESS_WRITE_MS / 2 &&
         s1.memory_iteration == s0.memory_iteration)
         assert_int_equal(s1.memory_processed_bytes, s0.memory_processed_bytes);
@@ -148,7 +137,7 @@ static void a_stop_writes_the_last_counters_seen(void **state)
     /* The clock stands still: every sample from now on reads the same. */
     md_migration m = md_test_migration(f, a.uuid);
     assert_true(md_test_stack_stop(f));
-    md_migration s = stored(f, a.uuid);
+    md_migration s = md_test_stored(f, a.uuid);
     assert_int_equal(s.state, MD_MIG_RUNNING);
     assert_int_equal(s.memory_processed_bytes, m.memory_processed_bytes);
     assert_int_equal(s.memory_iteration, m.memory_iteration);
@@ -164,10 +153,10 @@ static void an_action_of_the_policy_reaches_the_store_at_once(void **state)
     md_migration m = md_test_drive_until(f, a.uuid, 0.1, md_test_downtime_set);
     assert_true(md_test_downtime_set(&m));
     int64_t until = md_test_now_ms() + MD_TEST_WAIT_MS;
-    md_migration s = stored(f, a.uuid);
+    md_migration s = md_test_stored(f, a.uuid);
     while (s.current_downtime_ms == 0 && md_test_now_ms() < until) {
         md_test_sleep_ms(10);
-        s = stored(f, a.uuid);
+        s = md_test_stored(f, a.uuid);
     }
     assert_true(s.current_downtime_ms > 0);
 }
