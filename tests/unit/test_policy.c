@@ -463,6 +463,16 @@ static policy_sample bnd(double t, uint32_t iteration, uint64_t pending_mib, dou
     return x;
 }
 
+/* Starts p with settings s and feeds the first pass's boundary (1500 MiB
+ * of a 2 GiB guest pending at 0.5 s): what every adaptive case below
+ * begins with. */
+static void start_first_pass(policy *p, const policy_settings *s)
+{
+    policy_init(p, s);
+    policy_sample x = bnd(0.5, 1, 1500, 0);
+    policy_step_sample(p, &x);
+}
+
 static void adaptive_sets_the_target_from_the_first_sample(void **state)
 {
     (void)state;
@@ -512,9 +522,7 @@ static void adaptive_switches_over_when_a_pass_stops_shrinking_what_is_left(void
     policy p;
     policy_sample x;
 
-    policy_init(&p, &s);
-    x = bnd(0.5, 1, 1500, 0);
-    policy_step_sample(&p, &x);
+    start_first_pass(&p, &s);
     /* 40 MiB = 400 ms, f = 0.2: (400 - 50) / 0.8 = 0.44 s within the bound
      * ((10 + 0.4) x 1.1 - 10 = 1.44 s): wait. */
     x = bnd(10.0, 2, 40, 20);
@@ -537,9 +545,7 @@ static void adaptive_switches_over_when_the_target_would_take_too_long(void **st
     policy p;
     policy_sample x;
 
-    policy_init(&p, &s);
-    x = bnd(0.5, 1, 1500, 0);
-    policy_step_sample(&p, &x);
+    start_first_pass(&p, &s);
     /* A fast migration: 40 MiB = 400 ms at 1 s, f = 0.6. Reaching 50 ms
      * takes (400 - 50) / 0.4 = 0.875 s; the bound allows (1 + 0.4) x 1.1 -
      * 1 = 0.54 s. Stop now at 400 x 1.1 = 440 ms. */
@@ -557,9 +563,7 @@ static void adaptive_caps_its_downtime_at_the_maximum(void **state)
     policy p;
     policy_sample x;
 
-    policy_init(&p, &s);
-    x = bnd(0.5, 1, 1500, 0);
-    policy_step_sample(&p, &x);
+    start_first_pass(&p, &s);
     /* 47 MiB = 470 ms fits 500; x 1.1 = 517 is cut to the maximum. */
     x = bnd(1.0, 2, 47, 60);
     policy_action a = policy_step_sample(&p, &x);
@@ -607,9 +611,7 @@ static void adaptive_aborts_when_the_passes_outlast_the_completion_timeout(void 
     policy_sample x;
 
     s.completion_timeout_s = 10; /* 20 s for 2 GiB */
-    policy_init(&p, &s);
-    x = bnd(0.5, 1, 1500, 0);
-    policy_step_sample(&p, &x);
+    start_first_pass(&p, &s);
     /* 300 MiB = 3000 ms, f = 0.9: the passes at 500 ms take (3000 - 500) /
      * 0.1 = 25 s, beyond the 5 s left of 20 s: cannot finish, once. */
     x = bnd(15.0, 2, 300, 90);
@@ -764,9 +766,7 @@ static void adaptive_makes_no_decision_on_unusable_rates(void **state)
     policy_sample x;
 
     s.permit_post_copy = true;
-    policy_init(&p, &s);
-    x = bnd(0.5, 1, 1500, 0);
-    policy_step_sample(&p, &x);
+    start_first_pass(&p, &s);
     /* NaN and infinite rates, and no bytes processed to estimate from:
      * nothing to decide on, whatever the pending data. */
     const double bad[] = { NAN, INFINITY, -INFINITY, -5.0, 0.0 };
