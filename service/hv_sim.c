@@ -94,7 +94,7 @@ static double now_s(void)
 }
 
 /* Ends the wait of the migrate() call that owns d's job, if one does. */
-static void end_wait(hv_sim *h, sim_domain *d, md_status st, const char *msg)
+void hvs_end_wait(hv_sim *h, sim_domain *d, md_status st, const char *msg)
 {
     if (!d->wait)
         return;
@@ -196,9 +196,9 @@ static void finish_if_ended(hv_sim *h, sim_domain *d, event_buf *b)
         }
     }
     if (d->s.state == SIM_COMPLETED)
-        end_wait(h, d, MD_OK, NULL);
+        hvs_end_wait(h, d, MD_OK, NULL);
     else
-        end_wait(h, d, MD_ERR_HYPERVISOR, MSG_CANCELED);
+        hvs_end_wait(h, d, MD_ERR_HYPERVISOR, MSG_CANCELED);
     pthread_cond_broadcast(&h->job_done);
 }
 
@@ -208,12 +208,12 @@ static void finish_if_ended(hv_sim *h, sim_domain *d, event_buf *b)
  * forced into the failed state by abort-postcopy while the destination is
  * unreachable (held) ends it only once the destination can be reached
  * again (set_dest_reachable ends the wait), as FACTS.md measured. */
-static void break_post_copy(hv_sim *h, sim_domain *d, bool held_call, event_buf *b)
+void hvs_break_post_copy(hv_sim *h, sim_domain *d, bool held_call, event_buf *b)
 {
     d->pc_failed = true;
     d->pc_stalled = false;
     if (!(held_call && h->dest_unreachable))
-        end_wait(h, d, MD_ERR_HYPERVISOR, MSG_POSTCOPY_FAILED);
+        hvs_end_wait(h, d, MD_ERR_HYPERVISOR, MSG_POSTCOPY_FAILED);
     md_hv_event *e = push_event(b, MD_HV_EV_POSTCOPY_FAILED, d);
     if (e)
         fill_job(h, d, &e->job);
@@ -245,7 +245,7 @@ static void advance_job(hv_sim *h, sim_domain *d, double dt, event_buf *b)
 /* Moves the simulated clock by dt: every running job, in steps short
  * enough for the shares of a link to follow the jobs that start and end
  * (LINK_STEP_S), and the clock that dirty-rate measurements read. */
-static void advance_all(hv_sim *h, double dt, event_buf *b)
+void hvs_advance_all(hv_sim *h, double dt, event_buf *b)
 {
     int steps = 1;
 
@@ -264,7 +264,7 @@ static void advance_all(hv_sim *h, double dt, event_buf *b)
     h->now += dt;
 }
 
-static void deliver(hv_sim *h, event_buf *b)
+void hvs_deliver(hv_sim *h, event_buf *b)
 {
     for (size_t i = 0; i < b->n; i++)
         md_hv_emit(&h->base, &b->ev[i]);
@@ -285,11 +285,11 @@ static void *ticker_main(void *arg)
             break;
         double t = now_s();
         if (!h->manual)
-            advance_all(h, (t - last) * h->time_scale, &b);
+            hvs_advance_all(h, (t - last) * h->time_scale, &b);
         last = t;
         if (b.n) {
             pthread_mutex_unlock(&h->lock);
-            deliver(h, &b);
+            hvs_deliver(h, &b);
             pthread_mutex_lock(&h->lock);
         }
     }
@@ -542,7 +542,7 @@ static md_status with_job(md_hv *hv, const char *uuid, job_fn fn, uint32_t arg, 
         finish_if_ended(h, d, &b);
     }
     pthread_mutex_unlock(&h->lock);
-    deliver(h, &b);
+    hvs_deliver(h, &b);
     free(b.ev);
     return st;
 }
@@ -614,10 +614,10 @@ static md_status abort_post_copy(md_hv *hv, const char *uuid, md_err *err)
                         "Requested operation is not valid: migrate-pause is currently only "
                         "supported during postcopy-active or postcopy-recover state");
     } else {
-        break_post_copy(h, d, true, &b);
+        hvs_break_post_copy(h, d, true, &b);
     }
     pthread_mutex_unlock(&h->lock);
-    deliver(h, &b);
+    hvs_deliver(h, &b);
     free(b.ev);
     return st;
 }
@@ -678,7 +678,7 @@ static void sim_release_waiters(md_hv *hv)
 
     pthread_mutex_lock(&h->lock);
     for (size_t i = 0; !h->hold_calls && i < h->ndoms; i++)
-        end_wait(h, &h->doms[i], MD_ERR_UNAVAILABLE, MSG_RELEASED);
+        hvs_end_wait(h, &h->doms[i], MD_ERR_UNAVAILABLE, MSG_RELEASED);
     h->releases++; /* and the waits for black-holed destinations */
     pthread_cond_broadcast(&h->job_done);
     pthread_mutex_unlock(&h->lock);
@@ -691,7 +691,7 @@ static void sim_close(md_hv *hv)
     pthread_mutex_lock(&h->lock);
     h->stopping = true;
     for (size_t i = 0; i < h->ndoms; i++)
-        end_wait(h, &h->doms[i], MD_ERR_UNAVAILABLE, MSG_RELEASED);
+        hvs_end_wait(h, &h->doms[i], MD_ERR_UNAVAILABLE, MSG_RELEASED);
     pthread_cond_broadcast(&h->job_done);
     pthread_mutex_unlock(&h->lock);
     if (h->ticker_running)
@@ -776,145 +776,4 @@ md_status md_hv_sim_open(const md_config *cfg, md_hv **out, md_err *err)
             cfg->simulator.link_mibps, h->time_scale);
     *out = &h->base;
     return MD_OK;
-}
-
-void md_hv_sim_set_manual_clock(md_hv *hv, bool manual)
-{
-    hv_sim *h = to_sim(hv);
-
-    pthread_mutex_lock(&h->lock);
-    h->manual = manual;
-    pthread_mutex_unlock(&h->lock);
-}
-
-void md_hv_sim_advance(md_hv *hv, double seconds)
-{
-    hv_sim *h = to_sim(hv);
-    event_buf b = { 0 };
-
-    pthread_mutex_lock(&h->lock);
-    advance_all(h, seconds, &b);
-    pthread_mutex_unlock(&h->lock);
-    deliver(h, &b);
-    free(b.ev);
-}
-
-bool md_hv_sim_set_here(md_hv *hv, const char *uuid, bool here)
-{
-    hv_sim *h = to_sim(hv);
-
-    pthread_mutex_lock(&h->lock);
-    sim_domain *d = find(h, uuid);
-    if (d) {
-        d->here = here;
-        d->at_dest = !here;
-    }
-    pthread_mutex_unlock(&h->lock);
-    return d != NULL;
-}
-
-bool md_hv_sim_break_postcopy(md_hv *hv, const char *uuid)
-{
-    hv_sim *h = to_sim(hv);
-    event_buf b = { 0 };
-    bool ok;
-
-    pthread_mutex_lock(&h->lock);
-    sim_domain *d = find(h, uuid);
-    ok = d && d->here && in_post_copy(d) && !d->pc_failed;
-    if (ok)
-        break_post_copy(h, d, false, &b);
-    pthread_mutex_unlock(&h->lock);
-    deliver(h, &b);
-    free(b.ev);
-    return ok;
-}
-
-bool md_hv_sim_stall_postcopy(md_hv *hv, const char *uuid, bool stalled)
-{
-    hv_sim *h = to_sim(hv);
-    bool ok;
-
-    pthread_mutex_lock(&h->lock);
-    sim_domain *d = find(h, uuid);
-    ok = d && d->here && in_post_copy(d) && !d->pc_failed;
-    if (ok)
-        d->pc_stalled = stalled;
-    pthread_mutex_unlock(&h->lock);
-    return ok;
-}
-
-void md_hv_sim_set_dest_reachable(md_hv *hv, bool reachable)
-{
-    hv_sim *h = to_sim(hv);
-
-    pthread_mutex_lock(&h->lock);
-    h->dest_unreachable = !reachable;
-    /* A call that owns a broken job hears of the break once the
-     * destination answers again, as libvirt's does. */
-    for (size_t i = 0; reachable && i < h->ndoms; i++) {
-        if (h->doms[i].pc_failed)
-            end_wait(h, &h->doms[i], MD_ERR_HYPERVISOR, MSG_POSTCOPY_FAILED);
-    }
-    pthread_mutex_unlock(&h->lock);
-}
-
-void md_hv_sim_set_dest_aware(md_hv *hv, bool aware)
-{
-    hv_sim *h = to_sim(hv);
-
-    pthread_mutex_lock(&h->lock);
-    h->dest_unaware = !aware;
-    pthread_mutex_unlock(&h->lock);
-}
-
-void md_hv_sim_set_completed_events(md_hv *hv, md_hv_sim_completed mode)
-{
-    hv_sim *h = to_sim(hv);
-    event_buf held;
-
-    pthread_mutex_lock(&h->lock);
-    h->completed_events = mode;
-    held = h->held_completed;
-    memset(&h->held_completed, 0, sizeof h->held_completed);
-    if (mode == MD_HV_SIM_COMPLETED_HOLD) {
-        h->held_completed = held; /* still held */
-        memset(&held, 0, sizeof held);
-    }
-    pthread_mutex_unlock(&h->lock);
-    if (mode == MD_HV_SIM_COMPLETED_DELIVER)
-        deliver(h, &held);
-    free(held.ev);
-}
-
-void md_hv_sim_hold_calls(md_hv *hv, bool hold)
-{
-    hv_sim *h = to_sim(hv);
-
-    pthread_mutex_lock(&h->lock);
-    h->hold_calls = hold;
-    pthread_mutex_unlock(&h->lock);
-}
-
-void md_hv_sim_set_connected(md_hv *hv, bool connected)
-{
-    hv_sim *h = to_sim(hv);
-    md_hv_event ev;
-    bool changed;
-
-    pthread_mutex_lock(&h->lock);
-    changed = h->disconnected == connected;
-    h->disconnected = !connected;
-    /* libvirtd going away takes the migrate calls' connections with it:
-     * they return as libvirt's do, while the jobs go on. */
-    for (size_t i = 0; changed && !connected && i < h->ndoms; i++)
-        end_wait(h, &h->doms[i], MD_ERR_UNAVAILABLE, MSG_LOST);
-    pthread_mutex_unlock(&h->lock);
-    if (!changed)
-        return;
-    /* As libvirt's supervisor tells the engine, on the calling thread. */
-    memset(&ev, 0, sizeof ev);
-    ev.kind = connected ? MD_HV_EV_RECONNECTED : MD_HV_EV_CONNECTION_LOST;
-    ev.job.downtime_ms = -1;
-    md_hv_emit(&h->base, &ev);
 }

@@ -1,10 +1,12 @@
-/* hv_sim_priv.h - the simulated hypervisor's state, shared by its two files.
+/* hv_sim_priv.h - the simulated hypervisor's state, shared by its files.
  *
- * One module in two files: hv_sim.c has the domains, their jobs, the clock
+ * One module in four files: hv_sim.c has the domains, their jobs, the clock
  * and the operations on this node; hv_sim_link.c has the other hosts (their
  * links and how running jobs share them, their free memory, black-holed
- * destinations, locate) and the dirty-rate measurement. Nothing outside
- * those two files includes this header. Everything here is used under
+ * destinations, locate) and the dirty-rate measurement; hv_sim_index.c
+ * finds a domain by UUID or name; hv_sim_control.c has the controls that
+ * tests and benchmarks use. Nothing outside those files includes this
+ * header. Everything here is used under
  * hv_sim.lock unless it says otherwise.
  */
 #ifndef MD_HV_SIM_PRIV_H
@@ -119,6 +121,22 @@ static inline hv_sim *to_sim(md_hv *hv)
 {
     return (hv_sim *)hv;
 }
+
+/* ---- hv_sim.c, for hv_sim_control.c ---- */
+
+/* Ends the wait of the migrate() call that owns d's job, if one does,
+ * with st and msg (a static string). */
+void hvs_end_wait(hv_sim *h, sim_domain *d, md_status st, const char *msg);
+/* Breaks d's post-copy (the job stays, failed, until a resume); held_call:
+ * abort-postcopy forced it while the destination is unreachable, so the
+ * owning call ends only once it can be reached again. Events go to b. */
+void hvs_break_post_copy(hv_sim *h, sim_domain *d, bool held_call, event_buf *b);
+/* Moves the simulated clock by dt seconds: every running job, and the
+ * clock dirty-rate measurements read. Events go to b. */
+void hvs_advance_all(hv_sim *h, double dt, event_buf *b);
+/* Emits b's events to the engine and empties b (not its array). Without
+ * the lock: the engine's handler takes its own. */
+void hvs_deliver(hv_sim *h, event_buf *b);
 
 /* ---- hv_sim_index.c ---- */
 
