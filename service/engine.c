@@ -529,10 +529,15 @@ md_status md_engine_list(md_engine *e, const md_store_filter *f, md_migration **
         eng_overlay_from(*out, *n, snap, nsnap);
         pthread_mutex_lock(&e->lock);
         eng_overlay_pending(e, *out, *n);
+        /* A newer state may no longer match what was asked for. The live
+         * progress laid over next does not decide that: a running record's
+         * counters (and so its updated_at) reach the store only every
+         * MD_ENGINE_PROGRESS_WRITE_MS, so the store selected it by its
+         * written copy, and dropping it for its live updated_at would cut
+         * a changes-before page short, which a client reads as the last. */
+        *n = keep_matching(f, *out, *n);
         eng_overlay_active(e, *out, *n); /* live progress, as md_engine_get shows it */
         pthread_mutex_unlock(&e->lock);
-        /* A newer state may no longer match what was asked for. */
-        *n = keep_matching(f, *out, *n);
     }
     free(snap);
     /* The only record a list looks up is the marker: one that names none
