@@ -498,3 +498,22 @@ void md_test_daemon_wait_status(md_test_daemon *d, const char *const *headers, c
     fail_msg("migration %s is %s after %d ms, want %s", uuid, got, MD_TEST_DAEMON_WAIT_MS,
              want ? want : "a final state");
 }
+
+int64_t md_test_daemon_wait_downtime(md_test_daemon *d, const char *const *headers,
+                                     const char *uuid)
+{
+    int64_t until = md_test_now_ms() + MD_TEST_DAEMON_WAIT_MS;
+
+    while (md_test_now_ms() < until) {
+        md_test_http_resp r;
+        json_object *m = md_test_daemon_show(d, headers, uuid, &r);
+        bool known = !md_test_json_is_null(m, "downtime_ms");
+        int64_t dt = known ? md_test_json_int(m, "downtime_ms") : -1;
+        md_test_http_resp_free(&r);
+        if (known)
+            return dt;
+        md_test_sleep_ms(20);
+    }
+    fail_msg("migration %s: downtime_ms still null after %d ms", uuid, MD_TEST_DAEMON_WAIT_MS);
+    return -1;
+}

@@ -166,6 +166,12 @@ json_object *md_test_daemon_show(md_test_daemon *d, const char *const *headers, 
 void md_test_daemon_wait_status(md_test_daemon *d, const char *const *headers, const char *uuid,
                                 const char *want);
 
+/* Polls md_test_daemon_show() until the migration's downtime_ms is known
+ * (not null), which libvirt's final statistics bring a moment after the
+ * end; returns it. Fails the test after MD_TEST_DAEMON_WAIT_MS. */
+int64_t md_test_daemon_wait_downtime(md_test_daemon *d, const char *const *headers,
+                                     const char *uuid);
+
 /* True for the status names of migrations in progress as the API shows
  * them ("queued", "preparing", "running", "running (post-copy)",
  * "running (post-copy recovering)"). */
