@@ -19,9 +19,9 @@
 #  2. busy guest (192 MiB working set written at 150 MiB/s; over the 100 MiB/s link pre-copy
 #     never converges), policy adaptive, post-copy permitted: the policy switches to
 #     post-copy by itself right after the first pass (a `post_copy` event from "policy:" with
-#     its reason, at most 4.5 s after the start, then the state event "the job switched to
-#     post-copy"), no operator call in the timeline, `completed` with post_copy true; the
-#     guest runs on host-b and goes on writing there.
+#     its reason, at iteration 2, then the state event "the job switched to post-copy"),
+#     no operator call in the timeline, `completed` with post_copy true; the guest runs on
+#     host-b and goes on writing there.
 #  3. the same busy guest, post-copy not permitted, policy nova, completion timeout 3 s per
 #     GiB (x 2 GiB, Nova's minimum data size, = 6 s): the policy aborts ("not completed
 #     after 6 s"), the record ends `cancelled` and keeps the job's last statistics; the guest
@@ -223,15 +223,12 @@ scenario_2() {
     check "completed in post-copy (post_copy true)" eq "$(field post_copy)" true
     check "a post_copy event from the policy, with its reason" \
         has_event ' post_copy +policy: pre-copy cannot finish in good time'
-    # The monitor samples at every iteration event, so the switch comes at the end of the
-    # first pass: 256 MiB at 95 MiB/s is at most 2.7 s. (When the monitor's libvirt calls
-    # stalled behind the migrate call, it came 4 to 29 s after the start.)
-    local after
-    after=$(awk '/ state +migrating / { s = $2 + 0 } / post_copy +policy: / { p = $2 + 0 }
-                 END { if (s != "" && p != "") printf "%.1f", p - s; else print "never" }' \
-                "$e2e_work/events")
-    check "the switch came after the first pass, $after s after the start (<= 4.5 s)" \
-        awk -v a="$after" 'BEGIN { exit !(a != "never" && a + 0 <= 4.5) }'
+    # The monitor samples at every iteration event, so the policy sees the end of the first
+    # pass (iteration 2) and switches there: its reason names the iteration. (Seconds are not
+    # checked: this machine is shared. A switch a pass late, at iteration 3, came from QEMU's
+    # rate at the boundary, 2 MiB/s on this 96 MiB/s link; policy.c now takes the pass's own.)
+    check "the switch came at the end of the first pass (its reason says iteration 2)" \
+        has_event ' post_copy +policy: .* at iteration 2 '
     check "then the state event: switched to post-copy" \
         has_event ' state +the job switched to post-copy'
     check "no operator call in the timeline" lacks_event '_requested |operator|settings'
