@@ -35,7 +35,8 @@
 #                                           store_priv.h, which declares SQLite's
 #                                           handles without the header)
 #                          <microhttpd.h>   api/http.c
-#                          <libconfig.h>    service/config.c
+#                          <libconfig.h>    service/config.c (the file's walk; the key
+#                                           table in config_keys.c does not need it)
 #                          <curl/*>         api/auth.c (the daemon's Keystone client) and
 #                                           cli/http.c (migrationctl's one HTTP module)
 #                migrationctl (cli/) is a program of its own that links none of the daemon's
