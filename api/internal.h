@@ -264,7 +264,8 @@ bool md_api_list_filter(md_api_ctx *c, md_store_filter *f, bool lenient, bool *n
 
 /* Reads the records f selects (none when nothing is true) into *v (free()
  * it) and *n. Answers the fault and returns false on failure: 400 for a
- * marker that names no record, as Nova does. v1.c; shared with nova.c. */
+ * marker that names no record, as Nova does. v1.c; shared with
+ * nova_migrations.c. */
 bool md_api_list_records(md_api_ctx *c, const md_store_filter *f, bool nothing, md_migration **v,
                          size_t *n);
 

@@ -47,6 +47,7 @@
  * its microversion is a 404, as in Nova.
  */
 #include "api/internal.h"
+#include "api/nova_priv.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,11 +55,12 @@
 #include <strings.h>
 
 #include "service/limits.h"
-#include "service/log.h"
 
 /* ---- small helpers ------------------------------------------------------------ */
 
-static bool at_least(const md_api_ctx *c, int minor)
+/* The non-static ones are nova_priv.h's, shared with nova_migrations.c. */
+
+bool nova_at_least(const md_api_ctx *c, int minor)
 {
     return c->version_minor >= minor;
 }
@@ -66,7 +68,7 @@ static bool at_least(const md_api_ctx *c, int minor)
 /* A 404 for a route used below the microversion that introduced it. */
 static bool need_version(md_api_ctx *c, int minor)
 {
-    if (at_least(c, minor))
+    if (nova_at_least(c, minor))
         return true;
     md_api_fault(c->resp, MD_ERR_NOT_FOUND,
                  "The resource could not be found (it needs microversion 2.%d "
@@ -75,24 +77,19 @@ static bool need_version(md_api_ctx *c, int minor)
     return false;
 }
 
-static void put_str(json_object *o, const char *key, const char *v)
-{
-    json_object_object_add(o, key, v && v[0] ? json_object_new_string(v) : NULL);
-}
-
 static void put_u64(json_object *o, const char *key, uint64_t v)
 {
     json_object_object_add(o, key, json_object_new_int64((int64_t)v));
 }
 
-static void put_time(json_object *o, const char *key, int64_t ms)
+void nova_put_time(json_object *o, const char *key, int64_t ms)
 {
     char t[32];
     md_api_time_str(ms, t);
     json_object_object_add(o, key, json_object_new_string(t));
 }
 
-static json_object *link(const char *rel, const char *href)
+json_object *nova_link(const char *rel, const char *href)
 {
     json_object *l = json_object_new_object();
     json_object_object_add(l, "href", json_object_new_string(href));
@@ -101,22 +98,22 @@ static json_object *link(const char *rel, const char *href)
 }
 
 /* Nova's pair of links to a resource: self under /v2.1, bookmark without. */
-static json_object *self_links(const md_api_ctx *c, const char *path)
+json_object *nova_self_links(const md_api_ctx *c, const char *path)
 {
     char url[320], href[800];
     json_object *links = json_object_new_array();
 
     md_api_base_url(c->deps, url);
     snprintf(href, sizeof href, "%s/v2.1/%s", url, path);
-    json_object_array_add(links, link("self", href));
+    json_object_array_add(links, nova_link("self", href));
     snprintf(href, sizeof href, "%s/%s", url, path);
-    json_object_array_add(links, link("bookmark", href));
+    json_object_array_add(links, nova_link("bookmark", href));
     return links;
 }
 
 /* Nova's statuses of a live migration in progress, and here also
  * post-copy and its recovery (see DESIGN). */
-static bool in_progress(const md_migration *m)
+bool nova_in_progress(const md_migration *m)
 {
     return md_mig_state_in_progress(m->state);
 }
@@ -147,24 +144,6 @@ static bool nova_bool(json_object *v, bool *out)
         }
     }
     return false;
-}
-
-/* Appends s to out percent-encoded as Python's urlencode does (quote_plus). */
-static void url_encode(char *out, size_t outlen, const char *s)
-{
-    size_t n = strlen(out);
-
-    for (; *s && n + 4 < outlen; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-            ch == '-' || ch == '_' || ch == '.' || ch == '~')
-            out[n++] = (char)ch;
-        else if (ch == ' ')
-            out[n++] = '+';
-        else
-            n += (size_t)snprintf(out + n, outlen - n, "%%%02X", ch);
-    }
-    out[n] = '\0';
 }
 
 /* ---- servers (domains of this node) -------------------------------------------- */
@@ -236,7 +215,7 @@ static json_object *server_json(const md_api_ctx *c, const md_hv_domain *d, bool
     json_object_object_add(o, "id", json_object_new_string(d->uuid));
     json_object_object_add(o, "name", json_object_new_string(d->name));
     snprintf(path, sizeof path, "servers/%s", d->uuid);
-    json_object_object_add(o, "links", self_links(c, path));
+    json_object_object_add(o, "links", nova_self_links(c, path));
     if (!detail)
         return o;
 
@@ -261,7 +240,7 @@ static json_object *server_json(const md_api_ctx *c, const md_hv_domain *d, bool
     /* The flavor: before 2.47 a reference, from 2.47 the sizes themselves
      * (RAM in MiB, the first disk in GiB); migrationd has no flavors. */
     json_object *fl = json_object_new_object();
-    if (at_least(c, 47)) {
+    if (nova_at_least(c, 47)) {
         uint64_t disk = d->ndisks ? d->disk_bytes[0] >> 30 : 0;
         json_object_object_add(fl, "original_name", json_object_new_string("migrationd"));
         put_u64(fl, "ram", d->ram_bytes >> 20);
@@ -360,8 +339,8 @@ static bool live_args(md_api_ctx *c, json_object *a, md_engine_request *q)
     json_object_object_foreach(a, key, val) {
         (void)val;
         bool ok = strcmp(key, "host") == 0 || strcmp(key, "block_migration") == 0 ||
-                  (strcmp(key, "disk_over_commit") == 0 && !at_least(c, 25)) ||
-                  (strcmp(key, "force") == 0 && at_least(c, 30) && !at_least(c, 68));
+                  (strcmp(key, "disk_over_commit") == 0 && !nova_at_least(c, 25)) ||
+                  (strcmp(key, "force") == 0 && nova_at_least(c, 30) && !nova_at_least(c, 68));
         if (!ok) {
             md_api_fault(c->resp, MD_ERR_INVALID,
                          "Invalid input for field/attribute os-migrateLive: "
@@ -399,7 +378,7 @@ static bool live_args(md_api_ctx *c, json_object *a, md_engine_request *q)
                      "'block_migration' is a required property");
         return false;
     }
-    if (at_least(c, 25) && json_object_is_type(v, json_type_string) &&
+    if (nova_at_least(c, 25) && json_object_is_type(v, json_type_string) &&
         strcmp(json_object_get_string(v), "auto") == 0) {
         q->block_migration = false; /* shared storage assumed (see DESIGN) */
     } else if (nova_bool(v, &b)) {
@@ -408,7 +387,7 @@ static bool live_args(md_api_ctx *c, json_object *a, md_engine_request *q)
         md_api_fault(c->resp, MD_ERR_INVALID,
                      "Invalid input for field/attribute block_migration: "
                      "expected a boolean%s",
-                     at_least(c, 25) ? " or \"auto\"" : "");
+                     nova_at_least(c, 25) ? " or \"auto\"" : "");
         return false;
     }
     /* disk_over_commit (required by Nova before 2.25; accepted without
@@ -609,7 +588,7 @@ static json_object *server_migration_json(const md_api_ctx *c, const md_migratio
 {
     json_object *o = json_object_new_object();
 
-    put_time(o, "created_at", m->created_at);
+    nova_put_time(o, "created_at", m->created_at);
     json_object_object_add(o, "dest_compute", json_object_new_string(m->dest_compute));
     json_object_object_add(o, "dest_host",
                            json_object_new_string(m->dest_host[0] ? m->dest_host
@@ -626,10 +605,10 @@ static json_object *server_migration_json(const md_api_ctx *c, const md_migratio
     json_object_object_add(o, "source_compute", json_object_new_string(m->source_compute));
     json_object_object_add(o, "source_node", json_object_new_string(m->source_compute));
     json_object_object_add(o, "status", json_object_new_string(md_mig_state_str(m->state)));
-    put_time(o, "updated_at", m->updated_at);
-    if (at_least(c, 59))
+    nova_put_time(o, "updated_at", m->updated_at);
+    if (nova_at_least(c, 59))
         json_object_object_add(o, "uuid", json_object_new_string(m->uuid));
-    if (at_least(c, 80)) {
+    if (nova_at_least(c, 80)) {
         json_object_object_add(o, "user_id", NULL);
         json_object_object_add(o, "project_id", NULL);
     }
@@ -653,7 +632,7 @@ static void h_server_migrations(md_api_ctx *c)
             continue;
         if (md_engine_get(c->deps->engine, v[i].uuid, &live, &err) != MD_OK)
             live = v[i];
-        if (in_progress(&live))
+        if (nova_in_progress(&live))
             json_object_array_add(arr, server_migration_json(c, &live, uuid));
     }
     free(v);
@@ -676,7 +655,7 @@ static void h_server_migration_show(md_api_ctx *c)
         md_api_fault(c->resp, MD_ERR_NOT_FOUND,
                      "In-progress live migration %s is not found for server %s.", c->params[1],
                      uuid);
-    } else if (!in_progress(&m)) {
+    } else if (!nova_in_progress(&m)) {
         md_api_fault(c->resp, MD_ERR_NOT_FOUND,
                      "Live migration %s for server %s is not in progress.", c->params[1], uuid);
     } else {
@@ -754,7 +733,7 @@ static void h_server_migration_delete(md_api_ctx *c)
 
     if (!need_version(c, 24) || !md_api_check_query(c, NULL) || !command_target(c, &m))
         return;
-    if (!at_least(c, 65) && (m.state == MD_MIG_QUEUED || m.state == MD_MIG_PREPARING)) {
+    if (!nova_at_least(c, 65) && (m.state == MD_MIG_QUEUED || m.state == MD_MIG_PREPARING)) {
         md_api_fault(c->resp, MD_ERR_CONFLICT,
                      "Aborting live migration %s with status %s is not yet "
                      "supported for this instance (it needs microversion 2.65 or later).",
@@ -763,259 +742,6 @@ static void h_server_migration_delete(md_api_ctx *c)
     }
     md_status st = md_engine_abort(c->deps->engine, m.uuid, &err);
     after_command(c, st, &err);
-}
-
-/* ---- os-migrations --------------------------------------------------------------------- */
-
-/* A migration as Nova's os-migrations list shows it at this microversion. */
-static json_object *list_item_json(const md_api_ctx *c, const md_migration *m)
-{
-    json_object *o = json_object_new_object();
-
-    put_time(o, "created_at", m->created_at);
-    json_object_object_add(o, "dest_compute", json_object_new_string(m->dest_compute));
-    json_object_object_add(o, "dest_host",
-                           json_object_new_string(m->dest_host[0] ? m->dest_host
-                                                                  : m->dest_compute));
-    json_object_object_add(o, "dest_node", json_object_new_string(m->dest_compute));
-    json_object_object_add(o, "id", json_object_new_int64(m->id));
-    put_str(o, "instance_uuid", m->instance_uuid);
-    json_object_object_add(o, "new_instance_type_id", NULL);
-    json_object_object_add(o, "old_instance_type_id", NULL);
-    json_object_object_add(o, "source_compute", json_object_new_string(m->source_compute));
-    json_object_object_add(o, "source_node", json_object_new_string(m->source_compute));
-    json_object_object_add(o, "status", json_object_new_string(md_mig_state_str(m->state)));
-    put_time(o, "updated_at", m->updated_at);
-    if (at_least(c, 23)) {
-        json_object_object_add(o, "migration_type", json_object_new_string(m->migration_type));
-        if (strcmp(m->migration_type, "live-migration") == 0 && in_progress(m) &&
-            m->instance_uuid[0]) {
-            char path[160];
-            snprintf(path, sizeof path, "servers/%s/migrations/%lld", m->instance_uuid,
-                     (long long)m->id);
-            json_object_object_add(o, "links", self_links(c, path));
-        }
-    }
-    if (at_least(c, 59))
-        json_object_object_add(o, "uuid", json_object_new_string(m->uuid));
-    if (at_least(c, 80)) {
-        json_object_object_add(o, "user_id", NULL);
-        json_object_object_add(o, "project_id", NULL);
-    }
-    return o;
-}
-
-/* What a list request asks beyond the store's filter. */
-typedef struct list_query {
-    bool nothing;               /* a filter no record can match */
-    const char *source_compute; /* filter after the store, or NULL */
-    bool paged;                 /* 2.59: limit/marker apply, next link */
-    size_t limit;               /* the page size asked (paged) */
-} list_query;
-
-/* Reads os-migrations' query as Nova's schema of this microversion does;
- * false after a 400. */
-static bool list_filter(md_api_ctx *c, md_store_filter *f, list_query *lq)
-{
-    /* In the order the microversions added them. */
-    static const char *const allowed[] = { "hidden",
-                                           "host",
-                                           "instance_uuid",
-                                           "source_compute",
-                                           "status",
-                                           "migration_type",
-                                           "limit",
-                                           "marker",
-                                           "changes-since",  /* 2.59 */
-                                           "changes-before", /* 2.66 */
-                                           "user_id",
-                                           "project_id", /* 2.80 */
-                                           NULL };
-    const char *v;
-
-    memset(f, 0, sizeof f[0]);
-    memset(lq, 0, sizeof lq[0]);
-    /* Before 2.59 Nova's schema allows any parameter and ignores the ones
-     * it does not know; from 2.59 only those of the microversion. */
-    if (at_least(c, 59)) {
-        size_t n = at_least(c, 80) ? 12 : at_least(c, 66) ? 10 : 9;
-        const char *now[13];
-        memcpy(now, allowed, n * sizeof now[0]);
-        now[n] = NULL;
-        if (!md_api_check_query(c, now))
-            return false;
-    } else if (c->req->too_many_params) {
-        md_api_fault(c->resp, MD_ERR_INVALID,
-                     "Invalid input for query parameters: too many parameters");
-        return false;
-    }
-
-    if ((v = md_api_query(c, "status")) != NULL) {
-        /* Nova's other statuses (post-migrating, done, ...) match nothing here. */
-        if (md_mig_state_parse(v, &f->state) == 0)
-            f->have_state = true;
-        else
-            lq->nothing = true;
-    }
-    if ((v = md_api_query(c, "instance_uuid")) != NULL) {
-        if (md_uuid_valid(v))
-            snprintf(f->instance_uuid, sizeof f->instance_uuid, "%s", v);
-        else
-            lq->nothing = true;
-    }
-    if ((v = md_api_query(c, "host")) != NULL) {
-        if (v[0] && strlen(v) < sizeof f->host)
-            snprintf(f->host, sizeof f->host, "%s", v);
-        else
-            lq->nothing = true;
-    }
-    if ((v = md_api_query(c, "source_compute")) != NULL) {
-        /* The store filters by host (source or destination), the exact
-         * match follows on the page. */
-        if (!v[0] || strlen(v) >= sizeof f->host)
-            lq->nothing = true;
-        else if (!f->host[0])
-            snprintf(f->host, sizeof f->host, "%s", v);
-        lq->source_compute = v;
-    }
-    if ((v = md_api_query(c, "migration_type")) != NULL) {
-        if (strlen(v) < sizeof f->migration_type)
-            snprintf(f->migration_type, sizeof f->migration_type, "%s", v);
-        else
-            lq->nothing = true;
-    }
-    if ((v = md_api_query(c, "hidden")) != NULL) {
-        /* No migration is hidden: hidden=true matches nothing. */
-        static const char *const yes[] = { "1", "t", "true", "on", "y", "yes", NULL };
-        for (size_t i = 0; yes[i]; i++)
-            if (strcasecmp(v, yes[i]) == 0)
-                lq->nothing = true;
-    }
-    if (at_least(c, 80) &&
-        (md_api_query(c, "user_id") != NULL || md_api_query(c, "project_id") != NULL))
-        lq->nothing = true; /* records have no user or project */
-
-    const char *dates[2] = { "changes-since", "changes-before" };
-    int64_t *dst[2] = { &f->changes_since, &f->changes_before };
-    int since[2] = { 59, 66 };
-    for (int i = 0; i < 2; i++) {
-        if (!at_least(c, since[i]) || (v = md_api_query(c, dates[i])) == NULL)
-            continue;
-        if (!md_api_time_parse(v, dst[i])) {
-            md_api_fault(c->resp, MD_ERR_INVALID,
-                         "Invalid input for query parameters %s. Value: %.64s. "
-                         "'%.64s' is not a 'date-time'",
-                         dates[i], v, v);
-            return false;
-        }
-        if (*dst[i] == 0)
-            *dst[i] = 1; /* 0 means "no filter" to the store */
-    }
-    if (f->changes_since && f->changes_before && f->changes_before < f->changes_since) {
-        md_api_fault(c->resp, MD_ERR_INVALID,
-                     "The value of changes-since must be less than or equal to "
-                     "changes-before.");
-        return false;
-    }
-
-    if (!at_least(c, 59)) {
-        /* No paging: the newest records, one more than the cap read to
-         * tell whether any were left out. */
-        f->limit = MD_MAX_LIST_LIMIT + 1;
-        return true;
-    }
-    lq->paged = true;
-    lq->limit = MD_MAX_LIST_LIMIT;
-    if ((v = md_api_query(c, "limit")) != NULL) {
-        size_t len = strlen(v);
-        if (len == 0 || len > 9 || strspn(v, "0123456789") != len) {
-            md_api_fault(c->resp, MD_ERR_INVALID,
-                         "Invalid input for query parameters limit. Value: %.64s. "
-                         "'%.64s' is not a non-negative integer",
-                         v, v);
-            return false;
-        }
-        long n = strtol(v, NULL, 10);
-        lq->limit = n < MD_MAX_LIST_LIMIT ? (size_t)n : MD_MAX_LIST_LIMIT;
-        if (n == 0)
-            lq->nothing = true; /* the store reads limit 0 as no limit */
-    }
-    f->limit = lq->limit;
-    if ((v = md_api_query(c, "marker")) != NULL) {
-        if (strlen(v) >= sizeof f->marker) {
-            md_api_fault(c->resp, MD_ERR_INVALID, "Marker %.64s could not be found.", v);
-            return false;
-        }
-        snprintf(f->marker, sizeof f->marker, "%s", v);
-    }
-    return true;
-}
-
-static int cmp_param(const void *a, const void *b)
-{
-    return strcmp(((const md_api_param *)a)->key, ((const md_api_param *)b)->key);
-}
-
-/* Nova's next link: this request's parameters, sorted, with the marker set
- * to the page's last migration. */
-static json_object *next_link(const md_api_ctx *c, const char *marker)
-{
-    md_api_param p[MD_API_MAX_QUERY + 1];
-    size_t n = 0;
-    char url[320], href[4096];
-
-    for (size_t i = 0; i < c->req->nquery && i < MD_API_MAX_QUERY; i++) {
-        const md_api_param *q = &c->req->query[i];
-        if (strcmp(q->key, "marker") == 0 || md_api_query(c, q->key) != q->value)
-            continue; /* replaced, or repeated: the last value counts */
-        p[n++] = *q;
-    }
-    p[n].key = "marker";
-    p[n++].value = marker;
-    qsort(p, n, sizeof p[0], cmp_param);
-    md_api_base_url(c->deps, url);
-    snprintf(href, sizeof href, "%s/v2.1/os-migrations?", url);
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            strncat(href, "&", sizeof href - strlen(href) - 1);
-        url_encode(href, sizeof href, p[i].key);
-        strncat(href, "=", sizeof href - strlen(href) - 1);
-        url_encode(href, sizeof href, p[i].value);
-    }
-    json_object *links = json_object_new_array();
-    json_object_array_add(links, link("next", href));
-    return links;
-}
-
-/* GET /v2.1/os-migrations */
-static void h_migrations(md_api_ctx *c)
-{
-    md_store_filter f;
-    list_query lq;
-    md_migration *v = NULL;
-    size_t n = 0;
-
-    if (!list_filter(c, &f, &lq) || !md_api_list_records(c, &f, lq.nothing, &v, &n))
-        return;
-    if (!lq.paged && n > MD_MAX_LIST_LIMIT) {
-        n = MD_MAX_LIST_LIMIT;
-        md_info("GET /v2.1/os-migrations at microversion 2.%d (no paging) answered the newest %d "
-                "records and left older ones out; microversion 2.59 or later pages with limit "
-                "and marker, as does /v1/os-migrations",
-                c->version_minor, MD_MAX_LIST_LIMIT);
-    }
-    json_object *o = json_object_new_object(), *arr = json_object_new_array();
-    for (size_t i = 0; i < n; i++) {
-        if (lq.source_compute && strcmp(v[i].source_compute, lq.source_compute) != 0)
-            continue;
-        json_object_array_add(arr, list_item_json(c, &v[i]));
-    }
-    json_object_object_add(o, "migrations", arr);
-    /* Nova adds migrations_links only when a full page may have more. */
-    if (lq.paged && lq.limit && n == lq.limit)
-        json_object_object_add(o, "migrations_links", next_link(c, v[n - 1].uuid));
-    free(v);
-    md_api_reply(c->resp, 200, o);
 }
 
 /* ---- the version document ----------------------------------------------------------- */
@@ -1032,8 +758,8 @@ static void h_version(md_api_ctx *c)
     json_object *mt = json_object_new_object();
     md_api_base_url(c->deps, url);
     snprintf(href, sizeof href, "%s/v2.1/", url);
-    json_object_array_add(links, link("self", href));
-    json_object *doc = link("describedby", "http://docs.openstack.org/");
+    json_object_array_add(links, nova_link("self", href));
+    json_object *doc = nova_link("describedby", "http://docs.openstack.org/");
     json_object_object_add(doc, "type", json_object_new_string("text/html"));
     json_object_array_add(links, doc);
     json_object_object_add(mt, "base", json_object_new_string("application/json"));
@@ -1065,6 +791,6 @@ const md_api_route md_api_nova_routes[] = {
     { "DELETE", "/v2.1/servers/{}/migrations/{}", MD_API_ABORT, false, h_server_migration_delete },
     { "POST", "/v2.1/servers/{}/migrations/{}/action", MD_API_UPDATE, true,
       h_server_migration_action },
-    { "GET", "/v2.1/os-migrations", MD_API_READ, false, h_migrations },
+    { "GET", "/v2.1/os-migrations", MD_API_READ, false, nova_h_migrations },
 };
 const size_t md_api_nova_nroutes = sizeof md_api_nova_routes / sizeof md_api_nova_routes[0];

@@ -1,4 +1,4 @@
-/* test_api_nova.c - the Nova-compatible routes under /v2.1 (api/nova.c).
+/* test_api_nova.c - the Nova-compatible routes under /v2.1 (api/nova.c, api/nova_migrations.c).
  *
  * Every test runs the real request handler over the real engine, store and
  * simulated hypervisor, in process: requests are md_api_request values
