@@ -5,7 +5,7 @@
 # Usage (as root on Debian 12):   bash bench/drain.sh [--counts "10 30 100"]
 #                                     [--strategies "drain nova kubevirt"] [--seed S]
 #                                     [--link MIBPS] [--scale S] [--drain-scale S] [--jobs J]
-#                                     [--cap SECONDS]
+#                                     [--cap SECONDS] [--deadline-factor F]
 #   --counts      how many guests the node has, one run of each strategy per count
 #   --strategies  which of the three (below) to run (default all)
 #   --seed        the guests' seed (default 11): the same seed, the same guests on any machine
@@ -14,6 +14,8 @@
 #   --drain-scale simulator.time_scale of migrationd's drain (default 1, see "Time" below)
 #   --jobs        runs at once (default 9: all of them; each daemon mostly sleeps)
 #   --cap         real seconds a run may take before it is reported unfinished (default 900)
+#   --deadline-factor  D as a multiple of the lower bound (default 1.3; below 1 no schedule
+#                 meets it, which shows how a late drain trades post-copy for time)
 # MD_NO_APT=1 skips the package step. The build goes to build-release/; MD_BUILD=DIR uses the
 # migrationd already built in DIR instead (no package step, no build).
 #
@@ -38,7 +40,8 @@
 #             parallelOutboundMigrationsPerNode), completion timeout 150 s/GiB
 #             (completionTimeoutPerGiB), progress timeout 150 s, abort, no post-copy.
 # D, the deadline, is the same for all three: 1.3 x the lower bound (every guest's RAM sent
-# once over both links at full rate, which no schedule beats), rounded up to 10 s.
+# once over both links at full rate, which no schedule beats), rounded up to 10 s
+# (--deadline-factor).
 #
 # Time: every number is in simulated seconds. A run's makespan is from the first request to
 # the last migration's end, read from the records' created_at and updated_at (real time)
@@ -70,6 +73,7 @@ scale=25
 drain_scale=1
 jobs=9
 cap=900
+deadline_factor=1.3
 while [ $# -gt 0 ]; do
     case $1 in
         --counts) counts=$2; shift 2 ;;
@@ -80,13 +84,19 @@ while [ $# -gt 0 ]; do
         --drain-scale) drain_scale=$2; shift 2 ;;
         --jobs) jobs=$2; shift 2 ;;
         --cap) cap=$2; shift 2 ;;
+        --deadline-factor) deadline_factor=$2; shift 2 ;;
         *) echo "usage: $0 [--counts LIST] [--strategies LIST] [--seed S] [--link MIBPS]" \
-               "[--scale S] [--drain-scale S] [--jobs J] [--cap SECONDS]" >&2; exit 2 ;;
+               "[--scale S] [--drain-scale S] [--jobs J] [--cap SECONDS]" \
+               "[--deadline-factor F]" >&2; exit 2 ;;
     esac
 done
 for s in $strategies; do
     [[ $s =~ ^(drain|nova|kubevirt)$ ]] || { echo "drain.sh: unknown strategy '$s'" >&2; exit 2; }
 done
+if ! [[ $deadline_factor =~ ^[0-9]+(\.[0-9]+)?$ ]] || [ "$(awk -v f="$deadline_factor" 'BEGIN { print (f > 0 && f <= 100) }')" != 1 ]; then
+    echo "drain.sh: --deadline-factor is a number above 0 and at most 100, not '$deadline_factor'" >&2
+    exit 2
+fi
 for n in $counts; do
     if ! [[ $n =~ ^[1-9][0-9]*$ ]] || [ "$n" -gt 1000 ]; then
         echo "drain.sh: a count is 1 to 1000, not '$n'" >&2
@@ -119,10 +129,12 @@ bench_stop_runs() {
 }
 fault_at_exit bench_stop_runs
 
-# deadline_of N: 1.3 x (the guests' RAM over both links), rounded up to 10 s.
+# deadline_of N: --deadline-factor (1.3) x (the guests' RAM over both links), rounded up to
+# 10 s.
 deadline_of() {
     fault_domains_mixed "$1" "$seed" "$link" | grep -o 'ram_mib = [0-9]*' |
-        awk -v l="$link" '{ s += $3 } END { d = 1.3 * s / (2 * l); print 10 * int((d + 9.999) / 10) }'
+        awk -v l="$link" -v f="$deadline_factor" \
+            '{ s += $3 } END { d = f * s / (2 * l); print 10 * int((d + 9.999) / 10) }'
 }
 
 # poll_until_final: every 2 s until the drain (strategy drain) or every record is final, or

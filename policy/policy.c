@@ -14,6 +14,10 @@
  *      The plan met its deadline only by that switch, so the policy does not
  *      second-guess it; it needs permit_post_copy (the job's POSTCOPY flag)
  *      and applies to nova and adaptive alike (none takes no action at all).
+ *      A guest the plan left in pre-copy (post_copy_only_to_rescue) keeps
+ *      post-copy, when permitted, for where the policy would give up: an
+ *      abort (a timeout's, or adaptive's below) becomes post-copy, and
+ *      adaptive never switches by itself, which the plan did not predict.
  *   2. Iteration-boundary bookkeeping. A boundary is a sample whose
  *      iteration number differs from the previous sample's. Only there is
  *      "data remaining" comparable from one sample to the next: inside one
@@ -274,13 +278,38 @@ policy_action policy_force_complete(policy *p)
     return policy_complete_now(p, "force-complete requested");
 }
 
+/* Whether adaptive may start post-copy by itself, and whether post-copy
+ * is kept to rescue a migration the policy would give up on (see
+ * policy_settings.post_copy_only_to_rescue). */
+static bool post_copy_free(const policy *p)
+{
+    return p->set.permit_post_copy && !p->set.post_copy_only_to_rescue;
+}
+
+static bool post_copy_rescues(const policy *p)
+{
+    return p->set.permit_post_copy && p->set.post_copy_only_to_rescue;
+}
+
+/* The end a policy gives up with: an abort, or post-copy where that
+ * rescues the migration. */
+static policy_action policy_give_up(policy *p, const char *why)
+{
+    if (post_copy_rescues(p)) {
+        p->post_copy_requested = true;
+        return action_make(POLICY_ACT_POST_COPY, 0,
+                           "%s: the drain planned pre-copy, but post-copy rather than an abort",
+                           why);
+    }
+    p->aborted = true;
+    return action_make(POLICY_ACT_ABORT, 0, "%s: aborting", why);
+}
+
 static policy_action policy_timeout(policy *p, const char *why)
 {
     p->timeout_fired = true;
-    if (p->set.timeout_action == POLICY_TIMEOUT_ABORT) {
-        p->aborted = true;
-        return action_make(POLICY_ACT_ABORT, 0, "%s: aborting", why);
-    }
+    if (p->set.timeout_action == POLICY_TIMEOUT_ABORT)
+        return policy_give_up(p, why);
     return policy_complete_now(p, why);
 }
 
@@ -321,10 +350,9 @@ static policy_action adaptive_cannot_finish(policy *p, const policy_sample *s, d
 {
     if (++p->cannot_finish < ADAPTIVE_CANNOT_FINISH_PASSES)
         return action_none();
-    if (p->set.timeout_action == POLICY_TIMEOUT_ABORT) {
+    if (p->set.timeout_action == POLICY_TIMEOUT_ABORT || post_copy_rescues(p)) {
         p->timeout_fired = true;
-        p->aborted = true;
-        return action_make(POLICY_ACT_ABORT, 0, "%s: aborting", why);
+        return policy_give_up(p, why);
     }
     if (pending > p->pause_low * (1 + ADAPTIVE_PAUSE_TOLERANCE) &&
         p->pause_waited++ < ADAPTIVE_PAUSE_PASSES)
@@ -395,7 +423,7 @@ static policy_action adaptive_at_boundary(policy *p, const policy_sample *s)
     if (!(f <= ADAPTIVE_MAX_F))
         return action_none();
     /* Without a reported dirty rate pass 2 has no f at all: wait for one. */
-    if (!f_seen && !(dirty > 0) && !p->set.permit_post_copy)
+    if (!f_seen && !(dirty > 0) && !post_copy_free(p))
         return action_none();
     /* The bound: the fastest finish that the maximum allows from here, the
      * first time with the estimate and once more with the first f seen. */
@@ -434,9 +462,9 @@ static policy_action adaptive_at_boundary(policy *p, const policy_sample *s)
      * can say (f <= 1). Post-copy now costs the guest less time than a pass
      * that may not help, and is what virsh --postcopy-after-precopy does. */
     double to_max_s = f < 1 ? (now_ms - max_ms) / 1000.0 / (1 - f) : INFINITY;
-    if (p->set.permit_post_copy && !f_seen)
+    if (post_copy_free(p) && !f_seen)
         to_max_s = INFINITY;
-    bool alone = !p->set.permit_post_copy && !p->set.permit_auto_converge;
+    bool alone = !post_copy_free(p) && !p->set.permit_auto_converge;
     double timeout_left_s = p->completion_timeout_s > 0 ? p->completion_timeout_s - s->elapsed_s
                                                         : INFINITY;
     /* Pre-copy is all there is: the only question is whether it finishes
@@ -450,7 +478,7 @@ static policy_action adaptive_at_boundary(policy *p, const policy_sample *s)
         return action_none();
     }
     char why[240], shrink[64];
-    if (p->set.permit_post_copy && !f_seen)
+    if (post_copy_free(p) && !f_seen)
         snprintf(shrink, sizeof shrink, "one pass cannot show that passes shrink it");
     else if (f_seen || dirty > 0)
         snprintf(shrink, sizeof shrink, "each pass leaves %.2f of the last", f);
@@ -460,7 +488,7 @@ static policy_action adaptive_at_boundary(policy *p, const policy_sample *s)
              "pre-copy cannot finish in good time: at iteration %u %.0f MiB pending needs "
              "%.0f ms at %.0f MiB/s (maximum %u ms) and %s",
              s->iteration, pending / MIB, now_ms, rate / MIB, p->set.downtime_ms, shrink);
-    if (p->set.permit_post_copy) {
+    if (post_copy_free(p)) {
         p->post_copy_requested = true;
         return action_make(POLICY_ACT_POST_COPY, 0, "%s; switching to post-copy", why);
     }

@@ -91,6 +91,12 @@ typedef struct policy_settings {
      * boundary after the first full pass (iteration >= 2), whatever the
      * estimates say. Needs permit_post_copy. */
     bool post_copy_after_first_pass;
+    /* A drain's plan chose pre-copy for this guest: post-copy, though
+     * permitted, only rescues a migration the policy would otherwise give
+     * up on (its abort becomes post-copy, as does adaptive's pause), and
+     * adaptive never switches to post-copy by itself, which the plan did
+     * not predict. Meaningless without permit_post_copy. */
+    bool post_copy_only_to_rescue;
     double data_gib; /* from policy_data_gib() */
 } policy_settings;
 

@@ -270,6 +270,14 @@ int sim_set_link_rate(sim *s, double bytes_per_s)
     return 0;
 }
 
+int sim_set_dirty_rate(sim *s, double bytes_per_s)
+{
+    if (!sim_active(s) || !(bytes_per_s >= 0) || !isfinite(bytes_per_s))
+        return -1;
+    s->p.dirty_rate = bytes_per_s;
+    return 0;
+}
+
 int sim_start_post_copy(sim *s)
 {
     if (s->state != SIM_PRECOPY || !s->p.permit_post_copy)

@@ -124,6 +124,12 @@ int sim_set_bandwidth(sim *s, double bytes_per_s);
  * on the job but what the wire carries; it applies from the next step.
  * Returns 0, or -1 when the rate is not > 0 or the migration has ended. */
 int sim_set_link_rate(sim *s, double bytes_per_s);
+/* The guest starts writing at another rate: a workload that turns busy
+ * mid-migration, which no measurement before the start could see (the
+ * simulated hypervisor's test control md_hv_sim_set_dirty_rate). It applies
+ * from the next step. Returns 0, or -1 when the rate is negative or not a
+ * number, or the migration has ended. */
+int sim_set_dirty_rate(sim *s, double bytes_per_s);
 int sim_start_post_copy(sim *s);
 int sim_pause(sim *s);
 int sim_resume(sim *s);

@@ -387,6 +387,9 @@ void eng_policy_start(md_engine *e, active *a, const md_hv_domain *dom)
     ps.permit_post_copy = a->rec.permit_post_copy;
     /* A drain's plan, from the record: a restart keeps it. */
     ps.post_copy_after_first_pass = a->rec.post_copy_after_first_pass && a->rec.permit_post_copy;
+    /* The drain planned any other guest of its own in pre-copy. */
+    ps.post_copy_only_to_rescue = a->rec.drain_uuid[0] != '\0' &&
+                                  !a->rec.post_copy_after_first_pass;
     ps.timeout_action = a->rec.timeout_action;
     policy_init(&a->pol, &ps);
 }

@@ -134,4 +134,11 @@ void md_hv_sim_set_dest_blackholed(md_hv *hv, const char *host, bool blackholed)
  * memory, or 4096 already). Any thread except the event handler's. */
 bool md_hv_sim_set_free_memory(md_hv *hv, const char *host, uint64_t bytes);
 
+/* The domain uuid writes mibps MiB/s from now on: in its running job (from
+ * the clock's next step) and in every later measurement and job. A
+ * workload that turns busy after a drain measured it, which no plan can
+ * foresee. Returns false, changing nothing, for an unknown domain. Any
+ * thread except the event handler's. */
+bool md_hv_sim_set_dirty_rate(md_hv *hv, const char *uuid, int mibps);
+
 #endif /* MD_HV_SIM_H */

@@ -47,6 +47,23 @@ bool md_hv_sim_set_here(md_hv *hv, const char *uuid, bool here)
     return d != NULL;
 }
 
+bool md_hv_sim_set_dirty_rate(md_hv *hv, const char *uuid, int mibps)
+{
+    hv_sim *h = to_sim(hv);
+
+    if (mibps < 0)
+        return false;
+    pthread_mutex_lock(&h->lock);
+    sim_domain *d = find(h, uuid);
+    if (d) {
+        d->cfg.dirty_mibps = mibps;
+        if (d->job)
+            sim_set_dirty_rate(&d->s, mibps * MIB);
+    }
+    pthread_mutex_unlock(&h->lock);
+    return d != NULL;
+}
+
 bool md_hv_sim_break_postcopy(md_hv *hv, const char *uuid)
 {
     hv_sim *h = to_sim(hv);

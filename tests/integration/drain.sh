@@ -17,7 +17,9 @@
 # post-copy, the idle one needs none. Asserted: 202; the drain ends completed with 3 guests
 # done and none failed; ended_at <= deadline_at; every guest runs on host-b and is gone from
 # host-a (virsh); the busy guest's plan says post-copy and its migration record completed
-# with post_copy true; the idle guest's plan says pre-copy and its record post_copy false;
+# with post_copy true; the idle guest's plan says pre-copy and its record post_copy false; the
+# half-link guest's plan says pre-copy and its record post_copy false, or true only with the
+# policy's rescue event (a drain's pre-copy guest gets post-copy only where pre-copy fails);
 # each guest's record names the drain's destination. The drain's events (its plan and
 # re-plans, with the numbers) are printed, not asserted.
 
@@ -44,6 +46,14 @@ print(v if isinstance(v, str) else json.dumps(v))' "$1"
 # dr_guest UUID FIELD: the drain's entry of the guest with instance_uuid UUID, one field.
 dr_guest() {
     dr_get "[g for g in d['guests'] if g['instance_uuid'] == '$1'][0]['$2']"
+}
+
+# precopy_or_rescued: the migration $uuid (its events in $e2e_work/events) completed in
+# pre-copy, as its plan said, or used post-copy only where its pre-copy would have been given
+# up (the policy's rescue of a guest that the plan misjudged).
+precopy_or_rescued() {
+    [ "$(field post_copy)" = false ] ||
+        has_event ' post_copy +policy: .*the drain planned pre-copy, but post-copy rather than an abort'
 }
 
 scenario_12() {
@@ -105,6 +115,11 @@ for e in json.loads(sys.stdin.read().partition(" ")[2])["events"]:
             "$dr_idle")
                 check "$g: planned pre-copy" eq "$(dr_guest "$u" mode)" pre-copy
                 check "$g: completed in pre-copy" eq "$(field post_copy)" false ;;
+            "$dr_half")
+                check "$g: planned pre-copy" eq "$(dr_guest "$u" mode)" pre-copy
+                md events "$uuid" >"$e2e_work/events"
+                check "$g: in pre-copy, or in post-copy only as the policy's rescue" \
+                    precopy_or_rescued ;;
         esac
     done
     check "the busy guest writes on, on host-b" writes_on "$dr_busy"

@@ -84,9 +84,23 @@ static void prepare_hot(md_test_stack *s)
     s->cfg->libvirt.live_migration_permit_post_copy = false;
 }
 
+/* Two idle guests and two warm ones (2 GiB writing 400 MiB/s over 1 GiB):
+ * pre-copy finishes the warm ones in a few passes, but after the first
+ * what is left (about 550 ms of link) does not fit in 500 ms, where
+ * adaptive would switch a guest it was free to switch. */
+static void prepare_warm(md_test_stack *s)
+{
+    add_guest(s, 0, 1024, 64, 0);
+    add_guest(s, 1, 1024, 64, 0);
+    add_guest(s, 2, 2048, 1024, 400);
+    add_guest(s, 3, 2048, 1024, 400);
+    add_peers(s);
+}
+
 static md_test_fixture_spec thirty = { .tag = "drain", .prepare = prepare_thirty };
 static md_test_fixture_spec eight = { .tag = "drain", .prepare = prepare_eight };
 static md_test_fixture_spec hot = { .tag = "drain", .prepare = prepare_hot };
+static md_test_fixture_spec warm = { .tag = "drain", .prepare = prepare_warm };
 
 /* A request to drain every guest to node-b and node-c by deadline_s. */
 static md_drain_request request(int64_t deadline_s)
@@ -295,6 +309,76 @@ static void busy_guests_are_planned_for_post_copy_after_their_first_pass(void **
         assert_true(m.permit_post_copy);
         if (is_hot)
             assert_true(m.post_copy);
+    }
+    md_drain_clear(&d);
+}
+
+/* The plan keeps the warm guests in pre-copy (it does not need their
+ * post-copy for the deadline), and with post-copy permitted the policy
+ * leaves them there: they end as the plan predicted them. */
+static void a_guest_planned_in_pre_copy_stays_there_though_post_copy_is_permitted(void **state)
+{
+    fixture *f = *state;
+
+    md_test_fixture_start(f, false);
+    md_drain_request r = request(600);
+    r.permit_post_copy = 1;
+    md_drain d = create_ok(f, &r);
+    assert_int_equal(drive_to_end(f, d.uuid), MD_DRAIN_COMPLETED);
+    refresh(f, &d);
+    expect_all_moved(f, &d);
+    for (size_t i = 0; i < d.nguests; i++) {
+        const md_drain_guest *g = &d.guests[i];
+        md_migration m = md_test_migration(f, g->migration_uuid);
+        assert_int_equal(g->mode, PLAN_PRECOPY);
+        assert_true(m.permit_post_copy);
+        if (m.post_copy)
+            fail_msg("%s planned in pre-copy ended in post-copy", g->instance_name);
+        assert_false(md_test_has_event(f, m.uuid, "post_copy", NULL));
+    }
+    md_drain_clear(&d);
+}
+
+static bool one_migrating(const md_drain *d);
+
+/* A warm guest turns busy after the plan (4 GiB/s over its 1 GiB): its
+ * pre-copy can no longer finish, and the plan's pre-copy would end in an
+ * abort and a retry that fails alike. Post-copy, permitted, rescues it. */
+static void a_guest_that_turns_busy_after_the_plan_is_rescued_by_post_copy(void **state)
+{
+    fixture *f = *state;
+    char warm2[MD_UUID_LEN], warm3[MD_UUID_LEN], busy[MD_UUID_LEN] = "";
+
+    md_test_fixture_start(f, false);
+    md_drain_request r = request(600);
+    r.permit_post_copy = 1;
+    r.max_parallel = 1;
+    md_drain d = create_ok(f, &r);
+    until(f, d.uuid, one_migrating, true);
+    refresh(f, &d);
+    guest_uuid(2, warm2);
+    guest_uuid(3, warm3);
+    /* Longest first: a warm guest is the first to go. */
+    for (size_t i = 0; i < d.nguests; i++)
+        if (d.guests[i].state == MD_DG_MIGRATING)
+            md_strlcpy(busy, d.guests[i].instance_uuid, sizeof busy);
+    assert_true(strcmp(busy, warm2) == 0 || strcmp(busy, warm3) == 0);
+    assert_true(md_hv_sim_set_dirty_rate(f->hv, busy, 4096));
+
+    assert_int_equal(drive_to_end(f, d.uuid), MD_DRAIN_COMPLETED);
+    refresh(f, &d);
+    expect_all_moved(f, &d);
+    for (size_t i = 0; i < d.nguests; i++) {
+        const md_drain_guest *g = &d.guests[i];
+        md_migration m = md_test_migration(f, g->migration_uuid);
+        assert_int_equal(g->mode, PLAN_PRECOPY);
+        bool rescued = strcmp(g->instance_uuid, busy) == 0;
+        assert_int_equal(m.post_copy, rescued);
+        assert_int_equal(g->attempts, 1);
+        if (rescued)
+            assert_true(md_test_has_event(f, m.uuid, "post_copy",
+                                          "the drain planned pre-copy, but post-copy rather "
+                                          "than an abort"));
     }
     md_drain_clear(&d);
 }
@@ -731,6 +815,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         MD_TEST_FIXTURE(thirty_guests_leave_by_the_deadline, &thirty),
         MD_TEST_FIXTURE(busy_guests_are_planned_for_post_copy_after_their_first_pass, &hot),
+        MD_TEST_FIXTURE(a_guest_planned_in_pre_copy_stays_there_though_post_copy_is_permitted,
+                        &warm),
+        MD_TEST_FIXTURE(a_guest_that_turns_busy_after_the_plan_is_rescued_by_post_copy, &warm),
         MD_TEST_FIXTURE(cancel_skips_the_waiting_guests_and_ends_cancelled, &eight),
         MD_TEST_FIXTURE(a_cancel_survives_a_restart_and_nothing_is_retried_after_it, &eight),
         MD_TEST_FIXTURE(a_cancel_while_measuring_ends_cancelled_after_the_adopted_guest, &eight),

@@ -191,6 +191,56 @@ static void deadline_below_the_lower_bound_is_reported_impossible(void **state)
     assert_non_null(strstr(r.summary, "before 4 s"));
 }
 
+/* A late drain: post-copy buys only time there, so it must buy enough. One
+ * link, one at a time, a deadline of 1 s that nothing meets (the lower
+ * bound is 6 s). Alone: idle 2.005 s, each moderate guest 2.39 s in
+ * pre-copy and under 0.1 s less in post-copy.
+ *   all pre-copy:  2.005 + 2 * 2.39 = 6.785 s, cost 6.785
+ *   both switched: at least 6.585 s, cost at least 6.585 x (1 + 0.1 x 2/3)
+ *                  = 7.02
+ * so both stay in pre-copy, though switching them would end 0.2 s sooner. */
+static void a_late_drain_keeps_pre_copy_where_post_copy_saves_little(void **state)
+{
+    (void)state;
+    plan_input in = input(1, true, 1);
+    plan_guest g[3] = { idle(2), moderate(), moderate() };
+    plan_dest d[1] = { link_gib(1, 0) };
+    plan_result r;
+
+    assert_int_equal(plan_make(&in, g, 3, d, 1, &r), 0);
+    assert_false(r.feasible);
+    double saving = g[1].alone_precopy_s - g[1].alone_postcopy_s;
+    assert_true(saving > 0 && saving < 0.1);
+    assert_int_equal(r.npostcopy, 0);
+    assert_int_equal(g[1].mode, PLAN_PRECOPY);
+    assert_int_equal(g[2].mode, PLAN_PRECOPY);
+    assert_near(r.makespan_s, 2.005 + 2 * 2.39, 0.05);
+    assert_non_null(strstr(r.summary, "missing the deadline of 1 s"));
+}
+
+/* ...and where it saves much, a late drain still switches. Alone: idle
+ * 2.005 s; each busy guest 20..21 s in pre-copy, 2.492 s in post-copy.
+ *   all pre-copy:  2.005 + 2 * 20.4 = about 42.8 s
+ *   both switched: 2.005 + 2 * 2.492 = 6.989 s, cost 6.989 x (1 + 0.1 x
+ *                  2/3) = 7.45
+ * A deadline of 3 s is missed either way; both busy guests switch. */
+static void a_late_drain_switches_where_post_copy_saves_much(void **state)
+{
+    (void)state;
+    plan_input in = input(3, true, 1);
+    plan_guest g[3] = { idle(2), busy(), busy() };
+    plan_dest d[1] = { link_gib(1, 0) };
+    plan_result r;
+
+    assert_int_equal(plan_make(&in, g, 3, d, 1, &r), 0);
+    assert_false(r.feasible);
+    assert_int_equal(r.npostcopy, 2);
+    assert_int_equal(g[0].mode, PLAN_PRECOPY);
+    assert_int_equal(g[1].mode, PLAN_POSTCOPY);
+    assert_int_equal(g[2].mode, PLAN_POSTCOPY);
+    assert_near(r.makespan_s, 2.005 + 2 * 2.492, 0.05);
+}
+
 /* ---- placement ------------------------------------------------------------ */
 
 static void free_memory_limits_a_destination_to_what_fits(void **state)
@@ -493,6 +543,8 @@ int main(void)
         cmocka_unit_test(deadline_met_only_with_post_copy_for_the_two_busiest),
         cmocka_unit_test(deadline_met_by_parallelism_alone),
         cmocka_unit_test(deadline_below_the_lower_bound_is_reported_impossible),
+        cmocka_unit_test(a_late_drain_keeps_pre_copy_where_post_copy_saves_little),
+        cmocka_unit_test(a_late_drain_switches_where_post_copy_saves_much),
         cmocka_unit_test(free_memory_limits_a_destination_to_what_fits),
         cmocka_unit_test(a_guest_that_fits_nowhere_is_unplaced),
         cmocka_unit_test(pinned_guests_keep_their_destination_and_mode),

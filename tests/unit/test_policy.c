@@ -480,6 +480,75 @@ static void adaptive_takes_the_rate_from_the_pass_when_the_report_covers_the_syn
     assert_non_null(strstr(a.reason, "at iteration 2 190 MiB pending needs 1900 ms at 100 MiB/s"));
 }
 
+/* A guest a drain planned in pre-copy, with post-copy permitted only to
+ * rescue it (post_copy_only_to_rescue): the busy guest above, whom adaptive
+ * would switch at the end of the first pass, stays in pre-copy while
+ * passes may still finish it, and gets post-copy only where adaptive would
+ * otherwise abort: after two boundaries that say pre-copy cannot finish. */
+static void adaptive_rescues_a_drains_pre_copy_guest_only_where_it_would_abort(void **state)
+{
+    (void)state;
+    policy_settings s = settings(POLICY_ADAPTIVE, 2.0);
+    policy p;
+    policy_sample x;
+
+    s.completion_timeout_s = 800;
+    s.permit_post_copy = true;
+    s.post_copy_only_to_rescue = true;
+    policy_init(&p, &s);
+    x = busy(0.5, 1, 206 * MiB, 50 * MiB);
+    assert_int_equal(policy_step_sample(&p, &x).kind, POLICY_ACT_SET_DOWNTIME);
+    /* 190 MiB pending at 100 MiB/s, each pass leaving 0.95 of the last: the
+     * maximum would end the passes in about 28 s, inside the bound, so
+     * nothing yet (the plain permit switched here). */
+    x = busy(2.56, 2, 190 * MiB, 256 * MiB);
+    assert_int_equal(policy_step_sample(&p, &x).kind, POLICY_ACT_NONE);
+    /* The passes stop shrinking (190 -> 200 -> 205 MiB): pre-copy cannot
+     * finish. One boundary can be a fluke; the second gives up. */
+    x = busy(4.5, 3, 200 * MiB, 450 * MiB);
+    policy_action a = policy_step_sample(&p, &x);
+    assert_true(a.kind == POLICY_ACT_NONE || a.kind == POLICY_ACT_SET_DOWNTIME);
+    x = busy(6.5, 4, 205 * MiB, 650 * MiB);
+    a = policy_step_sample(&p, &x);
+    assert_int_equal(a.kind, POLICY_ACT_POST_COPY);
+    assert_non_null(strstr(a.reason, "pre-copy cannot finish"));
+    assert_non_null(
+        strstr(a.reason, "the drain planned pre-copy, but post-copy rather than an abort"));
+    assert_int_equal(policy_step_sample(&p, &x).kind, POLICY_ACT_NONE);
+
+    /* Without post-copy permitted the same guest is aborted there. */
+    s.permit_post_copy = false;
+    policy_init(&p, &s);
+    x = busy(0.5, 1, 206 * MiB, 50 * MiB);
+    policy_step_sample(&p, &x);
+    x = busy(2.56, 2, 190 * MiB, 256 * MiB);
+    policy_step_sample(&p, &x);
+    x = busy(4.5, 3, 200 * MiB, 450 * MiB);
+    policy_step_sample(&p, &x);
+    x = busy(6.5, 4, 205 * MiB, 650 * MiB);
+    assert_int_equal(policy_step_sample(&p, &x).kind, POLICY_ACT_ABORT);
+}
+
+/* Nova's completion timeout with the abort action: the same rescue. */
+static void nova_timeout_rescues_a_drains_pre_copy_guest_with_post_copy(void **state)
+{
+    (void)state;
+    policy_settings s = settings(POLICY_NOVA, 2.0);
+    policy p;
+
+    s.completion_timeout_s = 800; /* 1600 s for 2 GiB */
+    s.permit_post_copy = true;
+    s.post_copy_only_to_rescue = true;
+    policy_init(&p, &s);
+    feed(&p, 0.5, 1, GiB);
+    feed(&p, 1600.0, 1, GiB);
+    policy_action a = feed(&p, 1600.5, 1, GiB);
+    assert_int_equal(a.kind, POLICY_ACT_POST_COPY);
+    assert_non_null(strstr(a.reason, "not completed after 1600 s"));
+    assert_non_null(strstr(a.reason, "post-copy rather than an abort"));
+    assert_int_equal(feed(&p, 1601.0, 1, GiB).kind, POLICY_ACT_NONE);
+}
+
 /* A boundary sample at 100 MiB/s with the given pending and dirty rate. */
 static policy_sample bnd(double t, uint32_t iteration, uint64_t pending_mib, double dirty_mibps)
 {
@@ -996,6 +1065,8 @@ int main(void)
         cmocka_unit_test(none_policy_never_acts),
         cmocka_unit_test(adaptive_starts_post_copy_at_second_iteration_when_not_converging),
         cmocka_unit_test(adaptive_takes_the_rate_from_the_pass_when_the_report_covers_the_sync),
+        cmocka_unit_test(adaptive_rescues_a_drains_pre_copy_guest_only_where_it_would_abort),
+        cmocka_unit_test(nova_timeout_rescues_a_drains_pre_copy_guest_with_post_copy),
         cmocka_unit_test(adaptive_sets_the_target_from_the_first_sample),
         cmocka_unit_test(adaptive_keeps_the_target_while_passes_pay),
         cmocka_unit_test(adaptive_switches_over_when_a_pass_stops_shrinking_what_is_left),
