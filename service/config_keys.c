@@ -524,7 +524,8 @@ void md_config_defaults(md_config *c)
     if (gethostname(host, sizeof host) != 0)
         host[0] = '\0';
     host[sizeof host - 1] = '\0';
-    if (!cfg_set_string(c, cfg_find_key("service", "host"), host[0] ? host : "localhost", why, sizeof why))
+    if (!cfg_set_string(c, cfg_find_key("service", "host"), host[0] ? host : "localhost", why,
+                        sizeof why))
         cfg_set_string(c, cfg_find_key("service", "host"), "localhost", why, sizeof why);
     cfg_resolve_role_classes(c, NULL, NULL);
 }

@@ -480,6 +480,32 @@ static void adaptive_takes_the_rate_from_the_pass_when_the_report_covers_the_syn
     assert_non_null(strstr(a.reason, "at iteration 2 190 MiB pending needs 1900 ms at 100 MiB/s"));
 }
 
+/* The busy guest below fed to p (initialised with s) to the end of pass 4,
+ * its passes no longer shrinking (190 -> 200 -> 205 MiB pending): returns
+ * the action at that boundary. Before it p may only set the downtime: with
+ * the maximum the passes of pass 2 would end in about 28 s, inside the
+ * bound, and from pass 3 one boundary saying pre-copy cannot finish can be
+ * a fluke. */
+static policy_action busy_passes_stop_shrinking(policy *p, const policy_settings *s)
+{
+    static const struct {
+        double t;
+        uint32_t iteration;
+        uint64_t pending_mib, processed_mib;
+    } pass[] = { { 0.5, 1, 206, 50 }, { 2.56, 2, 190, 256 }, { 4.5, 3, 200, 450 } };
+    policy_sample x;
+
+    policy_init(p, s);
+    for (size_t i = 0; i < sizeof pass / sizeof pass[0]; i++) {
+        x = busy(pass[i].t, pass[i].iteration, pass[i].pending_mib * MiB,
+                 pass[i].processed_mib * MiB);
+        policy_action a = policy_step_sample(p, &x);
+        assert_true(a.kind == POLICY_ACT_NONE || a.kind == POLICY_ACT_SET_DOWNTIME);
+    }
+    x = busy(6.5, 4, 205 * MiB, 650 * MiB);
+    return policy_step_sample(p, &x);
+}
+
 /* A guest a drain planned in pre-copy, with post-copy permitted only to
  * rescue it (post_copy_only_to_rescue): the busy guest above, whom adaptive
  * would switch at the end of the first pass, stays in pre-copy while
@@ -490,43 +516,21 @@ static void adaptive_rescues_a_drains_pre_copy_guest_only_where_it_would_abort(v
     (void)state;
     policy_settings s = settings(POLICY_ADAPTIVE, 2.0);
     policy p;
-    policy_sample x;
 
     s.completion_timeout_s = 800;
     s.permit_post_copy = true;
     s.post_copy_only_to_rescue = true;
-    policy_init(&p, &s);
-    x = busy(0.5, 1, 206 * MiB, 50 * MiB);
-    assert_int_equal(policy_step_sample(&p, &x).kind, POLICY_ACT_SET_DOWNTIME);
-    /* 190 MiB pending at 100 MiB/s, each pass leaving 0.95 of the last: the
-     * maximum would end the passes in about 28 s, inside the bound, so
-     * nothing yet (the plain permit switched here). */
-    x = busy(2.56, 2, 190 * MiB, 256 * MiB);
-    assert_int_equal(policy_step_sample(&p, &x).kind, POLICY_ACT_NONE);
-    /* The passes stop shrinking (190 -> 200 -> 205 MiB): pre-copy cannot
-     * finish. One boundary can be a fluke; the second gives up. */
-    x = busy(4.5, 3, 200 * MiB, 450 * MiB);
-    policy_action a = policy_step_sample(&p, &x);
-    assert_true(a.kind == POLICY_ACT_NONE || a.kind == POLICY_ACT_SET_DOWNTIME);
-    x = busy(6.5, 4, 205 * MiB, 650 * MiB);
-    a = policy_step_sample(&p, &x);
+    policy_action a = busy_passes_stop_shrinking(&p, &s);
     assert_int_equal(a.kind, POLICY_ACT_POST_COPY);
     assert_non_null(strstr(a.reason, "pre-copy cannot finish"));
     assert_non_null(
         strstr(a.reason, "the drain planned pre-copy, but post-copy rather than an abort"));
+    policy_sample x = busy(7.0, 4, 200 * MiB, 700 * MiB);
     assert_int_equal(policy_step_sample(&p, &x).kind, POLICY_ACT_NONE);
 
     /* Without post-copy permitted the same guest is aborted there. */
     s.permit_post_copy = false;
-    policy_init(&p, &s);
-    x = busy(0.5, 1, 206 * MiB, 50 * MiB);
-    policy_step_sample(&p, &x);
-    x = busy(2.56, 2, 190 * MiB, 256 * MiB);
-    policy_step_sample(&p, &x);
-    x = busy(4.5, 3, 200 * MiB, 450 * MiB);
-    policy_step_sample(&p, &x);
-    x = busy(6.5, 4, 205 * MiB, 650 * MiB);
-    assert_int_equal(policy_step_sample(&p, &x).kind, POLICY_ACT_ABORT);
+    assert_int_equal(busy_passes_stop_shrinking(&p, &s).kind, POLICY_ACT_ABORT);
 }
 
 /* Nova's completion timeout with the abort action: the same rescue. */
