@@ -250,11 +250,6 @@ void md_api_record_cache_free(md_api_record_cache *c);
 bool md_api_record_cache_add(md_api_record_cache *c, const md_api_deps *d, const md_migration *v,
                              size_t n, json_object *arr);
 
-/* One such member for m, owned by the caller (put it, or let its parent do
- * so); NULL when out of memory. */
-json_object *md_api_record_cache_json(md_api_record_cache *c, const md_api_deps *d,
-                                      const md_migration *m);
-
 /* The list filters of a request's query (v1.c), shared with the Nova
  * routes: status, instance_uuid, host, migration_type, drain_uuid,
  * changes-since, changes-before, limit, marker. Answers 400 and returns false for a bad

@@ -239,12 +239,3 @@ bool md_api_record_cache_add(md_api_record_cache *c, const md_api_deps *d, const
     free(ks);
     return ok;
 }
-
-json_object *md_api_record_cache_json(md_api_record_cache *c, const md_api_deps *d,
-                                      const md_migration *m)
-{
-    kept *k;
-
-    texts_of(c, d, m, 1, &k);
-    return show(k);
-}

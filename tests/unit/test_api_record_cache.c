@@ -87,10 +87,22 @@ static char *reference(const fixture *f, const md_migration *m)
     return text;
 }
 
+/* The cache's member for m, as a list of one record adds it (owned by the
+ * caller); NULL when out of memory. */
+static json_object *cache_json(md_api_record_cache *c, const md_api_deps *d, const md_migration *m)
+{
+    json_object *arr = json_object_new_array(), *o = NULL;
+
+    if (arr && md_api_record_cache_add(c, d, m, 1, arr))
+        o = json_object_get(json_object_array_get_idx(arr, 0));
+    json_object_put(arr);
+    return o;
+}
+
 /* The kept text of m, as json-c writes the cache's object for it. */
 static char *kept_text(fixture *f, const md_migration *m)
 {
-    json_object *o = md_api_record_cache_json(f->cache, &f->deps, m);
+    json_object *o = cache_json(f->cache, &f->deps, m);
     char *text;
 
     assert_non_null(o);
@@ -202,8 +214,8 @@ static void a_shown_text_outlives_its_replacement_and_the_cache(void **state)
 
     changed.downtime_ms = 77;
     char *want_old = reference(f, &m), *want_new = reference(f, &changed);
-    json_object *old = md_api_record_cache_json(f->cache, &f->deps, &m);
-    json_object *cur = md_api_record_cache_json(f->cache, &f->deps, &changed);
+    json_object *old = cache_json(f->cache, &f->deps, &m);
+    json_object *cur = cache_json(f->cache, &f->deps, &changed);
     assert_non_null(old);
     assert_non_null(cur);
     md_api_record_cache_free(f->cache);
@@ -246,7 +258,7 @@ static void *render_in_turn(void *arg)
     for (int k = 0; k < 2000; k++) {
         int i = (k * 7 + w->index) % RECORDS, v = (k / RECORDS + w->index) % 2;
         md_migration m = version(i, v);
-        json_object *o = md_api_record_cache_json(w->f->cache, &w->f->deps, &m);
+        json_object *o = cache_json(w->f->cache, &w->f->deps, &m);
         const char *got = o ? json_object_to_json_string_ext(o, MD_API_JSON_FLAGS) : NULL;
         if (!got || strcmp(got, w->want[i * 2 + v]) != 0)
             w->failures++;
