@@ -74,10 +74,9 @@ static md_migration record(int i)
     return m;
 }
 
-/* What json-c writes for m, as every body is written (malloc'd). */
-static char *reference(const fixture *f, const md_migration *m)
+/* What json-c writes for o, as every body is written (malloc'd); puts o. */
+static char *text_of(json_object *o)
 {
-    json_object *o = md_api_migration_json(&f->deps, m);
     char *text;
 
     assert_non_null(o);
@@ -85,6 +84,12 @@ static char *reference(const fixture *f, const md_migration *m)
     json_object_put(o);
     assert_non_null(text);
     return text;
+}
+
+/* What json-c writes for m, rendered afresh. */
+static char *reference(const fixture *f, const md_migration *m)
+{
+    return text_of(md_api_migration_json(&f->deps, m));
 }
 
 /* The cache's member for m, as a list of one record adds it (owned by the
@@ -102,14 +107,7 @@ static json_object *cache_json(md_api_record_cache *c, const md_api_deps *d, con
 /* The kept text of m, as json-c writes the cache's object for it. */
 static char *kept_text(fixture *f, const md_migration *m)
 {
-    json_object *o = cache_json(f->cache, &f->deps, m);
-    char *text;
-
-    assert_non_null(o);
-    text = strdup(json_object_to_json_string_ext(o, MD_API_JSON_FLAGS));
-    json_object_put(o);
-    assert_non_null(text);
-    return text;
+    return text_of(cache_json(f->cache, &f->deps, m));
 }
 
 static void expect_text(fixture *f, const md_migration *m)
