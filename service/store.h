@@ -3,10 +3,11 @@
  * The only module that includes <sqlite3.h>: service/store.c (the file,
  * its schema and upgrades), service/store_migrations.c (migration records,
  * their events and commands), service/store_list.c (the list of records)
- * and service/store_drain.c (drains), sharing service/store_priv.h. One database file in WAL mode holds migrations,
- * their events and the commands given to them (until carried out), and
- * drains with their guests and events, plus a schema version
- * (PRAGMA user_version) that md_store_open() upgrades step by step. A file
+ * and service/store_drain.c (drains), sharing service/store_priv.h. One
+ * database file in WAL mode holds migrations, their events and the
+ * commands given to them (until carried out), and drains with their
+ * guests and events, plus a schema version (PRAGMA user_version) that
+ * md_store_open() upgrades step by step. A file
  * that is not a migrationd database, is corrupt, or has a newer schema than
  * this build knows is an error at open, never a silent fresh start.
  *
