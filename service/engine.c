@@ -495,22 +495,24 @@ md_status md_engine_get(md_engine *e, const char *uuid, md_migration *out, md_er
     return st;
 }
 
-/* Keeps the records of v[0..n) that f's state and time filters select (in
- * order); returns how many. The store applied f already: this is for the
- * records a pending write has made newer. */
+bool eng_filter_selects(const md_store_filter *f, const md_migration *m)
+{
+    return !f || ((!f->in_progress_only || md_mig_state_in_progress(m->state)) &&
+                  (!f->have_state || m->state == f->state) &&
+                  (!f->changes_since || m->updated_at >= f->changes_since) &&
+                  (!f->changes_before || m->updated_at <= f->changes_before));
+}
+
+/* Keeps the records of v[0..n) that f selects (in order); returns how
+ * many. The store applied f already: this is for the records a pending
+ * write has made newer. */
 static size_t keep_matching(const md_store_filter *f, md_migration *v, size_t n)
 {
     size_t k = 0;
 
-    for (size_t i = 0; i < n; i++) {
-        const md_migration *m = &v[i];
-        bool ok = !f || ((!f->in_progress_only || md_mig_state_in_progress(m->state)) &&
-                         (!f->have_state || m->state == f->state) &&
-                         (!f->changes_since || m->updated_at >= f->changes_since) &&
-                         (!f->changes_before || m->updated_at <= f->changes_before));
-        if (ok)
-            v[k++] = *m;
-    }
+    for (size_t i = 0; i < n; i++)
+        if (eng_filter_selects(f, &v[i]))
+            v[k++] = v[i];
     return k;
 }
 
@@ -539,7 +541,7 @@ md_status md_engine_list(md_engine *e, const md_store_filter *f, md_migration **
          * written copy, and dropping it for its live updated_at would cut
          * a changes-before page short, which a client reads as the last. */
         *n = keep_matching(f, *out, *n);
-        eng_overlay_active(e, *out, *n); /* live progress, as md_engine_get shows it */
+        eng_overlay_active(e, f, *out, *n); /* live progress, as md_engine_get shows it */
         pthread_mutex_unlock(&e->lock);
     }
     free(snap);

@@ -334,13 +334,16 @@ cleanup:
     free(who);
 }
 
-void eng_overlay_active(md_engine *e, md_migration *v, size_t n)
+void eng_overlay_active(md_engine *e, const md_store_filter *f, md_migration *v, size_t n)
 {
     for (size_t i = 0; i < n && e->nact; i++) {
         if (!md_mig_state_in_progress(v[i].state))
             continue; /* an ended record is the store's: it has left the table */
         active *a = eng_table_find(e, v[i].uuid);
-        if (a)
+        /* A live copy that f no longer selects (its updated_at moved past a
+         * changes-before) would contradict the list's own filter: the copy
+         * that f selected is shown instead, a few seconds older. */
+        if (a && eng_filter_selects(f, &a->rec))
             v[i] = a->rec;
     }
 }

@@ -448,8 +448,12 @@ void eng_on_hv_event(void *ctx, const md_hv_event *ev); /* engine_monitor.c */
 void eng_flush_progress(md_engine *e, bool all);
 /* Lays the in-memory record of each migration in progress over its copy
  * in v[0..n) (read from the store, whose counters may be a few seconds
- * old). Under the lock. engine_monitor.c */
-void eng_overlay_active(md_engine *e, md_migration *v, size_t n);
+ * old), where list filter f (NULL: none) still selects the in-memory one.
+ * Under the lock. engine_monitor.c */
+void eng_overlay_active(md_engine *e, const md_store_filter *f, md_migration *v, size_t n);
+/* Whether list filter f (NULL: none) selects m by its state and times, as
+ * the store's query does. Any thread. engine.c */
+bool eng_filter_selects(const md_store_filter *f, const md_migration *m);
 /* Recovers every record left in progress; before any thread starts.
  * engine_recovery.c */
 md_status eng_recover(md_engine *e, md_err *err);
